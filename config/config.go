@@ -1,0 +1,596 @@
+// Package config loads the server's settings from the environment (and an
+// optional .env file, see WithDotEnv), the way the original Django project
+// did with python-decouple.
+//
+// Everything is read through a getenv function rather than os.Getenv
+// directly so that tests can feed a map and so that the .env fallback can be
+// layered underneath the real environment without mutating the process
+// environment.
+//
+// Load validates every variable up front: a typo in a duration or a missing
+// SECRET_KEY must stop start-up with a message naming the variable, not
+// surface later as a confusing runtime failure. Error messages never contain
+// the value of SECRET_KEY or any database password.
+package config
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Database drivers Load can select. They match the names models.Open accepts.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// MinSecretKeyLen is the shortest SECRET_KEY accepted outside DEBUG. RFC 7518
+// §3.2 requires an HS256 key at least as long as the SHA-256 output (32
+// bytes); shorter keys make JWT signatures and session keys brute-forceable
+// offline.
+const MinSecretKeyLen = 32
+
+// exampleSecretKey is the placeholder shipped in .env.example. It is long
+// enough to pass the length check, so it is rejected explicitly: copying the
+// example file to production must not yield a publicly known signing key.
+const exampleSecretKey = "change-me-to-a-random-string-of-at-least-32-bytes"
+
+// Defaults, named so the doc comments, .env.example and tests agree.
+const (
+	DefaultAddr                   = "127.0.0.1:8000"
+	DefaultSQLitePath             = "healthcare.db"
+	DefaultDBHost                 = "localhost"
+	DefaultDBPort                 = "5432"
+	DefaultAccessTokenTTL         = 5 * time.Minute
+	DefaultRefreshTokenTTL        = 24 * time.Hour
+	DefaultMaxBodyBytes           = 1 << 20 // 1 MiB
+	DefaultRequestTimeout         = 10 * time.Second
+	DefaultSessionIdleTimeout     = 30 * time.Minute
+	DefaultSessionAbsoluteTimeout = 12 * time.Hour
+)
+
+// Config is the validated server configuration. Its String, GoString and
+// LogValue methods redact SecretKey and database passwords, so a Config may be
+// printed or logged whole; do not log its fields one by one.
+type Config struct {
+	// Debug is DEBUG. It relaxes the SECRET_KEY requirements so a developer
+	// can start the server with no configuration at all.
+	Debug bool
+
+	// SecretKey is SECRET_KEY: the JWT signing key and session key material.
+	SecretKey []byte
+
+	// SecretGenerated is true when Debug is on and SECRET_KEY was unset, so
+	// SecretKey is 32 random bytes. Tokens and sessions then die with the
+	// process; the caller should warn loudly.
+	SecretGenerated bool
+
+	// Addr is ADDR, the main listener (default 127.0.0.1:8000: loopback
+	// unless the operator opts in to exposure).
+	Addr string
+
+	// DB is chosen from DATABASE_URL, the Django DB_* variables or
+	// SQLITE_PATH; see Load.
+	DB Database
+
+	// AccessTokenTTL is ACCESS_TOKEN_LIFETIME (default 5m, simplejwt's).
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is REFRESH_TOKEN_LIFETIME (default 24h, simplejwt's).
+	RefreshTokenTTL time.Duration
+
+	// MaxBodyBytes is MAX_BODY_BYTES (default 1 MiB), the request body cap.
+	MaxBodyBytes int64
+	// RequestTimeout is REQUEST_TIMEOUT (default 10s) per request.
+	RequestTimeout time.Duration
+
+	// TrustedProxies is TRUSTED_PROXIES, comma-separated IPs or CIDRs whose
+	// X-Forwarded-For is believed. Nil means none; note that gin trusts every
+	// proxy unless SetTrustedProxies(nil) is called, so pass it through even
+	// when empty.
+	TrustedProxies []string
+
+	// HashConcurrency is PASSWORD_HASH_CONCURRENCY, the number of password
+	// hashes allowed to run at once. 0 (the default) means the caller picks
+	// GOMAXPROCS.
+	HashConcurrency int
+
+	// LogFormat is LOG_FORMAT: "text" (default) or "json".
+	LogFormat string
+	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
+	LogLevel slog.Level
+
+	// MetricsEnabled is METRICS (default true).
+	MetricsEnabled bool
+	// MetricsAddr is METRICS_ADDR. Empty (the default) serves /metrics on the
+	// main listener; set it to keep metrics off the public port.
+	MetricsAddr string
+
+	// SecureCookies is SECURE_COOKIES (default false because development runs
+	// over plain HTTP). When true the server sends HSTS and marks cookies
+	// Secure.
+	SecureCookies bool
+
+	// SessionIdleTimeout is ADMIN_SESSION_IDLE_TIMEOUT (default 30m): an
+	// admin session unused this long expires.
+	SessionIdleTimeout time.Duration
+	// SessionAbsoluteTimeout is ADMIN_SESSION_MAX_AGE (default 12h): an admin
+	// session expires this long after login however active it is.
+	SessionAbsoluteTimeout time.Duration
+}
+
+// Database says which engine to open and how to reach it.
+type Database struct {
+	Driver string // DriverSQLite or DriverPostgres
+	DSN    string // sqlite: a file path; postgres: a URL pgx accepts (may contain a password)
+}
+
+// Load reads settings through getenv (os.Getenv in production; a map in
+// tests; nil means os.Getenv), applies defaults and validates them.
+//
+// An empty value counts as unset and takes the default, because getenv
+// cannot tell the two apart and a template line like "ADDR=" should not
+// break start-up.
+//
+// The database is chosen, first match wins:
+//
+//  1. DATABASE_URL: a postgres:// or postgresql:// URL, used as is. It wins
+//     over DB_NAME so that a platform-provided URL (Heroku, Fly, ...)
+//     overrides stale Django-era variables; the DB_* variables are then
+//     ignored and not validated.
+//  2. DB_NAME (with DB_USER, DB_PASSWORD, DB_HOST default localhost, DB_PORT
+//     default 5432, optional DB_SSLMODE): the Django settings, turned into a
+//     postgres URL. A DB_HOST starting with "/" is a Unix socket directory,
+//     as in Django.
+//  3. Otherwise SQLite at SQLITE_PATH (default healthcare.db).
+//
+// On failure the error is an errors.Join of one line per bad variable, each
+// starting with the variable's name, so the operator can fix them all in one
+// go. The returned Config is only meaningful when the error is nil.
+func Load(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	l := loader{getenv: getenv}
+	c := Config{}
+
+	debug, debugOK := l.boolean("DEBUG", false)
+	c.Debug = debug
+	// When DEBUG itself is invalid its error is already reported; guessing a
+	// value would add a misleading SECRET_KEY complaint on top.
+	if debugOK {
+		c.SecretKey, c.SecretGenerated = l.secret(debug)
+	}
+
+	c.Addr = l.addr("ADDR", DefaultAddr)
+	c.DB = l.database()
+	c.AccessTokenTTL = l.duration("ACCESS_TOKEN_LIFETIME", DefaultAccessTokenTTL)
+	c.RefreshTokenTTL = l.duration("REFRESH_TOKEN_LIFETIME", DefaultRefreshTokenTTL)
+	c.MaxBodyBytes = l.positiveInt64("MAX_BODY_BYTES", DefaultMaxBodyBytes)
+	c.RequestTimeout = l.duration("REQUEST_TIMEOUT", DefaultRequestTimeout)
+	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
+	c.HashConcurrency = l.nonNegativeInt("PASSWORD_HASH_CONCURRENCY", 0)
+	c.LogFormat = l.logFormat("LOG_FORMAT")
+	c.LogLevel = l.logLevel("LOG_LEVEL")
+	c.MetricsEnabled, _ = l.boolean("METRICS", true)
+	c.MetricsAddr = l.addr("METRICS_ADDR", "")
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
+		l.fail("METRICS_ADDR", "%q is the same as ADDR (leave METRICS_ADDR empty to serve /metrics on the main listener)", c.MetricsAddr)
+	}
+	c.SecureCookies, _ = l.boolean("SECURE_COOKIES", false)
+	c.SessionIdleTimeout = l.duration("ADMIN_SESSION_IDLE_TIMEOUT", DefaultSessionIdleTimeout)
+	c.SessionAbsoluteTimeout = l.duration("ADMIN_SESSION_MAX_AGE", DefaultSessionAbsoluteTimeout)
+
+	if err := errors.Join(l.errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// loader accumulates one error per bad variable so Load can report them all.
+type loader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (l *loader) fail(name, format string, args ...any) {
+	l.errs = append(l.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+// get returns the trimmed value of name. Trimming forgives stray spaces from
+// shell quoting or .env files; secrets are read untrimmed elsewhere.
+func (l *loader) get(name string) string {
+	return strings.TrimSpace(l.getenv(name))
+}
+
+// parseBool accepts the same spellings as python-decouple's Config.bool, so
+// existing Django .env files keep working.
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "1", "true", "t", "yes", "y", "on":
+		return true, true
+	case "0", "false", "f", "no", "n", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// boolean reports whether the value was valid (or unset) as its second result.
+func (l *loader) boolean(name string, def bool) (bool, bool) {
+	v := l.get(name)
+	if v == "" {
+		return def, true
+	}
+	b, ok := parseBool(v)
+	if !ok {
+		l.fail(name, "invalid boolean %q (use true/false, yes/no, on/off or 1/0)", v)
+		return def, false
+	}
+	return b, true
+}
+
+func (l *loader) duration(name string, def time.Duration) time.Duration {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		l.fail(name, "invalid duration %q (use Go syntax such as 5m or 1h30m)", v)
+		return def
+	}
+	if d <= 0 {
+		l.fail(name, "duration must be positive, got %q", v)
+		return def
+	}
+	return d
+}
+
+func (l *loader) positiveInt64(name string, def int64) int64 {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		l.fail(name, "invalid value %q (want a positive whole number of bytes, e.g. %d)", v, def)
+		return def
+	}
+	return n
+}
+
+func (l *loader) nonNegativeInt(name string, def int) int {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		l.fail(name, "invalid value %q (want a whole number >= 0; 0 means one per CPU)", v)
+		return def
+	}
+	return n
+}
+
+// addr checks host:port syntax now rather than letting net.Listen fail after
+// the database has been opened and migrated.
+func (l *loader) addr(name, def string) string {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		l.fail(name, "invalid address %q (want host:port such as 127.0.0.1:8000 or :8000)", v)
+		return def
+	}
+	return v
+}
+
+func (l *loader) proxies(name string) []string {
+	v := l.get(name)
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue // tolerate "a, b," and similar
+		}
+		var err error
+		if strings.Contains(p, "/") {
+			_, _, err = net.ParseCIDR(p)
+		} else if net.ParseIP(p) == nil {
+			err = errors.New("bad IP")
+		}
+		if err != nil {
+			l.fail(name, "invalid IP address or CIDR %q", p)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (l *loader) logFormat(name string) string {
+	v := strings.ToLower(l.get(name))
+	switch v {
+	case "":
+		return "text"
+	case "text", "json":
+		return v
+	}
+	l.fail(name, "invalid log format %q (want text or json)", l.get(name))
+	return "text"
+}
+
+func (l *loader) logLevel(name string) slog.Level {
+	v := l.get(name)
+	switch strings.ToLower(v) {
+	case "", "info":
+		return slog.LevelInfo
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	l.fail(name, "invalid log level %q (want debug, info, warn or error)", v)
+	return slog.LevelInfo
+}
+
+// secret reads SECRET_KEY untrimmed: the bytes are key material and must be
+// exactly what the operator set. Its value never appears in an error.
+func (l *loader) secret(debug bool) ([]byte, bool) {
+	const name = "SECRET_KEY"
+	v := l.getenv(name)
+	if strings.TrimSpace(v) == "" {
+		if !debug {
+			l.errs = append(l.errs, errors.New("SECRET_KEY is not set: set SECRET_KEY to a random string of at least 32 bytes (or DEBUG=true for development)"))
+			return nil, false
+		}
+		key := make([]byte, MinSecretKeyLen)
+		if _, err := rand.Read(key); err != nil {
+			l.fail(name, "not set and a random development key could not be generated: %v", err)
+			return nil, false
+		}
+		return key, true
+	}
+	if !debug {
+		if len(v) < MinSecretKeyLen {
+			l.fail(name, "too short (%d bytes): must be at least %d bytes when DEBUG is off (e.g. openssl rand -base64 48)", len(v), MinSecretKeyLen)
+			return nil, false
+		}
+		if v == exampleSecretKey {
+			l.fail(name, "still the placeholder from .env.example: generate a random one (e.g. openssl rand -base64 48)")
+			return nil, false
+		}
+	}
+	return []byte(v), false
+}
+
+func (l *loader) database() Database {
+	if v := l.get("DATABASE_URL"); v != "" {
+		return l.databaseURL(v)
+	}
+	if l.get("DB_NAME") != "" {
+		return l.djangoDatabase()
+	}
+	path := l.get("SQLITE_PATH")
+	if path == "" {
+		path = DefaultSQLitePath
+	}
+	return Database{Driver: DriverSQLite, DSN: path}
+}
+
+// databaseURL validates DATABASE_URL. The URL usually carries a password, so
+// it is never echoed: not even url.Parse's error, which can quote fragments
+// of the userinfo.
+func (l *loader) databaseURL(v string) Database {
+	const name = "DATABASE_URL"
+	u, err := url.Parse(v)
+	if err != nil {
+		l.fail(name, "not a valid URL (value not shown as it may contain a password; percent-encode special characters in the user name and password)")
+		return Database{}
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "postgres", "postgresql":
+	case "":
+		l.fail(name, "missing scheme (want postgres://user:password@host:5432/dbname)")
+		return Database{}
+	default:
+		l.fail(name, "unsupported scheme %q (want postgres:// or postgresql://; unset DATABASE_URL to use SQLITE_PATH)", u.Scheme)
+		return Database{}
+	}
+	// A host query parameter is how pgx spells a Unix socket directory, and
+	// is what the DB_* path generates for one, so it counts as a host.
+	if u.Hostname() == "" && u.Query().Get("host") == "" {
+		l.fail(name, "missing host (want postgres://user:password@host:5432/dbname)")
+		return Database{}
+	}
+	return Database{Driver: DriverPostgres, DSN: v}
+}
+
+// sslModes are the values libpq and pgx accept for sslmode.
+var sslModes = map[string]bool{
+	"disable": true, "allow": true, "prefer": true,
+	"require": true, "verify-ca": true, "verify-full": true,
+}
+
+// djangoDatabase builds a postgres URL from the Django-era DB_* variables.
+// url.URL does the escaping, so passwords containing @ : / # ? % or spaces
+// survive intact.
+func (l *loader) djangoDatabase() Database {
+	name := l.get("DB_NAME")
+	user := l.get("DB_USER")
+	password := l.getenv("DB_PASSWORD") // untrimmed: it is a secret, used verbatim
+	host := l.get("DB_HOST")
+	if host == "" {
+		host = DefaultDBHost
+	}
+	port := l.get("DB_PORT")
+	if port == "" {
+		port = DefaultDBPort
+	}
+	ok := true
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		l.fail("DB_PORT", "invalid port %q (want a number 1-65535)", port)
+		ok = false
+	}
+	sslmode := strings.ToLower(l.get("DB_SSLMODE"))
+	if sslmode != "" && !sslModes[sslmode] {
+		l.fail("DB_SSLMODE", "invalid value %q (want disable, allow, prefer, require, verify-ca or verify-full)", l.get("DB_SSLMODE"))
+		ok = false
+	}
+	if !ok {
+		return Database{}
+	}
+
+	u := url.URL{Scheme: "postgres", Path: "/" + name}
+	switch {
+	case password != "":
+		u.User = url.UserPassword(user, password)
+	case user != "":
+		u.User = url.User(user)
+	}
+	q := url.Values{}
+	if strings.HasPrefix(host, "/") {
+		// Django treats a HOST starting with "/" as a Unix socket directory;
+		// a URL authority cannot hold a path, so pgx takes it as a parameter.
+		q.Set("host", host)
+		q.Set("port", port)
+	} else {
+		u.Host = net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	if sslmode != "" {
+		q.Set("sslmode", sslmode)
+	}
+	u.RawQuery = q.Encode()
+	return Database{Driver: DriverPostgres, DSN: u.String()}
+}
+
+// redacted stands in for secrets in String and LogValue output. It is the
+// same marker net/url uses, so redacted DSNs and fields look alike.
+const redacted = "xxxxx"
+
+// kvPassword matches password=... in a libpq keyword/value DSN, quoted or not.
+var kvPassword = regexp.MustCompile(`(?i)(\b\w*password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
+
+// RedactDSN returns dsn with any password replaced by "xxxxx": the userinfo
+// password and password-like query parameters of a URL, or password=... in
+// a keyword/value DSN. Other parts are kept because they are what an
+// operator needs to see when a connection fails.
+func RedactDSN(dsn string) string {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			// Unparseable, so we cannot tell where the password is.
+			return "[unparseable DSN redacted]"
+		}
+		q := u.Query()
+		changed := false
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q.Set(k, redacted)
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+		return u.Redacted()
+	}
+	return kvPassword.ReplaceAllString(dsn, "${1}"+redacted)
+}
+
+// String prints the driver and the DSN with its password redacted.
+func (d Database) String() string {
+	return fmt.Sprintf("{Driver:%s DSN:%s}", d.Driver, RedactDSN(d.DSN))
+}
+
+// GoString makes %#v as safe as %v.
+func (d Database) GoString() string { return "config.Database" + d.String() }
+
+// LogValue logs the database with its password redacted.
+func (d Database) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("Driver", d.Driver),
+		slog.String("DSN", RedactDSN(d.DSN)),
+	)
+}
+
+// attrs is the single redacted view of a Config behind String and LogValue,
+// so the two cannot drift apart. A test checks every field is listed.
+func (c Config) attrs() []slog.Attr {
+	secret := "[none]"
+	if len(c.SecretKey) > 0 {
+		secret = redacted
+	}
+	proxies := slog.StringValue("[]")
+	if len(c.TrustedProxies) > 0 {
+		proxies = slog.StringValue("[" + strings.Join(c.TrustedProxies, " ") + "]")
+	}
+	return []slog.Attr{
+		slog.Bool("Debug", c.Debug),
+		slog.String("SecretKey", secret),
+		slog.Bool("SecretGenerated", c.SecretGenerated),
+		slog.String("Addr", c.Addr),
+		slog.Attr{Key: "DB", Value: c.DB.LogValue()},
+		slog.Duration("AccessTokenTTL", c.AccessTokenTTL),
+		slog.Duration("RefreshTokenTTL", c.RefreshTokenTTL),
+		slog.Int64("MaxBodyBytes", c.MaxBodyBytes),
+		slog.Duration("RequestTimeout", c.RequestTimeout),
+		{Key: "TrustedProxies", Value: proxies},
+		slog.Int("HashConcurrency", c.HashConcurrency),
+		slog.String("LogFormat", c.LogFormat),
+		slog.String("LogLevel", c.LogLevel.String()),
+		slog.Bool("MetricsEnabled", c.MetricsEnabled),
+		slog.String("MetricsAddr", c.MetricsAddr),
+		slog.Bool("SecureCookies", c.SecureCookies),
+		slog.Duration("SessionIdleTimeout", c.SessionIdleTimeout),
+		slog.Duration("SessionAbsoluteTimeout", c.SessionAbsoluteTimeout),
+	}
+}
+
+// String formats the Config like %+v would, but with SecretKey and database
+// passwords redacted. Because Config implements fmt.Stringer, %v, %+v and
+// %s all go through here.
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("{")
+	writeAttrs(&b, c.attrs())
+	b.WriteString("}")
+	return b.String()
+}
+
+func writeAttrs(b *strings.Builder, attrs []slog.Attr) {
+	for i, a := range attrs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(a.Key)
+		b.WriteByte(':')
+		if a.Value.Kind() == slog.KindGroup {
+			b.WriteByte('{')
+			writeAttrs(b, a.Value.Group())
+			b.WriteByte('}')
+			continue
+		}
+		b.WriteString(a.Value.String())
+	}
+}
+
+// GoString makes %#v as safe as %v.
+func (c Config) GoString() string { return "config.Config" + c.String() }
+
+// LogValue makes slog.Any("config", cfg) log a redacted group.
+func (c Config) LogValue() slog.Value { return slog.GroupValue(c.attrs()...) }

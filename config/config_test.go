@@ -1,0 +1,536 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Values distinctive enough that finding them in output means a leak.
+const (
+	testSecret   = "s3cret-KEY-0123456789-abcdefghijklmnop-ZZZ"
+	testPassword = "p@ss:w/rd#?%& é!TOPSECRET"
+)
+
+// mapEnv is a getenv backed by a map, so tests never touch the process
+// environment and can run in parallel.
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// prod is a minimal valid production environment; with adds to a copy.
+func prod(extra ...string) map[string]string {
+	m := map[string]string{"SECRET_KEY": testSecret}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return m
+}
+
+func mustLoad(t *testing.T, m map[string]string) Config {
+	t.Helper()
+	c, err := Load(mapEnv(m))
+	if err != nil {
+		t.Fatalf("Load: unexpected error: %v", err)
+	}
+	return c
+}
+
+// assertNoSecrets fails if s contains the test secret or password in any
+// encoding a formatter or URL builder might produce.
+func assertNoSecrets(t *testing.T, what, s string) {
+	t.Helper()
+	for _, bad := range []string{
+		testSecret, testPassword,
+		url.QueryEscape(testPassword), url.PathEscape(testPassword),
+		url.UserPassword("u", testPassword).String(),
+		"TOPSECRET", "s3cret-KEY",
+		fmt.Sprint([]byte(testSecret)), strings.TrimPrefix(fmt.Sprintf("%#v", []byte(testSecret)), "[]byte"),
+		fmt.Sprintf("%x", testSecret), fmt.Sprintf("% x", testSecret),
+	} {
+		if strings.Contains(s, bad) {
+			t.Errorf("%s leaks a secret (%q):\n%s", what, bad, s)
+		}
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, map[string]string{"DEBUG": "true"})
+
+	if !c.Debug || !c.SecretGenerated || len(c.SecretKey) != 32 {
+		t.Errorf("Debug=%v SecretGenerated=%v len(SecretKey)=%d, want true true 32", c.Debug, c.SecretGenerated, len(c.SecretKey))
+	}
+	want := Config{
+		Debug:                  true,
+		SecretKey:              c.SecretKey,
+		SecretGenerated:        true,
+		Addr:                   "127.0.0.1:8000",
+		DB:                     Database{Driver: "sqlite", DSN: "healthcare.db"},
+		AccessTokenTTL:         5 * time.Minute,
+		RefreshTokenTTL:        24 * time.Hour,
+		MaxBodyBytes:           1048576,
+		RequestTimeout:         10 * time.Second,
+		TrustedProxies:         nil,
+		HashConcurrency:        0,
+		LogFormat:              "text",
+		LogLevel:               slog.LevelInfo,
+		MetricsEnabled:         true,
+		MetricsAddr:            "",
+		SecureCookies:          false,
+		SessionIdleTimeout:     30 * time.Minute,
+		SessionAbsoluteTimeout: 12 * time.Hour,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+
+	// The generated key must be random, not a constant.
+	c2 := mustLoad(t, map[string]string{"DEBUG": "true"})
+	if bytes.Equal(c.SecretKey, c2.SecretKey) {
+		t.Error("two generated development keys are equal")
+	}
+}
+
+func TestLoadEveryVariable(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, map[string]string{
+		"DEBUG":                      "false",
+		"SECRET_KEY":                 testSecret,
+		"ADDR":                       " :9000 ", // trimmed
+		"SQLITE_PATH":                "/var/lib/hc/data.db",
+		"ACCESS_TOKEN_LIFETIME":      "15m",
+		"REFRESH_TOKEN_LIFETIME":     "168h",
+		"MAX_BODY_BYTES":             "2048",
+		"REQUEST_TIMEOUT":            "1m30s",
+		"TRUSTED_PROXIES":            " 10.0.0.1, 192.168.0.0/16 ,::1,fd00::/8,",
+		"PASSWORD_HASH_CONCURRENCY":  "4",
+		"LOG_FORMAT":                 "JSON",
+		"LOG_LEVEL":                  "Warn",
+		"METRICS":                    "off",
+		"METRICS_ADDR":               "127.0.0.1:9100",
+		"SECURE_COOKIES":             "yes",
+		"ADMIN_SESSION_IDLE_TIMEOUT": "10m",
+		"ADMIN_SESSION_MAX_AGE":      "8h",
+	})
+	want := Config{
+		Debug:                  false,
+		SecretKey:              []byte(testSecret),
+		SecretGenerated:        false,
+		Addr:                   ":9000",
+		DB:                     Database{Driver: "sqlite", DSN: "/var/lib/hc/data.db"},
+		AccessTokenTTL:         15 * time.Minute,
+		RefreshTokenTTL:        168 * time.Hour,
+		MaxBodyBytes:           2048,
+		RequestTimeout:         90 * time.Second,
+		TrustedProxies:         []string{"10.0.0.1", "192.168.0.0/16", "::1", "fd00::/8"},
+		HashConcurrency:        4,
+		LogFormat:              "json",
+		LogLevel:               slog.LevelWarn,
+		MetricsEnabled:         false,
+		MetricsAddr:            "127.0.0.1:9100",
+		SecureCookies:          true,
+		SessionIdleTimeout:     10 * time.Minute,
+		SessionAbsoluteTimeout: 8 * time.Hour,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("\n got %#v\nwant %#v", c, want) // redacted either way, but fields show
+		if !bytes.Equal(c.SecretKey, want.SecretKey) {
+			t.Error("SecretKey differs")
+		}
+	}
+}
+
+func TestLoadBooleans(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"", false}, {"true", true}, {"TRUE", true}, {"True", true}, {"1", true},
+		{"yes", true}, {"Y", true}, {"on", true}, {"t", true}, {" on ", true},
+		{"false", false}, {"FALSE", false}, {"0", false}, {"no", false},
+		{"N", false}, {"off", false}, {"f", false},
+	} {
+		m := prod("DEBUG", tc.in, "SECURE_COOKIES", tc.in, "METRICS", tc.in)
+		c := mustLoad(t, m)
+		if c.Debug != tc.want || c.SecureCookies != tc.want {
+			t.Errorf("%q: Debug=%v SecureCookies=%v, want %v", tc.in, c.Debug, c.SecureCookies, tc.want)
+		}
+		wantMetrics := tc.want || tc.in == "" // METRICS defaults to true
+		if c.MetricsEnabled != wantMetrics {
+			t.Errorf("METRICS=%q: got %v, want %v", tc.in, c.MetricsEnabled, wantMetrics)
+		}
+	}
+}
+
+func TestLoadLogLevels(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]slog.Level{
+		"": slog.LevelInfo, "debug": slog.LevelDebug, "DEBUG": slog.LevelDebug,
+		"info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+	} {
+		if got := mustLoad(t, prod("LOG_LEVEL", in)).LogLevel; got != want {
+			t.Errorf("LOG_LEVEL=%q: got %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestLoadErrors checks each bad value yields one line that starts with the
+// variable's name and quotes the bad value.
+func TestLoadErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env      map[string]string
+		variable string
+		want     string // substring of the message
+	}{
+		{prod("DEBUG", "maybe"), "DEBUG", `invalid boolean "maybe"`},
+		{prod("METRICS", "enabled"), "METRICS", `"enabled"`},
+		{prod("SECURE_COOKIES", "2"), "SECURE_COOKIES", `"2"`},
+		{prod("ACCESS_TOKEN_LIFETIME", "5 minutes"), "ACCESS_TOKEN_LIFETIME", `invalid duration "5 minutes" (use Go syntax such as 5m or 1h30m)`},
+		{prod("ACCESS_TOKEN_LIFETIME", "300"), "ACCESS_TOKEN_LIFETIME", `"300"`},
+		{prod("ACCESS_TOKEN_LIFETIME", "0s"), "ACCESS_TOKEN_LIFETIME", `must be positive, got "0s"`},
+		{prod("REFRESH_TOKEN_LIFETIME", "-1h"), "REFRESH_TOKEN_LIFETIME", `"-1h"`},
+		{prod("REQUEST_TIMEOUT", "ten"), "REQUEST_TIMEOUT", `"ten"`},
+		{prod("ADMIN_SESSION_IDLE_TIMEOUT", "1d"), "ADMIN_SESSION_IDLE_TIMEOUT", `"1d"`},
+		{prod("ADMIN_SESSION_MAX_AGE", "0"), "ADMIN_SESSION_MAX_AGE", `"0"`},
+		{prod("MAX_BODY_BYTES", "0"), "MAX_BODY_BYTES", `"0"`},
+		{prod("MAX_BODY_BYTES", "-5"), "MAX_BODY_BYTES", `"-5"`},
+		{prod("MAX_BODY_BYTES", "1MB"), "MAX_BODY_BYTES", `"1MB"`},
+		{prod("PASSWORD_HASH_CONCURRENCY", "-1"), "PASSWORD_HASH_CONCURRENCY", `"-1"`},
+		{prod("PASSWORD_HASH_CONCURRENCY", "many"), "PASSWORD_HASH_CONCURRENCY", `"many"`},
+		{prod("TRUSTED_PROXIES", "10.0.0.1,proxy.local"), "TRUSTED_PROXIES", `"proxy.local"`},
+		{prod("TRUSTED_PROXIES", "10.0.0.0/33"), "TRUSTED_PROXIES", `"10.0.0.0/33"`},
+		{prod("TRUSTED_PROXIES", "300.1.1.1"), "TRUSTED_PROXIES", `"300.1.1.1"`},
+		{prod("LOG_FORMAT", "xml"), "LOG_FORMAT", `"xml"`},
+		{prod("LOG_LEVEL", "verbose"), "LOG_LEVEL", `"verbose"`},
+		{prod("ADDR", "8000"), "ADDR", `"8000"`},
+		{prod("ADDR", "localhost:"), "ADDR", `"localhost:"`},
+		{prod("METRICS_ADDR", "nonsense"), "METRICS_ADDR", `"nonsense"`},
+		{prod("ADDR", ":8000", "METRICS_ADDR", ":8000"), "METRICS_ADDR", `same as ADDR`},
+		{prod("DATABASE_URL", "mysql://u:p@h/db"), "DATABASE_URL", `unsupported scheme "mysql"`},
+		{prod("DATABASE_URL", "healthcare.db"), "DATABASE_URL", `missing scheme`},
+		{prod("DATABASE_URL", "postgres:///db"), "DATABASE_URL", `missing host`},
+		{prod("DATABASE_URL", "postgres://u:"+testPassword+"@h:bad/db"), "DATABASE_URL", `not a valid URL`},
+		{prod("DATABASE_URL", "postgres://u:%zzTOPSECRET@h/db"), "DATABASE_URL", `not a valid URL`},
+		{prod("DB_NAME", "hc", "DB_PORT", "54x"), "DB_PORT", `invalid port "54x" (want a number 1-65535)`},
+		{prod("DB_NAME", "hc", "DB_PORT", "0"), "DB_PORT", `"0"`},
+		{prod("DB_NAME", "hc", "DB_PORT", "65536"), "DB_PORT", `"65536"`},
+		{prod("DB_NAME", "hc", "DB_SSLMODE", "always"), "DB_SSLMODE", `"always"`},
+		{map[string]string{}, "SECRET_KEY", "SECRET_KEY is not set: set SECRET_KEY to a random string of at least 32 bytes (or DEBUG=true for development)"},
+		{map[string]string{"DEBUG": "false", "SECRET_KEY": "   "}, "SECRET_KEY", "is not set"},
+		{map[string]string{"SECRET_KEY": testSecret[:31]}, "SECRET_KEY", "at least 32 bytes"},
+		{map[string]string{"SECRET_KEY": exampleSecretKey}, "SECRET_KEY", "placeholder"},
+	} {
+		c, err := Load(mapEnv(tc.env))
+		if err == nil {
+			t.Errorf("%v: no error (config %v)", tc.env, c)
+			continue
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") {
+			t.Errorf("%s: want one line, got:\n%s", tc.variable, msg)
+		}
+		if !strings.HasPrefix(msg, tc.variable+":") && !strings.HasPrefix(msg, tc.variable+" ") {
+			t.Errorf("error does not start with %s: %q", tc.variable, msg)
+		}
+		if !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: error %q does not contain %q", tc.variable, msg, tc.want)
+		}
+		assertNoSecrets(t, "error for "+tc.variable, msg)
+		if !reflect.DeepEqual(c, Config{}) {
+			t.Errorf("%s: Load returned a non-zero Config with an error", tc.variable)
+		}
+	}
+}
+
+func TestLoadReportsEveryBadVariable(t *testing.T) {
+	t.Parallel()
+	_, err := Load(mapEnv(map[string]string{
+		"ACCESS_TOKEN_LIFETIME": "soon",
+		"MAX_BODY_BYTES":        "big",
+		"LOG_LEVEL":             "loud",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{"SECRET_KEY", "ACCESS_TOKEN_LIFETIME", "MAX_BODY_BYTES", "LOG_LEVEL"}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), err)
+	}
+	for i, v := range want {
+		if !strings.HasPrefix(lines[i], v) {
+			t.Errorf("line %d = %q, want it to start with %s", i+1, lines[i], v)
+		}
+	}
+}
+
+func TestLoadInvalidDebugDoesNotAlsoBlameSecret(t *testing.T) {
+	t.Parallel()
+	_, err := Load(mapEnv(map[string]string{"DEBUG": "maybe"}))
+	if err == nil || strings.Contains(err.Error(), "SECRET_KEY") {
+		t.Errorf("got %v, want only the DEBUG error", err)
+	}
+}
+
+func TestLoadSecretKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		wantKey   string // "" with wantGen: random
+		wantGen   bool
+		wantError bool
+	}{
+		{"prod key", map[string]string{"SECRET_KEY": testSecret}, testSecret, false, false},
+		{"prod key exactly 32 bytes", map[string]string{"SECRET_KEY": strings.Repeat("k", 32)}, strings.Repeat("k", 32), false, false},
+		{"key kept untrimmed", map[string]string{"SECRET_KEY": " " + testSecret + " "}, " " + testSecret + " ", false, false},
+		{"debug short key allowed", map[string]string{"DEBUG": "1", "SECRET_KEY": "dev"}, "dev", false, false},
+		{"debug placeholder allowed", map[string]string{"DEBUG": "1", "SECRET_KEY": exampleSecretKey}, exampleSecretKey, false, false},
+		{"debug no key generates", map[string]string{"DEBUG": "on"}, "", true, false},
+		{"prod short key", map[string]string{"SECRET_KEY": strings.Repeat("k", 31)}, "", false, true},
+		{"prod no key", map[string]string{"DEBUG": "no"}, "", false, true},
+	} {
+		c, err := Load(mapEnv(tc.env))
+		if (err != nil) != tc.wantError {
+			t.Errorf("%s: err = %v, want error %v", tc.name, err, tc.wantError)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if c.SecretGenerated != tc.wantGen {
+			t.Errorf("%s: SecretGenerated = %v", tc.name, c.SecretGenerated)
+		}
+		if tc.wantGen {
+			if len(c.SecretKey) != MinSecretKeyLen {
+				t.Errorf("%s: generated key has %d bytes", tc.name, len(c.SecretKey))
+			}
+		} else if string(c.SecretKey) != tc.wantKey {
+			t.Errorf("%s: wrong SecretKey", tc.name)
+		}
+	}
+}
+
+func TestLoadDatabaseSelection(t *testing.T) {
+	t.Parallel()
+	const pgURL = "postgresql://app:pw@db.example.com:6543/hc?sslmode=require"
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want Database
+	}{
+		{"default sqlite", prod(), Database{"sqlite", "healthcare.db"}},
+		{"sqlite path", prod("SQLITE_PATH", "/data/x.db"), Database{"sqlite", "/data/x.db"}},
+		{"database url", prod("DATABASE_URL", pgURL), Database{"postgres", pgURL}},
+		{"database url postgres scheme", prod("DATABASE_URL", "postgres://h/db"), Database{"postgres", "postgres://h/db"}},
+		{"database url unix socket", prod("DATABASE_URL", "postgres:///db?host=/run/postgresql"), Database{"postgres", "postgres:///db?host=/run/postgresql"}},
+		{"database url wins over DB_NAME and SQLITE_PATH", prod("DATABASE_URL", pgURL, "DB_NAME", "other", "DB_PORT", "bad", "SQLITE_PATH", "x.db"), Database{"postgres", pgURL}},
+		{"DB_NAME wins over SQLITE_PATH", prod("DB_NAME", "hc", "SQLITE_PATH", "x.db"), Database{"postgres", "postgres://localhost:5432/hc"}},
+		{"django all vars", prod("DB_NAME", "hc", "DB_USER", "app", "DB_PASSWORD", "pw", "DB_HOST", "db.internal", "DB_PORT", "6000", "DB_SSLMODE", "verify-full"),
+			Database{"postgres", "postgres://app:pw@db.internal:6000/hc?sslmode=verify-full"}},
+		{"django user no password", prod("DB_NAME", "hc", "DB_USER", "app"), Database{"postgres", "postgres://app@localhost:5432/hc"}},
+		{"django ipv6 host", prod("DB_NAME", "hc", "DB_HOST", "::1"), Database{"postgres", "postgres://[::1]:5432/hc"}},
+		{"django bracketed ipv6 host", prod("DB_NAME", "hc", "DB_HOST", "[::1]"), Database{"postgres", "postgres://[::1]:5432/hc"}},
+		{"django unix socket", prod("DB_NAME", "hc", "DB_HOST", "/var/run/postgresql"), Database{"postgres", "postgres:///hc?host=%2Fvar%2Frun%2Fpostgresql&port=5432"}},
+		{"django sslmode case", prod("DB_NAME", "hc", "DB_SSLMODE", "Require"), Database{"postgres", "postgres://localhost:5432/hc?sslmode=require"}},
+	} {
+		c, err := Load(mapEnv(tc.env))
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if c.DB != tc.want {
+			t.Errorf("%s: DB = %#v, want Driver %q DSN %q (redacted: %v)", tc.name, c.DB, tc.want.Driver, tc.want.DSN, tc.want)
+			if c.DB.DSN != tc.want.DSN {
+				t.Logf("%s: DSN differs", tc.name)
+			}
+		}
+	}
+}
+
+// TestLoadDjangoURLEscaping checks that awkward passwords, users and names
+// come back out of the URL exactly as they went in.
+func TestLoadDjangoURLEscaping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ user, password, name string }{
+		{"app", testPassword, "hc"},
+		{"a@b:c", "p/a?s#s%w o:r@d", "my db?"},
+		{"", "only-password", "hc"},
+		{"app", `back\slash"quote'`, "hc"},
+	} {
+		c := mustLoad(t, prod("DB_NAME", tc.name, "DB_USER", tc.user, "DB_PASSWORD", tc.password, "DB_HOST", "db.example.com", "DB_PORT", "5433"))
+		u, err := url.Parse(c.DB.DSN)
+		if err != nil {
+			t.Errorf("DSN for %q does not parse: %v", tc.user, err)
+			continue
+		}
+		pw, _ := u.User.Password()
+		if u.Scheme != "postgres" || u.User.Username() != tc.user || pw != tc.password ||
+			u.Hostname() != "db.example.com" || u.Port() != "5433" ||
+			strings.TrimPrefix(u.Path, "/") != tc.name || u.RawQuery != "" {
+			t.Errorf("round trip of user %q password %q name %q gave %#v", tc.user, tc.password, tc.name, u)
+		}
+	}
+}
+
+// TestRedaction is the guard on the promise that a Config may be logged.
+func TestRedaction(t *testing.T) {
+	t.Parallel()
+	configs := map[string]Config{
+		"django": mustLoad(t, prod("DB_NAME", "hc", "DB_USER", "app", "DB_PASSWORD", testPassword, "TRUSTED_PROXIES", "10.0.0.1")),
+		"url": mustLoad(t, prod("DATABASE_URL",
+			"postgres://app:"+url.QueryEscape(testPassword)+"@h/db?sslpassword=TOPSECRET&password="+url.QueryEscape(testPassword))),
+		"kv DSN": {SecretKey: []byte(testSecret), DB: Database{"postgres", "host=h user=app password='" + testPassword + "' dbname=hc"}},
+	}
+	for name, c := range configs {
+		var text, js bytes.Buffer
+		slog.New(slog.NewTextHandler(&text, nil)).Info("start", "config", c)
+		slog.New(slog.NewJSONHandler(&js, nil)).Info("start", slog.Any("config", c), slog.Any("db", c.DB))
+		slog.New(slog.NewJSONHandler(&js, nil)).Info("start", slog.Any("config", &c))
+		outputs := map[string]string{
+			"Sprint":     fmt.Sprint(c),
+			"%v":         fmt.Sprintf("%v", c),
+			"%+v":        fmt.Sprintf("%+v", c),
+			"%#v":        fmt.Sprintf("%#v", c),
+			"%s":         fmt.Sprintf("%s", c),
+			"pointer %v": fmt.Sprintf("%+v", &c),
+			"DB %+v":     fmt.Sprintf("%+v", c.DB),
+			"DB %#v":     fmt.Sprintf("%#v", c.DB),
+			"slog text":  text.String(),
+			"slog json":  js.String(),
+		}
+		for what, out := range outputs {
+			assertNoSecrets(t, name+" "+what, out)
+			if !strings.Contains(out, "xxxxx") {
+				t.Errorf("%s %s: no redaction marker in %s", name, what, out)
+			}
+		}
+		// Redaction must not hide what an operator needs to debug.
+		if s := c.String(); !strings.Contains(s, "Driver:postgres") || !strings.Contains(s, "SecretKey:xxxxx") {
+			t.Errorf("%s: String() lost information: %s", name, s)
+		}
+	}
+}
+
+// TestStringListsEveryField fails when a field is added to Config or
+// Database without being added to attrs, so new fields are not silently
+// missing from logs (and a new secret field forces a decision).
+func TestStringListsEveryField(t *testing.T) {
+	t.Parallel()
+	s := Config{}.String()
+	for _, typ := range []reflect.Type{reflect.TypeFor[Config](), reflect.TypeFor[Database]()} {
+		for f := range typ.Fields() {
+			if !regexp.MustCompile(`[{ ]` + f.Name + `:`).MatchString(s) {
+				t.Errorf("String() does not show %s.%s: %s", typ.Name(), f.Name, s)
+			}
+		}
+	}
+	if s := (Config{}).String(); !strings.Contains(s, "SecretKey:[none]") {
+		t.Errorf("empty key should show [none]: %s", s)
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"healthcare.db":                                   "healthcare.db",
+		"postgres://app:pw@h:5432/db":                     "postgres://app:xxxxx@h:5432/db",
+		"postgres://app@h/db?sslmode=disable":             "postgres://app@h/db?sslmode=disable",
+		"postgres://h/db?password=pw&sslmode=require":     "postgres://h/db?password=xxxxx&sslmode=require",
+		"postgres://h/db?sslpassword=pw":                  "postgres://h/db?sslpassword=xxxxx",
+		"host=h password=pw dbname=db":                    "host=h password=xxxxx dbname=db",
+		"host=h password = 'p w\\'x' dbname=db":           "host=h password = xxxxx dbname=db",
+		"host=h PASSWORD=pw":                              "host=h PASSWORD=xxxxx",
+		"postgres://app:%zz@h/db":                         "[unparseable DSN redacted]",
+		"postgres:///hc?host=%2Fvar%2Frun%2Fpostgresql":   "postgres:///hc?host=%2Fvar%2Frun%2Fpostgresql",
+		"postgres://app:p%40ss@h/db?application_name=api": "postgres://app:xxxxx@h/db?application_name=api",
+	} {
+		if got := RedactDSN(in); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEnvExample keeps .env.example in step with Load: it must parse, start
+// a development server as is, be refused as is in production, and mention
+// every variable Load reads.
+func TestEnvExample(t *testing.T) {
+	t.Parallel()
+	const path = "../.env.example"
+	getenv, err := WithDotEnv(path, mapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(getenv)
+	if err != nil {
+		t.Fatalf(".env.example does not load: %v", err)
+	}
+	if !c.Debug || string(c.SecretKey) != exampleSecretKey {
+		t.Errorf(".env.example: Debug=%v, SecretKey is not the placeholder", c.Debug)
+	}
+	if _, err := Load(func(k string) string {
+		if k == "DEBUG" {
+			return "false"
+		}
+		return getenv(k)
+	}); err == nil || !strings.Contains(err.Error(), "placeholder") {
+		t.Errorf(".env.example with DEBUG=false: err = %v, want the placeholder refused", err)
+	}
+
+	// Record every name Load asks for, along each database branch.
+	read := map[string]bool{}
+	for _, env := range []map[string]string{
+		prod(), prod("DB_NAME", "x"), prod("DATABASE_URL", "postgres://h/db"),
+	} {
+		_, _ = Load(func(k string) string { read[k] = true; return env[k] })
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range read {
+		if !regexp.MustCompile(`(?m)^#?` + k + `=`).Match(data) {
+			t.Errorf(".env.example does not mention %s", k)
+		}
+	}
+	if len(read) < 24 {
+		t.Errorf("only %d variables recorded; the recorder is broken", len(read))
+	}
+}
+
+// Load must not consult the process environment when given a getenv.
+func TestLoadUsesOnlyGetenv(t *testing.T) {
+	t.Setenv("SECRET_KEY", "")
+	t.Setenv("LOG_LEVEL", "nonsense")
+	if _, err := Load(mapEnv(prod())); err != nil {
+		t.Errorf("Load read the process environment: %v", err)
+	}
+	// And nil means os.Getenv.
+	_, err := Load(nil)
+	if err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") {
+		t.Errorf("Load(nil) = %v, want the LOG_LEVEL error from the process environment", err)
+	}
+}
+
+func TestErrorsAreJoinable(t *testing.T) {
+	t.Parallel()
+	_, err := Load(mapEnv(map[string]string{"DEBUG": "x", "ADDR": "y"}))
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) || len(joined.Unwrap()) != 2 {
+		t.Errorf("want an errors.Join of 2 errors, got %v", err)
+	}
+}

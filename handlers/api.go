@@ -1,0 +1,147 @@
+// Package handlers serves the JSON API under /api/ and the service
+// endpoints /healthz and /readyz: JWT authentication, DRF-shaped errors and
+// pagination over models.Store.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+)
+
+// Options configure the API.
+type Options struct {
+	JWTSecret       []byte
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	MaxBodyBytes    int64
+	// RequestTimeout bounds each request, database work included.
+	RequestTimeout time.Duration
+	// LoginFailures locks an email after this many failed logins in the
+	// window; LoginPerIP, RegisterPerIP and RefreshPerIP limit attempts per
+	// client address. Zero Events disables a limit.
+	LoginFailures Limit
+	LoginPerIP    Limit
+	RegisterPerIP Limit
+	RefreshPerIP  Limit
+	// Now is the clock for tokens and limits; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultOptions are the contract's limits and lifetimes; the secret is
+// the caller's to set.
+func DefaultOptions() Options {
+	return Options{
+		AccessTokenTTL:  5 * time.Minute,
+		RefreshTokenTTL: 24 * time.Hour,
+		MaxBodyBytes:    1 << 20,
+		RequestTimeout:  10 * time.Second,
+		LoginFailures:   Limit{Events: 10, Window: 15 * time.Minute},
+		LoginPerIP:      Limit{Events: 60, Window: time.Minute},
+		RegisterPerIP:   Limit{Events: 60, Window: time.Minute},
+		RefreshPerIP:    Limit{Events: 120, Window: time.Minute},
+	}
+}
+
+// API is the JSON API.
+type API struct {
+	store  *models.Store
+	opts   Options
+	log    *slog.Logger
+	signer *signer
+
+	loginFailures *windowCounter
+	loginPerIP    *windowCounter
+	registerPerIP *windowCounter
+	refreshPerIP  *windowCounter
+}
+
+// New returns the API over store.
+func New(store *models.Store, opts Options, log *slog.Logger) *API {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &API{
+		store: store, opts: opts, log: log,
+		signer:        newSigner(opts.JWTSecret, opts.AccessTokenTTL, opts.RefreshTokenTTL, opts.Now),
+		loginFailures: newWindowCounter(opts.LoginFailures, opts.Now),
+		loginPerIP:    newWindowCounter(opts.LoginPerIP, opts.Now),
+		registerPerIP: newWindowCounter(opts.RegisterPerIP, opts.Now),
+		refreshPerIP:  newWindowCounter(opts.RefreshPerIP, opts.Now),
+	}
+}
+
+// Register adds the API's routes to r: /api/... and the service endpoints.
+// Every path is served with and without its trailing slash, no redirect.
+func (a *API) Register(r *gin.RouterGroup) {
+	for _, p := range []string{"/healthz", "/healthz/"} {
+		r.GET(p, a.healthz)
+	}
+	for _, p := range []string{"/readyz", "/readyz/"} {
+		r.GET(p, a.readyz)
+	}
+
+	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, bodyLimit(a.opts.MaxBodyBytes), noStore)
+	public := routes{api}
+	public.handle(http.MethodPost, "/auth/register", a.register)
+	public.handle(http.MethodPost, "/auth/login", a.login)
+	public.handle(http.MethodPost, "/auth/token/refresh", a.refresh)
+
+	authed := routes{api.Group("", a.authenticate)}
+	authed.handle(http.MethodPost, "/auth/logout", a.logout)
+	authed.handle(http.MethodPost, "/auth/logout/all", a.logoutAll)
+	authed.handle(http.MethodGet, "/auth/me", a.me)
+	a.registerPatients(authed)
+	a.registerDoctors(authed)
+	a.registerMappings(authed)
+}
+
+// routes registers each route with and without its trailing slash.
+type routes struct{ gin.IRoutes }
+
+func (r routes) handle(method, path string, h handlerFunc, pre ...gin.HandlerFunc) {
+	chain := append(pre, handle(h))
+	r.Handle(method, path, chain...)
+	r.Handle(method, path+"/", chain...)
+}
+
+// deadline bounds the request's context, so database calls give up (and
+// answer 503) instead of hanging.
+func (a *API) deadline(c *gin.Context) {
+	if a.opts.RequestTimeout <= 0 {
+		c.Next()
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+// noStore keeps API answers, which carry patient data and tokens, out of
+// every cache.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
+// healthz handles GET /healthz: the process is up.
+func (a *API) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz handles GET /readyz: the database answers.
+func (a *API) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}

@@ -1,0 +1,117 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+)
+
+// listQuery parses DRF's list parameters: page, page_size, cursor, search
+// and ordering. A page that is not a positive number is 404.
+func listQuery(c *gin.Context) (models.ListQuery, error) {
+	q := models.ListQuery{Page: 1, Search: c.Query("search"), Ordering: c.Query("ordering")}
+	if size, err := strconv.Atoi(c.Query("page_size")); err == nil && size > 0 {
+		q.PageSize = min(size, models.MaxPageSize)
+	}
+	if cur, ok := c.GetQuery("cursor"); ok {
+		q.UseCursor, q.Cursor = true, cur
+		return q, nil
+	}
+	if raw, ok := c.GetQuery("page"); ok {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			return q, &models.Error{Code: models.NotFound, Message: "Invalid page."}
+		}
+		q.Page = n
+	}
+	return q, nil
+}
+
+// pageBody is DRF's page-number body; cursor pages leave Count out.
+type pageBody[T any] struct {
+	Count    *int64  `json:"count,omitempty"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []T     `json:"results"`
+}
+
+// writePage writes page, its items converted by conv, with absolute
+// next/previous links.
+func writePage[M, T any](c *gin.Context, q models.ListQuery, page models.Page[M], conv func(*M) T) {
+	results := make([]T, len(page.Items))
+	for i := range page.Items {
+		results[i] = conv(&page.Items[i])
+	}
+	body := pageBody[T]{Results: results}
+	if q.UseCursor {
+		body.Next = link(c, "cursor", page.NextCursor)
+		body.Previous = link(c, "cursor", page.PrevCursor)
+	} else {
+		body.Count = &page.Count
+		if page.HasNext {
+			body.Next = link(c, "page", strconv.Itoa(q.Page+1))
+		}
+		if page.HasPrev {
+			// DRF leaves page=1 out of the link to the first page.
+			prev := ""
+			if q.Page > 2 {
+				prev = strconv.Itoa(q.Page - 1)
+			}
+			body.Previous = link(c, "page", prev)
+			if prev == "" {
+				body.Previous = link(c, "page", "-")
+			}
+		}
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// link returns the absolute URL of this request with param set to value
+// ("" means no link; "-" means the parameter removed).
+func link(c *gin.Context, param, value string) *string {
+	if value == "" {
+		return nil
+	}
+	query := c.Request.URL.Query()
+	if value == "-" {
+		query.Del(param)
+	} else {
+		query.Set(param, value)
+	}
+	u := url.URL{Scheme: scheme(c), Host: c.Request.Host, Path: c.Request.URL.Path, RawQuery: query.Encode()}
+	s := u.String()
+	return &s
+}
+
+// scheme is https when the connection is TLS, or when a trusted proxy says
+// so (gin only resolves a forwarded client IP for trusted proxies).
+func scheme(c *gin.Context) string {
+	if c.Request.TLS != nil {
+		return "https"
+	}
+	if c.ClientIP() != c.RemoteIP() && strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") {
+		return "https"
+	}
+	return "http"
+}
+
+// pathID parses the path parameter name as a positive integer id; anything
+// else is 404, as a Django path converter would answer.
+func pathID(c *gin.Context, name string) (int64, error) {
+	raw := c.Param(name)
+	for _, r := range raw {
+		if r < '0' || r > '9' {
+			return 0, &models.Error{Code: models.NotFound, Message: msgNotFound}
+		}
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		return 0, &models.Error{Code: models.NotFound, Message: msgNotFound}
+	}
+	return id, nil
+}

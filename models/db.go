@@ -1,0 +1,168 @@
+package models
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Database drivers accepted by Open.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// PoolOptions size the connection pool.
+type PoolOptions struct {
+	MaxOpenConns int           // 0 means the driver's default for this engine
+	MaxIdleConns int           // 0 means MaxOpenConns
+	ConnMaxIdle  time.Duration // 0 means 5 minutes
+}
+
+// Open connects to the database and checks that it answers. SQLite runs in
+// WAL mode with a busy timeout, foreign keys on and IMMEDIATE transactions:
+// without the last, two transactions that read then write deadlock into
+// "database is locked" instead of queueing on the busy timeout.
+func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.DB, error) {
+	cfg := &gorm.Config{
+		// Duplicate keys and FK violations arrive as gorm.ErrDuplicatedKey and
+		// gorm.ErrForeignKeyViolated whatever the engine.
+		TranslateError: true,
+		// Microseconds in UTC: what PostgreSQL keeps, so a timestamp read back
+		// equals the one written (keyset cursors depend on it).
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		Logger:                 logger.Discard,
+		PrepareStmt:            false,
+		SkipDefaultTransaction: true,
+	}
+	var dialector gorm.Dialector
+	maxOpen := pool.MaxOpenConns
+	switch driverName {
+	case SQLite:
+		dialector = sqlite.Open(sqliteDSN(dsn))
+		if maxOpen == 0 {
+			maxOpen = 8
+		}
+	case Postgres:
+		dialector = postgres.New(postgres.Config{DSN: dsn})
+		if maxOpen == 0 {
+			maxOpen = 32
+		}
+	default:
+		return nil, fmt.Errorf("open database: unknown driver %q", driverName)
+	}
+	db, err := gorm.Open(dialector, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driverName, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driverName, err)
+	}
+	idle := pool.MaxIdleConns
+	if idle == 0 {
+		idle = maxOpen
+	}
+	idleTime := pool.ConnMaxIdle
+	if idleTime == 0 {
+		idleTime = 5 * time.Minute
+	}
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(idle)
+	sqlDB.SetConnMaxIdleTime(idleTime)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s database: %w", driverName, err)
+	}
+	return db, nil
+}
+
+// Close closes the pool behind db.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// sqliteDSN adds the pragmas every connection needs to a file path (or to a
+// "file:" URI that has none of its own).
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	if strings.Contains(path, "?") {
+		return path + "&" + q.Encode()
+	}
+	if !strings.HasPrefix(path, "file:") {
+		path = "file:" + path
+	}
+	return path + "?" + q.Encode()
+}
+
+// Ping checks that the database answers within ctx.
+func Ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return translate(sqlDB.PingContext(ctx))
+}
+
+// translate maps driver and GORM errors onto the error vocabulary, so no
+// caller ever inspects an engine-specific error.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return err
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return notFound()
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return &Error{Code: Conflict, Message: "Duplicate value."}
+	case isUnavailable(err):
+		return &Error{Code: Unavailable, Message: "Service temporarily unavailable."}
+	}
+	return fmt.Errorf("store: %w", err)
+}
+
+// isUnavailable reports errors that mean the database could not be reached
+// in time rather than a bug: connection failures and expired deadlines.
+func isUnavailable(err error) bool {
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr), errors.As(err, &connectErr):
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: server shutting down or
+		// not yet accepting connections.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection refused")
+}

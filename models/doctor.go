@@ -1,0 +1,134 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Doctor is a doctor of the clinic. Every user can read doctors; only staff
+// write them.
+type Doctor struct {
+	ID                int64  `gorm:"primaryKey;index:idx_doctors_created,priority:2"`
+	Name              string `gorm:"size:100;not null"`
+	Specialization    string `gorm:"size:100;not null;index"`
+	Email             string `gorm:"size:254;not null;uniqueIndex"`
+	Phone             string `gorm:"size:20;not null"`
+	YearsOfExperience int    `gorm:"not null"`
+	CreatedByID       *int64
+	CreatedBy         *User     `gorm:"constraint:OnDelete:SET NULL"`
+	CreatedAt         time.Time `gorm:"not null;index:idx_doctors_created,priority:1"`
+	UpdatedAt         time.Time `gorm:"not null"`
+}
+
+func (d *Doctor) key() (time.Time, int64) { return d.CreatedAt, d.ID }
+
+// MaxYearsOfExperience bounds years_of_experience.
+const MaxYearsOfExperience = 80
+
+// Clean trims d's strings, lower-cases its email and validates it.
+func (d *Doctor) Clean() error {
+	d.Name = strings.TrimSpace(d.Name)
+	d.Specialization = strings.TrimSpace(d.Specialization)
+	d.Email = NormalizeEmail(d.Email)
+	d.Phone = strings.TrimSpace(d.Phone)
+	f := FieldErrors{}
+	checkText(f, "name", d.Name, true, 100)
+	checkText(f, "specialization", d.Specialization, true, 100)
+	checkEmail(f, "email", d.Email, true)
+	checkPhone(f, "phone", d.Phone)
+	switch {
+	case d.YearsOfExperience < 0:
+		f.Add("years_of_experience", "Ensure this value is greater than or equal to 0.")
+	case d.YearsOfExperience > MaxYearsOfExperience:
+		f.Add("years_of_experience", "Ensure this value is less than or equal to 80.")
+	}
+	return f.Err()
+}
+
+// DoctorFilter narrows a doctor list.
+type DoctorFilter struct {
+	Specialization string // exact, case-insensitive; "" for all
+}
+
+var doctorList = listSpec{
+	search:   []string{"name", "specialization", "email"},
+	ordering: map[string]string{"name": "name", "years_of_experience": "years_of_experience", "created_at": "created_at"},
+}
+
+func errDoctorEmailTaken() *Error {
+	return invalidField("email", "doctor with this email already exists.")
+}
+
+// doctorWriteErr turns a duplicate email into the field error.
+func doctorWriteErr(err error) error {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return errDoctorEmailTaken()
+	}
+	return translate(err)
+}
+
+// CreateDoctor validates d and stores it as added by staff user by.
+func (s *Store) CreateDoctor(ctx context.Context, by int64, d *Doctor) error {
+	if err := d.Clean(); err != nil {
+		return err
+	}
+	d.ID, d.CreatedByID = 0, &by
+	return doctorWriteErr(s.db.WithContext(ctx).Create(d).Error)
+}
+
+// Doctor returns doctor id.
+func (s *Store) Doctor(ctx context.Context, id int64) (*Doctor, error) {
+	var d Doctor
+	if err := s.db.WithContext(ctx).Take(&d, id).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &d, nil
+}
+
+// Doctors returns a page of doctors.
+func (s *Store) Doctors(ctx context.Context, filter DoctorFilter, q ListQuery) (Page[Doctor], error) {
+	base := s.db.WithContext(ctx).Model(&Doctor{})
+	if sp := strings.TrimSpace(filter.Specialization); sp != "" {
+		base = base.Where("LOWER(specialization) = ?", strings.ToLower(sp))
+	}
+	return list[Doctor](base, doctorList, q)
+}
+
+// UpdateDoctor validates d and saves every editable field.
+func (s *Store) UpdateDoctor(ctx context.Context, d *Doctor) error {
+	if err := d.Clean(); err != nil {
+		return err
+	}
+	d.UpdatedAt = s.db.NowFunc()
+	res := s.db.WithContext(ctx).Model(&Doctor{}).Where("id = ?", d.ID).
+		Select("name", "specialization", "email", "phone", "years_of_experience", "updated_at").
+		Updates(d)
+	if res.Error != nil {
+		return doctorWriteErr(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound()
+	}
+	return nil
+}
+
+// DeleteDoctor deletes doctor id and its mappings.
+func (s *Store) DeleteDoctor(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where("doctor_id = ?", id).Delete(&Mapping{}).Error; err != nil {
+			return err
+		}
+		res := tx.Delete(&Doctor{}, id)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound()
+		}
+		return nil
+	})
+}

@@ -1,0 +1,110 @@
+// Package models holds the GORM models, the queries over them (Store) and the
+// one error vocabulary that the JSON API and the admin panel both translate
+// into responses. It knows nothing of HTTP.
+package models
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Error codes. Each maps to exactly one HTTP status in handlers and one page
+// in admin; anything that is not an *Error is Internal.
+const (
+	Invalid      = "invalid"      // input failed validation
+	Unauthorized = "unauthorized" // credentials or token missing or wrong
+	Forbidden    = "forbidden"    // authenticated but not allowed
+	NotFound     = "not_found"    // no such object, or not the caller's
+	Conflict     = "conflict"     // a state conflict not tied to one field
+	Unavailable  = "unavailable"  // the database cannot be reached
+	Internal     = "internal"     // a bug
+)
+
+// NonFieldErrors is the key DRF uses for validation errors not tied to one field.
+const NonFieldErrors = "non_field_errors"
+
+// Error is the error type every layer speaks. Message is a sentence for
+// users; Fields holds per-field validation messages for Invalid.
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string][]string
+	// TokenInvalid marks an Unauthorized error caused by a presented token
+	// that is not valid (DRF's code "token_not_valid").
+	TokenInvalid bool
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return fmt.Sprintf("%s: invalid fields %v", e.Code, keys)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, Internal for
+// any other non-nil error and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// ErrorMessage returns the user-facing message of err, or a generic one for
+// errors that are not *Error (their text may hold SQL or internals).
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return "Internal server error."
+}
+
+// FieldErrors collects validation messages by field while a value is checked.
+type FieldErrors map[string][]string
+
+// Add records msg for field.
+func (f FieldErrors) Add(field, msg string) { f[field] = append(f[field], msg) }
+
+// Has reports whether field already has a message (later checks on the same
+// field are skipped, as DRF stops at a field's first failing validator).
+func (f FieldErrors) Has(field string) bool { return len(f[field]) > 0 }
+
+// Err returns nil when no field failed, else an Invalid *Error.
+func (f FieldErrors) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &Error{Code: Invalid, Message: "Invalid input.", Fields: f}
+}
+
+// Merge adds every message of other to f.
+func (f FieldErrors) Merge(other FieldErrors) {
+	for k, msgs := range other {
+		f[k] = append(f[k], msgs...)
+	}
+}
+
+// invalidField is shorthand for an Invalid error on one field.
+func invalidField(field, msg string) *Error {
+	return &Error{Code: Invalid, Message: msg, Fields: map[string][]string{field: {msg}}}
+}
+
+// notFound is the one NotFound error: it never says whether the object exists
+// and belongs to someone else.
+func notFound() *Error { return &Error{Code: NotFound, Message: "Not found."} }

@@ -1,0 +1,245 @@
+package models
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Page sizes of the API's lists.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// ListQuery is a parsed list request.
+type ListQuery struct {
+	Page     int // from 1; ignored in cursor mode
+	PageSize int // 1..MaxPageSize; other values mean DefaultPageSize
+	// UseCursor selects keyset pagination; Cursor is the opaque position
+	// ("" for the first page).
+	UseCursor bool
+	Cursor    string
+	Search    string // words that must each match one searchable field
+	Ordering  string // comma-separated field names, "-" for descending
+}
+
+// Page is one page of a list. In page mode Count and the Has flags are set;
+// in cursor mode NextCursor and PrevCursor ("" when there is none).
+type Page[T any] struct {
+	Items      []T
+	Count      int64
+	HasNext    bool
+	HasPrev    bool
+	NextCursor string
+	PrevCursor string
+}
+
+// listSpec says which fields of a list can be searched and ordered.
+type listSpec struct {
+	search   []string          // columns matched by ?search=
+	ordering map[string]string // API name -> column
+	nullable map[string]bool   // columns that may be NULL (sorted as PostgreSQL does)
+	preload  []string          // associations loaded with the rows (not for the count)
+}
+
+func (spec listSpec) load(db *gorm.DB) *gorm.DB {
+	for _, assoc := range spec.preload {
+		db = db.Preload(assoc)
+	}
+	return db
+}
+
+func (q ListQuery) size() int {
+	if q.PageSize < 1 {
+		return DefaultPageSize
+	}
+	return min(q.PageSize, MaxPageSize)
+}
+
+// errInvalidPage answers a page number outside the list.
+func errInvalidPage() *Error { return &Error{Code: NotFound, Message: "Invalid page."} }
+
+// errInvalidCursor answers a cursor that cannot be decoded.
+func errInvalidCursor() *Error { return &Error{Code: Invalid, Message: "Invalid cursor."} }
+
+// list runs the list query q over base (already scoped to what the caller
+// may see) and returns one page.
+func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
+	base = applySearch(base, spec, q.Search)
+	if q.UseCursor {
+		return listByCursor[T](spec.load(base), q)
+	}
+	var page Page[T]
+	if q.Page < 1 {
+		return page, errInvalidPage()
+	}
+	if err := base.Session(&gorm.Session{}).Count(&page.Count).Error; err != nil {
+		return page, translate(err)
+	}
+	size := q.size()
+	offset := (q.Page - 1) * size
+	if q.Page > 1 && int64(offset) >= page.Count {
+		return page, errInvalidPage()
+	}
+	query := spec.load(applyOrdering(base.Session(&gorm.Session{}), spec, q.Ordering))
+	if err := query.Offset(offset).Limit(size).Find(&page.Items).Error; err != nil {
+		return page, translate(err)
+	}
+	page.HasPrev = q.Page > 1
+	page.HasNext = int64(offset+len(page.Items)) < page.Count
+	return page, nil
+}
+
+// applySearch adds, for each word of search, a condition that some search
+// column contains it, case-insensitively, with % and _ taken literally.
+func applySearch(db *gorm.DB, spec listSpec, search string) *gorm.DB {
+	if len(spec.search) == 0 {
+		return db
+	}
+	words := strings.FieldsFunc(search, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	for _, w := range words {
+		pattern := "%" + likeEscaper.Replace(strings.ToLower(w)) + "%"
+		ors := make([]string, len(spec.search))
+		args := make([]any, len(spec.search))
+		for i, col := range spec.search {
+			ors[i] = "LOWER(" + col + `) LIKE ? ESCAPE '\'`
+			args[i] = pattern
+		}
+		db = db.Where("("+strings.Join(ors, " OR ")+")", args...)
+	}
+	return db
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// applyOrdering orders by the allow-listed fields of ordering (unknown ones
+// are ignored), then newest first, so pages never overlap.
+func applyOrdering(db *gorm.DB, spec listSpec, ordering string) *gorm.DB {
+	seen := map[string]bool{}
+	for _, f := range strings.Split(ordering, ",") {
+		f = strings.TrimSpace(f)
+		dir := "ASC"
+		if strings.HasPrefix(f, "-") {
+			dir, f = "DESC", f[1:]
+		}
+		col, ok := spec.ordering[f]
+		if !ok || seen[col] {
+			continue
+		}
+		seen[col] = true
+		if spec.nullable[col] {
+			db = db.Order("(" + col + " IS NULL) " + dir)
+		}
+		db = db.Order(col + " " + dir)
+	}
+	if !seen["created_at"] {
+		db = db.Order("created_at DESC")
+	}
+	return db.Order("id DESC")
+}
+
+// cursor is a keyset position in the default order (-created_at, -id).
+// Reverse cursors page towards newer rows (a "previous" link).
+type cursor struct {
+	reverse bool
+	at      time.Time
+	id      int64
+}
+
+func (c cursor) encode() string {
+	dir := "n"
+	if c.reverse {
+		dir = "p"
+	}
+	raw := fmt.Sprintf("%s.%d.%d", dir, c.at.UnixMicro(), c.id)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func decodeCursor(s string) (cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, errInvalidCursor()
+	}
+	parts := strings.Split(string(raw), ".")
+	if len(parts) != 3 || (parts[0] != "n" && parts[0] != "p") {
+		return cursor{}, errInvalidCursor()
+	}
+	micros, err1 := strconv.ParseInt(parts[1], 10, 64)
+	id, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || id < 1 || micros < 0 {
+		return cursor{}, errInvalidCursor()
+	}
+	return cursor{reverse: parts[0] == "p", at: time.UnixMicro(micros).UTC(), id: id}, nil
+}
+
+// keyed is implemented by every listed model: the keyset position of a row.
+type keyed interface{ key() (time.Time, int64) }
+
+// listByCursor returns the page after (or, reversed, before) the cursor's
+// position, one index range scan whatever the depth.
+func listByCursor[T any](base *gorm.DB, q ListQuery) (Page[T], error) {
+	var page Page[T]
+	var pos *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return page, err
+		}
+		pos = &c
+	}
+	size := q.size()
+	query := base.Session(&gorm.Session{})
+	reverse := pos != nil && pos.reverse
+	switch {
+	case pos == nil:
+		query = query.Order("created_at DESC").Order("id DESC")
+	case reverse:
+		query = query.Where("(created_at > ? OR (created_at = ? AND id > ?))", pos.at, pos.at, pos.id).
+			Order("created_at ASC").Order("id ASC")
+	default:
+		query = query.Where("(created_at < ? OR (created_at = ? AND id < ?))", pos.at, pos.at, pos.id).
+			Order("created_at DESC").Order("id DESC")
+	}
+	var rows []T
+	if err := query.Limit(size + 1).Find(&rows).Error; err != nil {
+		return page, translate(err)
+	}
+	more := len(rows) > size
+	if more {
+		rows = rows[:size]
+	}
+	if reverse {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+	}
+	page.Items = rows
+	if len(rows) == 0 {
+		// An empty page past either end: offer the way back to the rows.
+		if pos != nil {
+			c := *pos
+			c.reverse = !pos.reverse
+			if reverse {
+				page.NextCursor = c.encode()
+			} else {
+				page.PrevCursor = c.encode()
+			}
+		}
+		return page, nil
+	}
+	first, last := any(&rows[0]).(keyed), any(&rows[len(rows)-1]).(keyed)
+	ft, fid := first.key()
+	lt, lid := last.key()
+	if (reverse && more) || (!reverse && pos != nil) {
+		page.PrevCursor = cursor{reverse: true, at: ft, id: fid}.encode()
+	}
+	if (!reverse && more) || reverse {
+		page.NextCursor = cursor{at: lt, id: lid}.encode()
+	}
+	return page, nil
+}

@@ -1,0 +1,123 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Mapping assigns a doctor to a patient. A unique index on the pair decides
+// duplicates, so two racing assignments cannot both succeed.
+type Mapping struct {
+	ID          int64     `gorm:"primaryKey;index:idx_mappings_created,priority:2"`
+	PatientID   int64     `gorm:"not null;uniqueIndex:idx_mappings_pair,priority:1"`
+	Patient     *Patient  `gorm:"constraint:OnDelete:CASCADE"`
+	DoctorID    int64     `gorm:"not null;uniqueIndex:idx_mappings_pair,priority:2;index"`
+	Doctor      *Doctor   `gorm:"constraint:OnDelete:CASCADE"`
+	Notes       string    `gorm:"size:1000;not null"`
+	CreatedByID *int64    `gorm:"index"`
+	CreatedBy   *User     `gorm:"constraint:OnDelete:SET NULL"`
+	CreatedAt   time.Time `gorm:"not null;index:idx_mappings_created,priority:1"`
+}
+
+func (m *Mapping) key() (time.Time, int64) { return m.CreatedAt, m.ID }
+
+// MappingFilter narrows a mapping list; zero values match everything.
+type MappingFilter struct {
+	PatientID, DoctorID int64
+}
+
+// Validation messages of mappings, as the contract words them.
+const (
+	msgPatientNotFound = "Patient not found."
+	msgDoctorNotFound  = "Doctor not found."
+	msgAlreadyAssigned = "This doctor is already assigned to this patient."
+)
+
+// ownedMappings scopes a query to mappings of owner's patients.
+func (s *Store) ownedMappings(ctx context.Context, owner int64) *gorm.DB {
+	db := s.db.WithContext(ctx)
+	return db.Model(&Mapping{}).
+		Where("patient_id IN (?)", db.Model(&Patient{}).Select("id").Where("created_by_id = ?", owner))
+}
+
+// CreateMapping assigns doctor m.DoctorID to owner's patient m.PatientID.
+func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) error {
+	m.Notes = strings.TrimSpace(m.Notes)
+	f := FieldErrors{}
+	checkText(f, "notes", m.Notes, false, 1000)
+	db := s.db.WithContext(ctx)
+	var n int64
+	if err := db.Model(&Patient{}).Where("id = ? AND created_by_id = ?", m.PatientID, owner).Count(&n).Error; err != nil {
+		return translate(err)
+	}
+	if n == 0 {
+		f.Add("patient_id", msgPatientNotFound)
+	}
+	var doctor Doctor
+	err := db.Take(&doctor, m.DoctorID).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		f.Add("doctor_id", msgDoctorNotFound)
+	case err != nil:
+		return translate(err)
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	m.ID, m.CreatedByID, m.Doctor = 0, &owner, nil
+	err = db.Create(m).Error
+	switch {
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return invalidField(NonFieldErrors, msgAlreadyAssigned)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		// The patient or doctor was deleted between the checks and the insert.
+		return invalidField(NonFieldErrors, "The patient or doctor no longer exists.")
+	case err != nil:
+		return translate(err)
+	}
+	m.Doctor = &doctor
+	return nil
+}
+
+// Mappings returns a page of mappings of owner's patients, doctors loaded.
+func (s *Store) Mappings(ctx context.Context, owner int64, filter MappingFilter, q ListQuery) (Page[Mapping], error) {
+	base := s.ownedMappings(ctx, owner)
+	if filter.PatientID != 0 {
+		base = base.Where("patient_id = ?", filter.PatientID)
+	}
+	if filter.DoctorID != 0 {
+		base = base.Where("doctor_id = ?", filter.DoctorID)
+	}
+	q.Search, q.Ordering = "", ""
+	return list[Mapping](base, listSpec{preload: []string{"Doctor"}}, q)
+}
+
+// PatientDoctors returns every doctor assigned to owner's patient, by name.
+func (s *Store) PatientDoctors(ctx context.Context, owner, patientID int64) ([]Doctor, error) {
+	if _, err := s.Patient(ctx, owner, patientID); err != nil {
+		return nil, err
+	}
+	var doctors []Doctor
+	err := s.db.WithContext(ctx).
+		Joins("JOIN mappings m ON m.doctor_id = doctors.id").
+		Where("m.patient_id = ?", patientID).
+		Order("doctors.name").Order("doctors.id").
+		Find(&doctors).Error
+	return doctors, translate(err)
+}
+
+// DeleteMapping deletes mapping id if it is of one of owner's patients.
+func (s *Store) DeleteMapping(ctx context.Context, owner, id int64) error {
+	res := s.ownedMappings(ctx, owner).Where("id = ?", id).Delete(&Mapping{})
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound()
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Genders a patient may have; GenderUnknown is the default.
+const (
+	GenderMale    = "male"
+	GenderFemale  = "female"
+	GenderOther   = "other"
+	GenderUnknown = "unknown"
+)
+
+// Genders lists the accepted genders in display order.
+var Genders = []string{GenderMale, GenderFemale, GenderOther, GenderUnknown}
+
+// Patient is a patient record. It belongs to the user who created it.
+type Patient struct {
+	ID             int64  `gorm:"primaryKey;index:idx_patients_owner_created,priority:3"`
+	Name           string `gorm:"size:100;not null"`
+	DateOfBirth    *Date
+	Gender         string `gorm:"size:10;not null"`
+	Phone          string `gorm:"size:20;not null"`
+	Email          string `gorm:"size:254;not null"`
+	Address        string `gorm:"size:500;not null"`
+	MedicalHistory string `gorm:"type:text;not null"`
+	// The composite index serves the owner's list in its default order and
+	// its keyset pages with one range scan.
+	CreatedByID int64     `gorm:"not null;index:idx_patients_owner_created,priority:1"`
+	CreatedBy   *User     `gorm:"constraint:OnDelete:CASCADE"`
+	CreatedAt   time.Time `gorm:"not null;index:idx_patients_owner_created,priority:2"`
+	UpdatedAt   time.Time `gorm:"not null"`
+}
+
+func (p *Patient) key() (time.Time, int64) { return p.CreatedAt, p.ID }
+
+// earliestBirth is the earliest accepted date of birth.
+var earliestBirth = NewDate(1900, time.January, 1)
+
+// Clean trims p's strings, applies defaults and validates it.
+func (p *Patient) Clean(today Date) error {
+	p.Name = strings.TrimSpace(p.Name)
+	p.Phone = strings.TrimSpace(p.Phone)
+	p.Email = strings.TrimSpace(p.Email)
+	p.Address = strings.TrimSpace(p.Address)
+	p.MedicalHistory = strings.TrimSpace(p.MedicalHistory)
+	p.Gender = strings.TrimSpace(p.Gender)
+	if p.Gender == "" {
+		p.Gender = GenderUnknown
+	}
+	f := FieldErrors{}
+	checkText(f, "name", p.Name, true, 100)
+	checkChoice(f, "gender", p.Gender, Genders)
+	checkPhone(f, "phone", p.Phone)
+	checkEmail(f, "email", p.Email, false)
+	checkText(f, "address", p.Address, false, 500)
+	checkText(f, "medical_history", p.MedicalHistory, false, 10000)
+	if d := p.DateOfBirth; d != nil {
+		switch {
+		case d.After(today.Time):
+			f.Add("date_of_birth", "Date of birth cannot be in the future.")
+		case d.Before(earliestBirth.Time):
+			f.Add("date_of_birth", "Date of birth cannot be before 1900-01-01.")
+		}
+	}
+	return f.Err()
+}
+
+func checkChoice(f FieldErrors, field, value string, choices []string) {
+	for _, c := range choices {
+		if value == c {
+			return
+		}
+	}
+	f.Add(field, fmt.Sprintf("%q is not a valid choice.", value))
+}
+
+// Today is the current date in UTC, the reference for "not in the future".
+func (s *Store) Today() Date {
+	t := s.db.NowFunc()
+	return NewDate(t.Year(), t.Month(), t.Day())
+}
+
+var patientList = listSpec{
+	search:   []string{"name", "email", "phone"},
+	ordering: map[string]string{"name": "name", "date_of_birth": "date_of_birth", "created_at": "created_at"},
+	nullable: map[string]bool{"date_of_birth": true},
+}
+
+// ownedPatients scopes a query to the patients of owner.
+func (s *Store) ownedPatients(ctx context.Context, owner int64) *gorm.DB {
+	return s.db.WithContext(ctx).Model(&Patient{}).Where("created_by_id = ?", owner)
+}
+
+// CreatePatient validates p and stores it as owner's.
+func (s *Store) CreatePatient(ctx context.Context, owner int64, p *Patient) error {
+	if err := p.Clean(s.Today()); err != nil {
+		return err
+	}
+	p.ID, p.CreatedByID = 0, owner
+	return translate(s.db.WithContext(ctx).Create(p).Error)
+}
+
+// Patient returns owner's patient id; another user's patient is NotFound.
+func (s *Store) Patient(ctx context.Context, owner, id int64) (*Patient, error) {
+	var p Patient
+	if err := s.ownedPatients(ctx, owner).Where("id = ?", id).Take(&p).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &p, nil
+}
+
+// Patients returns a page of owner's patients.
+func (s *Store) Patients(ctx context.Context, owner int64, q ListQuery) (Page[Patient], error) {
+	return list[Patient](s.ownedPatients(ctx, owner), patientList, q)
+}
+
+// UpdatePatient validates p and saves every editable field, if p is still
+// owner's.
+func (s *Store) UpdatePatient(ctx context.Context, owner int64, p *Patient) error {
+	if err := p.Clean(s.Today()); err != nil {
+		return err
+	}
+	p.CreatedByID = owner
+	p.UpdatedAt = s.db.NowFunc()
+	res := s.ownedPatients(ctx, owner).Where("id = ?", p.ID).
+		Select("name", "date_of_birth", "gender", "phone", "email", "address", "medical_history", "updated_at").
+		Updates(p)
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound()
+	}
+	return nil
+}
+
+// DeletePatient deletes owner's patient id and its mappings.
+func (s *Store) DeletePatient(ctx context.Context, owner, id int64) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("id = ? AND created_by_id = ?", id, owner).Delete(&Patient{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound()
+		}
+		// The foreign key cascades too; deleting explicitly keeps the rule
+		// true on a database created without it.
+		return tx.Where("patient_id = ?", id).Delete(&Mapping{}).Error
+	})
+}

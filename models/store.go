@@ -1,0 +1,33 @@
+package models
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// Store runs every query of the application. Ownership rules live here, in
+// the WHERE clauses, so no caller can forget them.
+type Store struct {
+	db     *gorm.DB
+	hasher *Hasher
+}
+
+// NewStore returns a Store over db that hashes passwords with hasher.
+func NewStore(db *gorm.DB, hasher *Hasher) *Store {
+	return &Store{db: db, hasher: hasher}
+}
+
+// DB returns the underlying handle, for health checks and tests.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// Hasher returns the password hasher the store uses.
+func (s *Store) Hasher() *Hasher { return s.hasher }
+
+// Ping reports whether the database answers within ctx.
+func (s *Store) Ping(ctx context.Context) error { return Ping(ctx, s.db) }
+
+// tx runs fn in a transaction bound to ctx and translates its error.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return translate(s.db.WithContext(ctx).Transaction(fn))
+}

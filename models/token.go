@@ -1,0 +1,192 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Token types, as the JWT claim token_type names them.
+const (
+	AccessToken  = "access"
+	RefreshToken = "refresh"
+)
+
+// TokenFamily groups every token descended from one login. Revoking the
+// family revokes them all: on logout, on logout-all and when a rotated
+// refresh token is presented again (reuse means theft).
+type TokenFamily struct {
+	ID        int64 `gorm:"primaryKey"`
+	UserID    int64 `gorm:"not null;index"`
+	User      *User `gorm:"constraint:OnDelete:CASCADE"`
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// IssuedToken records one issued JWT by its jti. Only recorded, unrevoked
+// tokens authenticate, so revocation is shared by every server process and
+// survives restarts.
+type IssuedToken struct {
+	JTI       string       `gorm:"primaryKey;size:64"`
+	FamilyID  int64        `gorm:"not null;index"`
+	Family    *TokenFamily `gorm:"constraint:OnDelete:CASCADE"`
+	UserID    int64        `gorm:"not null;index"`
+	Type      string       `gorm:"size:16;not null"`
+	ExpiresAt time.Time    `gorm:"not null;index"`
+	UsedAt    *time.Time   // set when a refresh token is rotated
+	RevokedAt *time.Time
+	CreatedAt time.Time
+}
+
+// errTokenInvalid is the one answer to a token that is not (or no longer)
+// valid.
+func errTokenInvalid() *Error {
+	return &Error{Code: Unauthorized, Message: "Token is invalid or expired", TokenInvalid: true}
+}
+
+// StartTokenFamily records a login's first access and refresh tokens in a
+// new family and returns the family's id.
+func (s *Store) StartTokenFamily(ctx context.Context, userID int64, tokens ...IssuedToken) (int64, error) {
+	fam := TokenFamily{UserID: userID}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&fam).Error; err != nil {
+			return err
+		}
+		return insertTokens(tx, fam.ID, userID, tokens)
+	})
+	return fam.ID, err
+}
+
+func insertTokens(tx *gorm.DB, familyID, userID int64, tokens []IssuedToken) error {
+	for i := range tokens {
+		tokens[i].FamilyID, tokens[i].UserID = familyID, userID
+	}
+	return tx.Create(&tokens).Error
+}
+
+// RotateRefresh spends the refresh token jti of user userID and records its
+// successors in the same family. Of concurrent calls with one jti exactly
+// one succeeds: the conditional UPDATE decides. A token that was already
+// spent revokes its whole family, and every failure is token_not_valid.
+func (s *Store) RotateRefresh(ctx context.Context, jti string, userID int64, next ...IssuedToken) error {
+	now := s.db.NowFunc()
+	var reused bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		live := tx.Model(&IssuedToken{}).
+			Where("jti = ? AND user_id = ? AND type = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+				jti, userID, RefreshToken, now).
+			Where("family_id IN (?)", tx.Model(&TokenFamily{}).Select("id").Where("revoked_at IS NULL")).
+			Update("used_at", now)
+		if live.Error != nil {
+			return live.Error
+		}
+		if live.RowsAffected == 0 {
+			var spent int64
+			if err := tx.Model(&IssuedToken{}).Where("jti = ? AND used_at IS NOT NULL", jti).Count(&spent).Error; err != nil {
+				return err
+			}
+			reused = spent > 0
+			return errTokenInvalid()
+		}
+		var tok IssuedToken
+		if err := tx.Select("family_id").Take(&tok, "jti = ?", jti).Error; err != nil {
+			return err
+		}
+		if err := s.requireActive(tx, userID); err != nil {
+			return err
+		}
+		return insertTokens(tx, tok.FamilyID, userID, next)
+	})
+	if reused {
+		// Outside the failed transaction, so the revocation sticks.
+		if rerr := s.revokeFamilyOf(ctx, jti); rerr != nil {
+			return rerr
+		}
+	}
+	return err
+}
+
+func (s *Store) requireActive(tx *gorm.DB, userID int64) error {
+	var n int64
+	if err := tx.Model(&User{}).Where("id = ? AND is_active = ?", userID, true).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return errTokenInvalid()
+	}
+	return nil
+}
+
+func (s *Store) revokeFamilyOf(ctx context.Context, jti string) error {
+	now := s.db.NowFunc()
+	return translate(s.db.WithContext(ctx).Model(&TokenFamily{}).
+		Where("revoked_at IS NULL AND id IN (?)", s.db.Model(&IssuedToken{}).Select("family_id").Where("jti = ?", jti)).
+		Update("revoked_at", now).Error)
+}
+
+// AuthenticateToken returns the active user that the unrevoked access token
+// jti was issued to, in one query. Anything else is token_not_valid.
+func (s *Store) AuthenticateToken(ctx context.Context, jti string, userID int64) (*User, error) {
+	var users []User
+	err := s.db.WithContext(ctx).
+		Joins("JOIN issued_tokens t ON t.user_id = users.id").
+		Joins("JOIN token_families f ON f.id = t.family_id").
+		Where("t.jti = ? AND t.type = ? AND t.revoked_at IS NULL AND f.revoked_at IS NULL", jti, AccessToken).
+		Where("users.id = ? AND users.is_active = ?", userID, true).
+		Limit(1).Find(&users).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	if len(users) == 0 {
+		return nil, errTokenInvalid()
+	}
+	return &users[0], nil
+}
+
+// Logout revokes the family of refresh token refreshJTI, which must be a
+// live token of userID, and the access token accessJTI.
+func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI string) error {
+	now := s.db.NowFunc()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var tok IssuedToken
+		err := tx.Where("jti = ? AND user_id = ? AND type = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+			refreshJTI, userID, RefreshToken, now).Take(&tok).Error
+		if err == gorm.ErrRecordNotFound {
+			return errTokenInvalid()
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&TokenFamily{}).Where("id = ? AND revoked_at IS NULL", tok.FamilyID).
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return tx.Model(&IssuedToken{}).Where("jti IN ? AND revoked_at IS NULL", []string{refreshJTI, accessJTI}).
+			Update("revoked_at", now).Error
+	})
+}
+
+// RevokeUserTokens revokes every token family of userID: logout everywhere.
+func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
+	return translate(s.db.WithContext(ctx).Model(&TokenFamily{}).
+		Where("user_id = ? AND revoked_at IS NULL", userID).
+		Update("revoked_at", s.db.NowFunc()).Error)
+}
+
+// PurgeExpiredTokens deletes token records that expired before cutoff, and
+// families left empty, so the tables stay small. An expired token fails
+// verification on its own exp claim, so its record is no longer needed.
+func (s *Store) PurgeExpiredTokens(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("expires_at < ?", cutoff).Delete(&IssuedToken{})
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		return tx.Where("created_at < ? AND NOT EXISTS (SELECT 1 FROM issued_tokens t WHERE t.family_id = token_families.id)", cutoff).
+			Delete(&TokenFamily{}).Error
+	})
+	return n, err
+}

@@ -1,0 +1,128 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// User is an account: an API client's owner of patients, or staff.
+type User struct {
+	ID           int64  `gorm:"primaryKey"`
+	Email        string `gorm:"size:254;not null;uniqueIndex"`
+	Name         string `gorm:"size:150;not null"`
+	PasswordHash string `gorm:"size:255;not null"`
+	// No `default:` tags on booleans: GORM would skip a false value as
+	// "zero" and store the default instead.
+	IsActive    bool      `gorm:"not null"`
+	IsStaff     bool      `gorm:"not null"`
+	IsSuperuser bool      `gorm:"not null"`
+	DateJoined  time.Time `gorm:"not null"`
+	LastLogin   *time.Time
+	UpdatedAt   time.Time
+}
+
+// NewUser is what creating an account takes.
+type NewUser struct {
+	Name, Email, Password          string
+	IsActive, IsStaff, IsSuperuser bool
+}
+
+// MsgBadCredentials is the one answer to every failed login, so it never
+// reveals whether an email is registered or an account inactive.
+const MsgBadCredentials = "No active account found with the given credentials"
+
+// Clean trims and lower-cases in's name and email and validates it,
+// password rules included. The password is never trimmed.
+func (in *NewUser) Clean() error {
+	in.Name = strings.TrimSpace(in.Name)
+	in.Email = NormalizeEmail(in.Email)
+	f := FieldErrors{}
+	checkText(f, "name", in.Name, true, 150)
+	checkEmail(f, "email", in.Email, true)
+	if in.Password == "" {
+		f.Add("password", msgBlank)
+	} else if msgs := ValidatePassword(in.Password,
+		PasswordAttr{Name: "email address", Value: in.Email},
+		PasswordAttr{Name: "name", Value: in.Name}); len(msgs) > 0 {
+		f["password"] = msgs
+	}
+	return f.Err()
+}
+
+// CreateUser validates in, hashes the password and stores the account. A
+// taken email (in any case) is an Invalid error under "email".
+func (s *Store) CreateUser(ctx context.Context, in NewUser) (*User, error) {
+	if err := in.Clean(); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, translate(err)
+	}
+	u := &User{
+		Email: in.Email, Name: in.Name, PasswordHash: hash,
+		IsActive: in.IsActive, IsStaff: in.IsStaff, IsSuperuser: in.IsSuperuser,
+		DateJoined: s.db.NowFunc(),
+	}
+	err = s.db.WithContext(ctx).Create(u).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, invalidField("email", "user with this email already exists.")
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return u, nil
+}
+
+// User returns the user with id.
+func (s *Store) User(ctx context.Context, id int64) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &u, nil
+}
+
+// UserByEmail returns the user with email, in any case.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).Take(&u).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &u, nil
+}
+
+// Authenticate returns the active user with email and password. Every
+// failure is the same Unauthorized error and costs one password hash, so
+// neither the answer nor its timing tells which part was wrong.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	bad := &Error{Code: Unauthorized, Message: MsgBadCredentials}
+	u, err := s.UserByEmail(ctx, email)
+	if ErrorCode(err) == NotFound {
+		s.hasher.VerifyDummy(ctx, password)
+		if err := ctx.Err(); err != nil {
+			return nil, translate(err)
+		}
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.hasher.Verify(ctx, u.PasswordHash, password)
+	if err != nil && ctx.Err() != nil {
+		return nil, translate(ctx.Err())
+	}
+	if !ok || !u.IsActive {
+		return nil, bad
+	}
+	now := s.db.NowFunc()
+	if err := s.db.WithContext(ctx).Model(u).UpdateColumn("last_login", now).Error; err != nil {
+		return nil, translate(err)
+	}
+	u.LastLogin = &now
+	return u, nil
+}

@@ -1,0 +1,161 @@
+package models
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// DRF's messages, so API clients written for the original keep working.
+const (
+	msgRequired = "This field is required."
+	msgBlank    = "This field may not be blank."
+	msgEmail    = "Enter a valid email address."
+	msgPhone    = "Enter a valid phone number (digits, spaces and + - ( ) only)."
+	// MsgDateFormat is DRF's message for a date that does not parse.
+	MsgDateFormat = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
+)
+
+// MsgRequired is DRF's message for a required field left out.
+func MsgRequired() string { return msgRequired }
+
+func msgMaxLen(n int) string {
+	return fmt.Sprintf("Ensure this field has no more than %d characters.", n)
+}
+
+// checkText validates a trimmed string: required means not blank; max counts
+// code points, not bytes.
+func checkText(f FieldErrors, field, value string, required bool, max int) {
+	if required && value == "" {
+		f.Add(field, msgBlank)
+		return
+	}
+	if utf8.RuneCountInString(value) > max {
+		f.Add(field, msgMaxLen(max))
+	}
+}
+
+// checkEmail validates an optional (when !required) e-mail address.
+func checkEmail(f FieldErrors, field, value string, required bool) {
+	checkText(f, field, value, required, 254)
+	if f.Has(field) || value == "" {
+		return
+	}
+	if !ValidEmail(value) {
+		f.Add(field, msgEmail)
+	}
+}
+
+// ValidEmail reports whether s is a bare address local@domain with a dotted
+// domain, as Django's EmailValidator accepts (no display name, no brackets).
+func ValidEmail(s string) bool {
+	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>") {
+		return false
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], s[at+1:]
+	if local == "" || len(local) > 64 || strings.HasPrefix(domain, "[") {
+		return false
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPhone validates an optional phone number: at most 20 characters of
+// digits, spaces and + - ( ), with at least one digit.
+func checkPhone(f FieldErrors, field, value string) {
+	checkText(f, field, value, false, 20)
+	if f.Has(field) || value == "" {
+		return
+	}
+	digits := 0
+	for _, r := range value {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == ' ' || r == '+' || r == '-' || r == '(' || r == ')':
+		default:
+			f.Add(field, msgPhone)
+			return
+		}
+	}
+	if digits == 0 {
+		f.Add(field, msgPhone)
+	}
+}
+
+// NormalizeEmail trims an address and lower-cases it: emails are unique
+// case-insensitively and stored lower-cased.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Date is a calendar date without time of day or zone, stored as SQL DATE
+// and written in JSON as "YYYY-MM-DD".
+type Date struct{ time.Time }
+
+// DateLayout is the only accepted date format.
+const DateLayout = "2006-01-02"
+
+// ParseDate parses "YYYY-MM-DD".
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		return Date{}, invalidField("date", MsgDateFormat)
+	}
+	return Date{t}, nil
+}
+
+// NewDate returns the date of y-m-d.
+func NewDate(y int, m time.Month, d int) Date { return Date{time.Date(y, m, d, 0, 0, 0, 0, time.UTC)} }
+
+// String formats the date as YYYY-MM-DD.
+func (d Date) String() string { return d.Format(DateLayout) }
+
+// MarshalJSON writes "YYYY-MM-DD".
+func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// GormDataType makes the column a DATE on every engine.
+func (Date) GormDataType() string { return "date" }
+
+// Value stores the date as "YYYY-MM-DD", which both engines accept for DATE.
+func (d Date) Value() (driver.Value, error) { return d.String(), nil }
+
+// Scan reads a DATE column, which drivers return as time.Time or text.
+func (d *Date) Scan(v any) error {
+	switch x := v.(type) {
+	case time.Time:
+		*d = NewDate(x.Year(), x.Month(), x.Day())
+		return nil
+	case string:
+		return d.scanText(x)
+	case []byte:
+		return d.scanText(string(x))
+	}
+	return fmt.Errorf("date: cannot scan %T", v)
+}
+
+func (d *Date) scanText(s string) error {
+	if len(s) < 10 {
+		return fmt.Errorf("date: cannot scan %q", s)
+	}
+	t, err := time.Parse(DateLayout, s[:10])
+	if err != nil {
+		return fmt.Errorf("date: %w", err)
+	}
+	*d = Date{t}
+	return nil
+}
