@@ -262,7 +262,6 @@ func (app *testApp) mustDoctor(t *testing.T, name, specialization string) *model
 	return d
 }
 
-
 // id reads a numeric JSON field as int64.
 func id(t *testing.T, m map[string]any, key string) int64 {
 	t.Helper()

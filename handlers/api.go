@@ -29,6 +29,10 @@ type Options struct {
 	LoginPerIP    Limit
 	RegisterPerIP Limit
 	RefreshPerIP  Limit
+	// LoginThrottle, when set, is used instead of a limiter built from
+	// LoginFailures, so the admin panel's logins count against the same
+	// per-email lock.
+	LoginThrottle *models.Limiter
 	// Now is the clock for tokens and limits; nil means time.Now.
 	Now func() time.Time
 }
@@ -55,10 +59,10 @@ type API struct {
 	log    *slog.Logger
 	signer *signer
 
-	loginFailures *windowCounter
-	loginPerIP    *windowCounter
-	registerPerIP *windowCounter
-	refreshPerIP  *windowCounter
+	loginFailures *models.Limiter
+	loginPerIP    *models.Limiter
+	registerPerIP *models.Limiter
+	refreshPerIP  *models.Limiter
 }
 
 // New returns the API over store.
@@ -66,13 +70,16 @@ func New(store *models.Store, opts Options, log *slog.Logger) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.LoginThrottle == nil {
+		opts.LoginThrottle = models.NewLimiter(opts.LoginFailures, opts.Now)
+	}
 	return &API{
 		store: store, opts: opts, log: log,
 		signer:        newSigner(opts.JWTSecret, opts.AccessTokenTTL, opts.RefreshTokenTTL, opts.Now),
-		loginFailures: newWindowCounter(opts.LoginFailures, opts.Now),
-		loginPerIP:    newWindowCounter(opts.LoginPerIP, opts.Now),
-		registerPerIP: newWindowCounter(opts.RegisterPerIP, opts.Now),
-		refreshPerIP:  newWindowCounter(opts.RefreshPerIP, opts.Now),
+		loginFailures: opts.LoginThrottle,
+		loginPerIP:    models.NewLimiter(opts.LoginPerIP, opts.Now),
+		registerPerIP: models.NewLimiter(opts.RegisterPerIP, opts.Now),
+		refreshPerIP:  models.NewLimiter(opts.RefreshPerIP, opts.Now),
 	}
 }
 
@@ -86,7 +93,7 @@ func (a *API) Register(r *gin.RouterGroup) {
 		r.GET(p, a.readyz)
 	}
 
-	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, bodyLimit(a.opts.MaxBodyBytes), noStore)
+	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore)
 	public := routes{api}
 	public.handle(http.MethodPost, "/auth/register", a.register)
 	public.handle(http.MethodPost, "/auth/login", a.login)
@@ -119,6 +126,16 @@ func (a *API) deadline(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.RequestTimeout)
 	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+// actor records where the request comes from for the audit trail;
+// authenticate adds who.
+func actor(c *gin.Context) {
+	ctx := models.WithActor(c.Request.Context(), models.Actor{
+		IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), Source: "api",
+	})
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 }

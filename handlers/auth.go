@@ -24,7 +24,7 @@ func newUserResponse(u *models.User) userResponse {
 
 // register handles POST /api/auth/register.
 func (a *API) register(c *gin.Context) error {
-	if wait, ok := a.registerPerIP.take(c.ClientIP()); !ok {
+	if wait, ok := a.registerPerIP.Take(c.ClientIP()); !ok {
 		return errThrottled(wait)
 	}
 	obj, err := readObject(c)
@@ -50,7 +50,7 @@ func (a *API) register(c *gin.Context) error {
 
 // login handles POST /api/auth/login.
 func (a *API) login(c *gin.Context) error {
-	if wait, ok := a.loginPerIP.take(c.ClientIP()); !ok {
+	if wait, ok := a.loginPerIP.Take(c.ClientIP()); !ok {
 		return errThrottled(wait)
 	}
 	obj, err := readObject(c)
@@ -67,18 +67,18 @@ func (a *API) login(c *gin.Context) error {
 	key := models.NormalizeEmail(email)
 	// A locked email stays locked for the window, even with the right
 	// password: otherwise the lock only slows a guesser down.
-	if wait, locked := a.loginFailures.blocked(key); locked {
+	if wait, locked := a.loginFailures.Blocked(key); locked {
 		return errThrottled(wait)
 	}
 	ctx := c.Request.Context()
 	user, err := a.store.Authenticate(ctx, email, password)
 	if models.ErrorCode(err) == models.Unauthorized {
-		a.loginFailures.add(key)
+		a.loginFailures.Add(key)
 	}
 	if err != nil {
 		return err
 	}
-	a.loginFailures.reset(key)
+	a.loginFailures.Reset(key)
 	pair, records, err := a.signer.pair(user.ID)
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (a *API) readRefresh(c *gin.Context) (*claims, error) {
 
 // refresh handles POST /api/auth/token/refresh: rotation, one use only.
 func (a *API) refresh(c *gin.Context) error {
-	if wait, ok := a.refreshPerIP.take(c.ClientIP()); !ok {
+	if wait, ok := a.refreshPerIP.Take(c.ClientIP()); !ok {
 		return errThrottled(wait)
 	}
 	cl, err := a.readRefresh(c)

@@ -48,6 +48,10 @@ func (a *API) authenticate(c *gin.Context) {
 		a.abort(c, err)
 		return
 	}
+	ctx := c.Request.Context()
+	who := models.ActorFrom(ctx)
+	who.UserID, who.Email = user.ID, user.Email
+	c.Request = c.Request.WithContext(models.WithActor(ctx, who))
 	c.Set(ctxUser, user)
 	c.Set(ctxClaims, cl)
 	c.Next()

@@ -93,7 +93,7 @@ func (a *API) getPatient(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.store.Patient(c.Request.Context(), currentUser(c).ID, id)
+	p, err := a.store.ViewPatient(c.Request.Context(), currentUser(c).ID, id)
 	if err != nil {
 		return err
 	}

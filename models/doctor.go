@@ -77,7 +77,19 @@ func (s *Store) CreateDoctor(ctx context.Context, by int64, d *Doctor) error {
 		return err
 	}
 	d.ID, d.CreatedByID = 0, &by
-	return doctorWriteErr(s.db.WithContext(ctx).Create(d).Error)
+	return doctorWriteErr(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(d).Error; err != nil {
+			return err
+		}
+		return record(ctx, tx, d.CreatedAt, auditEntry{action: ActionCreate, objectType: ObjectDoctor, objectID: d.ID})
+	}))
+}
+
+func doctorValues(d *Doctor) map[string]any {
+	return map[string]any{
+		"name": d.Name, "specialization": d.Specialization, "email": d.Email,
+		"phone": d.Phone, "years_of_experience": d.YearsOfExperience,
+	}
 }
 
 // Doctor returns doctor id.
@@ -104,16 +116,21 @@ func (s *Store) UpdateDoctor(ctx context.Context, d *Doctor) error {
 		return err
 	}
 	d.UpdatedAt = s.db.NowFunc()
-	res := s.db.WithContext(ctx).Model(&Doctor{}).Where("id = ?", d.ID).
-		Select("name", "specialization", "email", "phone", "years_of_experience", "updated_at").
-		Updates(d)
-	if res.Error != nil {
-		return doctorWriteErr(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return notFound()
-	}
-	return nil
+	return doctorWriteErr(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var old Doctor
+		if err := tx.Take(&old, d.ID).Error; err != nil {
+			return err
+		}
+		err := tx.Model(&Doctor{}).Where("id = ?", d.ID).
+			Select("name", "specialization", "email", "phone", "years_of_experience", "updated_at").
+			Updates(d).Error
+		if err != nil {
+			return err
+		}
+		d.CreatedAt, d.CreatedByID = old.CreatedAt, old.CreatedByID
+		return record(ctx, tx, d.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectDoctor, objectID: d.ID,
+			changes: diff(doctorValues(&old), doctorValues(d))})
+	}))
 }
 
 // DeleteDoctor deletes doctor id and its mappings.
@@ -129,6 +146,6 @@ func (s *Store) DeleteDoctor(ctx context.Context, id int64) error {
 		if res.RowsAffected == 0 {
 			return notFound()
 		}
-		return nil
+		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectDoctor, objectID: id})
 	})
 }

@@ -69,7 +69,13 @@ func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) erro
 		return err
 	}
 	m.ID, m.CreatedByID, m.Doctor = 0, &owner, nil
-	err = db.Create(m).Error
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(m).Error; err != nil {
+			return err
+		}
+		return record(ctx, tx, m.CreatedAt, auditEntry{action: ActionCreate, objectType: ObjectMapping, objectID: m.ID,
+			changes: map[string]Change{"patient_id": {New: m.PatientID}, "doctor_id": {New: m.DoctorID}}})
+	})
 	switch {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return invalidField(NonFieldErrors, msgAlreadyAssigned)
@@ -93,7 +99,11 @@ func (s *Store) Mappings(ctx context.Context, owner int64, filter MappingFilter,
 		base = base.Where("doctor_id = ?", filter.DoctorID)
 	}
 	q.Search, q.Ordering = "", ""
-	return list[Mapping](base, listSpec{preload: []string{"Doctor"}}, q)
+	page, err := list[Mapping](base, listSpec{preload: []string{"Doctor"}}, q)
+	if err != nil {
+		return page, err
+	}
+	return page, s.audit(ctx, auditEntry{action: ActionList, objectType: ObjectMapping})
 }
 
 // PatientDoctors returns every doctor assigned to owner's patient, by name.
@@ -107,17 +117,24 @@ func (s *Store) PatientDoctors(ctx context.Context, owner, patientID int64) ([]D
 		Where("m.patient_id = ?", patientID).
 		Order("doctors.name").Order("doctors.id").
 		Find(&doctors).Error
-	return doctors, translate(err)
+	if err != nil {
+		return nil, translate(err)
+	}
+	// The doctors of a patient are part of its record: a view of it.
+	return doctors, s.audit(ctx, auditEntry{action: ActionView, objectType: ObjectPatient, objectID: patientID})
 }
 
 // DeleteMapping deletes mapping id if it is of one of owner's patients.
 func (s *Store) DeleteMapping(ctx context.Context, owner, id int64) error {
-	res := s.ownedMappings(ctx, owner).Where("id = ?", id).Delete(&Mapping{})
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return notFound()
-	}
-	return nil
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		owned := tx.Model(&Patient{}).Select("id").Where("created_by_id = ?", owner)
+		res := tx.Where("id = ? AND patient_id IN (?)", id, owned).Delete(&Mapping{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound()
+		}
+		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectMapping, objectID: id})
+	})
 }

@@ -16,8 +16,20 @@ func Migrate(db *gorm.DB) error {
 		&Patient{},
 		&Doctor{},
 		&Mapping{},
+		&AuditEvent{},
 	); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	err := db.Transaction(func(tx *gorm.DB) error {
+		for _, stmt := range auditTriggers[db.Dialector.Name()] {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: audit triggers: %w", err)
 	}
 	return nil
 }

@@ -104,7 +104,36 @@ func (s *Store) CreatePatient(ctx context.Context, owner int64, p *Patient) erro
 		return err
 	}
 	p.ID, p.CreatedByID = 0, owner
-	return translate(s.db.WithContext(ctx).Create(p).Error)
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(p).Error; err != nil {
+			return err
+		}
+		return record(ctx, tx, p.CreatedAt, auditEntry{action: ActionCreate, objectType: ObjectPatient, objectID: p.ID})
+	})
+}
+
+// patientValues are the editable fields of p, for audit diffs.
+func patientValues(p *Patient) map[string]any {
+	var dob any
+	if p.DateOfBirth != nil {
+		dob = p.DateOfBirth.String()
+	}
+	return map[string]any{
+		"name": p.Name, "date_of_birth": dob, "gender": p.Gender, "phone": p.Phone,
+		"email": p.Email, "address": p.Address, "medical_history": p.MedicalHistory,
+	}
+}
+
+// ViewPatient is Patient for a read that a person sees: it is audited.
+func (s *Store) ViewPatient(ctx context.Context, owner, id int64) (*Patient, error) {
+	p, err := s.Patient(ctx, owner, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, auditEntry{action: ActionView, objectType: ObjectPatient, objectID: id}); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Patient returns owner's patient id; another user's patient is NotFound.
@@ -118,7 +147,11 @@ func (s *Store) Patient(ctx context.Context, owner, id int64) (*Patient, error) 
 
 // Patients returns a page of owner's patients.
 func (s *Store) Patients(ctx context.Context, owner int64, q ListQuery) (Page[Patient], error) {
-	return list[Patient](s.ownedPatients(ctx, owner), patientList, q)
+	page, err := list[Patient](s.ownedPatients(ctx, owner), patientList, q)
+	if err != nil {
+		return page, err
+	}
+	return page, s.audit(ctx, auditEntry{action: ActionList, objectType: ObjectPatient})
 }
 
 // UpdatePatient validates p and saves every editable field, if p is still
@@ -129,16 +162,21 @@ func (s *Store) UpdatePatient(ctx context.Context, owner int64, p *Patient) erro
 	}
 	p.CreatedByID = owner
 	p.UpdatedAt = s.db.NowFunc()
-	res := s.ownedPatients(ctx, owner).Where("id = ?", p.ID).
-		Select("name", "date_of_birth", "gender", "phone", "email", "address", "medical_history", "updated_at").
-		Updates(p)
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return notFound()
-	}
-	return nil
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var old Patient
+		if err := tx.Where("id = ? AND created_by_id = ?", p.ID, owner).Take(&old).Error; err != nil {
+			return err
+		}
+		err := tx.Model(&Patient{}).Where("id = ? AND created_by_id = ?", p.ID, owner).
+			Select("name", "date_of_birth", "gender", "phone", "email", "address", "medical_history", "updated_at").
+			Updates(p).Error
+		if err != nil {
+			return err
+		}
+		p.CreatedAt = old.CreatedAt
+		return record(ctx, tx, p.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectPatient, objectID: p.ID,
+			changes: diff(patientValues(&old), patientValues(p))})
+	})
 }
 
 // DeletePatient deletes owner's patient id and its mappings.
@@ -153,6 +191,9 @@ func (s *Store) DeletePatient(ctx context.Context, owner, id int64) error {
 		}
 		// The foreign key cascades too; deleting explicitly keeps the rule
 		// true on a database created without it.
-		return tx.Where("patient_id = ?", id).Delete(&Mapping{}).Error
+		if err := tx.Where("patient_id = ?", id).Delete(&Mapping{}).Error; err != nil {
+			return err
+		}
+		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectPatient, objectID: id})
 	})
 }

@@ -96,11 +96,18 @@ func (s *Store) RotateRefresh(ctx context.Context, jti string, userID int64, nex
 		if err := s.requireActive(tx, userID); err != nil {
 			return err
 		}
-		return insertTokens(tx, tok.FamilyID, userID, next)
+		if err := insertTokens(tx, tok.FamilyID, userID, next); err != nil {
+			return err
+		}
+		return record(ctx, tx, now, auditEntry{action: ActionTokenRefresh, objectType: ObjectToken, userID: &userID})
 	})
 	if reused {
 		// Outside the failed transaction, so the revocation sticks.
 		if rerr := s.revokeFamilyOf(ctx, jti); rerr != nil {
+			return rerr
+		}
+		if rerr := s.audit(ctx, auditEntry{action: ActionTokenRefresh, objectType: ObjectToken, userID: &userID,
+			outcome: OutcomeFailure, changes: map[string]Change{"reused_token_family": {New: "revoked"}}}); rerr != nil {
 			return rerr
 		}
 	}
@@ -162,16 +169,25 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 			Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		return tx.Model(&IssuedToken{}).Where("jti IN ? AND revoked_at IS NULL", []string{refreshJTI, accessJTI}).
-			Update("revoked_at", now).Error
+		if err := tx.Model(&IssuedToken{}).Where("jti IN ? AND revoked_at IS NULL", []string{refreshJTI, accessJTI}).
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return record(ctx, tx, now, auditEntry{action: ActionLogout, objectType: ObjectToken})
 	})
 }
 
 // RevokeUserTokens revokes every token family of userID: logout everywhere.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
-	return translate(s.db.WithContext(ctx).Model(&TokenFamily{}).
-		Where("user_id = ? AND revoked_at IS NULL", userID).
-		Update("revoked_at", s.db.NowFunc()).Error)
+	now := s.db.NowFunc()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&TokenFamily{}).Where("user_id = ? AND revoked_at IS NULL", userID).
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return record(ctx, tx, now, auditEntry{action: ActionLogout, objectType: ObjectToken,
+			changes: map[string]Change{"scope": {New: "all"}}})
+	})
 }
 
 // PurgeExpiredTokens deletes token records that expired before cutoff, and

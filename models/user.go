@@ -68,7 +68,13 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 		IsActive: in.IsActive, IsStaff: in.IsStaff, IsSuperuser: in.IsSuperuser,
 		DateJoined: s.db.NowFunc(),
 	}
-	err = s.db.WithContext(ctx).Create(u).Error
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(u).Error; err != nil {
+			return err
+		}
+		return record(ctx, tx, u.DateJoined, auditEntry{action: ActionCreate, objectType: ObjectUser, objectID: u.ID,
+			changes: map[string]Change{"email": {New: u.Email}, "is_staff": {New: u.IsStaff}, "is_superuser": {New: u.IsSuperuser}}})
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return nil, invalidField("email", "user with this email already exists.")
 	}
@@ -101,13 +107,20 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 // neither the answer nor its timing tells which part was wrong.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	bad := &Error{Code: Unauthorized, Message: MsgBadCredentials}
+	failed := func(userID *int64) error {
+		if err := s.audit(ctx, auditEntry{action: ActionLoginFailed, objectType: ObjectUser, outcome: OutcomeFailure,
+			userID: userID, email: NormalizeEmail(email)}); err != nil {
+			return err
+		}
+		return bad
+	}
 	u, err := s.UserByEmail(ctx, email)
 	if ErrorCode(err) == NotFound {
 		s.hasher.VerifyDummy(ctx, password)
 		if err := ctx.Err(); err != nil {
 			return nil, translate(err)
 		}
-		return nil, bad
+		return nil, failed(nil)
 	}
 	if err != nil {
 		return nil, err
@@ -117,11 +130,18 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 		return nil, translate(ctx.Err())
 	}
 	if !ok || !u.IsActive {
-		return nil, bad
+		return nil, failed(&u.ID)
 	}
 	now := s.db.NowFunc()
-	if err := s.db.WithContext(ctx).Model(u).UpdateColumn("last_login", now).Error; err != nil {
-		return nil, translate(err)
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(u).UpdateColumn("last_login", now).Error; err != nil {
+			return err
+		}
+		return record(ctx, tx, now, auditEntry{action: ActionLogin, objectType: ObjectUser, objectID: u.ID,
+			userID: &u.ID, email: u.Email})
+	})
+	if err != nil {
+		return nil, err
 	}
 	u.LastLogin = &now
 	return u, nil

@@ -1,0 +1,248 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Audit actions.
+const (
+	ActionView         = "view"
+	ActionList         = "list"
+	ActionCreate       = "create"
+	ActionUpdate       = "update"
+	ActionDelete       = "delete"
+	ActionLogin        = "login"
+	ActionLoginFailed  = "login_failed"
+	ActionLogout       = "logout"
+	ActionTokenRefresh = "token_refresh"
+)
+
+// Audited object types.
+const (
+	ObjectPatient = "patient"
+	ObjectDoctor  = "doctor"
+	ObjectMapping = "mapping"
+	ObjectUser    = "user"
+	ObjectToken   = "token"
+)
+
+// Outcomes of an audited action.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// AuditEvent records who did what to which record, when, from where, and
+// with what outcome (HIPAA §164.312(b)). Events are append-only: the Store
+// has no method that changes or deletes one, and database triggers refuse
+// UPDATE and DELETE on the table.
+type AuditEvent struct {
+	ID         int64     `gorm:"primaryKey"`
+	At         time.Time `gorm:"not null;index"`
+	UserID     *int64    `gorm:"index"` // no foreign key: events outlive users
+	UserEmail  string    `gorm:"size:254;not null"`
+	Action     string    `gorm:"size:20;not null;index"`
+	ObjectType string    `gorm:"size:20;not null;index:idx_audit_object,priority:1"`
+	ObjectID   *int64    `gorm:"index:idx_audit_object,priority:2"`
+	IP         string    `gorm:"size:64;not null"`
+	UserAgent  string    `gorm:"size:512;not null"`
+	Source     string    `gorm:"size:10;not null"` // api, admin or cli
+	Outcome    string    `gorm:"size:10;not null"`
+	// Changes holds, for updates, {"field": {"old": ..., "new": ...}}.
+	Changes string `gorm:"type:text;not null"`
+}
+
+// Actor is who acts and from where. Handlers put it in the request context
+// once; the Store reads it when it writes audit events, so no query method
+// needs extra parameters.
+type Actor struct {
+	UserID    int64
+	Email     string
+	IP        string
+	UserAgent string
+	Source    string
+}
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying a.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor in ctx (zero if none).
+func ActorFrom(ctx context.Context) Actor {
+	a, _ := ctx.Value(actorKey{}).(Actor)
+	return a
+}
+
+// Change is one field's old and new value.
+type Change struct {
+	Old any `json:"old"`
+	New any `json:"new"`
+}
+
+// auditEntry describes one event to record.
+type auditEntry struct {
+	action, objectType string
+	objectID           int64
+	outcome            string
+	changes            map[string]Change
+	// user overrides the actor's identity (login, where the request has no
+	// authenticated user yet).
+	userID *int64
+	email  string
+}
+
+// record writes one audit event with db (a transaction when it records a
+// write, so the event commits or rolls back with it).
+func record(ctx context.Context, db *gorm.DB, now time.Time, e auditEntry) error {
+	a := ActorFrom(ctx)
+	ev := AuditEvent{
+		At: now, UserEmail: a.Email, Action: e.action, ObjectType: e.objectType,
+		IP: truncate(a.IP, 64), UserAgent: truncate(a.UserAgent, 512), Source: a.Source, Outcome: e.outcome,
+		Changes: "{}",
+	}
+	if ev.Source == "" {
+		ev.Source = "api"
+	}
+	if ev.Outcome == "" {
+		ev.Outcome = OutcomeSuccess
+	}
+	if a.UserID != 0 {
+		uid := a.UserID
+		ev.UserID = &uid
+	}
+	if e.userID != nil {
+		ev.UserID, ev.UserEmail = e.userID, e.email
+	} else if e.email != "" {
+		ev.UserEmail = e.email
+	}
+	ev.UserEmail = truncate(ev.UserEmail, 254)
+	if e.objectID != 0 {
+		oid := e.objectID
+		ev.ObjectID = &oid
+	}
+	if len(e.changes) > 0 {
+		raw, err := json.Marshal(e.changes)
+		if err != nil {
+			return fmt.Errorf("audit: encode changes: %w", err)
+		}
+		ev.Changes = string(raw)
+	}
+	return db.Create(&ev).Error
+}
+
+// audit records an event outside any transaction (reads, failed logins).
+func (s *Store) audit(ctx context.Context, e auditEntry) error {
+	return translate(record(ctx, s.db.WithContext(ctx), s.db.NowFunc(), e))
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
+
+// diff returns the fields whose values differ between old and new, two
+// maps of field name to value.
+func diff(old, new map[string]any) map[string]Change {
+	out := map[string]Change{}
+	for k, nv := range new {
+		if ov := old[k]; !reflect.DeepEqual(ov, nv) {
+			out[k] = Change{Old: ov, New: nv}
+		}
+	}
+	return out
+}
+
+// AuditFilter narrows a listing of audit events; zero values match all.
+type AuditFilter struct {
+	From, To   time.Time // To is exclusive
+	UserID     int64
+	Action     string
+	ObjectType string
+	ObjectID   int64
+}
+
+func (s *Store) auditQuery(ctx context.Context, f AuditFilter) *gorm.DB {
+	q := s.db.WithContext(ctx).Model(&AuditEvent{})
+	if !f.From.IsZero() {
+		q = q.Where("at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		q = q.Where("at < ?", f.To.UTC())
+	}
+	if f.UserID != 0 {
+		q = q.Where("user_id = ?", f.UserID)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.ObjectType != "" {
+		q = q.Where("object_type = ?", f.ObjectType)
+	}
+	if f.ObjectID != 0 {
+		q = q.Where("object_id = ?", f.ObjectID)
+	}
+	return q
+}
+
+// AuditEvents returns a page of events matching f, newest first.
+func (s *Store) AuditEvents(ctx context.Context, f AuditFilter, page, size int) ([]AuditEvent, int64, error) {
+	var total int64
+	q := s.auditQuery(ctx, f)
+	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, 0, translate(err)
+	}
+	var events []AuditEvent
+	err := q.Order("at DESC").Order("id DESC").Offset((page - 1) * size).Limit(size).Find(&events).Error
+	return events, total, translate(err)
+}
+
+// EachAuditEvent calls fn for every event matching f, oldest first, reading
+// in batches so an export of any size runs in constant memory.
+func (s *Store) EachAuditEvent(ctx context.Context, f AuditFilter, fn func(AuditEvent) error) error {
+	var after int64
+	for {
+		var batch []AuditEvent
+		if err := s.auditQuery(ctx, f).Where("id > ?", after).Order("id").Limit(500).Find(&batch).Error; err != nil {
+			return translate(err)
+		}
+		for _, ev := range batch {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		if len(batch) < 500 {
+			return nil
+		}
+		after = batch[len(batch)-1].ID
+	}
+}
+
+// auditTriggers make the audit table append-only in the database itself,
+// so not even a bug in this program can rewrite history.
+var auditTriggers = map[string][]string{
+	SQLite: {
+		`CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+		 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END`,
+		`CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+		 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END`,
+	},
+	Postgres: {
+		`CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+		 BEGIN RAISE EXCEPTION 'audit events are append-only'; END; $$ LANGUAGE plpgsql`,
+		`DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events`,
+		`CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+		 FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()`,
+	},
+}
