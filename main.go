@@ -50,6 +50,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	email := fs.String("email", "", "e-mail address for -createsuperuser")
 	name := fs.String("name", "", "name for -createsuperuser (default: the e-mail's local part)")
 	migrateOnly := fs.Bool("migrate", false, "apply database migrations and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	healthcheck := fs.Bool("healthcheck", false, "GET /healthz of the server at ADDR; exit 0 if it answers 200 (for container HEALTHCHECKs)")
+	seedDemo := fs.Bool("seed-demo", false, "fill an empty database with demo data (a demo user, a staff user, patients, doctors, mappings) and exit")
+	seedSize := fs.Int("seed-size", 1000, "number of patients -seed-demo creates")
+	force := fs.Bool("force", false, "with -seed-demo: add demo data even if the database already has data")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -58,6 +63,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))}
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "healthcare", version())
+		return nil
+	}
+	if *healthcheck {
+		return checkHealth(ctx, getenv("ADDR"))
 	}
 
 	getenv, err := config.WithDotEnv(".env", getenv)
@@ -86,6 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch {
 	case *createSuperuser:
 		return runCreateSuperuser(ctx, store, *email, *name, getenv, stdin, stdout)
+	case *seedDemo:
+		return runSeedDemo(ctx, store, models.SeedOptions{Patients: *seedSize, Force: *force}, stdout)
 	case *migrateOnly:
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
