@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -61,24 +62,34 @@ func (a *API) login(c *gin.Context) error {
 	r := newFieldReader(obj, false)
 	r.str("email", true, &email)
 	r.str("password", true, &password)
+	email = strings.TrimSpace(email)
+	for field, v := range map[string]string{"email": email, "password": password} {
+		if !r.errs.Has(field) && v == "" {
+			r.errs.Add(field, "This field may not be blank.")
+		}
+	}
 	if err := r.err(); err != nil {
 		return err
 	}
 	key := models.NormalizeEmail(email)
-	// A locked email stays locked for the window, even with the right
-	// password: otherwise the lock only slows a guesser down.
-	if wait, locked := a.loginFailures.Blocked(key); locked {
+	// Each attempt takes a failure slot before the password is checked, so
+	// concurrent guesses cannot overshoot the limit. A locked email stays
+	// locked for the window, even with the right password: otherwise the
+	// lock only slows a guesser down.
+	if wait, ok := a.loginFailures.Take(key); !ok {
 		return errThrottled(wait)
 	}
 	ctx := c.Request.Context()
 	user, err := a.store.Authenticate(ctx, email, password)
-	if models.ErrorCode(err) == models.Unauthorized {
-		a.loginFailures.Add(key)
-	}
-	if err != nil {
+	switch code := models.ErrorCode(err); {
+	case code == "":
+		a.loginFailures.Reset(key)
+	case code != models.Unauthorized:
+		a.loginFailures.Undo(key) // not a wrong password: give the slot back
+		return err
+	default:
 		return err
 	}
-	a.loginFailures.Reset(key)
 	pair, records, err := a.signer.pair(user.ID)
 	if err != nil {
 		return err
@@ -102,7 +113,7 @@ func (a *API) readRefresh(c *gin.Context) (*claims, error) {
 	if err := r.err(); err != nil {
 		return nil, err
 	}
-	if token == "" {
+	if strings.TrimSpace(token) == "" {
 		return nil, &models.Error{Code: models.Invalid, Message: "This field may not be blank.",
 			Fields: map[string][]string{"refresh": {"This field may not be blank."}}}
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -113,10 +114,13 @@ func sqliteDSN(path string) string {
 		return path + "&" + q.Encode()
 	}
 	if !strings.HasPrefix(path, "file:") {
-		path = "file:" + path
+		// SQLite reads "file:" names as URIs: escape what URIs give meaning.
+		path = "file:" + uriPathEscaper.Replace(path)
 	}
 	return path + "?" + q.Encode()
 }
+
+var uriPathEscaper = strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f")
 
 // Ping checks that the database answers within ctx.
 func Ping(ctx context.Context, db *gorm.DB) error {
@@ -154,7 +158,8 @@ func isUnavailable(err error) bool {
 	var connectErr *pgconn.ConnectError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr), errors.As(err, &connectErr):
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.As(err, &netErr), errors.As(err, &connectErr):
 		return true
 	}
 	var pgErr *pgconn.PgError
@@ -164,5 +169,6 @@ func isUnavailable(err error) bool {
 		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
 	}
 	msg := err.Error()
-	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection refused")
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection refused") ||
+		strings.Contains(msg, "database is closed")
 }

@@ -123,7 +123,7 @@ func (s *Store) UpdateDoctor(ctx context.Context, d *Doctor) error {
 		}
 		err := tx.Model(&Doctor{}).Where("id = ?", d.ID).
 			Select("name", "specialization", "email", "phone", "years_of_experience", "updated_at").
-			Updates(d).Error
+			UpdateColumns(d).Error // not Updates: see UpdatePatient
 		if err != nil {
 			return err
 		}

@@ -96,6 +96,15 @@ func (w *Limiter) Take(key string) (time.Duration, bool) {
 	return 0, true
 }
 
+// Undo takes back one event of key (one that turned out not to count).
+func (w *Limiter) Undo(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if win := w.windows[key]; win != nil && win.count > 0 {
+		win.count--
+	}
+}
+
 // Reset forgets key (a successful login clears its failures).
 func (w *Limiter) Reset(key string) {
 	w.mu.Lock()

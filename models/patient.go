@@ -169,7 +169,9 @@ func (s *Store) UpdatePatient(ctx context.Context, owner int64, p *Patient) erro
 		}
 		err := tx.Model(&Patient{}).Where("id = ? AND created_by_id = ?", p.ID, owner).
 			Select("name", "date_of_birth", "gender", "phone", "email", "address", "medical_history", "updated_at").
-			Updates(p).Error
+			// UpdateColumns, not Updates: Updates would stamp its own
+			// updated_at, and the response would differ from the row.
+			UpdateColumns(p).Error
 		if err != nil {
 			return err
 		}

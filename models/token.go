@@ -158,7 +158,9 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		var tok IssuedToken
 		err := tx.Where("jti = ? AND user_id = ? AND type = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
-			refreshJTI, userID, RefreshToken, now).Take(&tok).Error
+			refreshJTI, userID, RefreshToken, now).
+			Where("family_id IN (?)", tx.Model(&TokenFamily{}).Select("id").Where("revoked_at IS NULL")).
+			Take(&tok).Error
 		if err == gorm.ErrRecordNotFound {
 			return errTokenInvalid()
 		}
