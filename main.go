@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -50,6 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	email := fs.String("email", "", "e-mail address for -createsuperuser")
 	name := fs.String("name", "", "name for -createsuperuser (default: the e-mail's local part)")
 	migrateOnly := fs.Bool("migrate", false, "apply database migrations and exit")
+	auditExport := fs.Bool("audit-export", false, "write the audit events of -from to -to to stdout as JSON lines (one event a line, oldest first) and exit")
+	auditFrom := fs.String("from", "", "first day, YYYY-MM-DD in UTC, inclusive, for -audit-export (default: no lower bound)")
+	auditTo := fs.String("to", "", "last day, YYYY-MM-DD in UTC, inclusive, for -audit-export (default: no upper bound)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	healthcheck := fs.Bool("healthcheck", false, "GET /healthz of the server at ADDR; exit 0 if it answers 200 (for container HEALTHCHECKs)")
 	seedDemo := fs.Bool("seed-demo", false, "fill an empty database with demo data (a demo user, a staff user, patients, doctors, mappings) and exit")
@@ -63,6 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))}
+	}
+	exportRange, rangeErr := auditExportFilter(*auditExport, *auditFrom, *auditTo)
+	if rangeErr != nil {
+		return usageError{rangeErr}
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "healthcare", version())
@@ -100,6 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runCreateSuperuser(ctx, store, *email, *name, getenv, stdin, stdout)
 	case *seedDemo:
 		return runSeedDemo(ctx, store, models.SeedOptions{Patients: *seedSize, Force: *force}, stdout)
+	case *auditExport:
+		return runAuditExport(ctx, store, exportRange, stdout)
 	case *migrateOnly:
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
@@ -110,13 +120,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // serve runs the HTTP server until ctx ends, then shuts down gracefully:
 // in-flight requests finish (bounded), then the database closes.
 func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.Store, log *slog.Logger) error {
-	router, err := newRouter(routerDeps{cfg: cfg, store: store, log: log})
+	m, err := newMetrics(cfg, db)
 	if err != nil {
 		return err
 	}
+	router, err := newRouter(routerDeps{cfg: cfg, store: store, log: log, metrics: m})
+	if err != nil {
+		return err
+	}
+	stopMetrics, err := serveMetrics(cfg, m, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	var drain drainer
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           router,
+		Handler:           drain.handler(router),
+		ConnState:         drain.connState,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 20*time.Second,
@@ -124,10 +145,17 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 		MaxHeaderBytes:    64 << 10,
 	}
 	go purgeTokens(ctx, store, log)
+	go purgeSessions(ctx, store, cfg.SessionIdleTimeout, log) // admin panel sessions
 
+	// Listening first means a taken port fails here, and the log names the
+	// real address (ADDR may ask for port 0).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving", slog.String("addr", "http://"+cfg.Addr), slog.String("database", cfg.DB.Driver))
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", slog.String("addr", "http://"+ln.Addr().String()), slog.String("database", cfg.DB.Driver))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -136,10 +164,32 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	drain.drain(shutdownCtx, ln, errc, drainGrace)
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Out of time: cut what is left rather than close the database
+		// under running requests.
+		_ = srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	log.Info("stopped")
 	return nil
+}
+
+// purgeSessions deletes expired admin panel sessions hourly (an expired
+// session is refused when presented anyway; this keeps the table small).
+func purgeSessions(ctx context.Context, store *models.Store, idle time.Duration, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := store.PurgeExpiredSessions(ctx, time.Now().UTC(), idle); err != nil {
+				log.Warn("purge expired admin sessions", slog.Any("error", err))
+			}
+		}
+	}
 }
 
 // purgeTokens deletes expired token records hourly.

@@ -5,12 +5,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"healthcare/admin"
 	"healthcare/config"
 	"healthcare/handlers"
+	"healthcare/metrics"
 	"healthcare/models"
+	"healthcare/static"
 )
 
 // routerDeps is everything newRouter wires together.
@@ -20,6 +25,11 @@ type routerDeps struct {
 	log   *slog.Logger
 	// api overrides the API options derived from cfg (tests shorten limits).
 	api *handlers.Options
+	// metrics, when not nil (METRICS on), counts every request and serves
+	// /metrics here unless cfg.MetricsAddr gives it a listener of its own.
+	metrics *metrics.Metrics
+	// admin overrides the admin panel's options derived from cfg.
+	admin *admin.Options
 }
 
 // apiOptions derives the API's options from the configuration.
@@ -30,6 +40,19 @@ func apiOptions(cfg config.Config) handlers.Options {
 	opts.RefreshTokenTTL = cfg.RefreshTokenTTL
 	opts.MaxBodyBytes = cfg.MaxBodyBytes
 	opts.RequestTimeout = cfg.RequestTimeout
+	opts.UserRate = handlers.Limit{Events: cfg.APIRateLimit, Window: time.Minute}
+	return opts
+}
+
+// adminOptions derives the admin panel's options from the configuration.
+func adminOptions(cfg config.Config) admin.Options {
+	opts := admin.DefaultOptions()
+	opts.SecureCookies = cfg.SecureCookies
+	opts.SessionIdleTimeout = cfg.SessionIdleTimeout
+	opts.SessionAbsoluteTimeout = cfg.SessionAbsoluteTimeout
+	opts.RequestTimeout = cfg.RequestTimeout
+	opts.MaxBodyBytes = cfg.MaxBodyBytes
+	opts.Assets = static.FS
 	return opts
 }
 
@@ -47,15 +70,59 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	if err := r.SetTrustedProxies(d.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
-	r.Use(requestID)
+	r.Use(requestID, accessLog(d.log), securityHeaders(d.cfg.SecureCookies))
 
 	opts := apiOptions(d.cfg)
 	if d.api != nil {
 		opts = *d.api
 	}
+	if d.metrics != nil {
+		opts.OnLogin, opts.OnThrottle = d.metrics.Login, d.metrics.Throttled
+	}
+	// Admin panel: ONE per-email login limiter shared with the API, so
+	// failed logins in either count against the same lock.
+	if opts.LoginThrottle == nil {
+		opts.LoginThrottle = models.NewLimiter(opts.LoginFailures, opts.Now)
+	}
 	api := handlers.New(d.store, opts, d.log)
+	if d.metrics != nil {
+		// Outside Recovery, so a panic's 500 is counted too.
+		r.Use(d.metrics.Middleware)
+	}
+	// A panic anywhere (service endpoints, 404s, the admin panel) is the
+	// contract's 500, logged with the request id; without this net/http
+	// would drop the connection.
+	r.Use(api.Recovery)
+	if d.metrics != nil && d.cfg.MetricsAddr == "" {
+		h := gin.WrapH(d.metrics.Handler())
+		r.GET("/metrics", h)
+		r.GET("/metrics/", h)
+	}
 	api.Register(&r.RouterGroup)
-	r.NoRoute(api.NotFound)
+
+	aopts := adminOptions(d.cfg)
+	if d.admin != nil {
+		aopts = *d.admin
+	}
+	aopts.LoginThrottle = opts.LoginThrottle
+	if aopts.Now == nil {
+		aopts.Now = opts.Now
+	}
+	panel, err := admin.New(d.store, aopts, d.log)
+	if err != nil {
+		return nil, err
+	}
+	panel.Register(r.Group("/admin"))
+
+	// Unknown paths under /admin/ get the panel's HTML 404, others the
+	// API's JSON one.
+	r.NoRoute(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/admin/") {
+			panel.NotFound(c)
+			return
+		}
+		api.NotFound(c)
+	})
 	r.NoMethod(api.MethodNotAllowed)
 	return r, nil
 }

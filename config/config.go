@@ -56,6 +56,7 @@ const (
 	DefaultRequestTimeout         = 10 * time.Second
 	DefaultSessionIdleTimeout     = 30 * time.Minute
 	DefaultSessionAbsoluteTimeout = 12 * time.Hour
+	DefaultAPIRateLimit           = 600
 )
 
 // Config is the validated server configuration. Its String, GoString and
@@ -102,6 +103,11 @@ type Config struct {
 	// hashes allowed to run at once. 0 (the default) means the caller picks
 	// GOMAXPROCS.
 	HashConcurrency int
+
+	// APIRateLimit is API_RATE_LIMIT (default 600): the API requests each
+	// authenticated user may make per minute, per server process; 0 turns
+	// the limit off.
+	APIRateLimit int
 
 	// LogFormat is LOG_FORMAT: "text" (default) or "json".
 	LogFormat string
@@ -178,6 +184,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RequestTimeout = l.duration("REQUEST_TIMEOUT", DefaultRequestTimeout)
 	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
 	c.HashConcurrency = l.nonNegativeInt("PASSWORD_HASH_CONCURRENCY", 0)
+	c.APIRateLimit = l.rateLimit("API_RATE_LIMIT", DefaultAPIRateLimit)
 	c.LogFormat = l.logFormat("LOG_FORMAT")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
 	c.MetricsEnabled, _ = l.boolean("METRICS", true)
@@ -262,6 +269,20 @@ func (l *loader) positiveInt64(name string, def int64) int64 {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
 		l.fail(name, "invalid value %q (want a positive whole number of bytes, e.g. %d)", v, def)
+		return def
+	}
+	return n
+}
+
+// rateLimit reads a number of requests per minute; 0 means no limit.
+func (l *loader) rateLimit(name string, def int) int {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		l.fail(name, "invalid value %q (want requests per minute, a whole number >= 0; 0 means no limit)", v)
 		return def
 	}
 	return n
@@ -551,6 +572,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.Duration("RequestTimeout", c.RequestTimeout),
 		{Key: "TrustedProxies", Value: proxies},
 		slog.Int("HashConcurrency", c.HashConcurrency),
+		slog.Int("APIRateLimit", c.APIRateLimit),
 		slog.String("LogFormat", c.LogFormat),
 		slog.String("LogLevel", c.LogLevel.String()),
 		slog.Bool("MetricsEnabled", c.MetricsEnabled),

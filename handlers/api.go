@@ -29,12 +29,23 @@ type Options struct {
 	LoginPerIP    Limit
 	RegisterPerIP Limit
 	RefreshPerIP  Limit
+	// UserRate limits the API requests of each authenticated user (per
+	// process); zero Events disables it.
+	UserRate Limit
 	// LoginThrottle, when set, is used instead of a limiter built from
 	// LoginFailures, so the admin panel's logins count against the same
 	// per-email lock.
 	LoginThrottle *models.Limiter
 	// Now is the clock for tokens and limits; nil means time.Now.
 	Now func() time.Time
+
+	// OnLogin, when set, hears of every login with an email and password:
+	// success, or failure for bad credentials (metrics count them).
+	OnLogin func(success bool)
+	// OnThrottle, when set, hears of every request a limiter rejects, by
+	// the limiter's name: login_email, login_ip, register_ip, refresh_ip or
+	// user (UserRate).
+	OnThrottle func(limiter string)
 }
 
 // DefaultOptions are the contract's limits and lifetimes; the secret is
@@ -63,6 +74,7 @@ type API struct {
 	loginPerIP    *models.Limiter
 	registerPerIP *models.Limiter
 	refreshPerIP  *models.Limiter
+	userRate      *models.Limiter
 }
 
 // New returns the API over store.
@@ -73,6 +85,12 @@ func New(store *models.Store, opts Options, log *slog.Logger) *API {
 	if opts.LoginThrottle == nil {
 		opts.LoginThrottle = models.NewLimiter(opts.LoginFailures, opts.Now)
 	}
+	if opts.OnLogin == nil {
+		opts.OnLogin = func(bool) {}
+	}
+	if opts.OnThrottle == nil {
+		opts.OnThrottle = func(string) {}
+	}
 	return &API{
 		store: store, opts: opts, log: log,
 		signer:        newSigner(opts.JWTSecret, opts.AccessTokenTTL, opts.RefreshTokenTTL, opts.Now),
@@ -80,6 +98,7 @@ func New(store *models.Store, opts Options, log *slog.Logger) *API {
 		loginPerIP:    models.NewLimiter(opts.LoginPerIP, opts.Now),
 		registerPerIP: models.NewLimiter(opts.RegisterPerIP, opts.Now),
 		refreshPerIP:  models.NewLimiter(opts.RefreshPerIP, opts.Now),
+		userRate:      models.NewLimiter(opts.UserRate, opts.Now),
 	}
 }
 
@@ -106,6 +125,7 @@ func (a *API) Register(r *gin.RouterGroup) {
 	a.registerPatients(authed)
 	a.registerDoctors(authed)
 	a.registerMappings(authed)
+	a.registerDocs(public)
 }
 
 // routes registers each route with and without its trailing slash.

@@ -26,7 +26,7 @@ func newUserResponse(u *models.User) userResponse {
 // register handles POST /api/auth/register.
 func (a *API) register(c *gin.Context) error {
 	if wait, ok := a.registerPerIP.Take(c.ClientIP()); !ok {
-		return errThrottled(wait)
+		return a.throttled("register_ip", wait)
 	}
 	obj, err := readObject(c)
 	if err != nil {
@@ -52,7 +52,7 @@ func (a *API) register(c *gin.Context) error {
 // login handles POST /api/auth/login.
 func (a *API) login(c *gin.Context) error {
 	if wait, ok := a.loginPerIP.Take(c.ClientIP()); !ok {
-		return errThrottled(wait)
+		return a.throttled("login_ip", wait)
 	}
 	obj, err := readObject(c)
 	if err != nil {
@@ -77,7 +77,7 @@ func (a *API) login(c *gin.Context) error {
 	// locked for the window, even with the right password: otherwise the
 	// lock only slows a guesser down.
 	if wait, ok := a.loginFailures.Take(key); !ok {
-		return errThrottled(wait)
+		return a.throttled("login_email", wait)
 	}
 	ctx := c.Request.Context()
 	user, err := a.store.Authenticate(ctx, email, password)
@@ -88,6 +88,7 @@ func (a *API) login(c *gin.Context) error {
 		a.loginFailures.Undo(key) // not a wrong password: give the slot back
 		return err
 	default:
+		a.opts.OnLogin(false)
 		return err
 	}
 	pair, records, err := a.signer.pair(user.ID)
@@ -97,6 +98,7 @@ func (a *API) login(c *gin.Context) error {
 	if _, err := a.store.StartTokenFamily(ctx, user.ID, records...); err != nil {
 		return err
 	}
+	a.opts.OnLogin(true)
 	c.JSON(http.StatusOK, gin.H{"refresh": pair.Refresh, "access": pair.Access})
 	return nil
 }
@@ -123,7 +125,7 @@ func (a *API) readRefresh(c *gin.Context) (*claims, error) {
 // refresh handles POST /api/auth/token/refresh: rotation, one use only.
 func (a *API) refresh(c *gin.Context) error {
 	if wait, ok := a.refreshPerIP.Take(c.ClientIP()); !ok {
-		return errThrottled(wait)
+		return a.throttled("refresh_ip", wait)
 	}
 	cl, err := a.readRefresh(c)
 	if err != nil {

@@ -237,6 +237,10 @@ func (r *fieldReader) integer(name string, required bool, dst *int) {
 	if !ok {
 		return
 	}
+	if jsonKind(raw) == "NoneType" {
+		r.errs.Add(name, "This field may not be null.")
+		return
+	}
 	var n int
 	if jsonKind(raw) != "int" || json.Unmarshal(raw, &n) != nil {
 		r.errs.Add(name, "A valid integer is required.")

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,9 +16,7 @@ import (
 // and ordering. A page that is not a positive number is 404.
 func listQuery(c *gin.Context) (models.ListQuery, error) {
 	q := models.ListQuery{Page: 1, Search: c.Query("search"), Ordering: c.Query("ordering")}
-	if size, err := strconv.Atoi(c.Query("page_size")); err == nil && size > 0 {
-		q.PageSize = min(size, models.MaxPageSize)
-	}
+	q.PageSize = pageSize(c.Query("page_size"))
 	if cur, ok := c.GetQuery("cursor"); ok {
 		q.UseCursor, q.Cursor = true, cur
 		return q, nil
@@ -30,6 +29,20 @@ func listQuery(c *gin.Context) (models.ListQuery, error) {
 		q.Page = n
 	}
 	return q, nil
+}
+
+// pageSize reads page_size as DRF does: a positive integer, capped at
+// MaxPageSize (so one too big for an int is the cap too); anything else
+// means the default (0).
+func pageSize(raw string) int {
+	size, err := strconv.Atoi(raw)
+	switch {
+	case err == nil && size > 0:
+		return min(size, models.MaxPageSize)
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(raw, "-"):
+		return models.MaxPageSize
+	}
+	return 0
 }
 
 // pageBody is DRF's page-number body; cursor pages leave Count out.

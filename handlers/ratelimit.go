@@ -24,3 +24,10 @@ func errThrottled(wait time.Duration) *httpError {
 	return &httpError{status: http.StatusTooManyRequests, retryAfter: secs,
 		detail: fmt.Sprintf("Request was throttled. Expected available in %d %s.", secs, unit)}
 }
+
+// throttled reports a rejection by the named limiter (for metrics) and
+// returns DRF's 429.
+func (a *API) throttled(limiter string, wait time.Duration) error {
+	a.opts.OnThrottle(limiter)
+	return errThrottled(wait)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -30,6 +31,8 @@ const (
 	ObjectMapping = "mapping"
 	ObjectUser    = "user"
 	ObjectToken   = "token"
+	// ObjectAuditLog is the audit trail itself: exporting it is audited too.
+	ObjectAuditLog = "audit_log"
 )
 
 // Outcomes of an audited action.
@@ -144,7 +147,11 @@ func (s *Store) audit(ctx context.Context, e auditEntry) error {
 	return translate(record(ctx, s.db.WithContext(ctx), s.db.NowFunc(), e))
 }
 
+// truncate makes s storable text of at most n code points. Headers such
+// as User-Agent may carry bytes PostgreSQL refuses in text: invalid UTF-8
+// becomes U+FFFD and NUL is dropped.
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -229,6 +236,33 @@ func (s *Store) EachAuditEvent(ctx context.Context, f AuditFilter, fn func(Audit
 	}
 }
 
+// ExportAuditEvents is EachAuditEvent for an operator's export: when it
+// ends it records, as a list of the audit log, who exported which range
+// and how many events, with the outcome. It returns the number of events
+// passed to fn.
+func (s *Store) ExportAuditEvents(ctx context.Context, f AuditFilter, fn func(AuditEvent) error) (int64, error) {
+	var n int64
+	err := s.EachAuditEvent(ctx, f, func(ev AuditEvent) error {
+		n++
+		return fn(ev)
+	})
+	changes := map[string]Change{"events": {New: n}}
+	if !f.From.IsZero() {
+		changes["from"] = Change{New: f.From.UTC().Format(time.RFC3339)}
+	}
+	if !f.To.IsZero() {
+		changes["to_exclusive"] = Change{New: f.To.UTC().Format(time.RFC3339)}
+	}
+	outcome := OutcomeSuccess
+	if err != nil {
+		outcome = OutcomeFailure
+	}
+	if aerr := s.audit(ctx, auditEntry{action: ActionList, objectType: ObjectAuditLog, outcome: outcome, changes: changes}); aerr != nil && err == nil {
+		err = aerr
+	}
+	return n, err
+}
+
 // auditTriggers make the audit table append-only in the database itself,
 // so not even a bug in this program can rewrite history.
 var auditTriggers = map[string][]string{
@@ -242,7 +276,8 @@ var auditTriggers = map[string][]string{
 		`CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
 		 BEGIN RAISE EXCEPTION 'audit events are append-only'; END; $$ LANGUAGE plpgsql`,
 		`DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events`,
-		`CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+		// TRUNCATE too: it deletes without firing DELETE triggers.
+		`CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_events
 		 FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()`,
 	},
 }

@@ -6,11 +6,14 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
+	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
@@ -51,6 +54,7 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	maxOpen := pool.MaxOpenConns
 	switch driverName {
 	case SQLite:
+		registerSQLiteFunctions.Do(registerUnicodeLower)
 		dialector = sqlite.Open(sqliteDSN(dsn))
 		if maxOpen == 0 {
 			maxOpen = 8
@@ -100,6 +104,27 @@ func Close(db *gorm.DB) error {
 	return sqlDB.Close()
 }
 
+var registerSQLiteFunctions sync.Once
+
+// registerUnicodeLower replaces SQLite's LOWER, which folds only ASCII, with
+// Go's Unicode folding, so that case-insensitive search and filters find
+// "Ünal" from "ünal" on SQLite as they do on PostgreSQL. SQLite lets an
+// application function overload a built-in one; it applies to every
+// connection opened afterwards.
+func registerUnicodeLower() {
+	gosqlite.MustRegisterDeterministicScalarFunction("lower", 1,
+		func(_ *gosqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return strings.ToLower(v), nil
+			case []byte:
+				return strings.ToLower(string(v)), nil
+			default: // NULL and numbers: as the built-in LOWER returns them
+				return v, nil
+			}
+		})
+}
+
 // sqliteDSN adds the pragmas every connection needs to a file path (or to a
 // "file:" URI that has none of its own).
 func sqliteDSN(path string) string {
@@ -110,7 +135,7 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
-	if strings.Contains(path, "?") {
+	if strings.HasPrefix(path, "file:") && strings.Contains(path, "?") {
 		return path + "&" + q.Encode()
 	}
 	if !strings.HasPrefix(path, "file:") {
@@ -159,7 +184,9 @@ func isUnavailable(err error) bool {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
-		errors.As(err, &netErr), errors.As(err, &connectErr):
+		errors.As(err, &netErr), errors.As(err, &connectErr),
+		// The server hung up mid-conversation (restart, proxy or network cut).
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return true
 	}
 	var pgErr *pgconn.PgError

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -105,7 +106,12 @@ func (s *Store) Doctor(ctx context.Context, id int64) (*Doctor, error) {
 func (s *Store) Doctors(ctx context.Context, filter DoctorFilter, q ListQuery) (Page[Doctor], error) {
 	base := s.db.WithContext(ctx).Model(&Doctor{})
 	if sp := strings.TrimSpace(filter.Specialization); sp != "" {
-		base = base.Where("LOWER(specialization) = ?", strings.ToLower(sp))
+		if strings.ContainsRune(sp, 0) || !utf8.ValidString(sp) {
+			// No stored value has these bytes, and PostgreSQL refuses them.
+			base = base.Where("1 = 0")
+		} else {
+			base = base.Where("LOWER(specialization) = ?", strings.ToLower(sp))
+		}
 	}
 	return list[Doctor](base, doctorList, q)
 }

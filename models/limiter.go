@@ -87,12 +87,25 @@ func (w *Limiter) Add(key string) {
 	win.count++
 }
 
-// Take counts one event for key unless it is over its limit.
+// Take counts one event for key unless it is over its limit. The check
+// and the count happen under one lock: concurrent callers never get more
+// than the limit between them.
 func (w *Limiter) Take(key string) (time.Duration, bool) {
-	if wait, over := w.Blocked(key); over {
-		return wait, false
+	if w.limit.Events <= 0 {
+		return 0, true
 	}
-	w.Add(key)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now()
+	win := w.current(key, now)
+	if win != nil && win.count >= w.limit.Events {
+		return win.start.Add(w.limit.Window).Sub(now), false
+	}
+	if win == nil {
+		win = &window{start: now}
+		w.windows[key] = win
+	}
+	win.count++
 	return 0, true
 }
 

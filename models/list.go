@@ -97,13 +97,20 @@ func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 
 // applySearch adds, for each word of search, a condition that some search
 // column contains it, case-insensitively, with % and _ taken literally.
+// Too many words make the query fail (engines cap bind parameters, SQLite
+// at 32766) or crawl, so the query's error is then an Invalid *Error.
 func applySearch(db *gorm.DB, spec listSpec, search string) *gorm.DB {
 	if len(spec.search) == 0 {
 		return db
 	}
-	words := strings.FieldsFunc(search, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	words, err := searchWords(search)
+	if err != nil {
+		db = db.Session(&gorm.Session{})
+		_ = db.AddError(err)
+		return db
+	}
 	for _, w := range words {
-		pattern := "%" + likeEscaper.Replace(strings.ToLower(w)) + "%"
+		pattern := "%" + likeEscaper.Replace(w) + "%"
 		ors := make([]string, len(spec.search))
 		args := make([]any, len(spec.search))
 		for i, col := range spec.search {
@@ -113,6 +120,49 @@ func applySearch(db *gorm.DB, spec listSpec, search string) *gorm.DB {
 		db = db.Where("("+strings.Join(ors, " OR ")+")", args...)
 	}
 	return db
+}
+
+// maxSearchWords bounds the distinct words of a search.
+const maxSearchWords = 20
+
+// searchWords returns the lower-cased words of search that decide its
+// result: a repeated word, or one contained in another word, adds nothing
+// (whatever contains the longer word contains it too), so it is dropped.
+// More than maxSearchWords words left is an Invalid error.
+func searchWords(search string) ([]string, error) {
+	tooMany := &Error{Code: Invalid, Message: fmt.Sprintf("Too many search terms: use at most %d words.", maxSearchWords)}
+	// As DRF's SearchFilter: NUL is stripped (PostgreSQL refuses it), and
+	// bytes that are not UTF-8 read as U+FFFD, as Django decodes them.
+	search = strings.ToValidUTF8(strings.ReplaceAll(search, "\x00", ""), "\uFFFD")
+	seen := map[string]bool{}
+	var words []string
+	for _, w := range strings.FieldsFunc(search, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
+		w = strings.ToLower(w)
+		if !seen[w] {
+			seen[w] = true
+			words = append(words, w)
+		}
+	}
+	if len(words) > 10*maxSearchWords {
+		return nil, tooMany // before the quadratic pass below
+	}
+	kept := words[:0:0]
+	for i, w := range words {
+		implied := false
+		for j, other := range words {
+			if i != j && len(other) > len(w) && strings.Contains(other, w) {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			kept = append(kept, w)
+		}
+	}
+	if len(kept) > maxSearchWords {
+		return nil, tooMany
+	}
+	return kept, nil
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -17,6 +17,7 @@ func Migrate(db *gorm.DB) error {
 		&Doctor{},
 		&Mapping{},
 		&AuditEvent{},
+		&Session{},
 	); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

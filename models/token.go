@@ -93,20 +93,25 @@ func (s *Store) RotateRefresh(ctx context.Context, jti string, userID int64, nex
 		if err := tx.Select("family_id").Take(&tok, "jti = ?", jti).Error; err != nil {
 			return err
 		}
-		if err := s.requireActive(tx, userID); err != nil {
+		email, err := s.requireActive(tx, userID)
+		if err != nil {
 			return err
 		}
 		if err := insertTokens(tx, tok.FamilyID, userID, next); err != nil {
 			return err
 		}
-		return record(ctx, tx, now, auditEntry{action: ActionTokenRefresh, objectType: ObjectToken, userID: &userID})
+		return record(ctx, tx, now, auditEntry{action: ActionTokenRefresh, objectType: ObjectToken, userID: &userID, email: email})
 	})
 	if reused {
 		// Outside the failed transaction, so the revocation sticks.
 		if rerr := s.revokeFamilyOf(ctx, jti); rerr != nil {
 			return rerr
 		}
-		if rerr := s.audit(ctx, auditEntry{action: ActionTokenRefresh, objectType: ObjectToken, userID: &userID,
+		// The request carries no session, so the event looks the email up
+		// (best effort: "" if the user is gone).
+		var u User
+		_ = s.db.WithContext(ctx).Select("email").Where("id = ?", userID).Limit(1).Find(&u).Error
+		if rerr := s.audit(ctx, auditEntry{action: ActionTokenRefresh, objectType: ObjectToken, userID: &userID, email: u.Email,
 			outcome: OutcomeFailure, changes: map[string]Change{"reused_token_family": {New: "revoked"}}}); rerr != nil {
 			return rerr
 		}
@@ -114,15 +119,17 @@ func (s *Store) RotateRefresh(ctx context.Context, jti string, userID int64, nex
 	return err
 }
 
-func (s *Store) requireActive(tx *gorm.DB, userID int64) error {
-	var n int64
-	if err := tx.Model(&User{}).Where("id = ? AND is_active = ?", userID, true).Count(&n).Error; err != nil {
-		return err
+// requireActive returns the email of userID if the user is active, for
+// the audit event; any other user is token_not_valid.
+func (s *Store) requireActive(tx *gorm.DB, userID int64) (string, error) {
+	var users []User
+	if err := tx.Select("email").Where("id = ? AND is_active = ?", userID, true).Limit(1).Find(&users).Error; err != nil {
+		return "", err
 	}
-	if n == 0 {
-		return errTokenInvalid()
+	if len(users) == 0 {
+		return "", errTokenInvalid()
 	}
-	return nil
+	return users[0].Email, nil
 }
 
 func (s *Store) revokeFamilyOf(ctx context.Context, jti string) error {

@@ -34,6 +34,11 @@ func checkText(f FieldErrors, field, value string, required bool, max int) {
 		f.Add(field, msgBlank)
 		return
 	}
+	// DRF's ProhibitNullCharactersValidator; PostgreSQL refuses NUL in text.
+	if strings.ContainsRune(value, 0) {
+		f.Add(field, "Null characters are not allowed.")
+		return
+	}
 	if utf8.RuneCountInString(value) > max {
 		f.Add(field, msgMaxLen(max))
 	}

@@ -1,0 +1,190 @@
+// Package admin serves the staff panel under /admin/: server-rendered HTML
+// (templ components from package templates) over the same models.Store and
+// validation as the JSON API. Sessions live in the database, every POST is
+// CSRF-protected, and every read of patient data and every change is
+// audited through the store.
+package admin
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+)
+
+// Options configure the admin panel.
+type Options struct {
+	// SecureCookies marks the session cookie Secure and sends HSTS; set it
+	// when the panel is served over HTTPS.
+	SecureCookies bool
+	// SessionIdleTimeout ends a session unused this long;
+	// SessionAbsoluteTimeout ends it this long after login regardless.
+	SessionIdleTimeout     time.Duration
+	SessionAbsoluteTimeout time.Duration
+	// RequestTimeout bounds each request, database work included.
+	RequestTimeout time.Duration
+	// MaxBodyBytes caps form bodies.
+	MaxBodyBytes int64
+	// LoginThrottle counts failed logins per email. Pass the API's limiter
+	// so the panel and the API share one lock per email; nil builds one
+	// from LoginFailures.
+	LoginThrottle *models.Limiter
+	LoginFailures models.Limit
+	// LoginPerIP limits login attempts per client address.
+	LoginPerIP models.Limit
+	// Assets holds admin.css and admin.js (package static's FS).
+	Assets fs.FS
+	// Now is the clock of sessions and limits; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultOptions are the panel's defaults: 30 minutes idle, 12 hours at
+// most, and the API's login limits.
+func DefaultOptions() Options {
+	return Options{
+		SessionIdleTimeout:     30 * time.Minute,
+		SessionAbsoluteTimeout: 12 * time.Hour,
+		RequestTimeout:         10 * time.Second,
+		MaxBodyBytes:           1 << 20,
+		LoginFailures:          models.Limit{Events: 10, Window: 15 * time.Minute},
+		LoginPerIP:             models.Limit{Events: 60, Window: time.Minute},
+	}
+}
+
+// Admin is the staff panel.
+type Admin struct {
+	store    *models.Store
+	opts     Options
+	log      *slog.Logger
+	sessions *sessionStore
+	assets   *assets
+
+	loginFailures *models.Limiter
+	loginPerIP    *models.Limiter
+}
+
+// New returns the panel over store. It fails only if opts.Assets lacks the
+// stylesheet or script.
+func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
+	def := DefaultOptions()
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SessionIdleTimeout <= 0 {
+		opts.SessionIdleTimeout = def.SessionIdleTimeout
+	}
+	if opts.SessionAbsoluteTimeout <= 0 {
+		opts.SessionAbsoluteTimeout = def.SessionAbsoluteTimeout
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if opts.LoginThrottle == nil {
+		opts.LoginThrottle = models.NewLimiter(opts.LoginFailures, opts.Now)
+	}
+	as, err := loadAssets(opts.Assets)
+	if err != nil {
+		return nil, err
+	}
+	a := &Admin{
+		store: store, opts: opts, log: log, assets: as,
+		loginFailures: opts.LoginThrottle,
+		loginPerIP:    models.NewLimiter(opts.LoginPerIP, opts.Now),
+	}
+	a.sessions = newSessionStore(store, opts)
+	return a, nil
+}
+
+// Register adds the panel's routes to rg, the /admin group. Every path is
+// served with and without its trailing slash.
+func (a *Admin) Register(rg *gin.RouterGroup) {
+	rg.GET("/static/:name", a.serveAsset)
+	rg.GET("", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
+
+	base := rg.Group("", a.recovery, securityHeaders(a.opts.SecureCookies), a.deadline, actor,
+		bodyLimit(a.opts.MaxBodyBytes), sessions.Sessions(cookieName, a.sessions), a.loadSession, a.csrf)
+	anon := routes{base}
+	anon.handle(http.MethodGet, "/login", a.loginPage)
+	anon.handle(http.MethodPost, "/login", a.login)
+	anon.handle(http.MethodPost, "/logout", a.logout)
+
+	staff := routes{base.Group("", a.requireStaff)}
+	staff.handle(http.MethodGet, "", a.dashboard)
+	staff.handle(http.MethodGet, "/lookup/:model", a.lookup)
+	a.registerResource(staff, patients)
+	a.registerResource(staff, doctors)
+	a.registerResource(staff, mappings)
+
+	super := routes{base.Group("", a.requireStaff, a.requireSuperuser)}
+	a.registerResource(super, users)
+	super.handle(http.MethodGet, "/users/:id/password", a.passwordPage)
+	super.handle(http.MethodPost, "/users/:id/password", a.setPassword)
+	super.handle(http.MethodGet, "/audit", a.auditLog)
+	super.handle(http.MethodGet, "/audit/export", a.exportAudit)
+}
+
+// PurgeExpiredSessions deletes the sessions that have expired (main runs
+// it now and then, so the table stays small).
+func (a *Admin) PurgeExpiredSessions(ctx context.Context) (int64, error) {
+	return a.store.PurgeExpiredSessions(ctx, a.opts.Now().UTC(), a.opts.SessionIdleTimeout)
+}
+
+// NotFound answers an unknown path under /admin/ with the HTML 404 page.
+func (a *Admin) NotFound(c *gin.Context) {
+	securityHeaders(a.opts.SecureCookies)(c)
+	a.fail(c, models.Errorf(models.NotFound, "Not found."))
+}
+
+// routes registers each route with and without its trailing slash.
+type routes struct{ *gin.RouterGroup }
+
+func (r routes) handle(method, path string, h handlerFunc) {
+	r.Handle(method, path+"/", handle(h))
+	if path != "" {
+		r.Handle(method, path, handle(h))
+	}
+}
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(c *gin.Context) error
+
+// handle adapts h to gin; errors are rendered by the recovery middleware's
+// error pages (see fail).
+func handle(h handlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			_ = c.Error(err)
+			c.Abort()
+		}
+	}
+}
+
+// registerResource adds the routes of one model.
+func (a *Admin) registerResource(r routes, res *resource) {
+	switch res {
+	case patients:
+		a.registerPatients(r)
+	case doctors:
+		a.registerDoctors(r)
+	case mappings:
+		a.registerMappings(r)
+	case users:
+		a.registerUsers(r)
+	}
+}
+
+// registerCommon adds the routes every model shares: bulk and single
+// delete, and history.
+func (a *Admin) registerCommon(r routes, res *resource) {
+	seg := "/" + res.plural
+	r.handle(http.MethodPost, seg+"/delete", a.bulkDelete(res))
+	r.handle(http.MethodGet, seg+"/:id/delete", a.deletePage(res))
+	r.handle(http.MethodPost, seg+"/:id/delete", a.deleteOne(res))
+	r.handle(http.MethodGet, seg+"/:id/history", a.history(res))
+}

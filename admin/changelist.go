@@ -1,0 +1,270 @@
+package admin
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+	"healthcare/templates"
+)
+
+// resource describes one model of the panel.
+type resource struct {
+	objectType string // models.ObjectPatient ...
+	name       string // "patient"
+	plural     string // "patients": also the URL segment
+	title      string // "Patients"
+	path       string // "/admin/patients/"
+	superuser  bool   // only superusers may open it
+}
+
+func newResource(objectType, name, plural, title string, superuser bool) *resource {
+	return &resource{objectType: objectType, name: name, plural: plural, title: title,
+		path: "/admin/" + plural + "/", superuser: superuser}
+}
+
+// objectURL is the change page of object id.
+func (r *resource) objectURL(id int64) string { return r.path + strconv.FormatInt(id, 10) + "/" }
+
+// resourceOf returns the resource of an audited object type, or nil.
+func resourceOf(objectType string) *resource {
+	for _, r := range []*resource{patients, doctors, mappings, users} {
+		if r.objectType == objectType {
+			return r
+		}
+	}
+	return nil
+}
+
+// Query parameters of a changelist.
+const (
+	paramSearch  = "q"
+	paramOrder   = "o"
+	paramPage    = "p"
+	paramCreated = "created"
+	msgBadNumber = "Enter a whole number."
+)
+
+// columnDef is a changelist column; key is the field it sorts by.
+type columnDef struct {
+	label, key string
+	numeric    bool
+}
+
+// filterDef is a sidebar filter: a query parameter and its choices.
+type filterDef struct {
+	key, title string
+	choices    []choiceDef
+}
+
+type choiceDef struct{ label, value string }
+
+// dateFilter is the "date created" filter every changelist has.
+func dateFilter(title string) filterDef {
+	return filterDef{key: paramCreated, title: title, choices: []choiceDef{
+		{"Any date", ""}, {"Today", "today"}, {"Past 7 days", "7d"}, {"This month", "month"}, {"This year", "year"},
+	}}
+}
+
+// sinceOf is the start of a date filter's period at now (UTC), or zero.
+func sinceOf(value string, now time.Time) time.Time {
+	now = now.UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	switch value {
+	case "today":
+		return today
+	case "7d":
+		return now.Add(-7 * 24 * time.Hour)
+	case "month":
+		return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	case "year":
+		return time.Date(now.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Time{}
+}
+
+// listState is a changelist request: its query parameters, read once.
+type listState struct {
+	res    *resource
+	values url.Values
+}
+
+func newListState(c *gin.Context, res *resource) listState {
+	return listState{res: res, values: c.Request.URL.Query()}
+}
+
+func (ls listState) get(key string) string { return strings.TrimSpace(ls.values.Get(key)) }
+
+// choice returns parameter key if it is one of allowed, else "".
+func (ls listState) choice(key string, allowed ...string) string {
+	v := ls.get(key)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	return ""
+}
+
+// boolChoice reads a yes/no filter ("1" or "0"); nil means both.
+func (ls listState) boolChoice(key string) *bool {
+	switch ls.get(key) {
+	case "1":
+		t := true
+		return &t
+	case "0":
+		f := false
+		return &f
+	}
+	return nil
+}
+
+// id reads a positive id parameter, or 0.
+func (ls listState) id(key string) int64 {
+	n, err := strconv.ParseInt(ls.get(key), 10, 64)
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
+}
+
+// query is the store query of the request at now.
+func (ls listState) query(now time.Time) models.AdminQuery {
+	page, _ := strconv.Atoi(ls.get(paramPage))
+	return models.AdminQuery{
+		Search: ls.get(paramSearch), Ordering: ls.get(paramOrder), Page: page,
+		Since: sinceOf(ls.get(paramCreated), now),
+	}
+}
+
+// url is this list with the parameters of set changed ("" removes one);
+// changing anything but the page goes back to page 1.
+func (ls listState) url(set map[string]string) string {
+	v := url.Values{}
+	for k, vs := range ls.values {
+		if len(vs) > 0 && vs[0] != "" {
+			v.Set(k, vs[0])
+		}
+	}
+	if _, ok := set[paramPage]; !ok {
+		v.Del(paramPage)
+	}
+	for k, val := range set {
+		if val == "" {
+			v.Del(k)
+		} else {
+			v.Set(k, val)
+		}
+	}
+	if len(v) == 0 {
+		return ls.res.path
+	}
+	return ls.res.path + "?" + v.Encode()
+}
+
+// changeList builds the changelist page around rows.
+func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filters []filterDef,
+	rows []templates.Row, count int64, number, numPages int) (templates.ChangeList, error) {
+	res := ls.res
+	l, err := a.layout(c, res.title, res.objectType, templates.Link{Label: res.title})
+	if err != nil {
+		return templates.ChangeList{}, err
+	}
+	cl := templates.ChangeList{
+		Layout: l, Model: res.name, Heading: "Select " + res.name + " to change",
+		AddURL: res.path + "add/", AddLabel: "Add " + res.name,
+		ListURL: res.path, DeleteURL: res.path + "delete/", Search: ls.get(paramSearch),
+		Rows: rows, Count: plural(count, res.name, res.plural),
+	}
+	export := strings.Replace(ls.url(map[string]string{paramPage: ""}), res.path, res.path+"export/", 1)
+	cl.ExportURL = export
+	// The search form keeps the filters and ordering.
+	for k, vs := range ls.values {
+		if k != paramSearch && k != paramPage && len(vs) > 0 && vs[0] != "" {
+			cl.Hidden = append(cl.Hidden, templates.Param{Name: k, Value: vs[0]})
+		}
+	}
+	sortKey, desc := strings.TrimPrefix(ls.get(paramOrder), "-"), strings.HasPrefix(ls.get(paramOrder), "-")
+	for _, col := range cols {
+		tc := templates.Column{Label: col.label, Key: col.key, Numeric: col.numeric}
+		if models.AdminSortable(res.objectType, col.key) {
+			next := col.key
+			if sortKey == col.key {
+				tc.Sort = "asc"
+				if desc {
+					tc.Sort = "desc"
+				} else {
+					next = "-" + col.key
+				}
+			}
+			tc.SortURL = ls.url(map[string]string{paramOrder: next})
+		}
+		cl.Columns = append(cl.Columns, tc)
+	}
+	anyFilter := ls.get(paramSearch) != ""
+	for _, f := range filters {
+		current := ls.get(f.key)
+		tf := templates.Filter{Title: f.title, Key: f.key}
+		for _, ch := range f.choices {
+			if ch.value == current && current != "" {
+				anyFilter = true
+			}
+			tf.Choices = append(tf.Choices, templates.Link{
+				Label: ch.label, URL: ls.url(map[string]string{f.key: ch.value}), Active: ch.value == current,
+				TestID: "filter-" + f.key + "-" + orAll(ch.value),
+			})
+		}
+		cl.Filters = append(cl.Filters, tf)
+	}
+	if anyFilter {
+		clear := map[string]string{paramSearch: ""}
+		for _, f := range filters {
+			clear[f.key] = ""
+		}
+		cl.ClearURL = ls.url(clear)
+	}
+	cl.Pagination = pagination(ls, number, numPages)
+	return cl, nil
+}
+
+func orAll(v string) string {
+	if v == "" {
+		return "all"
+	}
+	return v
+}
+
+// pagination links pages 1, 2, the ones around number, and the last two.
+func pagination(ls listState, number, numPages int) templates.Pagination {
+	p := templates.Pagination{Summary: "Page " + strconv.Itoa(number) + " of " + strconv.Itoa(numPages)}
+	link := func(n int) string { return ls.url(map[string]string{paramPage: strconv.Itoa(n)}) }
+	if number > 1 {
+		p.Prev = link(number - 1)
+	}
+	if number < numPages {
+		p.Next = link(number + 1)
+	}
+	gap := false
+	for n := 1; n <= numPages; n++ {
+		if n <= 2 || n > numPages-2 || (n >= number-2 && n <= number+2) {
+			p.Pages = append(p.Pages, templates.PageLink{Label: strconv.Itoa(n), URL: link(n), Current: n == number})
+			gap = false
+		} else if !gap {
+			p.Pages = append(p.Pages, templates.PageLink{Gap: true})
+			gap = true
+		}
+	}
+	return p
+}
+
+// plural is "1 patient" or "3 patients".
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
+}

@@ -1,0 +1,84 @@
+package admin
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSinceOf(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 18, 48, 33, 0, time.UTC)
+	for value, want := range map[string]time.Time{
+		"today": time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC),
+		"7d":    time.Date(2026, 11, 18, 18, 48, 33, 0, time.UTC),
+		"month": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		"year":  time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		"":      {},
+		"bogus": {},
+	} {
+		if got := sinceOf(value, now); !got.Equal(want) {
+			t.Errorf("sinceOf(%q) = %v, want %v", value, got, want)
+		}
+	}
+}
+
+func TestListStateURL(t *testing.T) {
+	t.Parallel()
+	ls := listState{res: patients, values: url.Values{"q": {"ann"}, "gender": {"female"}, "p": {"3"}, "empty": {""}}}
+	if got := ls.url(map[string]string{"o": "-name"}); got != "/admin/patients/?gender=female&o=-name&q=ann" {
+		t.Errorf("sorting resets the page and keeps filters: %q", got)
+	}
+	if got := ls.url(map[string]string{paramPage: "4"}); got != "/admin/patients/?gender=female&p=4&q=ann" {
+		t.Errorf("page link: %q", got)
+	}
+	if got := ls.url(map[string]string{"q": "", "gender": ""}); got != "/admin/patients/" {
+		t.Errorf("clearing everything: %q", got)
+	}
+}
+
+func TestPagination(t *testing.T) {
+	t.Parallel()
+	ls := listState{res: patients, values: url.Values{}}
+	p := pagination(ls, 10, 20)
+	var labels []string
+	for _, pg := range p.Pages {
+		switch {
+		case pg.Gap:
+			labels = append(labels, "…")
+		case pg.Current:
+			labels = append(labels, "["+pg.Label+"]")
+		default:
+			labels = append(labels, pg.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "1 2 … 8 9 [10] 11 12 … 19 20" {
+		t.Errorf("pages = %s", got)
+	}
+	if p.Prev != "/admin/patients/?p=9" || p.Next != "/admin/patients/?p=11" || p.Summary != "Page 10 of 20" {
+		t.Errorf("prev %q next %q summary %q", p.Prev, p.Next, p.Summary)
+	}
+	if one := pagination(ls, 1, 1); one.Prev != "" || one.Next != "" || len(one.Pages) != 1 {
+		t.Errorf("single page = %+v", one)
+	}
+}
+
+func TestCSVSafe(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"=SUM(A1)": "'=SUM(A1)", "+1 555": "'+1 555", "-2": "'-2", "@cmd": "'@cmd", "\tx": "'\tx",
+		"Ann": "Ann", "": "", "1+1": "1+1",
+	} {
+		if got := csvSafe(in); got != want {
+			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPlural(t *testing.T) {
+	t.Parallel()
+	if plural(1, "patient", "patients") != "1 patient" || plural(0, "patient", "patients") != "0 patients" {
+		t.Error("plural")
+	}
+}

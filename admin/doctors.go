@@ -1,0 +1,221 @@
+package admin
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+	"healthcare/templates"
+)
+
+var doctors = newResource(models.ObjectDoctor, "doctor", "doctors", "Doctors", false)
+
+var doctorColumns = []columnDef{
+	{label: "Name", key: "name"}, {label: "Specialization", key: "specialization"}, {label: "Email", key: "email"},
+	{label: "Phone", key: "phone"}, {label: "Experience (years)", key: "years_of_experience", numeric: true},
+	{label: "Created (UTC)", key: "created_at"},
+}
+
+func (a *Admin) registerDoctors(r routes) {
+	r.handle(http.MethodGet, "/doctors", a.listDoctors)
+	r.handle(http.MethodGet, "/doctors/export", a.exportDoctors)
+	r.handle(http.MethodGet, "/doctors/add", a.addDoctor)
+	r.handle(http.MethodPost, "/doctors/add", a.createDoctor)
+	r.handle(http.MethodGet, "/doctors/:id", a.changeDoctor)
+	r.handle(http.MethodPost, "/doctors/:id", a.updateDoctor)
+	a.registerCommon(r, doctors)
+}
+
+// doctorFilters offers the specializations there are.
+func (a *Admin) doctorFilters(c *gin.Context) ([]filterDef, []string, error) {
+	specs, err := a.store.Specializations(c.Request.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	f := filterDef{key: "specialization", title: "specialization", choices: []choiceDef{{"All", ""}}}
+	for _, s := range specs {
+		f.choices = append(f.choices, choiceDef{s, s})
+	}
+	return []filterDef{f, dateFilter("date created")}, specs, nil
+}
+
+// listDoctors handles GET /admin/doctors.
+func (a *Admin) listDoctors(c *gin.Context) error {
+	ls := newListState(c, doctors)
+	filters, specs, err := a.doctorFilters(c)
+	if err != nil {
+		return err
+	}
+	f := models.AdminDoctorFilter{Specialization: ls.choice("specialization", specs...)}
+	page, err := a.store.AdminDoctors(c.Request.Context(), f, ls.query(a.opts.Now()))
+	if err != nil {
+		return err
+	}
+	rows := make([]templates.Row, 0, len(page.Items))
+	for _, d := range page.Items {
+		rows = append(rows, templates.Row{ID: itoa(d.ID), Label: d.Name, Cells: []templates.Cell{
+			{Text: d.Name, URL: doctors.objectURL(d.ID)}, {Text: d.Specialization}, {Text: d.Email}, {Text: d.Phone},
+			{Text: strconv.Itoa(d.YearsOfExperience)}, {Text: formatTime(d.CreatedAt)},
+		}})
+	}
+	cl, err := a.changeList(c, ls, doctorColumns, filters, rows, page.Count, page.Number, page.NumPages)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.ChangeListPage(cl))
+}
+
+// exportDoctors handles GET /admin/doctors/export.
+func (a *Admin) exportDoctors(c *gin.Context) error {
+	ls := newListState(c, doctors)
+	f := models.AdminDoctorFilter{Specialization: ls.get("specialization")}
+	header := []string{"id", "name", "specialization", "email", "phone", "years_of_experience", "created_by_id", "created_at", "updated_at"}
+	return a.writeCSV(c, "doctors", header, func(row func(...string) error) error {
+		return a.store.EachAdminDoctor(c.Request.Context(), f, ls.query(a.opts.Now()), func(d *models.Doctor) error {
+			by := ""
+			if d.CreatedByID != nil {
+				by = itoa(*d.CreatedByID)
+			}
+			return row(itoa(d.ID), d.Name, d.Specialization, d.Email, d.Phone, strconv.Itoa(d.YearsOfExperience),
+				by, formatTime(d.CreatedAt), formatTime(d.UpdatedAt))
+		})
+	})
+}
+
+var doctorFields = []string{"name", "specialization", "email", "phone", "years_of_experience"}
+
+func doctorFormValues(d *models.Doctor) formValues {
+	return formValues{"name": d.Name, "specialization": d.Specialization, "email": d.Email, "phone": d.Phone,
+		"years_of_experience": strconv.Itoa(d.YearsOfExperience)}
+}
+
+func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (templates.Form, error) {
+	heading, crumb, action := "Add doctor", "Add doctor", doctors.path+"add/"
+	if d != nil {
+		heading, crumb, action = "Change doctor", d.Name, doctors.objectURL(d.ID)
+	}
+	l, err := a.layout(c, heading, doctors.objectType, templates.Link{Label: doctors.title, URL: doctors.path}, templates.Link{Label: crumb})
+	if err != nil {
+		return templates.Form{}, err
+	}
+	years := v.input("number", "years_of_experience", "Years of experience", 0, false)
+	years.Help = "A whole number from 0 to 80."
+	f := templates.Form{
+		Layout: l, Model: doctors.name, Heading: heading, Action: action, AddAnother: true, Continue: true,
+		Fieldsets: []templates.Fieldset{
+			{Legend: "Doctor", Fields: []templates.Field{
+				v.input("text", "name", "Name", 100, true),
+				v.input("text", "specialization", "Specialization", 100, true),
+				years,
+			}},
+			{Legend: "Contact", Fields: []templates.Field{
+				withHelp(v.input("email", "email", "Email", 254, true), "Unique among doctors."),
+				withHelp(v.input("tel", "phone", "Phone", 20, false), "Digits, spaces and + - ( ) only."),
+			}},
+		},
+	}
+	if d != nil {
+		by := ""
+		if d.CreatedByID != nil {
+			if item, err := a.store.LookupLabel(c.Request.Context(), models.ObjectUser, *d.CreatedByID); err == nil {
+				by = item.Label
+			}
+		}
+		f.Fieldsets = append(f.Fieldsets, templates.Fieldset{Legend: "Record", Fields: []templates.Field{
+			readonly("id", "ID", itoa(d.ID)), readonly("created_by", "Added by", by),
+			readonly("created_at", "Created (UTC)", formatTime(d.CreatedAt)),
+			readonly("updated_at", "Last changed (UTC)", formatTime(d.UpdatedAt)),
+		}})
+		f.Links = []templates.Link{
+			{Label: "Assignments", URL: mappings.path + "?doctor=" + itoa(d.ID), TestID: "assignments-link"},
+			{Label: "History", URL: doctors.objectURL(d.ID) + "history/", TestID: "history-link"},
+		}
+		f.DeleteURL = doctors.objectURL(d.ID) + "delete/"
+	}
+	return f, nil
+}
+
+// addDoctor handles GET /admin/doctors/add.
+func (a *Admin) addDoctor(c *gin.Context) error {
+	f, err := a.doctorForm(c, nil, formValues{"years_of_experience": "0"})
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.FormPage(f))
+}
+
+func readDoctor(c *gin.Context, d *models.Doctor) (formValues, error) {
+	v := postedValues(c, doctorFields...)
+	d.Name, d.Specialization, d.Email, d.Phone = v["name"], v["specialization"], v["email"], v["phone"]
+	pe := models.FieldErrors{}
+	parseInt(pe, "years_of_experience", v["years_of_experience"], 0, &d.YearsOfExperience)
+	if len(pe) > 0 {
+		check := *d
+		return v, invalid(pe, check.Clean)
+	}
+	return v, nil
+}
+
+func (a *Admin) doctorFormError(c *gin.Context, d *models.Doctor, v formValues, err error) error {
+	f, ferr := a.doctorForm(c, d, v)
+	if ferr != nil {
+		return ferr
+	}
+	if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
+		return err
+	}
+	return render(c, http.StatusBadRequest, templates.FormPage(f))
+}
+
+// createDoctor handles POST /admin/doctors/add.
+func (a *Admin) createDoctor(c *gin.Context) error {
+	var d models.Doctor
+	v, err := readDoctor(c, &d)
+	if err == nil {
+		err = a.store.CreateDoctor(c.Request.Context(), currentUser(c).ID, &d)
+	}
+	if err != nil {
+		return a.doctorFormError(c, nil, v, err)
+	}
+	return saved(c, a, doctors, d.ID, d.Name, true)
+}
+
+// changeDoctor handles GET /admin/doctors/{id}.
+func (a *Admin) changeDoctor(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	d, err := a.store.Doctor(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	f, err := a.doctorForm(c, d, doctorFormValues(d))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.FormPage(f))
+}
+
+// updateDoctor handles POST /admin/doctors/{id}.
+func (a *Admin) updateDoctor(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	d, err := a.store.Doctor(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	orig := *d
+	v, err := readDoctor(c, d)
+	if err == nil {
+		err = a.store.UpdateDoctor(c.Request.Context(), d)
+	}
+	if err != nil {
+		return a.doctorFormError(c, &orig, v, err)
+	}
+	return saved(c, a, doctors, d.ID, d.Name, false)
+}

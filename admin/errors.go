@@ -1,0 +1,72 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+	"healthcare/templates"
+)
+
+// errorPage is how one error code is shown.
+type errorPage struct {
+	status           int
+	heading, message string
+}
+
+// errorPages is the one table from error codes to pages. Forbidden and
+// Invalid pages show the error's own message (written for users).
+var errorPages = map[string]errorPage{
+	models.Invalid:      {http.StatusBadRequest, "Bad request", ""},
+	models.Unauthorized: {http.StatusForbidden, "Not allowed", "You are not signed in."},
+	models.Forbidden:    {http.StatusForbidden, "Permission denied", ""},
+	models.NotFound:     {http.StatusNotFound, "Page not found", "The page or record you asked for does not exist. It may have been deleted."},
+	models.Conflict:     {http.StatusConflict, "Conflict", ""},
+	models.Unavailable:  {http.StatusServiceUnavailable, "Service unavailable", "The database is not answering. Try again in a moment."},
+	models.Internal:     {http.StatusInternalServerError, "Server error", "Something went wrong on our side. It has been logged; please try again."},
+}
+
+// fail renders the HTML page for err. Internal errors are logged here,
+// once, with the request id, and never shown.
+func (a *Admin) fail(c *gin.Context, err error) {
+	code := models.ErrorCode(err)
+	p, ok := errorPages[code]
+	if !ok {
+		p = errorPages[models.Internal]
+	}
+	msg := p.message
+	var me *models.Error
+	if msg == "" && errors.As(err, &me) {
+		msg = me.Message
+	}
+	if code == models.Internal {
+		a.log.ErrorContext(c.Request.Context(), "admin request failed",
+			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
+			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
+			slog.Any("error", err))
+	}
+	vm := templates.ErrorPage{Status: p.status, Heading: p.heading, Message: msg}
+	vm.Layout = templates.Layout{Title: p.heading, CSS: a.assets.url("admin.css"), JS: a.assets.url("admin.js")}
+	if u := sessionUser(c); u != nil && u.IsActive && u.IsStaff {
+		// Show the frame, but no flash messages: the session is not
+		// written while failing.
+		vm.User, vm.Nav = u.Name, navFor(u, "")
+		if _, ok := c.Get(sessions.DefaultKey); ok {
+			vm.CSRF, _ = session(c).Get(keyCSRF).(string)
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	// The request's deadline may have passed (or been cancelled on the way
+	// out of the deadline middleware): the error page is written anyway.
+	c.Status(p.status)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	ctx := context.WithoutCancel(c.Request.Context())
+	if err := templates.ErrorPageView(vm).Render(ctx, c.Writer); err != nil {
+		a.log.WarnContext(c.Request.Context(), "render error page", slog.Any("error", err))
+	}
+}

@@ -1,0 +1,209 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+	"healthcare/templates"
+)
+
+// formValues are a form's values as typed (or as stored, for a fresh
+// change page), by field name. Checkboxes hold "on" or "".
+type formValues map[string]string
+
+// postedValues reads names from the POSTed form, untrimmed, so a form
+// shown again keeps exactly what was typed.
+func postedValues(c *gin.Context, names ...string) formValues {
+	v := formValues{}
+	for _, n := range names {
+		v[n] = c.PostForm(n)
+	}
+	return v
+}
+
+// input is a text-like field (text, email, tel, date, number, textarea,
+// password).
+func (v formValues) input(kind, name, label string, maxLen int, required bool) templates.Field {
+	f := templates.Field{Kind: kind, Name: name, Label: label, Value: v[name], MaxLength: maxLen, Required: required}
+	if kind == "password" {
+		f.Value = "" // never sent back
+		f.Autocomplete = "new-password"
+	}
+	return f
+}
+
+func (v formValues) checkbox(name, label, help string) templates.Field {
+	return templates.Field{Kind: "checkbox", Name: name, Label: label, Help: help, Checked: v[name] == "on"}
+}
+
+func (v formValues) selectField(name, label string, choices []choiceDef) templates.Field {
+	f := templates.Field{Kind: "select", Name: name, Label: label, Value: v[name]}
+	for _, ch := range choices {
+		f.Options = append(f.Options, templates.Option{Value: ch.value, Label: ch.label, Selected: ch.value == v[name]})
+	}
+	return f
+}
+
+// fk is a foreign-key field: an id, with the label of the current value
+// and a search-as-you-type picker over the lookup endpoint of target.
+func (a *Admin) fk(c *gin.Context, v formValues, name, label string, target *resource, required bool) templates.Field {
+	f := templates.Field{
+		Kind: "fk", Name: name, Label: label, Value: v[name], Required: required,
+		Lookup: "/admin/lookup/" + target.name + "/", LookupURL: target.path,
+		Help: "Type to search, or enter the " + target.name + "'s ID.",
+	}
+	if id, err := strconv.ParseInt(strings.TrimSpace(v[name]), 10, 64); err == nil && id > 0 {
+		if item, err := a.store.LookupLabel(c.Request.Context(), target.objectType, id); err == nil {
+			f.LookupLabel = item.Label
+			if item.Detail != "" {
+				f.LookupLabel += " (" + item.Detail + ")"
+			}
+		}
+	}
+	return f
+}
+
+func readonly(name, label, value string) templates.Field {
+	return templates.Field{Kind: "readonly", Name: name, Label: label, Value: value}
+}
+
+// attachErrors puts the messages of an Invalid err next to their fields
+// and returns the rest (messages not tied to a shown field), with a summary
+// first, for the top of the form. Any other error is returned as is.
+func attachErrors(err error, fieldsets []templates.Fieldset, inline *templates.Inline) ([]string, error) {
+	var me *models.Error
+	if !errors.As(err, &me) || me.Code != models.Invalid {
+		return nil, err
+	}
+	fields := me.Fields
+	if len(fields) == 0 {
+		fields = map[string][]string{models.NonFieldErrors: {me.Message}}
+	}
+	used := map[string]bool{}
+	attach := func(fs []templates.Field) {
+		for i := range fs {
+			if msgs, ok := fields[fs[i].Name]; ok {
+				fs[i].Errors = msgs
+				used[fs[i].Name] = true
+			}
+		}
+	}
+	for i := range fieldsets {
+		attach(fieldsets[i].Fields)
+	}
+	if inline != nil {
+		attach(inline.Add)
+	}
+	n := 0
+	for _, msgs := range fields {
+		n += len(msgs)
+	}
+	summary := "Please correct the errors below."
+	if n == 1 {
+		summary = "Please correct the error below."
+	}
+	out := []string{summary}
+	out = append(out, fields[models.NonFieldErrors]...)
+	for name, msgs := range fields {
+		if used[name] || name == models.NonFieldErrors {
+			continue
+		}
+		for _, m := range msgs {
+			out = append(out, name+": "+m)
+		}
+	}
+	return out, nil
+}
+
+// pathID reads the :id path parameter; anything but a positive integer is
+// NotFound.
+func pathID(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, models.Errorf(models.NotFound, "Not found.")
+	}
+	return id, nil
+}
+
+// parseID reads an optional id field into *dst, recording a message under
+// name if it is not a positive integer.
+func parseID(f models.FieldErrors, name, value string, dst *int64) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		*dst = 0
+		return
+	}
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || n < 1 {
+		f.Add(name, "Enter a valid ID (a whole number).")
+		return
+	}
+	*dst = n
+}
+
+// parseDate reads an optional YYYY-MM-DD field.
+func parseDate(f models.FieldErrors, name, value string, dst **models.Date) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		*dst = nil
+		return
+	}
+	d, err := models.ParseDate(value)
+	if err != nil {
+		f.Add(name, models.MsgDateFormat)
+		return
+	}
+	*dst = &d
+}
+
+// parseInt reads an integer field; empty means def.
+func parseInt(f models.FieldErrors, name, value string, def int, dst *int) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		*dst = def
+		return
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil {
+		f.Add(name, msgBadNumber)
+		return
+	}
+	*dst = n
+}
+
+// invalid merges parse messages with the model's own validation (clean),
+// so the form shows every problem at once.
+func invalid(parse models.FieldErrors, clean func() error) error {
+	if err := clean(); err != nil {
+		var me *models.Error
+		if errors.As(err, &me) {
+			parse.Merge(me.Fields)
+		}
+	}
+	return parse.Err()
+}
+
+// saved flashes the success message and redirects as the pressed button
+// asks: back to the list, to a new add form, or to the same change page.
+func saved(c *gin.Context, a *Admin, res *resource, id int64, label string, added bool) error {
+	verb := "changed"
+	if added {
+		verb = "added"
+	}
+	what := fmt.Sprintf("The %s “%s” was %s successfully.", res.name, label, verb)
+	switch {
+	case c.PostForm("_continue") != "":
+		a.flash(c, "success", what+" You may edit it again below.")
+		return redirect(c, res.objectURL(id))
+	case c.PostForm("_addanother") != "":
+		a.flash(c, "success", what+" You may add another "+res.name+" below.")
+		return redirect(c, res.path+"add/")
+	}
+	a.flash(c, "success", what)
+	return redirect(c, res.path)
+}

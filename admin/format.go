@@ -1,0 +1,153 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"healthcare/models"
+	"healthcare/templates"
+)
+
+// Display formats. Times are shown in UTC, labelled as such.
+const (
+	timeLayout = "2006-01-02 15:04:05"
+	dateLayout = "2006-01-02"
+)
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func formatTimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return formatTime(*t)
+}
+
+func formatDate(d *models.Date) string {
+	if d == nil {
+		return ""
+	}
+	return d.String()
+}
+
+func yesNo(b bool) templates.Cell {
+	if b {
+		return templates.Cell{Kind: "bool", Text: "Yes", Yes: true}
+	}
+	return templates.Cell{Kind: "bool", Text: "No"}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return ""
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// ellipsis cuts s to n characters.
+func ellipsis(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// actionLabels are how audit actions read.
+var actionLabels = map[string]string{
+	models.ActionView: "Viewed", models.ActionList: "Listed", models.ActionExport: "Exported",
+	models.ActionCreate: "Added", models.ActionUpdate: "Changed", models.ActionDelete: "Deleted",
+	models.ActionLogin: "Logged in", models.ActionLoginFailed: "Login failed", models.ActionLogout: "Logged out",
+	models.ActionTokenRefresh: "Refreshed token",
+}
+
+var sourceLabels = map[string]string{"api": "API", "admin": "Admin", "cli": "CLI"}
+
+func label(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return k
+}
+
+// event formats an audit event for display.
+func event(ev *models.AuditEvent) templates.Event {
+	out := templates.Event{
+		When: formatTime(ev.At), Who: ev.UserEmail, Action: label(actionLabels, ev.Action), Kind: ev.Action,
+		Source: label(sourceLabels, ev.Source), IP: ev.IP, Outcome: ev.Outcome,
+		Failed: ev.Outcome == models.OutcomeFailure,
+	}
+	if out.Who == "" {
+		out.Who = "—"
+	}
+	out.Object = objectLabel(ev.ObjectType, ev.ObjectID)
+	if r := resourceOf(ev.ObjectType); r != nil && ev.ObjectID != nil && ev.Action != models.ActionDelete {
+		out.ObjectURL = r.objectURL(*ev.ObjectID)
+	}
+	for _, ch := range ev.FieldChanges() {
+		c := templates.Change{Field: ch.Field, New: changeValue(ch.New)}
+		if ch.Old != nil { // a field set for the first time has no old value to show
+			c.Old = changeValue(ch.Old)
+		}
+		out.Changes = append(out.Changes, c)
+	}
+	return out
+}
+
+func objectLabel(objectType string, id *int64) string {
+	name := objectType
+	if name != "" {
+		name = strings.ToUpper(name[:1]) + name[1:]
+	}
+	if id == nil {
+		if r := resourceOf(objectType); r != nil {
+			return r.title
+		}
+		return name
+	}
+	return fmt.Sprintf("%s #%d", name, *id)
+}
+
+// changeValue formats one value of a change: JSON numbers without
+// exponents, empty as a dash, long text cut.
+func changeValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "—"
+	case string:
+		if x == "" {
+			return "(empty)"
+		}
+		return ellipsis(x, 300)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return ellipsis(string(raw), 300)
+}
+
+// capitalize upper-cases the first letter of s ("male" → "Male").
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

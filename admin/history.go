@@ -1,0 +1,148 @@
+package admin
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+	"healthcare/templates"
+)
+
+// history handles GET /admin/{plural}/{id}/history: every change of the
+// object and, for patients, every view through the API and the panel.
+// History shows old and new values, so reading a patient's is itself a
+// recorded view.
+func (a *Admin) history(res *resource) handlerFunc {
+	return func(c *gin.Context) error {
+		id, err := pathID(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request.Context()
+		name := ""
+		switch res {
+		case patients:
+			p, err := a.store.AdminViewPatient(ctx, id)
+			if err != nil {
+				return err
+			}
+			name = p.Name
+		case mappings:
+			m, err := a.store.AdminMapping(ctx, id)
+			if err != nil {
+				return err
+			}
+			name = mappingLabel(m)
+		default:
+			item, err := a.store.LookupLabel(ctx, res.objectType, id)
+			if err != nil {
+				return err
+			}
+			name = item.Label
+		}
+		events, err := a.store.History(ctx, res.objectType, id)
+		if err != nil {
+			return err
+		}
+		l, err := a.layout(c, "History: "+name, res.objectType,
+			templates.Link{Label: res.title, URL: res.path}, templates.Link{Label: name, URL: res.objectURL(id)},
+			templates.Link{Label: "History"})
+		if err != nil {
+			return err
+		}
+		vm := templates.History{Layout: l, Heading: "History: " + name, ObjectURL: res.objectURL(id)}
+		if res == patients {
+			vm.Note = "Every change and every view of this patient's record, through the API and this panel, newest first."
+		}
+		for i := range events {
+			vm.Events = append(vm.Events, event(&events[i]))
+		}
+		return render(c, http.StatusOK, templates.HistoryPage(vm))
+	}
+}
+
+// auditFilter reads the audit log's filters from the query.
+func auditFilter(c *gin.Context) (models.AdminAuditFilter, formValues) {
+	v := formValues{}
+	for _, k := range []string{"email", "action", "object_type", "object_id", "from", "to"} {
+		v[k] = strings.TrimSpace(c.Query(k))
+	}
+	var f models.AdminAuditFilter
+	f.Email = v["email"]
+	for _, act := range models.Actions {
+		if v["action"] == act {
+			f.Action = act
+		}
+	}
+	for _, t := range models.ObjectTypes {
+		if v["object_type"] == t {
+			f.ObjectType = t
+		}
+	}
+	if id, err := strconv.ParseInt(v["object_id"], 10, 64); err == nil && id > 0 {
+		f.ObjectID = id
+	} else {
+		v["object_id"] = ""
+	}
+	if d, err := time.Parse(dateLayout, v["from"]); err == nil {
+		f.From = d
+	} else {
+		v["from"] = ""
+	}
+	if d, err := time.Parse(dateLayout, v["to"]); err == nil {
+		f.To = d.Add(24 * time.Hour) // the whole day
+	} else {
+		v["to"] = ""
+	}
+	return f, v
+}
+
+// auditLog handles GET /admin/audit: superusers only.
+func (a *Admin) auditLog(c *gin.Context) error {
+	f, v := auditFilter(c)
+	page, _ := strconv.Atoi(c.Query(paramPage))
+	events, err := a.store.AdminAuditEvents(c.Request.Context(), f, page)
+	if err != nil {
+		return err
+	}
+	l, err := a.layout(c, "Audit log", "audit", templates.Link{Label: "Audit log"})
+	if err != nil {
+		return err
+	}
+	actions := []choiceDef{{"Any action", ""}}
+	for _, act := range models.Actions {
+		actions = append(actions, choiceDef{label(actionLabels, act), act})
+	}
+	objects := []choiceDef{{"Any object", ""}}
+	for _, t := range models.ObjectTypes {
+		objects = append(objects, choiceDef{strings.ToUpper(t[:1]) + t[1:], t})
+	}
+	vm := templates.AuditLog{
+		Layout: l,
+		Filters: []templates.Field{
+			v.input("email", "email", "User email", 254, false),
+			v.selectField("action", "Action", actions),
+			v.selectField("object_type", "Object", objects),
+			v.input("number", "object_id", "Object ID", 0, false),
+			v.input("date", "from", "From", 0, false),
+			v.input("date", "to", "To (inclusive)", 0, false),
+		},
+		Count: plural(events.Count, "event", "events"),
+	}
+	ls := listState{res: &resource{path: "/admin/audit/"}, values: c.Request.URL.Query()}
+	vm.Pagination = pagination(ls, events.Number, events.NumPages)
+	vm.ExportURL = strings.Replace(ls.url(map[string]string{paramPage: ""}), "/admin/audit/", "/admin/audit/export/", 1)
+	for _, val := range v {
+		if val != "" {
+			vm.ClearURL = "/admin/audit/"
+		}
+	}
+	for i := range events.Items {
+		vm.Events = append(vm.Events, event(&events.Items[i]))
+	}
+	return render(c, http.StatusOK, templates.AuditLogPage(vm))
+}

@@ -1,0 +1,289 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+	"healthcare/templates"
+)
+
+// users is superusers' only: staff who are not superusers manage patients,
+// doctors and mappings, not accounts.
+var users = newResource(models.ObjectUser, "user", "users", "Users", true)
+
+var userColumns = []columnDef{
+	{label: "Email", key: "email"}, {label: "Name", key: "name"}, {label: "Active", key: "is_active"},
+	{label: "Staff", key: "is_staff"}, {label: "Superuser", key: "is_superuser"},
+	{label: "Joined (UTC)", key: "date_joined"}, {label: "Last login (UTC)", key: "last_login"},
+}
+
+var yesNoChoices = []choiceDef{{"All", ""}, {"Yes", "1"}, {"No", "0"}}
+
+var userFilters = []filterDef{
+	{key: "is_staff", title: "staff status", choices: yesNoChoices},
+	{key: "is_superuser", title: "superuser status", choices: yesNoChoices},
+	{key: "is_active", title: "active", choices: yesNoChoices},
+	dateFilter("date joined"),
+}
+
+func (a *Admin) registerUsers(r routes) {
+	r.handle(http.MethodGet, "/users", a.listUsers)
+	r.handle(http.MethodGet, "/users/export", a.exportUsers)
+	r.handle(http.MethodGet, "/users/add", a.addUser)
+	r.handle(http.MethodPost, "/users/add", a.createUser)
+	r.handle(http.MethodGet, "/users/:id", a.changeUser)
+	r.handle(http.MethodPost, "/users/:id", a.updateUser)
+	a.registerCommon(r, users)
+}
+
+func userFilter(ls listState) models.AdminUserFilter {
+	return models.AdminUserFilter{IsStaff: ls.boolChoice("is_staff"), IsSuperuser: ls.boolChoice("is_superuser"), IsActive: ls.boolChoice("is_active")}
+}
+
+// listUsers handles GET /admin/users.
+func (a *Admin) listUsers(c *gin.Context) error {
+	ls := newListState(c, users)
+	page, err := a.store.AdminUsers(c.Request.Context(), userFilter(ls), ls.query(a.opts.Now()))
+	if err != nil {
+		return err
+	}
+	rows := make([]templates.Row, 0, len(page.Items))
+	for _, u := range page.Items {
+		rows = append(rows, templates.Row{ID: itoa(u.ID), Label: u.Email, Cells: []templates.Cell{
+			{Text: u.Email, URL: users.objectURL(u.ID)}, {Text: u.Name}, yesNo(u.IsActive), yesNo(u.IsStaff),
+			yesNo(u.IsSuperuser), {Text: formatTime(u.DateJoined)}, {Text: formatTimePtr(u.LastLogin)},
+		}})
+	}
+	cl, err := a.changeList(c, ls, userColumns, userFilters, rows, page.Count, page.Number, page.NumPages)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.ChangeListPage(cl))
+}
+
+// exportUsers handles GET /admin/users/export (never the password hash).
+func (a *Admin) exportUsers(c *gin.Context) error {
+	ls := newListState(c, users)
+	header := []string{"id", "email", "name", "is_active", "is_staff", "is_superuser", "date_joined", "last_login"}
+	return a.writeCSV(c, "users", header, func(row func(...string) error) error {
+		return a.store.EachAdminUser(c.Request.Context(), userFilter(ls), ls.query(a.opts.Now()), func(u *models.User) error {
+			return row(itoa(u.ID), u.Email, u.Name, boolText(u.IsActive), boolText(u.IsStaff), boolText(u.IsSuperuser),
+				formatTime(u.DateJoined), formatTimePtr(u.LastLogin))
+		})
+	})
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (templates.Form, error) {
+	heading, crumb, action := "Add user", "Add user", users.path+"add/"
+	if u != nil {
+		heading, crumb, action = "Change user", u.Email, users.objectURL(u.ID)
+	}
+	l, err := a.layout(c, heading, users.objectType, templates.Link{Label: users.title, URL: users.path}, templates.Link{Label: crumb})
+	if err != nil {
+		return templates.Form{}, err
+	}
+	account := []templates.Field{
+		v.input("text", "name", "Name", 150, true),
+		v.input("email", "email", "Email", 254, true),
+	}
+	if u == nil {
+		account = append(account,
+			withHelp(v.input("password", "password", "Password", 128, true),
+				"At least 8 characters, not entirely numeric, not a common password, not too similar to the name or email."),
+			withHelp(v.input("password", "password2", "Password confirmation", 128, true), "Enter the same password again."))
+	}
+	f := templates.Form{
+		Layout: l, Model: users.name, Heading: heading, Action: action, AddAnother: true, Continue: true,
+		Fieldsets: []templates.Fieldset{
+			{Legend: "Account", Fields: account},
+			{Legend: "Permissions", Description: "Only superusers can open this page, and so only they grant staff or superuser status.",
+				Fields: []templates.Field{
+					v.checkbox("is_active", "Active", "Unticking this ends the user's sessions and API tokens instead of deleting the account."),
+					v.checkbox("is_staff", "Staff status", "Staff can log into this panel and manage patients, doctors and mappings."),
+					v.checkbox("is_superuser", "Superuser status", "Superusers also manage users and read the audit log."),
+				}},
+		},
+	}
+	if u != nil {
+		f.Fieldsets = append(f.Fieldsets, templates.Fieldset{Legend: "Record", Fields: []templates.Field{
+			readonly("password_info", "Password",
+				"Set. Passwords are stored as one-way hashes, so there is no way to see one; use the password form to set a new one."),
+			readonly("id", "ID", itoa(u.ID)),
+			readonly("date_joined", "Joined (UTC)", formatTime(u.DateJoined)),
+			readonly("last_login", "Last login (UTC)", formatTimePtr(u.LastLogin)),
+		}})
+		f.Links = []templates.Link{
+			{Label: "Set password", URL: users.objectURL(u.ID) + "password/", TestID: "password-link"},
+			{Label: "Patients", URL: patients.path + "?owner=" + itoa(u.ID), TestID: "patients-link"},
+			{Label: "History", URL: users.objectURL(u.ID) + "history/", TestID: "history-link"},
+		}
+		f.DeleteURL = users.objectURL(u.ID) + "delete/"
+	}
+	return f, nil
+}
+
+func (a *Admin) userFormError(c *gin.Context, u *models.User, v formValues, err error) error {
+	f, ferr := a.userForm(c, u, v)
+	if ferr != nil {
+		return ferr
+	}
+	if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
+		return err
+	}
+	return render(c, http.StatusBadRequest, templates.FormPage(f))
+}
+
+// addUser handles GET /admin/users/add.
+func (a *Admin) addUser(c *gin.Context) error {
+	f, err := a.userForm(c, nil, formValues{"is_active": "on"})
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.FormPage(f))
+}
+
+// msgPasswordMismatch is Django's message for two different passwords.
+const msgPasswordMismatch = "The two password fields didn’t match."
+
+// createUser handles POST /admin/users/add.
+func (a *Admin) createUser(c *gin.Context) error {
+	v := postedValues(c, "name", "email", "password", "password2", "is_active", "is_staff", "is_superuser")
+	in := models.NewUser{Name: v["name"], Email: v["email"], Password: c.PostForm("password"),
+		IsActive: v["is_active"] != "", IsStaff: v["is_staff"] != "", IsSuperuser: v["is_superuser"] != ""}
+	var err error
+	if in.Password != c.PostForm("password2") {
+		pe := models.FieldErrors{}
+		pe.Add("password2", msgPasswordMismatch)
+		check := in
+		err = invalid(pe, check.Clean)
+	} else {
+		var u *models.User
+		u, err = a.store.AdminCreateUser(c.Request.Context(), currentUser(c), in)
+		if err == nil {
+			return saved(c, a, users, u.ID, u.Email, true)
+		}
+	}
+	return a.userFormError(c, nil, v, err)
+}
+
+// changeUser handles GET /admin/users/{id}.
+func (a *Admin) changeUser(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	u, err := a.store.User(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	v := formValues{"name": u.Name, "email": u.Email, "is_active": onOff(u.IsActive), "is_staff": onOff(u.IsStaff),
+		"is_superuser": onOff(u.IsSuperuser)}
+	f, err := a.userForm(c, u, v)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.FormPage(f))
+}
+
+// updateUser handles POST /admin/users/{id}.
+func (a *Admin) updateUser(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	u, err := a.store.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	v := postedValues(c, "name", "email", "is_active", "is_staff", "is_superuser")
+	ch := models.UserChanges{Name: v["name"], Email: v["email"],
+		IsActive: v["is_active"] != "", IsStaff: v["is_staff"] != "", IsSuperuser: v["is_superuser"] != ""}
+	updated, err := a.store.AdminUpdateUser(ctx, currentUser(c), id, ch)
+	if err != nil {
+		return a.userFormError(c, u, v, err)
+	}
+	return saved(c, a, users, updated.ID, updated.Email, false)
+}
+
+// passwordPage handles GET /admin/users/{id}/password.
+func (a *Admin) passwordPage(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	u, err := a.store.User(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	f, err := a.passwordForm(c, u)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.FormPage(f))
+}
+
+func (a *Admin) passwordForm(c *gin.Context, u *models.User) (templates.Form, error) {
+	l, err := a.layout(c, "Set password", users.objectType, templates.Link{Label: users.title, URL: users.path},
+		templates.Link{Label: u.Email, URL: users.objectURL(u.ID)}, templates.Link{Label: "Set password"})
+	if err != nil {
+		return templates.Form{}, err
+	}
+	v := formValues{}
+	return templates.Form{
+		Layout: l, Model: "password", Heading: "Set password: " + u.Email, Action: users.objectURL(u.ID) + "password/",
+		SubmitLabel: "Set password",
+		Fieldsets: []templates.Fieldset{{
+			Legend:      "New password",
+			Description: "Setting a password ends this user's other admin sessions and revokes their API tokens.",
+			Fields: []templates.Field{
+				withHelp(v.input("password", "password", "Password", 128, true),
+					"At least 8 characters, not entirely numeric, not a common password, not too similar to the name or email."),
+				withHelp(v.input("password", "password2", "Password confirmation", 128, true), "Enter the same password again."),
+			},
+		}},
+	}, nil
+}
+
+// setPassword handles POST /admin/users/{id}/password. The current
+// session survives when superusers set their own password.
+func (a *Admin) setPassword(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	u, err := a.store.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	password := c.PostForm("password")
+	if password != c.PostForm("password2") {
+		pe := models.FieldErrors{}
+		pe.Add("password2", msgPasswordMismatch)
+		err = pe.Err()
+	} else {
+		err = a.store.SetUserPassword(ctx, id, password, session(c).ID())
+	}
+	if err != nil {
+		f, ferr := a.passwordForm(c, u)
+		if ferr != nil {
+			return ferr
+		}
+		if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
+			return err
+		}
+		return render(c, http.StatusBadRequest, templates.FormPage(f))
+	}
+	a.flash(c, "success", "Password changed successfully for "+u.Email+".")
+	return redirect(c, users.objectURL(id))
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"healthcare/models"
+)
+
+func TestAdminLoginFlow(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.admUser(t, true, false)
+
+	anon := app.admAnon(t)
+	anon.get("/admin/").wantRedirect(t, "/admin/login/")
+	anon.get("/admin/patients/?q=ann").wantRedirect(t, "/admin/login/?next=%2Fadmin%2Fpatients%2F%3Fq%3Dann")
+	page := anon.get("/admin/login/?next=/admin/patients/").want(t, http.StatusOK)
+	if v, _ := page.testid(t, "login-form").Find(`input[name="next"]`).Attr("value"); v != "/admin/patients/" {
+		t.Fatalf("login form next = %q", v)
+	}
+	before := anon.token()
+	if before == "" {
+		t.Fatal("login page set no session cookie (needed for its CSRF token)")
+	}
+	res := anon.post("/admin/login/", url.Values{"email": {strings.ToUpper(staff.Email)}, "password": {staff.Password}, "next": {"/admin/patients/"}})
+	res.wantRedirect(t, "/admin/patients/")
+	after := anon.token()
+	if after == "" || after == before {
+		t.Fatalf("session token not rotated at login: before %q, after %q", before, after)
+	}
+	// The pre-login token is dead.
+	old := app.admAnon(t)
+	old.cookies["admin_session"] = &http.Cookie{Name: "admin_session", Value: before}
+	old.get("/admin/").wantRedirect(t, "/admin/login/")
+
+	anon.get("/admin/patients/").want(t, http.StatusOK)
+	anon.post("/admin/logout/", nil).wantRedirect(t, "/admin/login/?logged_out=1")
+	// The cookie, even if kept, no longer opens the panel: the row is gone.
+	kept := app.admAnon(t)
+	kept.cookies["admin_session"] = &http.Cookie{Name: "admin_session", Value: after}
+	kept.get("/admin/").wantRedirect(t, "/admin/login/")
+	// Logout is POST only.
+	if res := app.admLogin(t, staff).get("/admin/logout/"); res.Code == http.StatusOK || res.Code == http.StatusSeeOther {
+		t.Fatalf("GET /admin/logout/: status = %d, want an error", res.Code)
+	}
+}
+
+func TestAdminLoginRefusals(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.admUser(t, true, false)
+	plain := app.admUser(t, false, false)
+	inactive := app.admUser(t, true, false)
+	if _, err := app.store.AdminUpdateUser(t.Context(), &models.User{ID: -1, IsSuperuser: true}, inactive.ID,
+		models.UserChanges{Name: inactive.Name, Email: inactive.Email, IsStaff: true}); err != nil {
+		t.Fatalf("deactivate: %v", err)
+	}
+	for _, tc := range []struct {
+		name, email, password string
+	}{
+		{"wrong password", staff.Email, "wrong-password-1"},
+		{"unknown email", "nobody@clinic.example", testPassword},
+		{"not staff", plain.Email, testPassword},
+		{"inactive staff", inactive.Email, testPassword},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := app.admAnon(t)
+			cl.get("/admin/login/")
+			res := cl.post("/admin/login/", url.Values{"email": {tc.email}, "password": {tc.password}}).want(t, http.StatusOK)
+			if got := res.text(t, "login-error"); !strings.Contains(got, "correct email and password for a staff account") {
+				t.Fatalf("login error = %q", got)
+			}
+			if v, _ := res.testid(t, "login-email").Attr("value"); v != tc.email {
+				t.Fatalf("typed email not kept: %q", v)
+			}
+			if res.doc(t).Find(`input[name="password"]`).AttrOr("value", "") != "" {
+				t.Fatal("password sent back to the browser")
+			}
+			cl.get("/admin/").wantRedirect(t, "/admin/login/")
+		})
+	}
+	// The refused non-staff login is on record as a failure.
+	evs := app.admEvents(t, models.AuditFilter{UserID: plain.ID, Action: models.ActionLoginFailed})
+	if len(evs) != 1 || evs[0].Source != "admin" {
+		t.Fatalf("non-staff admin login events = %+v", evs)
+	}
+}
+
+func TestAdminSafeNext(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.admUser(t, true, false)
+	for next, want := range map[string]string{
+		"/admin/doctors/?o=name":   "/admin/doctors/?o=name",
+		"//evil.example/admin/":    "/admin/",
+		"https://evil.example/":    "/admin/",
+		"/api/patients/":           "/admin/",
+		"/admin/../api/patients/":  "/admin/",
+		"/admin/%2e%2e/api/":       "/admin/",
+		"/admin/\\evil.example":    "/admin/",
+		"javascript:alert(1)":      "/admin/",
+		"/admin/login/?next=//bad": "/admin/",
+	} {
+		cl := app.admAnon(t)
+		cl.get("/admin/login/")
+		cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}, "next": {next}}).
+			wantRedirect(t, want)
+	}
+}
+
+func TestAdminLoginThrottleSharedWithAPI(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.admUser(t, true, false)
+	cl := app.admAnon(t)
+	cl.get("/admin/login/")
+	// Five failures in the panel and five through the API lock the email.
+	for range 5 {
+		cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {"wrong-password-1"}}).want(t, http.StatusOK)
+		app.do(request{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": staff.Email, "password": "wrong-password-1"}}).
+			want(t, http.StatusUnauthorized)
+	}
+	res := cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).want(t, http.StatusTooManyRequests)
+	if !strings.Contains(res.text(t, "login-error"), "Too many failed login attempts") {
+		t.Fatalf("throttled login error = %q", res.text(t, "login-error"))
+	}
+	app.do(request{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": staff.Email, "password": staff.Password}}).
+		want(t, http.StatusTooManyRequests)
+	// The window passes: the right password works again.
+	app.clock.Advance(16 * time.Minute)
+	cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).wantRedirect(t, "/admin/")
+}
+
+func TestAdminCSRF(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	form := url.Values{"name": {"Dr Who"}, "specialization": {"Time"}, "email": {"who@clinic.example"}, "years_of_experience": {"3"}}
+	for _, tc := range []struct {
+		name   string
+		token  string
+		header map[string]string
+	}{
+		{"missing token", "", nil},
+		{"wrong token", "not-the-token", nil},
+		{"right token from another site", cl.csrf, map[string]string{"Origin": "https://evil.example"}},
+		{"right token, cross-site fetch", cl.csrf, map[string]string{"Sec-Fetch-Site": "cross-site"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := url.Values{}
+			for k, v := range form {
+				f[k] = v
+			}
+			if tc.token != "" {
+				f.Set("csrf_token", tc.token)
+			}
+			res := cl.do(http.MethodPost, "/admin/doctors/add/", f, tc.header).want(t, http.StatusForbidden)
+			res.testid(t, "error-403")
+			if !strings.Contains(res.Body.String(), "CSRF verification failed") {
+				t.Fatalf("403 page does not say why: %s", res.Body.String())
+			}
+		})
+	}
+	page, err := app.store.AdminDoctors(t.Context(), models.AdminDoctorFilter{}, models.AdminQuery{Page: 1})
+	if err != nil || page.Count != 0 {
+		t.Fatalf("a refused POST changed something: %d doctors (err %v)", page.Count, err)
+	}
+	// Logout and login are protected too.
+	cl.do(http.MethodPost, "/admin/logout/", url.Values{}, nil).want(t, http.StatusForbidden)
+	cl.get("/admin/").want(t, http.StatusOK)
+	anon := app.admAnon(t)
+	anon.do(http.MethodPost, "/admin/login/", url.Values{"email": {"a@b.example"}, "password": {"x"}}, nil).want(t, http.StatusForbidden)
+	// With the token, the same form goes through.
+	cl.post("/admin/doctors/add/", form).wantRedirect(t, "/admin/doctors/")
+}
+
+func TestAdminPermissions(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	superUser, super := app.admSuper(t)
+	staffUser, staff := app.admStaff(t)
+	_ = superUser
+	for _, path := range []string{"/admin/users/", "/admin/users/add/", "/admin/users/" + itoa64(staffUser.ID) + "/",
+		"/admin/users/" + itoa64(staffUser.ID) + "/password/", "/admin/audit/", "/admin/audit/export/", "/admin/users/export/"} {
+		staff.get(path).want(t, http.StatusForbidden).testid(t, "error-403")
+		super.get(path).want(t, http.StatusOK)
+	}
+	for _, path := range []string{"/admin/", "/admin/patients/", "/admin/doctors/", "/admin/mappings/",
+		"/admin/patients/add/", "/admin/doctors/add/", "/admin/mappings/add/"} {
+		staff.get(path).want(t, http.StatusOK)
+	}
+	// Non-superusers do not see the sections they may not open.
+	dash := staff.get("/admin/").want(t, http.StatusOK)
+	if dash.has(t, "nav-users") || dash.has(t, "nav-audit") || dash.has(t, "model-users") {
+		t.Fatal("staff dashboard shows users or the audit log")
+	}
+	superDash := super.get("/admin/")
+	superDash.testid(t, "nav-users")
+	superDash.testid(t, "nav-audit")
+	// A staff POST to a superuser page is refused before anything changes.
+	staff.post("/admin/users/add/", url.Values{"name": {"X"}, "email": {"x@clinic.example"}, "password": {testPassword},
+		"password2": {testPassword}, "is_staff": {"on"}, "is_superuser": {"on"}}).want(t, http.StatusForbidden)
+	if _, err := app.store.UserByEmail(t.Context(), "x@clinic.example"); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("staff created a user: %v", err)
+	}
+	// Demoted while signed in: 403 at the next request.
+	if _, err := app.store.AdminUpdateUser(t.Context(), &models.User{ID: -1, IsSuperuser: true}, staffUser.ID,
+		models.UserChanges{Name: staffUser.Name, Email: staffUser.Email, IsActive: true}); err != nil {
+		t.Fatalf("demote: %v", err)
+	}
+	// Demotion ended the sessions: back to the login page.
+	staff.get("/admin/").wantRedirect(t, "/admin/login/")
+	// A non-staff session (forged by hand) gets the 403 page.
+	plain := app.admUser(t, false, false)
+	tok := models.NewSessionToken()
+	if err := app.store.SaveSession(t.Context(), tok, &plain.ID, `{"uid":`+itoa64(plain.ID)+`,"csrf":"x"}`, time.Now().UTC(),
+		models.SessionTimeouts{Idle: time.Hour, Absolute: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	forged := app.admAnon(t)
+	forged.cookies["admin_session"] = &http.Cookie{Name: "admin_session", Value: tok}
+	forged.get("/admin/patients/").want(t, http.StatusForbidden).testid(t, "error-403")
+}
+
+func TestAdminSessionTimeouts(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.admUser(t, true, false)
+	app.clock.Advance(0) // freeze the clock
+	cl := app.admLogin(t, staff)
+	app.clock.Advance(29 * time.Minute)
+	cl.get("/admin/").want(t, http.StatusOK) // activity renews the idle timer
+	app.clock.Advance(29 * time.Minute)
+	cl.get("/admin/").want(t, http.StatusOK)
+	app.clock.Advance(31 * time.Minute)
+	cl.get("/admin/patients/").wantRedirect(t, "/admin/login/?next=%2Fadmin%2Fpatients%2F")
+
+	// Absolute timeout: active every 20 minutes, still out after 12 hours.
+	cl = app.admLogin(t, staff)
+	for range 12 * 3 {
+		app.clock.Advance(20 * time.Minute)
+		if cl.get("/admin/").Code != http.StatusOK {
+			break
+		}
+	}
+	cl.get("/admin/").wantRedirect(t, "/admin/login/")
+}
+
+func TestAdminSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	for _, path := range []string{"/admin/login/", "/admin/", "/admin/patients/", "/admin/nope/"} {
+		res := cl.get(path)
+		h := res.Header()
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "script-src 'self'") ||
+			strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("GET %s: CSP = %q", path, csp)
+		}
+		for k, want := range map[string]string{
+			"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+			"Cache-Control": "no-store",
+		} {
+			if got := h.Get(k); got != want {
+				t.Errorf("GET %s: %s = %q, want %q", path, k, got, want)
+			}
+		}
+		if strings.Contains(res.Body.String(), "<script>") || strings.Contains(res.Body.String(), " style=\"") {
+			t.Errorf("GET %s: inline script or style in the page", path)
+		}
+	}
+	res := cl.get("/admin/nope/").want(t, http.StatusNotFound)
+	res.testid(t, "error-404")
+	// Session cookie flags.
+	anon := app.admAnon(t)
+	r := anon.get("/admin/login/")
+	var found bool
+	for _, c := range r.Result().Cookies() {
+		if c.Name == "admin_session" {
+			found = true
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/admin/" {
+				t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Lax, Path=/admin/", c)
+			}
+		}
+	}
+	if !found {
+		t.Error("no session cookie on the login page")
+	}
+}
+
+func TestAdminStaticAssets(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	page := app.admAnon(t).get("/admin/login/").want(t, http.StatusOK)
+	css, _ := page.doc(t).Find(`link[rel="stylesheet"]`).Attr("href")
+	js, _ := page.doc(t).Find(`script[src]`).Attr("src")
+	for _, tc := range []struct{ url, ctype string }{{css, "text/css"}, {js, "text/javascript"}} {
+		if !strings.Contains(tc.url, "?v=") {
+			t.Fatalf("asset URL %q is not versioned", tc.url)
+		}
+		res := app.admAnon(t).get(tc.url).want(t, http.StatusOK)
+		if !strings.HasPrefix(res.Header().Get("Content-Type"), tc.ctype) {
+			t.Errorf("GET %s: Content-Type = %q", tc.url, res.Header().Get("Content-Type"))
+		}
+		if cc := res.Header().Get("Cache-Control"); !strings.Contains(cc, "max-age=31536000") || !strings.Contains(cc, "immutable") {
+			t.Errorf("GET %s: Cache-Control = %q", tc.url, cc)
+		}
+		if res.Body.Len() == 0 {
+			t.Errorf("GET %s: empty", tc.url)
+		}
+		etag := res.Header().Get("ETag")
+		cl := app.admAnon(t)
+		if r := cl.do(http.MethodGet, tc.url, nil, map[string]string{"If-None-Match": etag}); r.Code != http.StatusNotModified {
+			t.Errorf("GET %s with its ETag: status = %d, want 304", tc.url, r.Code)
+		}
+	}
+	app.admAnon(t).get("/admin/static/nope.js").want(t, http.StatusNotFound)
+}

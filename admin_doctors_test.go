@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"healthcare/models"
+)
+
+func TestAdminDoctors(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff, cl := app.admStaff(t)
+	app.mustDoctor(t, "Alice Heart", "Cardiology")
+	app.mustDoctor(t, "Bob Brain", "Neurology")
+
+	// Add with validation errors (the API's rules and messages), then fix.
+	form := url.Values{"name": {"Carol Skin"}, "specialization": {""}, "email": {"carol@"}, "phone": {"555-0101"},
+		"years_of_experience": {"81"}}
+	res := cl.post("/admin/doctors/add/", form).want(t, http.StatusBadRequest)
+	for field, want := range map[string]string{
+		"specialization":      "This field may not be blank.",
+		"email":               "Enter a valid email address.",
+		"years_of_experience": "Ensure this value is less than or equal to 80.",
+	} {
+		if got := res.text(t, "error-"+field); got != want {
+			t.Errorf("error for %s = %q, want %q", field, got, want)
+		}
+	}
+	if v, _ := res.doc(t).Find("#id_name").Attr("value"); v != "Carol Skin" {
+		t.Errorf("typed name not kept: %q", v)
+	}
+	form.Set("years_of_experience", "ten")
+	if got := cl.post("/admin/doctors/add/", form).want(t, http.StatusBadRequest).text(t, "error-years_of_experience"); got != "Enter a whole number." {
+		t.Errorf("non-number years: %q", got)
+	}
+	form.Set("specialization", "Dermatology")
+	form.Set("email", "Carol@Clinic.example")
+	form.Set("years_of_experience", "12")
+	cl.post("/admin/doctors/add/", form).wantRedirect(t, "/admin/doctors/")
+	list := cl.get("/admin/doctors/").want(t, http.StatusOK)
+	if !strings.Contains(list.text(t, "message-success"), "“Carol Skin” was added successfully") {
+		t.Fatal("no success message")
+	}
+	if !strings.Contains(list.text(t, "results"), "carol@clinic.example") {
+		t.Fatal("email not normalized as the API does")
+	}
+	// The same email again is the API's duplicate error, under email.
+	form.Set("email", "CAROL@clinic.example")
+	if got := cl.post("/admin/doctors/add/", form).want(t, http.StatusBadRequest).text(t, "error-email"); got != "doctor with this email already exists." {
+		t.Fatalf("duplicate email error = %q", got)
+	}
+	// Filter by specialization; the sidebar offers the ones there are.
+	res = cl.get("/admin/doctors/?specialization=Neurology").want(t, http.StatusOK)
+	if got := res.testid(t, "results").Find("tbody tr").Length(); got != 1 || !strings.Contains(res.text(t, "results"), "Bob Brain") {
+		t.Fatalf("specialization filter: %d rows", got)
+	}
+	res.testid(t, "filter-specialization-Dermatology")
+	// Sort by experience.
+	res = cl.get("/admin/doctors/?o=-years_of_experience").want(t, http.StatusOK)
+	if first := res.testid(t, "results").Find("tbody th").First().Text(); !strings.Contains(first, "Carol Skin") {
+		t.Fatalf("first by experience = %q", first)
+	}
+	// Change page: created_by shown read-only; update records a diff.
+	page, _ := app.store.AdminDoctors(t.Context(), models.AdminDoctorFilter{Specialization: "Dermatology"}, models.AdminQuery{Page: 1})
+	d := page.Items[0]
+	path := "/admin/doctors/" + itoa64(d.ID) + "/"
+	change := cl.get(path).want(t, http.StatusOK)
+	if got := change.text(t, "readonly-created_by"); got != staff.Email {
+		t.Fatalf("added by = %q", got)
+	}
+	form.Set("email", "carol@clinic.example")
+	form.Set("years_of_experience", "13")
+	cl.post(path, form).wantRedirect(t, "/admin/doctors/")
+	hist := cl.get(path+"history/").want(t, http.StatusOK)
+	if !strings.Contains(hist.text(t, "events"), "years_of_experience 12 → 13") {
+		t.Fatalf("history = %q", hist.text(t, "events"))
+	}
+}
+
+func TestAdminLookup(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	app.mustDoctor(t, "Dora Lung", "Pulmonology")
+	app.admPatient(t, owner.ID, "Ivan Ivy")
+	for _, tc := range []struct{ path, want string }{
+		{"/admin/lookup/doctor/?q=pulmo", "Dora Lung"},
+		{"/admin/lookup/patient/?q=ivy", "Ivan Ivy"},
+		{"/admin/lookup/user/?q=" + url.QueryEscape(owner.Email), owner.Email},
+	} {
+		res := cl.get(tc.path).want(t, http.StatusOK)
+		var body struct {
+			Results []models.LookupItem `json:"results"`
+		}
+		if err := json.Unmarshal(res.Body.Bytes(), &body); err != nil || len(body.Results) != 1 || body.Results[0].Label != tc.want {
+			t.Errorf("GET %s = %s (%v)", tc.path, res.Body.String(), err)
+		}
+		if strings.Contains(res.Body.String(), "argon2") {
+			t.Errorf("GET %s leaks a password hash", tc.path)
+		}
+	}
+	cl.get("/admin/lookup/token/?q=x").want(t, http.StatusNotFound)
+	app.admAnon(t).get("/admin/lookup/patient/?q=ivy").wantRedirect(t, "/admin/login/?next=%2Fadmin%2Flookup%2Fpatient%2F%3Fq%3Divy")
+	// Searching patients is an audited read.
+	if evs := app.admEvents(t, models.AuditFilter{UserID: staff.ID, Action: models.ActionList, ObjectType: models.ObjectPatient}); len(evs) != 1 {
+		t.Fatalf("patient lookup audit events = %d", len(evs))
+	}
+}

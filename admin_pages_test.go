@@ -1,0 +1,100 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"healthcare/models"
+)
+
+// TestAdminEveryPageRenders opens every page of the panel as a superuser:
+// each answers 200 with its main element, and unknown ids are 404 pages.
+func TestAdminEveryPageRenders(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	super, cl := app.admSuper(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Ida Ito")
+	d := app.mustDoctor(t, "Jon Jay", "Dermatology")
+	m := app.admMapping(t, owner.ID, p.ID, d.ID)
+	pid, did, mid, uid := itoa64(p.ID), itoa64(d.ID), itoa64(m.ID), itoa64(owner.ID)
+	for _, tc := range []struct{ path, testid string }{
+		{"/admin/", "recent-actions"},
+		{"/admin/patients/", "changelist-patient"},
+		{"/admin/patients/add/", "form-patient"},
+		{"/admin/patients/" + pid + "/", "form-patient"},
+		{"/admin/patients/" + pid + "/history/", "events"},
+		{"/admin/patients/" + pid + "/delete/", "delete-summary"},
+		{"/admin/doctors/", "changelist-doctor"},
+		{"/admin/doctors/add/", "form-doctor"},
+		{"/admin/doctors/" + did + "/", "form-doctor"},
+		{"/admin/doctors/" + did + "/history/", "events"},
+		{"/admin/doctors/" + did + "/delete/", "delete-summary"},
+		{"/admin/mappings/", "changelist-mapping"},
+		{"/admin/mappings/add/", "form-mapping"},
+		{"/admin/mappings/" + mid + "/", "form-mapping"},
+		{"/admin/mappings/" + mid + "/history/", "events"},
+		{"/admin/mappings/" + mid + "/delete/", "delete-summary"},
+		{"/admin/users/", "changelist-user"},
+		{"/admin/users/add/", "form-user"},
+		{"/admin/users/" + uid + "/", "form-user"},
+		{"/admin/users/" + uid + "/password/", "form-password"},
+		{"/admin/users/" + uid + "/history/", "events"},
+		{"/admin/users/" + uid + "/delete/", "delete-summary"},
+		{"/admin/audit/", "audit-filter"},
+		// Without the trailing slash too.
+		{"/admin/patients", "changelist-patient"},
+		{"/admin/doctors/" + did, "form-doctor"},
+	} {
+		res := cl.get(tc.path).want(t, http.StatusOK)
+		res.testid(t, tc.testid)
+		if got := res.Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("GET %s: Cache-Control = %q", tc.path, got)
+		}
+	}
+	for _, path := range []string{"/admin/patients/export/", "/admin/doctors/export/", "/admin/mappings/export/", "/admin/users/export/", "/admin/audit/export/"} {
+		res := cl.get(path).want(t, http.StatusOK)
+		if !strings.HasPrefix(res.Header().Get("Content-Type"), "text/csv") || strings.Count(res.Body.String(), "\n") < 2 {
+			t.Errorf("GET %s: %s %q", path, res.Header().Get("Content-Type"), res.Body.String())
+		}
+	}
+	for _, path := range []string{"/admin/patients/0/", "/admin/doctors/99999/", "/admin/mappings/99999/", "/admin/users/99999/",
+		"/admin/users/99999/password/", "/admin/patients/99999/history/", "/admin/doctors/99999/delete/", "/admin/lookup/nothing/"} {
+		cl.get(path).want(t, http.StatusNotFound).testid(t, "error-404")
+	}
+	app.admAnon(t).do(http.MethodGet, "/admin", nil, nil).want(t, http.StatusMovedPermanently)
+	// The mapping page names a patient: an audited view.
+	if evs := app.admEvents(t, models.AuditFilter{UserID: super.ID, Action: models.ActionView, ObjectType: models.ObjectMapping}); len(evs) != 1 {
+		t.Errorf("mapping views audited = %d, want 1", len(evs))
+	}
+}
+
+func TestAdminMappingChange(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Kim Kane")
+	q := app.admPatient(t, owner.ID, "Lou Lane")
+	d := app.mustDoctor(t, "Max Mole", "Dermatology")
+	m := app.admMapping(t, owner.ID, p.ID, d.ID)
+	app.admMapping(t, owner.ID, q.ID, d.ID)
+	path := "/admin/mappings/" + itoa64(m.ID) + "/"
+	// Moving it onto an existing pair is the duplicate error.
+	res := cl.post(path, url.Values{"patient_id": {itoa64(q.ID)}, "doctor_id": {itoa64(d.ID)}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(res.text(t, "form-errors"), "already assigned") {
+		t.Fatalf("errors = %q", res.text(t, "form-errors"))
+	}
+	cl.post(path, url.Values{"patient_id": {itoa64(p.ID)}, "doctor_id": {itoa64(d.ID)}, "notes": {"Follow-up in May"}}).
+		wantRedirect(t, "/admin/mappings/")
+	got, err := app.store.AdminMapping(t.Context(), m.ID)
+	if err != nil || got.Notes != "Follow-up in May" {
+		t.Fatalf("mapping = %+v, %v", got, err)
+	}
+	hist := cl.get(path+"history/").want(t, http.StatusOK).text(t, "events")
+	if !strings.Contains(hist, "notes (empty) → Follow-up in May") {
+		t.Fatalf("history = %q", hist)
+	}
+}

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"healthcare/models"
+)
+
+func TestAdminPatientChangelist(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff, cl := app.admStaff(t)
+	alice, bob := app.admUser(t, false, false), app.admUser(t, false, false)
+	ann := app.admPatient(t, alice.ID, "Ann Archer", func(p *models.Patient) { p.Gender = "female"; p.Phone = "+1 555 0100" })
+	app.admPatient(t, bob.ID, "Bert Baker", func(p *models.Patient) { p.Gender = "male"; p.Email = "bert@example.com" })
+	app.admPatient(t, bob.ID, "Cleo Carter", func(p *models.Patient) { p.Gender = "female" })
+
+	// Staff see every owner's patients, newest first.
+	res := cl.get("/admin/patients/").want(t, http.StatusOK)
+	if got := res.text(t, "result-count"); !strings.HasPrefix(got, "3 patients") {
+		t.Fatalf("result count = %q", got)
+	}
+	rows := res.testid(t, "results").Find("tbody tr")
+	if rows.Length() != 3 || !strings.Contains(rows.First().Text(), "Cleo Carter") {
+		t.Fatalf("rows = %d, first %q", rows.Length(), rows.First().Text())
+	}
+	if !strings.Contains(res.text(t, "row-"+itoa64(ann.ID)), alice.Email) {
+		t.Fatal("owner column missing")
+	}
+
+	for _, tc := range []struct {
+		name, query string
+		want        []string
+	}{
+		{"search by name word", "q=arch", []string{"Ann Archer"}},
+		{"search by phone", "q=0100", []string{"Ann Archer"}},
+		{"search by email", "q=bert@", []string{"Bert Baker"}},
+		{"search words all match", "q=cleo+carter", []string{"Cleo Carter"}},
+		{"gender filter", "gender=female&o=name", []string{"Ann Archer", "Cleo Carter"}},
+		{"filter and search", "gender=female&q=cleo", []string{"Cleo Carter"}},
+		{"created today", "created=today&o=name", []string{"Ann Archer", "Bert Baker", "Cleo Carter"}},
+		{"sort by name descending", "o=-name", []string{"Cleo Carter", "Bert Baker", "Ann Archer"}},
+		{"unknown sort field ignored", "o=medical_history", []string{"Cleo Carter", "Bert Baker", "Ann Archer"}},
+		{"unknown gender ignored", "gender=robot&o=name", []string{"Ann Archer", "Bert Baker", "Cleo Carter"}},
+		{"owner", "owner=" + itoa64(bob.ID) + "&o=name", []string{"Bert Baker", "Cleo Carter"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := cl.get("/admin/patients/?"+tc.query).want(t, http.StatusOK)
+			var got []string
+			res.testid(t, "results").Find("tbody th").Each(func(_ int, s *goquerySelection) {
+				got = append(got, strings.TrimSpace(s.Text()))
+			})
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("GET /admin/patients/?%s: rows %q, want %q", tc.query, got, tc.want)
+			}
+		})
+	}
+
+	// Sortable headers are links only for allow-listed fields; the sorted
+	// one links to the reverse order and keeps the filters.
+	res = cl.get("/admin/patients/?gender=female&o=name").want(t, http.StatusOK)
+	href, _ := res.testid(t, "sort-name").Attr("href")
+	if !strings.Contains(href, "o=-name") || !strings.Contains(href, "gender=female") {
+		t.Fatalf("sort link = %q", href)
+	}
+	if res.has(t, "sort-phone") || res.has(t, "sort-owner") {
+		t.Fatal("a column that cannot be sorted has a sort link")
+	}
+	if res.testid(t, "filter-gender-female").AttrOr("aria-current", "") != "page" {
+		t.Fatal("chosen filter not marked")
+	}
+	res.testid(t, "clear-filters")
+	// The search form keeps the filter.
+	if v, _ := res.testid(t, "search-form").Find(`input[name="gender"]`).Attr("value"); v != "female" {
+		t.Fatalf("search form drops the filter: %q", v)
+	}
+
+	// The list is an audited read of patient data, from the admin.
+	evs := app.admEvents(t, models.AuditFilter{UserID: staff.ID, Action: models.ActionList, ObjectType: models.ObjectPatient})
+	if len(evs) == 0 || evs[0].Source != "admin" {
+		t.Fatalf("list not audited as admin: %+v", evs)
+	}
+}
+
+func TestAdminPatientPagination(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	for i := range 205 {
+		app.admPatient(t, owner.ID, "Patient "+itoa64(int64(1000+i)))
+	}
+	res := cl.get("/admin/patients/?o=name").want(t, http.StatusOK)
+	if n := res.testid(t, "results").Find("tbody tr").Length(); n != 100 {
+		t.Fatalf("page 1 has %d rows, want 100", n)
+	}
+	if got := res.text(t, "pagination"); !strings.Contains(got, "Page 1 of 3") {
+		t.Fatalf("pagination = %q", got)
+	}
+	next, _ := res.testid(t, "page-next").Attr("href")
+	if !strings.Contains(next, "p=2") || !strings.Contains(next, "o=name") {
+		t.Fatalf("next link = %q", next)
+	}
+	res = cl.get("/admin/patients/?o=name&p=3").want(t, http.StatusOK)
+	if n := res.testid(t, "results").Find("tbody tr").Length(); n != 5 {
+		t.Fatalf("page 3 has %d rows, want 5", n)
+	}
+	// Past the end shows the last page, not an error.
+	res = cl.get("/admin/patients/?o=name&p=99").want(t, http.StatusOK)
+	if got := res.text(t, "pagination"); !strings.Contains(got, "Page 3 of 3") {
+		t.Fatalf("pagination past the end = %q", got)
+	}
+}
+
+func TestAdminPatientForm(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+
+	add := cl.get("/admin/patients/add/").want(t, http.StatusOK)
+	if v, _ := add.testid(t, "fk-id-created_by").Attr("value"); v != itoa64(staff.ID) {
+		t.Fatalf("owner defaults to %q, want the staff user %d", v, staff.ID)
+	}
+	// Invalid: every message next to its field, typed values kept, nothing saved.
+	bad := url.Values{"name": {"   "}, "date_of_birth": {"2999-01-01"}, "gender": {"robot"}, "phone": {"call me"},
+		"email": {"not-an-email"}, "address": {"1 Main St"}, "medical_history": {"Asthma"}, "created_by": {"99999"}}
+	res := cl.post("/admin/patients/add/", bad).want(t, http.StatusBadRequest)
+	for field, want := range map[string]string{
+		"name": "This field may not be blank.", "date_of_birth": "cannot be in the future", "gender": "is not a valid choice",
+		"phone": "Enter a valid phone number", "email": "Enter a valid email address.", "created_by": "User not found.",
+	} {
+		if got := res.text(t, "error-"+field); !strings.Contains(got, want) {
+			t.Errorf("error for %s = %q, want %q", field, got, want)
+		}
+	}
+	if v, _ := res.doc(t).Find(`#id_phone`).Attr("value"); v != "call me" {
+		t.Errorf("typed phone not kept: %q", v)
+	}
+	if got := res.doc(t).Find(`#id_medical_history`).Text(); got != "Asthma" {
+		t.Errorf("typed history not kept: %q", got)
+	}
+	res.testid(t, "form-errors")
+	// A date that does not parse is reported with the other errors.
+	res = cl.post("/admin/patients/add/", url.Values{"name": {""}, "date_of_birth": {"31/12/1990"}, "created_by": {itoa64(owner.ID)}}).
+		want(t, http.StatusBadRequest)
+	if !strings.Contains(res.text(t, "error-date_of_birth"), "Date has wrong format") || !res.has(t, "error-name") {
+		t.Fatal("parse error and validation error not shown together")
+	}
+
+	// Valid, "Save and continue editing".
+	good := url.Values{"name": {"  Dana Dale "}, "date_of_birth": {"1980-02-03"}, "gender": {"female"},
+		"phone": {"+44 (0) 20 7946 0000"}, "email": {"dana@example.com"}, "created_by": {itoa64(owner.ID)}, "_continue": {"1"}}
+	res = cl.post("/admin/patients/add/", good).want(t, http.StatusSeeOther)
+	loc := res.Header().Get("Location")
+	if !strings.HasPrefix(loc, "/admin/patients/") || loc == "/admin/patients/add/" {
+		t.Fatalf("continue editing went to %q", loc)
+	}
+	page := cl.get(loc).want(t, http.StatusOK)
+	if got := page.text(t, "message-success"); !strings.Contains(got, "“Dana Dale” was added successfully") {
+		t.Fatalf("flash = %q", got)
+	}
+	if v, _ := page.doc(t).Find("#id_name").Attr("value"); v != "Dana Dale" {
+		t.Fatalf("saved name = %q (not trimmed like the API?)", v)
+	}
+	page.testid(t, "readonly-created_at")
+	if page.doc(t).Find(`input[name="created_at"]`).Length() != 0 {
+		t.Fatal("created_at is editable")
+	}
+	// Flash shows once.
+	if cl.get(loc).has(t, "messages") {
+		t.Fatal("flash message shown twice")
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(loc, "/admin/patients/"), "/")
+
+	// The change page is an audited admin view.
+	evs := app.admEvents(t, models.AuditFilter{ObjectType: models.ObjectPatient, Action: models.ActionView, UserID: staff.ID})
+	if len(evs) < 2 || evs[0].Source != "admin" || evs[0].ObjectID == nil || itoa64(*evs[0].ObjectID) != id {
+		t.Fatalf("views not audited: %+v", evs)
+	}
+
+	// Save and add another; then plain Save goes to the list.
+	upd := url.Values{"name": {"Dana Dale-Smith"}, "gender": {"female"}, "email": {"dana@example.com"},
+		"created_by": {itoa64(owner.ID)}, "_addanother": {"1"}}
+	cl.post(loc, upd).wantRedirect(t, "/admin/patients/add/")
+	upd.Del("_addanother")
+	upd.Set("email", "dana@example.org")
+	cl.post(loc, upd).wantRedirect(t, "/admin/patients/")
+	list := cl.get("/admin/patients/")
+	if !strings.Contains(list.text(t, "message-success"), "“Dana Dale-Smith” was changed successfully") {
+		t.Fatal("no success message after save")
+	}
+	// The API sees the admin's change (same store, same rules).
+	updates := app.admEvents(t, models.AuditFilter{ObjectType: models.ObjectPatient, Action: models.ActionUpdate})
+	last := updates[len(updates)-1]
+	if last.Source != "admin" || !strings.Contains(last.Changes, `"email":{"old":"dana@example.com","new":"dana@example.org"}`) {
+		t.Fatalf("update audit = %+v", last)
+	}
+	// Unknown ids are 404 pages.
+	cl.get("/admin/patients/999999/").want(t, http.StatusNotFound).testid(t, "error-404")
+	cl.get("/admin/patients/abc/").want(t, http.StatusNotFound)
+}
+
+func TestAdminPatientInlineDoctors(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Eve Evans")
+	house := app.mustDoctor(t, "Gregory House", "Diagnostics")
+	wilson := app.mustDoctor(t, "James Wilson", "Oncology")
+	path := "/admin/patients/" + itoa64(p.ID) + "/"
+	base := url.Values{"name": {"Eve Evans"}, "gender": {"unknown"}, "created_by": {itoa64(owner.ID)}, "_continue": {"1"}}
+
+	page := cl.get(path).want(t, http.StatusOK)
+	page.testid(t, "inline-empty")
+
+	// Assign through the inline row.
+	f := url.Values{}
+	for k, v := range base {
+		f[k] = v
+	}
+	f.Set("assign_doctor_id", itoa64(house.ID))
+	f.Set("assign_notes", "Second opinion")
+	cl.post(path, f).wantRedirect(t, path)
+	page = cl.get(path).want(t, http.StatusOK)
+	rows := page.testid(t, "inline").Find("tbody tr")
+	if rows.Length() != 1 || !strings.Contains(rows.Text(), "Gregory House") || !strings.Contains(rows.Text(), "Second opinion") {
+		t.Fatalf("inline rows = %q", rows.Text())
+	}
+	// The same doctor twice: an error next to the picker, nothing saved.
+	f.Set("name", "Eve Changed")
+	res := cl.post(path, f).want(t, http.StatusBadRequest)
+	if !strings.Contains(res.text(t, "error-assign_doctor_id"), "already assigned") {
+		t.Fatalf("duplicate assignment error = %q", res.text(t, "error-assign_doctor_id"))
+	}
+	if got, _ := app.store.AdminPatient(t.Context(), p.ID); got.Name != "Eve Evans" {
+		t.Fatal("patient changed although its inline row failed")
+	}
+	// Unknown doctor.
+	f.Set("assign_doctor_id", "999999")
+	if got := cl.post(path, f).want(t, http.StatusBadRequest).text(t, "error-assign_doctor_id"); got != "Doctor not found." {
+		t.Fatalf("unknown doctor error = %q", got)
+	}
+	// Remove House and add Wilson in one save.
+	ms, _ := app.store.AdminPatientMappings(t.Context(), p.ID)
+	f = url.Values{}
+	for k, v := range base {
+		f[k] = v
+	}
+	f.Set("remove_mapping", itoa64(ms[0].ID))
+	f.Set("assign_doctor_id", itoa64(wilson.ID))
+	cl.post(path, f).wantRedirect(t, path)
+	ms, _ = app.store.AdminPatientMappings(t.Context(), p.ID)
+	if len(ms) != 1 || ms[0].DoctorID != wilson.ID {
+		t.Fatalf("mappings after inline edit = %+v", ms)
+	}
+	// The patient's history says who its doctors were and are.
+	hist := cl.get(path+"history/").want(t, http.StatusOK).text(t, "events")
+	for _, want := range []string{"doctors (empty) → Gregory House", "doctors Gregory House → James Wilson"} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("history lacks %q: %s", want, hist)
+		}
+	}
+	// The API's view of the patient's doctors agrees.
+	got, err := app.store.PatientDoctors(t.Context(), owner.ID, p.ID)
+	if err != nil || len(got) != 1 || got[0].Name != "James Wilson" {
+		t.Fatalf("API doctors = %+v, %v", got, err)
+	}
+}
+
+func TestAdminPatientHistoryShowsAPIAndAdminViews(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff, cl := app.admStaff(t)
+	owner := app.mustUser(t, false)
+	p := app.mustPatient(t, owner, map[string]any{"name": "Fay Fox", "medical_history": "none"})
+	pid := id(t, p, "id")
+	path := "/admin/patients/" + itoa64(pid) + "/"
+	app.do(request{method: "GET", path: "/api/patients/" + itoa64(pid) + "/", token: owner.Access}).want(t, http.StatusOK)
+	app.do(request{method: "PATCH", path: "/api/patients/" + itoa64(pid) + "/", token: owner.Access,
+		body: map[string]any{"medical_history": "Penicillin allergy"}}).want(t, http.StatusOK)
+	cl.get(path).want(t, http.StatusOK)
+
+	res := cl.get(path+"history/").want(t, http.StatusOK)
+	events := res.testid(t, "events").Find("tbody tr")
+	var lines []string
+	events.Each(func(_ int, s *goquerySelection) { lines = append(lines, strings.Join(strings.Fields(s.Text()), " ")) })
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"Viewed", owner.Email, staff.Email, "API", "Admin",
+		"medical_history none → Penicillin allergy", "Added",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("history lacks %q:\n%s", want, all)
+		}
+	}
+	// Newest first: the history view itself is the latest view.
+	if !strings.Contains(lines[0], "Viewed") || !strings.Contains(lines[0], staff.Email) {
+		t.Errorf("first history row = %q", lines[0])
+	}
+}
+
+func TestAdminPatientExportCSV(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	app.admPatient(t, owner.ID, "Gil Green", func(p *models.Patient) { p.Gender = "male" })
+	app.admPatient(t, owner.ID, "=HYPERLINK(\"x\")", func(p *models.Patient) { p.Gender = "female" })
+	app.admPatient(t, owner.ID, "Hana Hill", func(p *models.Patient) { p.Gender = "female"; p.MedicalHistory = "line1\nline2, \"quoted\"" })
+
+	list := cl.get("/admin/patients/?gender=female&o=name").want(t, http.StatusOK)
+	href, _ := list.testid(t, "export-csv").Attr("href")
+	if !strings.HasPrefix(href, "/admin/patients/export/?") || !strings.Contains(href, "gender=female") {
+		t.Fatalf("export link = %q", href)
+	}
+	res := cl.get(href).want(t, http.StatusOK)
+	if ct := res.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+	if cd := res.Header().Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, ".csv") {
+		t.Fatalf("Content-Disposition = %q", cd)
+	}
+	records, err := csv.NewReader(strings.NewReader(res.Body.String())).ReadAll()
+	if err != nil {
+		t.Fatalf("export is not CSV: %v", err)
+	}
+	if len(records) != 3 || records[0][1] != "name" {
+		t.Fatalf("records = %q", records)
+	}
+	if records[1][1] != "'=HYPERLINK(\"x\")" {
+		t.Errorf("formula not defused: %q", records[1][1])
+	}
+	if records[2][1] != "Hana Hill" || records[2][7] != "line1\nline2, \"quoted\"" {
+		t.Errorf("row = %q", records[2])
+	}
+	evs := app.admEvents(t, models.AuditFilter{UserID: staff.ID, Action: models.ActionExport})
+	if len(evs) != 1 || evs[0].ObjectType != models.ObjectPatient {
+		t.Fatalf("export not audited: %+v", evs)
+	}
+}

@@ -1,0 +1,658 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// convLeaks are fragments that must never appear in an error answer: Go
+// errors, SQL, file paths, stack traces. convLeaksExact are matched with
+// their case (DRF's own "Select a valid choice." is fine; SQL's SELECT is
+// not).
+var (
+	convLeaks      = []string{"/work", ".go:", "sql", "gorm", "runtime", "goroutine", "panic", "store:", "pgx", "pq:", "json: cannot", "*models", "handlers."}
+	convLeaksExact = []string{"SELECT", "INSERT INTO", "UPDATE ", "DELETE FROM", "WHERE "}
+)
+
+// convCheckNoLeak fails if an error response's body shows internals.
+func convCheckNoLeak(t *testing.T, r *response) {
+	t.Helper()
+	if r.Code < 400 {
+		return
+	}
+	body := r.Body.String()
+	lower := strings.ToLower(body)
+	for _, leak := range convLeaks {
+		if strings.Contains(lower, leak) {
+			t.Errorf("%s %s: %d body leaks %q: %s", r.req.method, r.req.path, r.Code, leak, body)
+		}
+	}
+	for _, leak := range convLeaksExact {
+		if strings.Contains(body, leak) {
+			t.Errorf("%s %s: %d body leaks %q: %s", r.req.method, r.req.path, r.Code, leak, body)
+		}
+	}
+}
+
+// convDo is app.do with the leak check on every error answer.
+func (app *testApp) convDo(t *testing.T, req request) *response {
+	t.Helper()
+	r := app.do(req)
+	convCheckNoLeak(t, r)
+	return r
+}
+
+// convServe sends an already-built request through the router.
+func (app *testApp) convServe(t *testing.T, r *http.Request) *response {
+	t.Helper()
+	w := httptest.NewRecorder()
+	app.router.ServeHTTP(w, r)
+	res := &response{ResponseRecorder: w, req: request{method: r.Method, path: r.URL.Path}}
+	convCheckNoLeak(t, res)
+	return res
+}
+
+// convWantBody fails unless the body is exactly the JSON want (key order
+// as encoding/json writes maps: sorted).
+func convWantBody(t *testing.T, r *response, want string) {
+	t.Helper()
+	if got := strings.TrimSpace(r.Body.String()); got != want {
+		t.Errorf("%s %s: body = %s, want %s", r.req.method, r.req.path, got, want)
+	}
+}
+
+// convRoute is one route of the API: its methods and path ({id} is
+// replaced by a real id where one is needed).
+type convRoute struct {
+	path    string
+	methods []string
+	public  bool // no token needed
+}
+
+var convRoutes = []convRoute{
+	{"/api/auth/register", []string{"POST"}, true},
+	{"/api/auth/login", []string{"POST"}, true},
+	{"/api/auth/token/refresh", []string{"POST"}, true},
+	{"/api/auth/logout", []string{"POST"}, false},
+	{"/api/auth/logout/all", []string{"POST"}, false},
+	{"/api/auth/me", []string{"GET"}, false},
+	{"/api/patients", []string{"GET", "POST"}, false},
+	{"/api/patients/{id}", []string{"GET", "PUT", "PATCH", "DELETE"}, false},
+	{"/api/doctors", []string{"GET", "POST"}, false},
+	{"/api/doctors/{id}", []string{"GET", "PUT", "PATCH", "DELETE"}, false},
+	{"/api/mappings", []string{"GET", "POST"}, false},
+	{"/api/mappings/{id}", []string{"GET"}, false},
+	{"/api/mappings/delete/{id}", []string{"DELETE"}, false},
+	{"/healthz", []string{"GET"}, true},
+	{"/readyz", []string{"GET"}, true},
+}
+
+// convNotRouted reports statuses that mean the router did not route the
+// request to its handler.
+func convNotRouted(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect,
+		http.StatusNotFound, http.StatusMethodNotAllowed:
+		return true
+	}
+	return false
+}
+
+func TestConvEveryRouteAnswersWithAndWithoutSlash(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	for _, rt := range convRoutes {
+		path := strings.ReplaceAll(rt.path, "{id}", "1")
+		for _, method := range rt.methods {
+			var statuses []int
+			for _, p := range []string{path, path + "/"} {
+				// No token: authenticated routes answer 401 from inside the
+				// route, which proves it matched.
+				r := app.convDo(t, request{method: method, path: p})
+				if convNotRouted(r.Code) {
+					t.Errorf("%s %s: status %d (not routed); body %s", method, p, r.Code, r.Body)
+				}
+				if loc := r.Header().Get("Location"); loc != "" {
+					t.Errorf("%s %s: Location %q, want no redirect", method, p, loc)
+				}
+				if !rt.public && r.Code != http.StatusUnauthorized {
+					t.Errorf("%s %s without a token: status %d, want 401", method, p, r.Code)
+				}
+				statuses = append(statuses, r.Code)
+			}
+			if statuses[0] != statuses[1] {
+				t.Errorf("%s %s: status %d without the slash, %d with it", method, path, statuses[0], statuses[1])
+			}
+		}
+	}
+}
+
+func TestConvIDRoutesAnswerWithAndWithoutSlash(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	staff := app.mustUser(t, true)
+	patient := id(t, app.mustPatient(t, u, nil), "id")
+	doctor := app.mustDoctor(t, "Dr. Slash", "Cardiology")
+	var mappings []int64
+	for i := 0; i < 2; i++ {
+		p := id(t, app.mustPatient(t, u, map[string]any{"name": "Mapped " + strconv.Itoa(i)}), "id")
+		m := app.convDo(t, request{method: "POST", path: "/api/mappings/", token: u.Access,
+			body: map[string]any{"patient_id": p, "doctor_id": doctor.ID}}).want(t, http.StatusCreated).json(t)
+		mappings = append(mappings, id(t, m, "id"))
+	}
+	pid, did := strconv.FormatInt(patient, 10), strconv.FormatInt(doctor.ID, 10)
+	tests := []struct {
+		method, path, token string
+		want                int
+	}{
+		{"GET", "/api/auth/me", u.Access, 200},
+		{"GET", "/api/patients", u.Access, 200},
+		{"GET", "/api/patients/" + pid, u.Access, 200},
+		{"PATCH", "/api/patients/" + pid, u.Access, 200},
+		{"GET", "/api/doctors", u.Access, 200},
+		{"GET", "/api/doctors/" + did, u.Access, 200},
+		{"PATCH", "/api/doctors/" + did, staff.Access, 200},
+		{"GET", "/api/mappings", u.Access, 200},
+		{"GET", "/api/mappings/" + pid, u.Access, 200},
+	}
+	for _, tt := range tests {
+		for _, p := range []string{tt.path, tt.path + "/"} {
+			var body any
+			if tt.method == "PATCH" {
+				body = map[string]any{}
+			}
+			r := app.convDo(t, request{method: tt.method, path: p, token: tt.token, body: body})
+			if r.Code != tt.want {
+				t.Errorf("%s %s: status %d, want %d; body %s", tt.method, p, r.Code, tt.want, r.Body)
+			}
+		}
+	}
+	// One mapping deleted through each form.
+	for i, p := range []string{"/api/mappings/delete/" + strconv.FormatInt(mappings[0], 10), "/api/mappings/delete/" + strconv.FormatInt(mappings[1], 10) + "/"} {
+		r := app.convDo(t, request{method: "DELETE", path: p, token: u.Access})
+		if r.Code != http.StatusNoContent {
+			t.Errorf("DELETE %s (mapping %d): status %d, want 204; body %s", p, i, r.Code, r.Body)
+		}
+	}
+}
+
+func TestConvUnknownPathIs404(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	for _, tt := range []struct{ method, path, token string }{
+		{"GET", "/api/nope/", ""},
+		{"GET", "/api/nope", ""},
+		{"GET", "/nope", ""},
+		{"POST", "/nope", ""},
+		{"GET", "/", ""},
+		{"GET", "/api/", ""},
+		{"GET", "/api", ""},
+		{"GET", "/API/patients/", u.Access},
+		{"GET", "/api/patients/1/extra/", u.Access},
+		{"GET", "/api//patients/", u.Access},
+		{"GET", "/api/nope/", u.Access},
+		{"GET", "/healthz/extra", ""},
+		// A path id that is not a positive integer is 404 too.
+		{"GET", "/api/patients/abc/", u.Access},
+		{"GET", "/api/patients/0/", u.Access},
+		{"GET", "/api/patients/-1/", u.Access},
+		{"GET", "/api/patients/1.0/", u.Access},
+		{"GET", "/api/patients/99999999999999999999/", u.Access},
+	} {
+		r := app.convDo(t, request{method: tt.method, path: tt.path, token: tt.token})
+		if r.Code != http.StatusNotFound {
+			t.Errorf("%s %s: status %d, want 404; body %s", tt.method, tt.path, r.Code, r.Body)
+			continue
+		}
+		convWantBody(t, r, `{"detail":"Not found."}`)
+		if loc := r.Header().Get("Location"); loc != "" {
+			t.Errorf("%s %s: Location %q", tt.method, tt.path, loc)
+		}
+		if ct := r.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s %s: Content-Type %q, want JSON", tt.method, tt.path, ct)
+		}
+	}
+}
+
+// convAllow returns the methods of an Allow header, sorted.
+func convAllow(h string) []string {
+	var out []string
+	for _, m := range strings.Split(h, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			out = append(out, m)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestConvWrongMethodIs405(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	tests := []struct {
+		method, path string
+		allow        []string
+	}{
+		{"DELETE", "/api/patients/", []string{"GET", "POST"}},
+		{"DELETE", "/api/patients", []string{"GET", "POST"}},
+		{"PUT", "/api/patients/", []string{"GET", "POST"}},
+		{"GET", "/api/auth/login/", []string{"POST"}},
+		{"GET", "/api/auth/login", []string{"POST"}},
+		{"GET", "/api/auth/register/", []string{"POST"}},
+		{"POST", "/api/auth/me/", []string{"GET"}},
+		{"POST", "/api/patients/1/", []string{"DELETE", "GET", "PATCH", "PUT"}},
+		{"POST", "/api/mappings/1/", []string{"GET"}},
+		{"GET", "/api/mappings/delete/1/", []string{"DELETE"}},
+		{"POST", "/healthz", []string{"GET"}},
+		{"DELETE", "/readyz/", []string{"GET"}},
+	}
+	for _, tt := range tests {
+		r := app.convDo(t, request{method: tt.method, path: tt.path, token: u.Access})
+		if r.Code != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s: status %d, want 405; body %s", tt.method, tt.path, r.Code, r.Body)
+			continue
+		}
+		convWantBody(t, r, fmt.Sprintf(`{"detail":"Method \"%s\" not allowed."}`, tt.method))
+		got := convAllow(r.Header().Get("Allow"))
+		// HEAD and OPTIONS may be listed too; the route's methods must be.
+		var core []string
+		for _, m := range got {
+			if m != "HEAD" && m != "OPTIONS" {
+				core = append(core, m)
+			}
+		}
+		if fmt.Sprint(core) != fmt.Sprint(tt.allow) {
+			t.Errorf("%s %s: Allow = %q, want %v", tt.method, tt.path, r.Header().Get("Allow"), tt.allow)
+		}
+	}
+}
+
+// convPatientCount is the number of u's patients, through the API.
+func (app *testApp) convPatientCount(t *testing.T, u *testUser) int {
+	t.Helper()
+	m := app.convDo(t, request{method: "GET", path: "/api/patients/", token: u.Access}).want(t, http.StatusOK).json(t)
+	n, ok := m["count"].(float64)
+	if !ok {
+		t.Fatalf("GET /api/patients/: count = %v", m["count"])
+	}
+	return int(n)
+}
+
+// convPadded is a valid patient body padded with white space to size bytes.
+func convPadded(t *testing.T, size int) []byte {
+	t.Helper()
+	b := []byte(`{"name":"Edge"}`)
+	if size < len(b) {
+		t.Fatalf("size %d too small", size)
+	}
+	return append(b, bytes.Repeat([]byte(" "), size-len(b))...)
+}
+
+func TestConvBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	const limit = 1 << 20
+
+	// At the limit exactly: accepted.
+	app.convDo(t, request{method: "POST", path: "/api/patients/", token: u.Access, body: convPadded(t, limit)}).
+		want(t, http.StatusCreated)
+
+	over := convPadded(t, limit+1)
+	huge := []byte(`{"name":"Big","medical_history":"` + strings.Repeat("x", 2*limit) + `"}`)
+	for _, tt := range []struct {
+		name    string
+		body    []byte
+		chunked bool
+	}{
+		{"one byte over, with Content-Length", over, false},
+		{"2 MiB, with Content-Length", huge, false},
+		{"one byte over, chunked", over, true},
+		{"2 MiB, chunked", huge, true},
+	} {
+		var body io.Reader = bytes.NewReader(tt.body)
+		if tt.chunked {
+			body = io.MultiReader(bytes.NewReader(tt.body)) // length unknown
+		}
+		req := httptest.NewRequest(http.MethodPost, "/api/patients/", body)
+		if tt.chunked {
+			req.ContentLength = -1
+			req.TransferEncoding = []string{"chunked"}
+		} else if req.ContentLength != int64(len(tt.body)) {
+			t.Fatalf("%s: ContentLength = %d", tt.name, req.ContentLength)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+u.Access)
+		r := app.convServe(t, req)
+		if r.Code != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s: status %d, want 413; body %.200s", tt.name, r.Code, r.Body)
+			continue
+		}
+		convWantBody(t, r, `{"detail":"Request body too large."}`)
+	}
+	// Also on a public route, before any token is looked at.
+	req := httptest.NewRequest(http.MethodPost, "/api/auth/register/", bytes.NewReader(huge))
+	req.Header.Set("Content-Type", "application/json")
+	if r := app.convServe(t, req); r.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("POST /api/auth/register/ 2 MiB: status %d, want 413", r.Code)
+	}
+	if n := app.convPatientCount(t, u); n != 1 {
+		t.Errorf("patients after the rejected bodies = %d, want 1 (the one at the limit)", n)
+	}
+}
+
+func TestConvBodyTooLargeChunkedOverTheWire(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	srv := httptest.NewServer(app.router)
+	defer srv.Close()
+
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write([]byte(`{"name":"Streamed","medical_history":"`))
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for i := 0; i < 40; i++ { // 2.5 MiB
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+		_, _ = pw.Write([]byte(`"}`))
+		_ = pw.Close()
+	}()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/patients/", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+u.Access)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("POST chunked: %v", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("POST chunked 2.5 MiB: status %d, want 413; body %.200s", res.StatusCode, body)
+	}
+	if got := strings.TrimSpace(string(body)); got != `{"detail":"Request body too large."}` {
+		t.Errorf("body = %s", got)
+	}
+	if n := app.convPatientCount(t, u); n != 0 {
+		t.Errorf("patients = %d, want 0", n)
+	}
+}
+
+func TestConvMediaTypes(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	const body = `{"name":"Media"}`
+	tests := []struct {
+		name, ct   string
+		wantStatus int
+		wantBody   string
+	}{
+		{"text/plain", "text/plain", 415, `{"detail":"Unsupported media type \"text/plain\" in request."}`},
+		{"text/plain with charset", "text/plain; charset=utf-8", 415, `{"detail":"Unsupported media type \"text/plain\" in request."}`},
+		{"form", "application/x-www-form-urlencoded", 415, `{"detail":"Unsupported media type \"application/x-www-form-urlencoded\" in request."}`},
+		{"multipart", "multipart/form-data; boundary=x", 415, `{"detail":"Unsupported media type \"multipart/form-data\" in request."}`},
+		{"xml", "application/xml", 415, `{"detail":"Unsupported media type \"application/xml\" in request."}`},
+		{"json with charset", "application/json; charset=utf-8", 201, ""},
+		{"json upper case", "Application/JSON", 201, ""},
+	}
+	created := 0
+	for _, tt := range tests {
+		r := app.convDo(t, request{method: "POST", path: "/api/patients/", token: u.Access, body: body,
+			header: map[string]string{"Content-Type": tt.ct}})
+		if r.Code != tt.wantStatus {
+			t.Errorf("%s: status %d, want %d; body %s", tt.name, r.Code, tt.wantStatus, r.Body)
+			continue
+		}
+		if tt.wantBody != "" {
+			convWantBody(t, r, tt.wantBody)
+		} else {
+			created++
+		}
+	}
+	// A body with no Content-Type at all is 415 too.
+	req := httptest.NewRequest(http.MethodPost, "/api/patients/", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+u.Access)
+	if r := app.convServe(t, req); r.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("no Content-Type: status %d, want 415; body %s", r.Code, r.Body)
+	}
+	if n := app.convPatientCount(t, u); n != created {
+		t.Errorf("patients = %d, want %d", n, created)
+	}
+}
+
+func TestConvMalformedBodies(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	deep := `{"name":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`
+	deepObj := strings.Repeat(`{"a":`, 1000) + "1" + strings.Repeat("}", 1000)
+	tests := []struct {
+		name      string
+		body      string
+		parseErr  bool // detail must be "JSON parse error - ..."
+		maxMillis int64
+	}{
+		{name: "syntax error", body: `{"name": }`, parseErr: true},
+		{name: "truncated", body: `{"name":"a"`, parseErr: true},
+		{name: "not JSON at all", body: `name=a`, parseErr: true},
+		{name: "trailing garbage", body: `{"name":"a"} x`, parseErr: true},
+		{name: "two objects", body: `{"a":1}{"b":2}`, parseErr: true},
+		{name: "object then array", body: `{"name":"a"}[]`, parseErr: true},
+		{name: "invalid UTF-8 in a string", body: "{\"name\":\"\xff\xfe\"}", parseErr: true},
+		{name: "invalid UTF-8 outside strings", body: "{\"name\":\"a\"}\xff", parseErr: true},
+		{name: "overlong UTF-8 encoding", body: "{\"name\":\"\xc0\xaf\"}", parseErr: true},
+		{name: "UTF-16 surrogate in UTF-8", body: "{\"name\":\"\xed\xa0\x80\"}", parseErr: true},
+		{name: "array", body: `[{"name":"a"}]`},
+		{name: "empty array", body: `[]`},
+		{name: "string", body: `"a"`},
+		{name: "number", body: `42`},
+		{name: "null", body: `null`},
+		{name: "deep array", body: deep, parseErr: true, maxMillis: 1000},
+		{name: "deep object", body: deepObj, parseErr: true, maxMillis: 1000},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		r := app.convDo(t, request{method: "POST", path: "/api/patients/", token: u.Access, body: tt.body})
+		elapsed := time.Since(start)
+		if r.Code != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400; body %.200s", tt.name, r.Code, r.Body)
+			continue
+		}
+		m := r.json(t)
+		if tt.parseErr {
+			detail, _ := m["detail"].(string)
+			if !strings.HasPrefix(detail, "JSON parse error - ") {
+				t.Errorf("%s: body %s, want detail \"JSON parse error - ...\"", tt.name, r.Body)
+			}
+		} else if len(m) == 0 {
+			t.Errorf("%s: empty error body", tt.name)
+		}
+		if tt.maxMillis > 0 && elapsed.Milliseconds() > tt.maxMillis {
+			t.Errorf("%s: took %v", tt.name, elapsed)
+		}
+	}
+	// The same checks guard updates and public routes.
+	p := app.mustPatient(t, u, nil)
+	path := "/api/patients/" + strconv.FormatInt(id(t, p, "id"), 10) + "/"
+	for _, method := range []string{"PUT", "PATCH"} {
+		app.convDo(t, request{method: method, path: path, token: u.Access, body: `{"name":"b"} x`}).want(t, http.StatusBadRequest)
+	}
+	app.convDo(t, request{method: "POST", path: "/api/auth/login/", body: `{"email":"a@b.co"}{}`}).want(t, http.StatusBadRequest)
+	app.convDo(t, request{method: "POST", path: "/api/auth/register/", body: `["x"]`}).want(t, http.StatusBadRequest)
+
+	if n := app.convPatientCount(t, u); n != 1 {
+		t.Errorf("patients = %d, want 1", n)
+	}
+	got := app.convDo(t, request{method: "GET", path: path, token: u.Access}).want(t, http.StatusOK).json(t)
+	if got["name"] != p["name"] {
+		t.Errorf("patient renamed by a rejected body: %v", got["name"])
+	}
+}
+
+func TestConvServiceEndpoints(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	for _, p := range []string{"/healthz", "/healthz/", "/readyz", "/readyz/"} {
+		r := app.convDo(t, request{method: "GET", path: p}).want(t, http.StatusOK)
+		convWantBody(t, r, `{"status":"ok"}`)
+	}
+}
+
+func TestConvDatabaseDown(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	app.convDo(t, request{method: "GET", path: "/api/auth/me/", token: u.Access}).want(t, http.StatusOK)
+
+	sqlDB, err := app.store.DB().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlDB.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	r := app.convDo(t, request{method: "GET", path: "/readyz"})
+	if r.Code != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz with the database closed: status %d, want 503; body %s", r.Code, r.Body)
+	} else {
+		convWantBody(t, r, `{"status":"unavailable"}`)
+	}
+	// /healthz does not depend on the database.
+	app.convDo(t, request{method: "GET", path: "/healthz"}).want(t, http.StatusOK)
+
+	for _, req := range []request{
+		{method: "GET", path: "/api/auth/me/", token: u.Access},
+		{method: "GET", path: "/api/patients/", token: u.Access},
+		{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": u.Email, "password": u.Password}},
+		{method: "POST", path: "/api/auth/register/", body: map[string]string{"name": "New", "email": "new-down@example.com", "password": testPassword}},
+	} {
+		r := app.convDo(t, req)
+		if r.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s %s with the database closed: status %d, want 503; body %s", req.method, req.path, r.Code, r.Body)
+			continue
+		}
+		convWantBody(t, r, `{"detail":"Service temporarily unavailable."}`)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("answers with the database down took %v, want within the request deadline", d)
+	}
+}
+
+func TestConvRequestID(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	paths := []string{"/healthz", "/api/auth/me/", "/api/nope/", "/nope"}
+	for _, p := range paths {
+		r := app.convDo(t, request{method: "GET", path: p, header: map[string]string{"X-Request-ID": "client-id-42"}})
+		if got := r.Header().Get("X-Request-ID"); got != "client-id-42" {
+			t.Errorf("GET %s with X-Request-ID: echoed %q, want client-id-42", p, got)
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		r := app.convDo(t, request{method: "GET", path: p})
+		got := r.Header().Get("X-Request-ID")
+		if _, err := hex.DecodeString(got); err != nil || len(got) < 16 {
+			t.Errorf("GET %s without X-Request-ID: generated %q, want a random hex id", p, got)
+		}
+		if seen[got] {
+			t.Errorf("GET %s: generated id %q repeats", p, got)
+		}
+		seen[got] = true
+	}
+	// An id that is not sane is replaced, never echoed.
+	for _, bad := range []string{"has space", strings.Repeat("a", 129), "tab\there", "naïve"} {
+		r := app.convDo(t, request{method: "GET", path: "/healthz", header: map[string]string{"X-Request-ID": bad}})
+		got := r.Header().Get("X-Request-ID")
+		if got == bad || got == "" {
+			t.Errorf("X-Request-ID %q: answered %q, want a generated id", bad, got)
+		}
+	}
+	// The id reaches the logs of a failing request.
+	req := request{method: "GET", path: "/api/patients/", token: "x", header: map[string]string{"X-Request-ID": "trace-me-123"}}
+	app.convDo(t, req).want(t, http.StatusUnauthorized)
+}
+
+func TestConvCacheControlNoStore(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	for _, req := range []request{
+		{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": u.Email, "password": u.Password}},
+		{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": u.Email, "password": "wrong-password-1"}},
+		{method: "GET", path: "/api/auth/me/", token: u.Access},
+		{method: "GET", path: "/api/auth/me/"},
+		{method: "POST", path: "/api/patients/", token: u.Access, body: map[string]any{"name": "Cached"}},
+		{method: "POST", path: "/api/patients/", token: u.Access, body: map[string]any{"name": ""}},
+		{method: "POST", path: "/api/patients/", token: u.Access, body: "{", header: map[string]string{"Content-Type": "application/json"}},
+		{method: "POST", path: "/api/patients/", token: u.Access, body: "{}", header: map[string]string{"Content-Type": "text/plain"}},
+		{method: "GET", path: "/api/patients/", token: u.Access},
+		{method: "GET", path: "/api/patients/999999/", token: u.Access},
+		{method: "GET", path: "/api/doctors/", token: u.Access},
+	} {
+		r := app.convDo(t, req)
+		if got := r.Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s %s (%d): Cache-Control = %q, want no-store", req.method, req.path, r.Code, got)
+		}
+	}
+}
+
+// TestConvErrorBodiesAreJSON sweeps many failing requests and checks that
+// every one answers a JSON object with no internals in it.
+func TestConvErrorBodiesAreJSON(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	reqs := []request{
+		{method: "GET", path: "/api/patients/", token: "not-a-jwt"},
+		{method: "GET", path: "/api/patients/", header: map[string]string{"Authorization": "Bearer a b"}},
+		{method: "GET", path: "/api/patients/?page=abc", token: u.Access},
+		{method: "GET", path: "/api/patients/?page=999", token: u.Access},
+		{method: "GET", path: "/api/patients/?cursor=!!!", token: u.Access},
+		{method: "GET", path: "/api/patients/?cursor=bi4xLjA", token: u.Access},
+		{method: "GET", path: "/api/mappings/?patient_id=abc", token: u.Access},
+		{method: "POST", path: "/api/patients/", token: u.Access, body: map[string]any{"name": 123, "date_of_birth": "yesterday", "gender": "x"}},
+		{method: "POST", path: "/api/mappings/", token: u.Access, body: map[string]any{"patient_id": "1", "doctor_id": nil}},
+		{method: "POST", path: "/api/mappings/", token: u.Access, body: map[string]any{"patient_id": 999, "doctor_id": 999}},
+		{method: "POST", path: "/api/doctors/", token: u.Access, body: map[string]any{"name": "x"}},
+		{method: "POST", path: "/api/auth/register/", body: map[string]any{"email": "bad", "password": "123"}},
+		{method: "POST", path: "/api/auth/token/refresh/", body: map[string]any{"refresh": "x.y.z"}},
+		{method: "POST", path: "/api/auth/logout/", token: u.Access, body: map[string]any{}},
+	}
+	for _, req := range reqs {
+		r := app.convDo(t, req)
+		if r.Code < 400 {
+			t.Errorf("%s %s: status %d, want an error", req.method, req.path, r.Code)
+			continue
+		}
+		r.json(t)
+		if ct := r.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s %s: Content-Type %q", req.method, req.path, ct)
+		}
+	}
+	// Nothing the error answers say reached the log as a failure: they are
+	// the client's errors, not bugs.
+	if logs := app.logs.String(); strings.Contains(logs, "request failed") || strings.Contains(logs, "panic") {
+		t.Errorf("client errors logged as failures:\n%s", logs)
+	}
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"healthcare/config"
+	"healthcare/models"
+	"healthcare/models/modelstest"
+)
+
+// secProxy is a TCP proxy to PostgreSQL that a test can cut and restore,
+// as a network fault or a database restart would.
+type secProxy struct {
+	ln     net.Listener
+	target string
+	state  atomic.Int32 // secProxyUp, secProxyReset or secProxyBlackhole
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+const (
+	secProxyUp = iota
+	// secProxyReset closes every connection and refuses new ones (accepts
+	// and closes at once): the database is down.
+	secProxyReset
+	// secProxyBlackhole drops every byte both ways and holds new
+	// connections open without an answer: a network partition, where only
+	// deadlines help.
+	secProxyBlackhole
+)
+
+func secStartProxy(t *testing.T, target string) *secProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &secProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.closeAll()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *secProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *secProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns == nil {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *secProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *secProxy) accept() {
+	defer p.wg.Done()
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		switch p.state.Load() {
+		case secProxyReset:
+			_ = client.Close()
+			continue
+		case secProxyBlackhole:
+			p.track(client) // held, never answered, closed on restore
+			continue
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = client.Close()
+			continue
+		}
+		p.track(client)
+		p.track(server)
+		p.wg.Add(2)
+		go p.pipe(server, client)
+		go p.pipe(client, server)
+	}
+}
+
+// pipe copies src to dst until either closes; while blackholed, what it
+// reads is dropped.
+func (p *secProxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && p.state.Load() == secProxyUp {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// cut starts an outage of the given kind.
+func (p *secProxy) cut(kind int32) {
+	p.state.Store(kind)
+	if kind == secProxyReset {
+		p.closeAll()
+	}
+}
+
+// restore ends the outage. Connections that lived through a blackhole have
+// lost bytes, so they are closed too, as TCP would eventually.
+func (p *secProxy) restore() {
+	old := p.state.Swap(secProxyUp)
+	if old == secProxyBlackhole {
+		p.closeAll()
+	}
+}
+
+// secPostgres returns a fresh migrated PostgreSQL schema, or skips.
+func secPostgres(t *testing.T) modelstest.DSN {
+	t.Helper()
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	_, dsn := modelstest.OpenDSN(t)
+	return dsn
+}
+
+// While PostgreSQL is unreachable, /readyz is 503 and API calls are 503
+// with the contract's body, within the request deadline, whether the
+// connections are refused or hang; once it is back, the same process
+// answers 200 again, without a restart.
+func TestSecDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	dsn := secPostgres(t)
+	u, err := url.Parse(dsn.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := secStartProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	const requestTimeout = 2 * time.Second
+	db, err := models.Open(context.Background(), models.Postgres, u.String(), models.PoolOptions{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatalf("open through the proxy: %v", err)
+	}
+	t.Cleanup(func() { _ = models.Close(db) })
+	store := models.NewStore(db, models.NewHasher(modelstest.CheapHash, 1))
+	logs := &syncBuffer{}
+	router := secRouter(t, store, logs, func(c *config.Config) { c.RequestTimeout = requestTimeout })
+	if _, err := store.CreateUser(context.Background(), models.NewUser{
+		Name: "Outage", Email: "outage@example.com", Password: testPassword, IsActive: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	login := secServe(router, "POST", "/api/auth/login/", `{"email":"outage@example.com","password":"`+testPassword+`"}`, nil)
+	if login.Code != http.StatusOK {
+		t.Fatalf("login: %d %s", login.Code, login.Body)
+	}
+	var tokens struct{ Access string }
+	if err := json.Unmarshal(login.Body.Bytes(), &tokens); err != nil {
+		t.Fatal(err)
+	}
+	auth := map[string]string{"Authorization": "Bearer " + tokens.Access}
+
+	type call struct {
+		method, path, body string
+		header             map[string]string
+		status             int
+		want               string
+		bound              time.Duration
+	}
+	margin := 1500 * time.Millisecond
+	down := []call{
+		{"GET", "/readyz", "", nil, 503, `{"status":"unavailable"}`, 2*time.Second + margin},
+		{"GET", "/api/patients/", "", auth, 503, `{"detail":"Service temporarily unavailable."}`, requestTimeout + margin},
+		{"POST", "/api/patients/", `{"name":"Lost"}`, auth, 503, `{"detail":"Service temporarily unavailable."}`, requestTimeout + margin},
+		{"GET", "/api/auth/me/", "", auth, 503, `{"detail":"Service temporarily unavailable."}`, requestTimeout + margin},
+		{"GET", "/healthz", "", nil, 200, `{"status":"ok"}`, margin},
+	}
+	up := []call{
+		{"GET", "/readyz", "", nil, 200, `{"status":"ok"}`, 0},
+		{"GET", "/api/patients/", "", auth, 200, "", 0},
+	}
+	check := func(phase string, c call) bool {
+		start := time.Now()
+		w := secServe(router, c.method, c.path, c.body, c.header)
+		took := time.Since(start)
+		ok := w.Code == c.status && (c.want == "" || w.Body.String() == c.want)
+		t.Logf("%s: %s %s = %d in %v", phase, c.method, c.path, w.Code, took.Round(time.Millisecond))
+		if c.bound > 0 && took > c.bound {
+			t.Errorf("%s: %s %s took %v, want under %v", phase, c.method, c.path, took.Round(time.Millisecond), c.bound)
+		}
+		if !ok && c.bound > 0 {
+			t.Errorf("%s: %s %s = %d %s, want %d %s", phase, c.method, c.path, w.Code, w.Body, c.status, c.want)
+		}
+		return ok
+	}
+	for _, c := range up {
+		if !check("before the outage", c) {
+			t.Fatalf("before the outage: %s %s failed", c.method, c.path)
+		}
+	}
+
+	for _, kind := range []struct {
+		name string
+		mode int32
+	}{{"refused", secProxyReset}, {"partition", secProxyBlackhole}} {
+		proxy.cut(kind.mode)
+		for _, c := range down {
+			check(kind.name, c)
+		}
+		// Concurrent callers, more than the pool has connections: each is
+		// still answered within its own deadline.
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				check(kind.name+" (concurrent)", down[1])
+			}()
+		}
+		wg.Wait()
+
+		proxy.restore()
+		recovered := false
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if check("after "+kind.name, up[0]) && check("after "+kind.name, up[1]) {
+				recovered = true
+				break
+			}
+		}
+		if !recovered {
+			t.Fatalf("after the %s outage: the app did not recover within 15s; log:\n%s", kind.name, logs)
+		}
+	}
+	// The writes answered 503 did not happen.
+	var n int64
+	if err := db.Model(&models.Patient{}).Where("name = ?", "Lost").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d writes that were answered 503 are stored", n)
+	}
+}

@@ -1,0 +1,119 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// oasLoad parses the embedded document with kin-openapi and validates it
+// (examples included) as OpenAPI 3.1.
+func oasLoad(t *testing.T, data []byte) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(data)
+	if err != nil {
+		t.Fatalf("load openapi document: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi document is not valid: %v", err)
+	}
+	return doc
+}
+
+func TestOpenAPIDocumentIsValid31(t *testing.T) {
+	t.Parallel()
+	doc := oasLoad(t, openAPIYAML)
+	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
+		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
+	}
+	// The JSON served is the same document.
+	raw, err := openAPIJSON()
+	if err != nil {
+		t.Fatalf("openAPIJSON: %v", err)
+	}
+	fromJSON := oasLoad(t, raw)
+	a, _ := json.Marshal(doc)
+	b, _ := json.Marshal(fromJSON)
+	if string(a) != string(b) {
+		t.Errorf("the JSON document differs from the YAML one")
+	}
+}
+
+// TestOpenAPISchemaExamplesAreValid validates the JSON Schema "examples"
+// of the components, which kin-openapi's document validation leaves out
+// (it checks the media types' examples).
+func TestOpenAPISchemaExamplesAreValid(t *testing.T) {
+	t.Parallel()
+	doc := oasLoad(t, openAPIYAML)
+	checked := 0
+	for name, ref := range doc.Components.Schemas {
+		for i, ex := range ref.Value.Examples {
+			checked++
+			if err := ref.Value.VisitJSON(ex, openapi3.EnableJSONSchema2020()); err != nil {
+				t.Errorf("schema %s: example %d is not valid: %v", name, i, err)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no schema examples found")
+	}
+}
+
+// TestOpenAPIOperationsAreComplete checks what every operation of the
+// contract must say: an id, a tag, 401 when it needs a token, and the
+// body errors when it takes a body.
+func TestOpenAPIOperationsAreComplete(t *testing.T) {
+	t.Parallel()
+	doc := oasLoad(t, openAPIYAML)
+	ids := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.OperationID == "" {
+				t.Errorf("%s: no operationId", where)
+			} else if other, dup := ids[op.OperationID]; dup {
+				t.Errorf("%s: operationId %q also used by %s", where, op.OperationID, other)
+			}
+			ids[op.OperationID] = where
+			if len(op.Tags) != 1 {
+				t.Errorf("%s: tags = %v, want one", where, op.Tags)
+			}
+			if op.Summary == "" {
+				t.Errorf("%s: no summary", where)
+			}
+			public := op.Security != nil && len(*op.Security) == 0
+			if !public && op.Responses.Status(http.StatusUnauthorized) == nil {
+				t.Errorf("%s needs a token but documents no 401", where)
+			}
+			if public != oasPublic(path) {
+				t.Errorf("%s: public = %v, want %v", where, public, !public)
+			}
+			want := []int{}
+			if op.RequestBody != nil {
+				want = append(want, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+			}
+			if strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/api/docs") && path != "/api/schema/" {
+				want = append(want, http.StatusInternalServerError, http.StatusServiceUnavailable)
+			}
+			if strings.Contains(path, "{") && strings.HasPrefix(path, "/api/") {
+				want = append(want, http.StatusNotFound)
+			}
+			for _, status := range want {
+				if op.Responses.Status(status) == nil {
+					t.Errorf("%s: no %d response", where, status)
+				}
+			}
+		}
+	}
+}
+
+// oasPublic lists the paths the contract serves without a token.
+func oasPublic(path string) bool {
+	return slices.Contains([]string{"/api/auth/register/", "/api/auth/login/", "/api/auth/token/refresh/",
+		"/healthz", "/readyz", "/metrics", "/api/schema/", "/api/docs/", "/api/docs/assets/{file}"}, path)
+}

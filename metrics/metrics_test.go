@@ -1,0 +1,83 @@
+package metrics
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+func TestRouteLabels(t *testing.T) {
+	t.Parallel()
+	gin.SetMode(gin.TestMode)
+	r := gin.New()
+	got := map[string]string{}
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		got[c.Request.URL.Path] = Route(c)
+	})
+	ok := func(c *gin.Context) { c.Status(http.StatusOK) }
+	r.GET("/", ok)
+	r.GET("/api/patients/:id", ok)
+	r.GET("/api/patients/:id/", ok)
+	r.GET("/metrics/", ok)
+	for path, want := range map[string]string{
+		"/":                 "/",
+		"/api/patients/7":   "/api/patients/:id",
+		"/api/patients/7/":  "/api/patients/:id",
+		"/metrics/":         "/metrics",
+		"/api/nope/1234567": Unmatched,
+	} {
+		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		if got[path] != want {
+			t.Errorf("Route for %s = %q, want %q", path, got[path], want)
+		}
+	}
+}
+
+func TestMethodAndStatusLabels(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"GET": "GET", "PATCH": "PATCH", "OPTIONS": "OPTIONS", "BREW": "other", "get": "other", "": "other"} {
+		if got := Method(in); got != want {
+			t.Errorf("Method(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[int]string{200: "2xx", 204: "2xx", 304: "3xx", 404: "4xx", 503: "5xx", 0: "other", 999: "other"} {
+		if got := statusClass(in); got != want {
+			t.Errorf("statusClass(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHandlerServesCountersOfThisRegistryOnly(t *testing.T) {
+	t.Parallel()
+	a, b := New(nil), New(nil)
+	a.Login(true)
+	a.Login(false)
+	a.Login(false)
+	a.Throttled("login_ip")
+	w := httptest.NewRecorder()
+	a.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{
+		`healthcare_logins_total{result="success"} 1`,
+		`healthcare_logins_total{result="failure"} 2`,
+		`healthcare_rate_limited_total{limiter="login_ip"} 1`,
+		"http_requests_in_flight 0",
+		"process_",
+		"go_goroutines",
+	} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("a's metrics lack %s", want)
+		}
+	}
+	w = httptest.NewRecorder()
+	b.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if strings.Contains(w.Body.String(), `healthcare_logins_total{result="success"} 1`) || strings.Contains(w.Body.String(), "login_ip") {
+		t.Errorf("b's metrics show a's counts: registries are shared")
+	}
+	if strings.Contains(w.Body.String(), "go_sql_") {
+		t.Errorf("pool statistics without a database")
+	}
+}

@@ -1,0 +1,147 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+
+	"gorm.io/gorm"
+)
+
+// ActionExport is the audit action of a CSV export from the admin panel.
+const ActionExport = "export"
+
+// Actions lists every audit action, for the audit log's filter.
+var Actions = []string{
+	ActionView, ActionList, ActionExport, ActionCreate, ActionUpdate, ActionDelete,
+	ActionLogin, ActionLoginFailed, ActionLogout, ActionTokenRefresh,
+}
+
+// ObjectTypes lists every audited object type, for the audit log's filter.
+var ObjectTypes = []string{ObjectPatient, ObjectDoctor, ObjectMapping, ObjectUser, ObjectToken}
+
+// AdminAuditFilter narrows the audit log: AuditFilter plus the email the
+// event was recorded with (failed logins of unknown emails have no user).
+type AdminAuditFilter struct {
+	AuditFilter
+	Email string
+}
+
+// AdminAuditEvents returns page (from 1) of the events matching f, newest
+// first, AdminPageSize to a page, clamped to the pages there are.
+func (s *Store) AdminAuditEvents(ctx context.Context, f AdminAuditFilter, page int) (AdminPage[AuditEvent], error) {
+	var out AdminPage[AuditEvent]
+	q := s.adminAuditQuery(ctx, f)
+	if err := q.Session(&gorm.Session{}).Count(&out.Count).Error; err != nil {
+		return out, translate(err)
+	}
+	out.NumPages = max(1, int((out.Count+AdminPageSize-1)/AdminPageSize))
+	out.Number = min(max(page, 1), out.NumPages)
+	err := q.Order("at DESC").Order("id DESC").Offset((out.Number - 1) * AdminPageSize).Limit(AdminPageSize).
+		Find(&out.Items).Error
+	return out, translate(err)
+}
+
+// EachAdminAuditEvent calls fn for every event matching f, oldest first (an
+// export of the audit log, itself audited).
+func (s *Store) EachAdminAuditEvent(ctx context.Context, f AdminAuditFilter, fn func(AuditEvent) error) error {
+	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectAuditLog}); err != nil {
+		return err
+	}
+	var after int64
+	for {
+		var batch []AuditEvent
+		if err := s.adminAuditQuery(ctx, f).Where("id > ?", after).Order("id").Limit(500).Find(&batch).Error; err != nil {
+			return translate(err)
+		}
+		for _, ev := range batch {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		if len(batch) < 500 {
+			return nil
+		}
+		after = batch[len(batch)-1].ID
+	}
+}
+
+func (s *Store) adminAuditQuery(ctx context.Context, f AdminAuditFilter) *gorm.DB {
+	q := s.auditQuery(ctx, f.AuditFilter)
+	if f.Email != "" {
+		q = q.Where("user_email = ?", NormalizeEmail(f.Email))
+	}
+	return q
+}
+
+// RecentActions returns the latest n changes userID made in the admin panel.
+func (s *Store) RecentActions(ctx context.Context, userID int64, n int) ([]AuditEvent, error) {
+	var out []AuditEvent
+	err := s.db.WithContext(ctx).Where("user_id = ? AND source = ? AND action IN ?", userID, "admin",
+		[]string{ActionCreate, ActionUpdate, ActionDelete}).
+		Order("at DESC").Order("id DESC").Limit(n).Find(&out).Error
+	return out, translate(err)
+}
+
+// History returns the events of one object, newest first (at most 1000):
+// its changes and, for patients, every view.
+func (s *Store) History(ctx context.Context, objectType string, id int64) ([]AuditEvent, error) {
+	var out []AuditEvent
+	err := s.auditQuery(ctx, AuditFilter{ObjectType: objectType, ObjectID: id}).
+		Order("at DESC").Order("id DESC").Limit(1000).Find(&out).Error
+	return out, translate(err)
+}
+
+// AuditAdminLogout records the end of an admin session of the actor.
+func (s *Store) AuditAdminLogout(ctx context.Context) error {
+	a := ActorFrom(ctx)
+	return s.audit(ctx, auditEntry{action: ActionLogout, objectType: ObjectUser, objectID: a.UserID})
+}
+
+// AuditAdminDenied records a correct login of a user who may not use the
+// admin panel (not staff), as a failure.
+func (s *Store) AuditAdminDenied(ctx context.Context, u *User) error {
+	return s.audit(ctx, auditEntry{action: ActionLoginFailed, objectType: ObjectUser, objectID: u.ID,
+		outcome: OutcomeFailure, userID: &u.ID, email: u.Email,
+		changes: map[string]Change{"reason": {New: "not staff"}}})
+}
+
+// FieldChange is one field's change of an audit event, for display.
+type FieldChange struct {
+	Field    string
+	Old, New any
+}
+
+// FieldChanges decodes e's changes, sorted by field.
+func (e *AuditEvent) FieldChanges() []FieldChange {
+	var m map[string]Change
+	if err := json.Unmarshal([]byte(e.Changes), &m); err != nil || len(m) == 0 {
+		return nil
+	}
+	out := make([]FieldChange, 0, len(m))
+	for k, c := range m {
+		out = append(out, FieldChange{Field: k, Old: c.Old, New: c.New})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+// AdminCounts are the sizes of the tables the dashboard shows.
+type AdminCounts struct {
+	Users, Patients, Doctors, Mappings int64
+}
+
+// Counts returns the number of rows of each admin model.
+func (s *Store) Counts(ctx context.Context) (AdminCounts, error) {
+	var c AdminCounts
+	db := s.db.WithContext(ctx)
+	for _, q := range []struct {
+		model any
+		n     *int64
+	}{{&User{}, &c.Users}, {&Patient{}, &c.Patients}, {&Doctor{}, &c.Doctors}, {&Mapping{}, &c.Mappings}} {
+		if err := db.Model(q.model).Count(q.n).Error; err != nil {
+			return c, translate(err)
+		}
+	}
+	return c, nil
+}

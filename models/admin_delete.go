@@ -1,0 +1,206 @@
+package models
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// deletionListMax bounds how many cascaded rows a confirmation page lists;
+// the counts are always exact.
+const deletionListMax = 500
+
+// Deletion is what deleting some objects removes: the objects themselves
+// and everything that goes with them (a patient's or doctor's mappings; a
+// user's patients and their mappings).
+type Deletion struct {
+	ObjectType string
+	Users      []User
+	Patients   []Patient
+	Doctors    []Doctor
+	Mappings   []Mapping // patient and doctor loaded
+	// Exact totals (the slices may be cut at deletionListMax).
+	NumPatients, NumMappings int64
+}
+
+// Empty reports whether nothing would be deleted.
+func (d *Deletion) Empty() bool {
+	return len(d.Users) == 0 && len(d.Patients) == 0 && len(d.Doctors) == 0 && len(d.Mappings) == 0
+}
+
+// deletionScope returns, for objectType and ids, the queries selecting the
+// ids of the patients and of the mappings that go with them.
+func deletionScope(db *gorm.DB, objectType string, ids []int64) (patients, mappings *gorm.DB, err error) {
+	switch objectType {
+	case ObjectUser:
+		patients = db.Model(&Patient{}).Select("id").Where("created_by_id IN ?", ids)
+		mappings = db.Model(&Mapping{}).Select("id").Where("patient_id IN (?)", patients)
+	case ObjectPatient:
+		patients = db.Model(&Patient{}).Select("id").Where("id IN ?", ids)
+		mappings = db.Model(&Mapping{}).Select("id").Where("patient_id IN ?", ids)
+	case ObjectDoctor:
+		mappings = db.Model(&Mapping{}).Select("id").Where("doctor_id IN ?", ids)
+	case ObjectMapping:
+		mappings = db.Model(&Mapping{}).Select("id").Where("id IN ?", ids)
+	default:
+		return nil, nil, fmt.Errorf("store: delete: unknown object type %q", objectType)
+	}
+	return patients, mappings, nil
+}
+
+// AdminDeletion returns what deleting the objectType objects ids would
+// remove, for a confirmation page. It lists patients, so it is audited.
+func (s *Store) AdminDeletion(ctx context.Context, objectType string, ids []int64) (*Deletion, error) {
+	ids = AdminIDs(ids)
+	d := &Deletion{ObjectType: objectType}
+	db := s.db.WithContext(ctx)
+	patients, mappings, err := deletionScope(db, objectType, ids)
+	if err != nil {
+		return nil, err
+	}
+	switch objectType {
+	case ObjectUser:
+		err = db.Where("id IN ?", ids).Order("id").Find(&d.Users).Error
+	case ObjectDoctor:
+		err = db.Where("id IN ?", ids).Order("id").Find(&d.Doctors).Error
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	if patients != nil {
+		if err := db.Model(&Patient{}).Where("id IN (?)", patients).Count(&d.NumPatients).Error; err != nil {
+			return nil, translate(err)
+		}
+		if err := db.Where("id IN (?)", patients).Order("id").Limit(deletionListMax).Find(&d.Patients).Error; err != nil {
+			return nil, translate(err)
+		}
+	}
+	if err := db.Model(&Mapping{}).Where("id IN (?)", mappings).Count(&d.NumMappings).Error; err != nil {
+		return nil, translate(err)
+	}
+	if err := db.Preload("Patient").Preload("Doctor").Where("id IN (?)", mappings).Order("id").
+		Limit(deletionListMax).Find(&d.Mappings).Error; err != nil {
+		return nil, translate(err)
+	}
+	if d.NumPatients > 0 || d.NumMappings > 0 {
+		if err := s.audit(ctx, auditEntry{action: ActionList, objectType: ObjectPatient}); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// AdminDelete deletes the objectType objects ids, as staff user by, with
+// everything that goes with them, in one transaction that records an audit
+// event for every row removed. It returns how many of ids were deleted.
+func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, ids []int64) (int64, error) {
+	ids = AdminIDs(ids)
+	if objectType == ObjectUser {
+		for _, id := range ids {
+			if id == by {
+				return 0, invalidField(NonFieldErrors, "You cannot delete your own account.")
+			}
+		}
+	}
+	var n int64
+	if len(ids) == 0 {
+		return 0, notFound()
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.db.NowFunc()
+		patients, mappings, err := deletionScope(tx, objectType, ids)
+		if err != nil {
+			return err
+		}
+		var mappingIDs, patientIDs []int64
+		if err := tx.Model(&Mapping{}).Where("id IN (?)", mappings).Order("id").Pluck("id", &mappingIDs).Error; err != nil {
+			return err
+		}
+		if patients != nil {
+			if err := tx.Model(&Patient{}).Where("id IN (?)", patients).Order("id").Pluck("id", &patientIDs).Error; err != nil {
+				return err
+			}
+		}
+		// Children first, so this works with or without ON DELETE CASCADE.
+		if len(mappingIDs) > 0 {
+			if err := tx.Where("id IN ?", mappingIDs).Delete(&Mapping{}).Error; err != nil {
+				return err
+			}
+		}
+		if len(patientIDs) > 0 {
+			if err := tx.Where("id IN ?", patientIDs).Delete(&Patient{}).Error; err != nil {
+				return err
+			}
+		}
+		var res *gorm.DB
+		var primary []int64 // the users or doctors that exist among ids
+		switch objectType {
+		case ObjectUser, ObjectDoctor:
+			model := any(&User{})
+			if objectType == ObjectDoctor {
+				model = &Doctor{}
+			}
+			if err := tx.Model(model).Where("id IN ?", ids).Order("id").Pluck("id", &primary).Error; err != nil {
+				return err
+			}
+			ids = primary
+		}
+		switch objectType {
+		case ObjectUser:
+			if err := tx.Where("user_id IN ?", ids).Delete(&Session{}).Error; err != nil {
+				return err
+			}
+			if err := tx.Where("user_id IN ?", ids).Delete(&IssuedToken{}).Error; err != nil {
+				return err
+			}
+			if err := tx.Where("user_id IN ?", ids).Delete(&TokenFamily{}).Error; err != nil {
+				return err
+			}
+			for _, m := range []any{&Doctor{}, &Mapping{}} {
+				if err := tx.Model(m).Where("created_by_id IN ?", ids).Update("created_by_id", nil).Error; err != nil {
+					return err
+				}
+			}
+			res = tx.Where("id IN ?", ids).Delete(&User{})
+		case ObjectDoctor:
+			res = tx.Where("id IN ?", ids).Delete(&Doctor{})
+		case ObjectPatient:
+			n = int64(len(patientIDs))
+		case ObjectMapping:
+			n = int64(len(mappingIDs))
+		}
+		if res != nil {
+			if res.Error != nil {
+				return res.Error
+			}
+			n = res.RowsAffected
+		}
+		if n == 0 {
+			return notFound()
+		}
+		events := []struct {
+			typ string
+			ids []int64
+		}{{ObjectMapping, mappingIDs}, {ObjectPatient, patientIDs}}
+		if objectType == ObjectUser || objectType == ObjectDoctor {
+			events = append(events, struct {
+				typ string
+				ids []int64
+			}{objectType, primary})
+		}
+		for _, ev := range events {
+			for _, id := range ev.ids {
+				var changes map[string]Change
+				if ev.typ != objectType {
+					changes = map[string]Change{"deleted_with": {New: objectType}}
+				}
+				if err := record(ctx, tx, now, auditEntry{action: ActionDelete, objectType: ev.typ, objectID: id, changes: changes}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
+}

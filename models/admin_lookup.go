@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// LookupItem is one choice of the admin's foreign-key picker.
+type LookupItem struct {
+	ID     int64  `json:"id"`
+	Label  string `json:"label"`
+	Detail string `json:"detail"`
+}
+
+// lookupSearch are the columns the picker searches, by object type.
+var lookupSearch = map[string][]string{
+	ObjectUser:    {"email", "name"},
+	ObjectPatient: {"name", "email", "phone"},
+	ObjectDoctor:  {"name", "specialization", "email"},
+}
+
+// Lookup returns up to limit objectType objects matching query (its words,
+// or an id), by name, for a picker. Finding patients is audited as a list.
+func (s *Store) Lookup(ctx context.Context, objectType, query string, limit int) ([]LookupItem, error) {
+	cols, ok := lookupSearch[objectType]
+	if !ok {
+		return nil, notFound()
+	}
+	db := s.db.WithContext(ctx)
+	q := applySearch(db, listSpec{search: cols}, query)
+	if id, err := strconv.ParseInt(strings.TrimSpace(query), 10, 64); err == nil && id > 0 {
+		q = db.Where("id = ?", id)
+	}
+	order := "name"
+	if objectType == ObjectUser {
+		order = "email"
+	}
+	q = q.Order(order).Order("id").Limit(limit)
+	var items []LookupItem
+	var err error
+	switch objectType {
+	case ObjectUser:
+		var rows []User
+		err = q.Find(&rows).Error
+		for _, u := range rows {
+			items = append(items, userItem(&u))
+		}
+	case ObjectPatient:
+		var rows []Patient
+		err = q.Find(&rows).Error
+		for _, p := range rows {
+			items = append(items, patientItem(&p))
+		}
+	case ObjectDoctor:
+		var rows []Doctor
+		err = q.Find(&rows).Error
+		for _, d := range rows {
+			items = append(items, doctorItem(&d))
+		}
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	if objectType == ObjectPatient {
+		return items, s.audit(ctx, auditEntry{action: ActionList, objectType: ObjectPatient})
+	}
+	return items, nil
+}
+
+// LookupLabel returns the picker's item for objectType object id (the
+// current value of a foreign key), or NotFound.
+func (s *Store) LookupLabel(ctx context.Context, objectType string, id int64) (LookupItem, error) {
+	db := s.db.WithContext(ctx)
+	take := func(dst any) error { return translate(db.Take(dst, id).Error) }
+	switch objectType {
+	case ObjectUser:
+		var u User
+		if err := take(&u); err != nil {
+			return LookupItem{}, err
+		}
+		return userItem(&u), nil
+	case ObjectPatient:
+		var p Patient
+		if err := take(&p); err != nil {
+			return LookupItem{}, err
+		}
+		return patientItem(&p), nil
+	case ObjectDoctor:
+		var d Doctor
+		if err := take(&d); err != nil {
+			return LookupItem{}, err
+		}
+		return doctorItem(&d), nil
+	}
+	return LookupItem{}, translate(gorm.ErrRecordNotFound)
+}
+
+func userItem(u *User) LookupItem {
+	return LookupItem{ID: u.ID, Label: u.Email, Detail: u.Name}
+}
+
+func patientItem(p *Patient) LookupItem {
+	detail := fmt.Sprintf("#%d", p.ID)
+	if p.DateOfBirth != nil {
+		detail += ", born " + p.DateOfBirth.String()
+	}
+	return LookupItem{ID: p.ID, Label: p.Name, Detail: detail}
+}
+
+func doctorItem(d *Doctor) LookupItem {
+	return LookupItem{ID: d.ID, Label: d.Name, Detail: d.Specialization}
+}

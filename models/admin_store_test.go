@@ -1,0 +1,159 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"healthcare/models"
+	"healthcare/models/modelstest"
+)
+
+// Store methods of the admin panel: staff-wide, audited with the admin as
+// the source, and all-or-nothing.
+
+func admCtx(u *models.User) context.Context {
+	return models.WithActor(context.Background(), models.Actor{UserID: u.ID, Email: u.Email, Source: "admin"})
+}
+
+func admStoreUser(t *testing.T, store *models.Store, email string, staff bool) *models.User {
+	t.Helper()
+	u, err := store.CreateUser(context.Background(), models.NewUser{Name: "U " + email, Email: email,
+		Password: "admin-Horse-battery-42", IsActive: true, IsStaff: staff, IsSuperuser: staff})
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	return u
+}
+
+func TestAdminSavePatientIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	staff := admStoreUser(t, store, "staff@clinic.example", true)
+	owner := admStoreUser(t, store, "owner@example.com", false)
+	ctx := admCtx(staff)
+	d := &models.Doctor{Name: "Dr A", Specialization: "X", Email: "a@clinic.example"}
+	if err := store.CreateDoctor(ctx, staff.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	p := &models.Patient{Name: " Pat ", CreatedByID: owner.ID}
+	if err := store.AdminSavePatient(ctx, staff.ID, p, models.PatientDoctorChanges{AddDoctorID: d.ID}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if p.Name != "Pat" || p.Gender != models.GenderUnknown {
+		t.Fatalf("not cleaned with the API's rules: %+v", p)
+	}
+	// Assigning the same doctor again fails, and the rename with it.
+	p.Name = "Renamed"
+	err := store.AdminSavePatient(ctx, staff.ID, p, models.PatientDoctorChanges{AddDoctorID: d.ID})
+	if models.ErrorCode(err) != models.Invalid {
+		t.Fatalf("duplicate: err = %v", err)
+	}
+	got, _ := store.AdminPatient(ctx, p.ID)
+	if got.Name != "Pat" {
+		t.Fatalf("patient changed although the save failed: %q", got.Name)
+	}
+	// Every problem at once: owner, doctor and the patient's own fields.
+	bad := &models.Patient{Name: "", CreatedByID: 99999}
+	err = store.AdminSavePatient(ctx, staff.ID, bad, models.PatientDoctorChanges{AddDoctorID: 99999})
+	var me *models.Error
+	if !asError(err, &me) || len(me.Fields["name"]) == 0 || len(me.Fields[models.FieldOwner]) == 0 || len(me.Fields[models.FieldAssignDoctor]) == 0 {
+		t.Fatalf("all errors at once: %v", err)
+	}
+}
+
+func TestAdminDeleteUserCascades(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	staff := admStoreUser(t, store, "staff@clinic.example", true)
+	owner := admStoreUser(t, store, "owner@example.com", false)
+	ctx := admCtx(staff)
+	d := &models.Doctor{Name: "Dr A", Specialization: "X", Email: "a@clinic.example"}
+	if err := store.CreateDoctor(ctx, owner.ID, d); err != nil { // "added by" the user who goes
+		t.Fatal(err)
+	}
+	p := &models.Patient{Name: "Pat"}
+	if err := store.CreatePatient(ctx, owner.ID, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateMapping(ctx, owner.ID, &models.Mapping{PatientID: p.ID, DoctorID: d.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveSession(ctx, models.NewSessionToken(), &owner.ID, "{}", time.Now().UTC(), models.SessionTimeouts{Idle: time.Hour, Absolute: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	preview, err := store.AdminDeletion(ctx, models.ObjectUser, []int64{owner.ID})
+	if err != nil || len(preview.Users) != 1 || preview.NumPatients != 1 || preview.NumMappings != 1 {
+		t.Fatalf("preview = %+v, %v", preview, err)
+	}
+	if _, err := store.AdminDelete(ctx, staff.ID, models.ObjectUser, []int64{staff.ID}); models.ErrorCode(err) != models.Invalid {
+		t.Fatalf("deleting yourself: err = %v", err)
+	}
+	n, err := store.AdminDelete(ctx, staff.ID, models.ObjectUser, []int64{owner.ID, 424242})
+	if err != nil || n != 1 {
+		t.Fatalf("delete = %d, %v", n, err)
+	}
+	if _, err := store.AdminPatient(ctx, p.ID); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("patient survived: %v", err)
+	}
+	doc, err := store.Doctor(ctx, d.ID)
+	if err != nil || doc.CreatedByID != nil {
+		t.Fatalf("doctor = %+v, %v (kept, creator cleared)", doc, err)
+	}
+	evs, total, err := store.AuditEvents(ctx, models.AuditFilter{Action: models.ActionDelete}, 1, 100)
+	if err != nil || total != 3 {
+		t.Fatalf("delete events = %d (%v), want user, patient, mapping", total, err)
+	}
+	for _, ev := range evs {
+		if ev.Source != "admin" || ev.UserID == nil || *ev.UserID != staff.ID {
+			t.Fatalf("event %+v not attributed to the admin", ev)
+		}
+	}
+}
+
+func TestSessionsExpireAndRevoke(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	u := admStoreUser(t, store, "staff@clinic.example", true)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	limits := models.SessionTimeouts{Idle: 30 * time.Minute, Absolute: 12 * time.Hour}
+	a, b := models.NewSessionToken(), models.NewSessionToken()
+	for _, tok := range []string{a, b} {
+		if err := store.SaveSession(ctx, tok, &u.ID, `{"uid":1}`, now, limits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stored []models.Session
+	if err := store.DB().Find(&stored).Error; err != nil || len(stored) != 2 {
+		t.Fatal(err)
+	}
+	for _, s := range stored {
+		if s.ID == a || s.ID == b {
+			t.Fatal("the raw token is stored; only its hash may be")
+		}
+	}
+	if _, err := store.Session(ctx, a, now.Add(10*time.Minute), limits.Idle); err != nil {
+		t.Fatalf("live session: %v", err)
+	}
+	// Revoke all but b (a password change from session b).
+	if err := store.DeleteUserSessions(ctx, u.ID, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Session(ctx, a, now.Add(11*time.Minute), limits.Idle); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("revoked session: %v", err)
+	}
+	if _, err := store.Session(ctx, b, now.Add(11*time.Minute), limits.Idle); err != nil {
+		t.Fatalf("kept session: %v", err)
+	}
+	if _, err := store.Session(ctx, b, now.Add(50*time.Minute), limits.Idle); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("idle session: %v", err)
+	}
+	n, err := store.PurgeExpiredSessions(ctx, now.Add(13*time.Hour), limits.Idle)
+	if err != nil || n != 0 {
+		t.Fatalf("purge = %d, %v (expired rows are deleted when read)", n, err)
+	}
+}
+
+func asError(err error, target **models.Error) bool { return errors.As(err, target) }

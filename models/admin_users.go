@@ -1,0 +1,191 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// AdminUserFilter narrows the admin's user list; nil matches both values.
+type AdminUserFilter struct {
+	IsStaff, IsSuperuser, IsActive *bool
+}
+
+var adminUserList = adminSpec{
+	table:  "users",
+	search: []string{"users.email", "users.name"},
+	ordering: map[string]string{
+		"id": "users.id", "email": "users.email", "name": "users.name",
+		"date_joined": "users.date_joined", "last_login": "users.last_login",
+	},
+	nullable: map[string]bool{"users.last_login": true},
+	created:  "users.date_joined",
+}
+
+func (s *Store) adminUsers(ctx context.Context, f AdminUserFilter) *gorm.DB {
+	q := s.db.WithContext(ctx).Model(&User{})
+	for col, v := range map[string]*bool{"is_staff": f.IsStaff, "is_superuser": f.IsSuperuser, "is_active": f.IsActive} {
+		if v != nil {
+			q = q.Where("users."+col+" = ?", *v)
+		}
+	}
+	return q
+}
+
+// AdminUsers returns a page of the users matching f and q.
+func (s *Store) AdminUsers(ctx context.Context, f AdminUserFilter, q AdminQuery) (AdminPage[User], error) {
+	return adminList[User](s.adminUsers(ctx, f), adminUserList, q)
+}
+
+// EachAdminUser calls fn for every user matching f and q (an export).
+func (s *Store) EachAdminUser(ctx context.Context, f AdminUserFilter, q AdminQuery, fn func(*User) error) error {
+	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectUser}); err != nil {
+		return err
+	}
+	return adminEach(s.adminUsers(ctx, f), adminUserList, q, fn)
+}
+
+// errNotSuperuser answers a staff user who tries to grant staff or
+// superuser status.
+func errNotSuperuser() *Error {
+	return &Error{Code: Forbidden, Message: "Only superusers may grant staff or superuser status."}
+}
+
+// AdminCreateUser is CreateUser for the admin panel: only a superuser (by)
+// may create staff or superusers.
+func (s *Store) AdminCreateUser(ctx context.Context, by *User, in NewUser) (*User, error) {
+	if (in.IsStaff || in.IsSuperuser) && !by.IsSuperuser {
+		return nil, errNotSuperuser()
+	}
+	return s.CreateUser(ctx, in)
+}
+
+// UserChanges are the fields of a user the admin panel edits (the password
+// has a form of its own).
+type UserChanges struct {
+	Name, Email                    string
+	IsActive, IsStaff, IsSuperuser bool
+}
+
+// Clean trims and validates ch with the rules of registration.
+func (ch *UserChanges) Clean() error {
+	ch.Name = strings.TrimSpace(ch.Name)
+	ch.Email = NormalizeEmail(ch.Email)
+	f := FieldErrors{}
+	checkText(f, "name", ch.Name, true, 150)
+	checkEmail(f, "email", ch.Email, true)
+	return f.Err()
+}
+
+func userValues(u *User) map[string]any {
+	return map[string]any{"name": u.Name, "email": u.Email, "is_active": u.IsActive,
+		"is_staff": u.IsStaff, "is_superuser": u.IsSuperuser}
+}
+
+// AdminUpdateUser applies ch to user id as staff user by. Only a superuser
+// may grant staff or superuser status, and nobody may lock themselves out.
+// Demoting or deactivating a user ends their admin sessions; deactivating
+// also revokes their API tokens.
+func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch UserChanges) (*User, error) {
+	if err := ch.Clean(); err != nil {
+		return nil, err
+	}
+	var u User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Take(&u, id).Error; err != nil {
+			return err
+		}
+		if !by.IsSuperuser && ((ch.IsStaff && !u.IsStaff) || (ch.IsSuperuser && !u.IsSuperuser) || u.IsSuperuser) {
+			return errNotSuperuser()
+		}
+		if by.ID == id {
+			f := FieldErrors{}
+			if !ch.IsActive {
+				f.Add("is_active", "You cannot deactivate your own account.")
+			}
+			if !ch.IsStaff {
+				f.Add("is_staff", "You cannot remove your own staff status.")
+			}
+			if u.IsSuperuser && !ch.IsSuperuser {
+				f.Add("is_superuser", "You cannot remove your own superuser status.")
+			}
+			if err := f.Err(); err != nil {
+				return err
+			}
+		}
+		old := u
+		u.Name, u.Email, u.IsActive, u.IsStaff, u.IsSuperuser = ch.Name, ch.Email, ch.IsActive, ch.IsStaff, ch.IsSuperuser
+		u.UpdatedAt = s.db.NowFunc()
+		if err := tx.Model(&User{}).Where("id = ?", id).
+			Select("name", "email", "is_active", "is_staff", "is_superuser", "updated_at").Updates(&u).Error; err != nil {
+			return err
+		}
+		if !u.IsActive || !u.IsStaff {
+			if err := deleteUserSessions(tx, id, ""); err != nil {
+				return err
+			}
+		}
+		if !u.IsActive && old.IsActive {
+			if err := tx.Model(&TokenFamily{}).Where("user_id = ? AND revoked_at IS NULL", id).
+				Update("revoked_at", u.UpdatedAt).Error; err != nil {
+				return err
+			}
+		}
+		changes := diff(userValues(&old), userValues(&u))
+		if len(changes) == 0 {
+			return nil
+		}
+		return record(ctx, tx, u.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectUser, objectID: id, changes: changes})
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, invalidField("email", "user with this email already exists.")
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &u, nil
+}
+
+// SetUserPassword validates and sets user id's password. It ends the user's
+// other admin sessions (all but keepToken's, "" for all) and revokes their
+// API tokens: whoever knew the old password is out.
+func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepToken string) error {
+	u, err := s.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	if password == "" {
+		return invalidField("password", msgBlank)
+	}
+	if msgs := ValidatePassword(password,
+		PasswordAttr{Name: "email address", Value: u.Email},
+		PasswordAttr{Name: "name", Value: u.Name}); len(msgs) > 0 {
+		return &Error{Code: Invalid, Message: msgs[0], Fields: map[string][]string{"password": msgs}}
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return translate(err)
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.db.NowFunc()
+		res := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound()
+		}
+		if err := deleteUserSessions(tx, id, keepToken); err != nil {
+			return err
+		}
+		if err := tx.Model(&TokenFamily{}).Where("user_id = ? AND revoked_at IS NULL", id).
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		// The hash is never recorded, not even the old one.
+		return record(ctx, tx, now, auditEntry{action: ActionUpdate, objectType: ObjectUser, objectID: id,
+			changes: map[string]Change{"password": {Old: "(hidden)", New: "(changed)"}}})
+	})
+}

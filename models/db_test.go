@@ -1,0 +1,267 @@
+package models
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// openSQLiteForTest opens (and migrates, if asked) an SQLite database at
+// path, closed when the test ends.
+func openSQLiteForTest(t *testing.T, path string, migrate bool) *gorm.DB {
+	t.Helper()
+	db, err := Open(context.Background(), SQLite, path, PoolOptions{})
+	if err != nil {
+		t.Fatalf("Open(sqlite, %s): %v", path, err)
+	}
+	t.Cleanup(func() { _ = Close(db) })
+	if migrate {
+		if err := Migrate(db); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+	}
+	return db
+}
+
+func TestTranslate(t *testing.T) {
+	t.Parallel()
+	own := &Error{Code: Forbidden, Message: "no"}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"record not found", gorm.ErrRecordNotFound, NotFound},
+		{"wrapped record not found", fmt.Errorf("find: %w", gorm.ErrRecordNotFound), NotFound},
+		{"duplicate key", gorm.ErrDuplicatedKey, Conflict},
+		{"deadline exceeded", context.DeadlineExceeded, Unavailable},
+		{"wrapped deadline exceeded", fmt.Errorf("query: %w", context.DeadlineExceeded), Unavailable},
+		{"canceled", context.Canceled, Unavailable},
+		{"bad connection", driver.ErrBadConn, Unavailable},
+		{"postgres connection exception", &pgconn.PgError{Code: "08006"}, Unavailable},
+		{"postgres shutting down", &pgconn.PgError{Code: "57P01"}, Unavailable},
+		{"postgres syntax error", &pgconn.PgError{Code: "42601", Message: "syntax error"}, Internal},
+		{"plain error", errors.New("boom: SELECT * FROM users"), Internal},
+		{"an *Error passes through", own, Forbidden},
+	}
+	for _, tt := range tests {
+		got := translate(tt.err)
+		if code := ErrorCode(got); code != tt.want {
+			t.Errorf("%s: ErrorCode(translate(%v)) = %q, want %q", tt.name, tt.err, code, tt.want)
+		}
+	}
+	if translate(nil) != nil {
+		t.Errorf("translate(nil) = %v, want nil", translate(nil))
+	}
+	if got := translate(own); got != error(own) {
+		t.Errorf("translate(*Error) = %v, want the same error", got)
+	}
+	// Internal errors keep their cause for the log, but their user-facing
+	// message is the generic one.
+	plain := errors.New("boom")
+	got := translate(plain)
+	if !errors.Is(got, plain) {
+		t.Errorf("translate(plain) = %v, want it to wrap the cause", got)
+	}
+	if msg := ErrorMessage(got); msg != "Internal server error." {
+		t.Errorf("ErrorMessage(translate(plain)) = %q, want the generic message", msg)
+	}
+	if msg := ErrorMessage(translate(context.DeadlineExceeded)); msg != "Service temporarily unavailable." {
+		t.Errorf("ErrorMessage(unavailable) = %q", msg)
+	}
+	if ErrorCode(nil) != "" {
+		t.Errorf("ErrorCode(nil) = %q, want \"\"", ErrorCode(nil))
+	}
+}
+
+func TestSQLiteDSN(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		path       string
+		wantPrefix string
+	}{
+		{"/data/clinic.db", "file:/data/clinic.db?"},
+		{"healthcare.db", "file:healthcare.db?"},
+		{"file:/data/clinic.db", "file:/data/clinic.db?"},
+	}
+	for _, tt := range tests {
+		dsn := sqliteDSN(tt.path)
+		if !strings.HasPrefix(dsn, tt.wantPrefix) {
+			t.Errorf("sqliteDSN(%q) = %q, want prefix %q", tt.path, dsn, tt.wantPrefix)
+			continue
+		}
+		q, err := url.ParseQuery(dsn[len(tt.wantPrefix):])
+		if err != nil {
+			t.Errorf("sqliteDSN(%q) = %q: query does not parse: %v", tt.path, dsn, err)
+			continue
+		}
+		pragmas := strings.Join(q["_pragma"], ",")
+		for _, want := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)"} {
+			if !strings.Contains(pragmas, want) {
+				t.Errorf("sqliteDSN(%q) = %q: no _pragma=%s", tt.path, dsn, want)
+			}
+		}
+		if q.Get("_txlock") != "immediate" {
+			t.Errorf("sqliteDSN(%q) = %q: _txlock = %q, want immediate", tt.path, dsn, q.Get("_txlock"))
+		}
+	}
+	// A URI with parameters of its own gets the pragmas appended.
+	dsn := sqliteDSN("file:/data/clinic.db?mode=rwc")
+	if !strings.HasPrefix(dsn, "file:/data/clinic.db?mode=rwc&") || !strings.Contains(dsn, "_txlock=immediate") {
+		t.Errorf("sqliteDSN with its own query = %q", dsn)
+	}
+}
+
+func TestOpenSQLiteSetsPragmasOnEveryConnection(t *testing.T) {
+	t.Parallel()
+	db := openSQLiteForTest(t, filepath.Join(t.TempDir(), "pragmas.db"), false)
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// Hold several connections at once so the pool must open distinct ones.
+	const n = 4
+	for i := 0; i < n; i++ {
+		conn, err := sqlDB.Conn(ctx)
+		if err != nil {
+			t.Fatalf("conn %d: %v", i, err)
+		}
+		defer conn.Close()
+		for _, p := range []struct{ name, want string }{
+			{"journal_mode", "wal"},
+			{"foreign_keys", "1"},
+			{"busy_timeout", "10000"},
+			{"synchronous", "1"}, // NORMAL
+		} {
+			var v string
+			if err := conn.QueryRowContext(ctx, "PRAGMA "+p.name).Scan(&v); err != nil {
+				t.Fatalf("conn %d: PRAGMA %s: %v", i, p.name, err)
+			}
+			if strings.ToLower(v) != p.want {
+				t.Errorf("conn %d: PRAGMA %s = %q, want %q", i, p.name, v, p.want)
+			}
+		}
+	}
+}
+
+func TestOpenSQLitePathWithSpecialCharacters(t *testing.T) {
+	t.Parallel()
+	// SQLITE_PATH is a file path, not a URI: characters that mean something
+	// in a URI must still name the file they spell.
+	for _, name := range []string{"my clinic.db", "clinic#1.db", "100%.db", "what?.db"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, name)
+		db := openSQLiteForTest(t, path, true)
+		var mode string
+		if err := db.Raw("PRAGMA journal_mode").Scan(&mode).Error; err != nil {
+			t.Fatalf("%q: PRAGMA journal_mode: %v", name, err)
+		}
+		if mode != "wal" {
+			t.Errorf("%q: journal_mode = %q, want wal", name, mode)
+		}
+		if _, err := os.Stat(path); err != nil {
+			entries, _ := os.ReadDir(dir)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Errorf("SQLITE_PATH %q: database file not created at that path (%v); directory holds %q", name, err, names)
+		}
+	}
+}
+
+func TestOpenUnknownDriver(t *testing.T) {
+	t.Parallel()
+	if _, err := Open(context.Background(), "mysql", "x", PoolOptions{}); err == nil || !strings.Contains(err.Error(), "unknown driver") {
+		t.Fatalf("Open(mysql) error = %v, want unknown driver", err)
+	}
+}
+
+func TestSQLiteForeignKeysEnforced(t *testing.T) {
+	t.Parallel()
+	db := openSQLiteForTest(t, filepath.Join(t.TempDir(), "fk.db"), true)
+	s := NewStore(db, NewHasher(cheapParams, 0))
+	// A patient of a user that does not exist violates the foreign key.
+	err := s.CreatePatient(context.Background(), 999999, &Patient{Name: "Orphan"})
+	if err == nil {
+		t.Fatal("CreatePatient for a missing owner succeeded; foreign keys are off")
+	}
+}
+
+func TestSQLiteConcurrentWrites(t *testing.T) {
+	t.Parallel()
+	db := openSQLiteForTest(t, filepath.Join(t.TempDir(), "concurrent.db"), true)
+	s := NewStore(db, NewHasher(cheapParams, 0))
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, NewUser{Name: "Owner", Email: "owner@example.com", Password: "correct-Horse-battery-9", IsActive: true})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			p := &Patient{Name: "Patient " + strconv.Itoa(i)}
+			if err := s.CreatePatient(ctx, u.ID, p); err != nil {
+				errs <- fmt.Errorf("CreatePatient %d: %w", i, err)
+				return
+			}
+			// A read-then-write transaction too: these deadlock into
+			// "database is locked" without IMMEDIATE transactions.
+			if i%2 == 0 {
+				if err := s.DeletePatient(ctx, u.ID, p.ID); err != nil {
+					errs <- fmt.Errorf("DeletePatient %d: %w", i, err)
+				}
+			}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("%v", err)
+	}
+	var count int64
+	if err := db.Model(&Patient{}).Count(&count).Error; err != nil {
+		t.Fatal(err)
+	}
+	if count != n/2 {
+		t.Errorf("patients = %d, want %d", count, n/2)
+	}
+}
+
+func TestClosedDatabaseIsUnavailable(t *testing.T) {
+	t.Parallel()
+	db := openSQLiteForTest(t, filepath.Join(t.TempDir(), "closed.db"), true)
+	s := NewStore(db, NewHasher(cheapParams, 0))
+	if err := Close(db); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Ping(ctx); ErrorCode(err) != Unavailable {
+		t.Errorf("Ping on a closed database = %v (code %q), want Unavailable", err, ErrorCode(err))
+	}
+	_, err := s.Patient(ctx, 1, 1)
+	if ErrorCode(err) != Unavailable {
+		t.Errorf("query on a closed database = %v (code %q), want Unavailable", err, ErrorCode(err))
+	}
+}

@@ -1,0 +1,194 @@
+package models
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidEmail(t *testing.T) {
+	t.Parallel()
+	// 64 + 1 + 189 = 254 characters: the longest address allowed.
+	local64 := strings.Repeat("a", 64)
+	domain189 := strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 57) + ".com"
+	longest := local64 + "@" + domain189
+	if len(longest) != 254 {
+		t.Fatalf("test setup: len(longest) = %d, want 254", len(longest))
+	}
+	tooLong := local64 + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 58) + ".com"
+	if len(tooLong) != 255 {
+		t.Fatalf("test setup: len(tooLong) = %d, want 255", len(tooLong))
+	}
+	tests := []struct {
+		email string
+		want  bool
+	}{
+		{"a@b.co", true},
+		{"first.last+tag@sub.example.org", true},
+		{"o'brien@example.com", true},
+		{"user_name-1@my-domain.example", true},
+		{longest, true},
+
+		{"", false},
+		{"a", false},
+		{"a@b", false},
+		{"a@b.", false},
+		{"@b.co", false},
+		{"a@", false},
+		{"a@.co", false},
+		{"a@b..co", false},
+		{"A <a@b.co>", false},
+		{"<a@b.co>", false},
+		{"a@-b.co", false},
+		{"a@b-.co", false},
+		{"a b@c.co", false},
+		{" a@b.co", false},
+		{"a@b.co ", false},
+		{"a@b.co\n", false},
+		{"a@b@c.co", false},
+		{"a@[127.0.0.1]", false},
+		{"a@b.co, c@d.co", false},
+		{strings.Repeat("a", 65) + "@b.co", false},
+		{"a@" + strings.Repeat("b", 64) + ".co", false},
+		{tooLong, false},
+	}
+	for _, tt := range tests {
+		if got := ValidEmail(tt.email); got != tt.want {
+			t.Errorf("ValidEmail(%q) = %v, want %v", tt.email, got, tt.want)
+		}
+	}
+}
+
+func TestCheckPhone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		phone string
+		want  string // "" means valid
+	}{
+		{"", ""},
+		{"5551234", ""},
+		{"+1 (555) 123-4567", ""},
+		{"+44 20 7946 0958", ""},
+		{strings.Repeat("1", 20), ""},
+
+		{strings.Repeat("1", 21), "Ensure this field has no more than 20 characters."},
+		{"555.123.4567", msgPhone},
+		{"call me", msgPhone},
+		{"555-CALL", msgPhone},
+		{"+-() ", msgPhone},
+		{"12\t34", msgPhone},
+		{"١٢٣٤", msgPhone}, // Arabic-Indic digits are not ASCII digits
+		{"555 1234 ext 5", msgPhone},
+	}
+	for _, tt := range tests {
+		f := FieldErrors{}
+		checkPhone(f, "phone", tt.phone)
+		var got string
+		if msgs := f["phone"]; len(msgs) > 0 {
+			got = msgs[0]
+		}
+		if got != tt.want {
+			t.Errorf("checkPhone(%q) = %q, want %q", tt.phone, got, tt.want)
+		}
+		if len(f["phone"]) > 1 {
+			t.Errorf("checkPhone(%q) reported %d messages, want at most one: %v", tt.phone, len(f["phone"]), f["phone"])
+		}
+	}
+}
+
+func TestCheckTextCountsCodePoints(t *testing.T) {
+	t.Parallel()
+	f := FieldErrors{}
+	checkText(f, "name", strings.Repeat("é", 100), true, 100) // 200 bytes, 100 code points
+	if f.Has("name") {
+		t.Errorf("100 two-byte characters: %v, want no error", f["name"])
+	}
+	checkText(f, "name", strings.Repeat("é", 101), true, 100)
+	if got := f["name"]; len(got) != 1 || got[0] != msgMaxLen(100) {
+		t.Errorf("101 characters: %v, want [%q]", got, msgMaxLen(100))
+	}
+	g := FieldErrors{}
+	checkText(g, "name", "", true, 100)
+	if got := g["name"]; len(got) != 1 || got[0] != msgBlank {
+		t.Errorf("blank required: %v, want [%q]", got, msgBlank)
+	}
+}
+
+func TestDateScan(t *testing.T) {
+	t.Parallel()
+	want := NewDate(1990, time.May, 6)
+	tests := []struct {
+		name string
+		in   any
+	}{
+		{"time at UTC midnight", time.Date(1990, time.May, 6, 0, 0, 0, 0, time.UTC)},
+		{"time with a clock and zone keeps its calendar day", time.Date(1990, time.May, 6, 23, 30, 0, 0, time.FixedZone("EST", -5*3600))},
+		{"string", "1990-05-06"},
+		{"string with time (SQLite)", "1990-05-06 00:00:00+00:00"},
+		{"RFC 3339 string", "1990-05-06T00:00:00Z"},
+		{"bytes", []byte("1990-05-06")},
+	}
+	for _, tt := range tests {
+		var d Date
+		if err := d.Scan(tt.in); err != nil {
+			t.Errorf("%s: Scan(%v) error: %v", tt.name, tt.in, err)
+			continue
+		}
+		if !d.Equal(want.Time) || d.Location() != time.UTC {
+			t.Errorf("%s: Scan(%v) = %v (%v), want %v UTC", tt.name, tt.in, d.Time, d.Location(), want)
+		}
+	}
+
+	for _, bad := range []any{"", "1990-5-6", "06/05/1990", "1990-13-01", []byte("nope"), int64(19900506), nil, 3.14} {
+		var d Date
+		if err := d.Scan(bad); err == nil {
+			t.Errorf("Scan(%#v) = %v, want an error", bad, d)
+		}
+	}
+}
+
+func TestDateValueAndString(t *testing.T) {
+	t.Parallel()
+	d := NewDate(2001, time.February, 3)
+	v, err := d.Value()
+	if err != nil || v != "2001-02-03" {
+		t.Fatalf("Value() = %v, %v; want \"2001-02-03\"", v, err)
+	}
+	if d.String() != "2001-02-03" {
+		t.Fatalf("String() = %q", d.String())
+	}
+	if _, err := ParseDate("2001-02-30"); ErrorCode(err) != Invalid {
+		t.Fatalf("ParseDate(2001-02-30) error = %v, want Invalid", err)
+	}
+	p, err := ParseDate("2001-02-03")
+	if err != nil || !p.Equal(d.Time) {
+		t.Fatalf("ParseDate = %v, %v; want %v", p, err, d)
+	}
+}
+
+func TestDateJSON(t *testing.T) {
+	t.Parallel()
+	type wrapper struct {
+		Born  *Date `json:"born"`
+		Other *Date `json:"other"`
+	}
+	d := NewDate(1990, time.May, 6)
+	raw, err := json.Marshal(wrapper{Born: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(raw), `{"born":"1990-05-06","other":null}`; got != want {
+		t.Fatalf("Marshal = %s, want %s", got, want)
+	}
+
+	// What the API writes must read back: Date's JSON form is "YYYY-MM-DD"
+	// both ways.
+	var back wrapper
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatalf("Unmarshal(%s): %v (Date marshals to YYYY-MM-DD but does not unmarshal it)", raw, err)
+	}
+	if back.Born == nil || !back.Born.Equal(d.Time) || back.Other != nil {
+		t.Fatalf("round trip = %+v, want born %v, other nil", back, d)
+	}
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// drainGrace bounds how long shutdown waits for open keep-alive connections
+// to come back for one last response before it closes them.
+const drainGrace = 2 * time.Second
+
+// drainer lets a server shut down without resetting a connection a client
+// is using. http.Server.Shutdown alone closes idle keep-alive connections at
+// once, and a client that sends its next request in that instant gets a
+// reset (or an EOF) with no way to know whether the server saw it. So
+// shutdown runs in two steps:
+//
+//  1. Stop accepting (close the listener): new connections are refused at
+//     connect time. Every response from now on carries "Connection: close",
+//     and the server closes each connection after that response, so a
+//     client on an open connection finishes its request and learns to
+//     reconnect, which is refused.
+//  2. When no connection is left open (or after drainGrace, for clients that
+//     sit idle), http.Server.Shutdown closes what remains and waits for the
+//     requests in flight.
+type drainer struct {
+	draining atomic.Bool
+	open     atomic.Int64
+}
+
+// handler wraps h so responses ask clients to close once draining started.
+func (d *drainer) handler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.draining.Load() {
+			// net/http closes the connection after a response that says so.
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// connState is the server's ConnState hook: it counts open connections.
+func (d *drainer) connState(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		d.open.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		d.open.Add(-1)
+	}
+}
+
+// drain stops ln (its Serve call returns into served) and waits, at most
+// until grace or ctx ends, for every open connection to close.
+func (d *drainer) drain(ctx context.Context, ln net.Listener, served <-chan error, grace time.Duration) {
+	d.draining.Store(true)
+	_ = ln.Close()
+	// Serve returns once it sees the closed listener; after that
+	// Shutdown has no listener of its own left to close.
+	select {
+	case <-served:
+	case <-ctx.Done():
+		return
+	}
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for d.open.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-tick.C:
+		}
+	}
+}

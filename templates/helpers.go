@@ -1,0 +1,119 @@
+package templates
+
+import (
+	"strconv"
+
+	"github.com/a-h/templ"
+)
+
+// Small helpers that turn view-model flags into attributes and classes.
+
+func navClass(active bool) string {
+	if active {
+		return "nav-link active"
+	}
+	return "nav-link"
+}
+
+// current marks the active link for assistive technology.
+func current(active bool) templ.Attributes {
+	if active {
+		return templ.Attributes{"aria-current": "page"}
+	}
+	return templ.Attributes{}
+}
+
+func messageRole(level string) string {
+	if level == "error" || level == "warning" {
+		return "alert"
+	}
+	return "status"
+}
+
+func fieldID(name string) string { return "id_" + name }
+
+func fieldClass(f Field) string {
+	c := "field field-" + f.Kind
+	if len(f.Errors) > 0 {
+		c += " has-error"
+	}
+	return c
+}
+
+// inputAttrs are a control's optional attributes.
+func inputAttrs(f Field) templ.Attributes {
+	a := templ.Attributes{}
+	if f.MaxLength > 0 {
+		a["maxlength"] = strconv.Itoa(f.MaxLength)
+	}
+	if f.Required {
+		a["required"] = true
+	}
+	if f.Autocomplete != "" {
+		a["autocomplete"] = f.Autocomplete
+	}
+	var described string
+	if f.Help != "" {
+		described = "help_" + f.Name
+	}
+	if len(f.Errors) > 0 {
+		a["aria-invalid"] = "true"
+		if described != "" {
+			described += " "
+		}
+		described += "err_" + f.Name
+	}
+	if described != "" {
+		a["aria-describedby"] = described
+	}
+	return a
+}
+
+func thClass(c Column) string {
+	cls := "col-" + c.Key
+	if c.Sort != "" {
+		cls += " sorted " + c.Sort
+	}
+	if c.Numeric {
+		cls += " num"
+	}
+	return cls
+}
+
+func ariaSort(c Column) templ.Attributes {
+	switch c.Sort {
+	case "asc":
+		return templ.Attributes{"aria-sort": "ascending"}
+	case "desc":
+		return templ.Attributes{"aria-sort": "descending"}
+	}
+	return templ.Attributes{}
+}
+
+func sortIndicator(sort string) string {
+	switch sort {
+	case "asc":
+		return "▲"
+	case "desc":
+		return "▼"
+	}
+	return ""
+}
+
+func colspan(n int) string { return strconv.Itoa(n) }
+
+func badgeClass(c Cell) string {
+	if c.Yes {
+		return "badge badge-yes"
+	}
+	return "badge badge-no"
+}
+
+func eventClass(e Event) string {
+	if e.Failed {
+		return "event failed"
+	}
+	return "event"
+}
+
+func actionClass(action string) string { return "badge badge-action badge-" + action }
