@@ -2,7 +2,7 @@
 # Multi-stage build: a static binary (no cgo: the embedded SQLite driver is
 # pure Go) on a distroless base, run as a non-root user.
 
-FROM golang:1.26.8-bookworm AS build
+FROM golang:1.27.3-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"healthcare/handlers"
 	"healthcare/models"
 )
 
@@ -133,6 +137,114 @@ func TestAdminLoginThrottleSharedWithAPI(t *testing.T) {
 	// The window passes: the right password works again.
 	app.clock.Advance(16 * time.Minute)
 	cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).wantRedirect(t, "/admin/")
+}
+
+// Parallel guesses in the panel must not get past the lock: of many
+// concurrent failed logins for one email, at most LoginFailures are
+// checked within the window (the slot is taken before the password is).
+func TestAdminLoginLockoutConcurrent(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, authNoLimits, func(o *handlers.Options) {
+		o.LoginFailures = handlers.Limit{Events: 3, Window: 15 * time.Minute}
+	})
+	staff := app.admUser(t, true, false)
+	const n = 16
+	clients := make([]*admClient, n)
+	for i := range clients {
+		clients[i] = app.admAnon(t)
+		clients[i].get("/admin/login/").want(t, http.StatusOK)
+	}
+	res := make([]*admResponse, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, cl := range clients {
+		wg.Go(func() {
+			<-start
+			res[i] = cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {fmt.Sprintf("wrong-Guess-%d", i)}})
+		})
+	}
+	close(start)
+	wg.Wait()
+	checked, throttled := 0, 0
+	for _, r := range res {
+		switch r.Code {
+		case http.StatusOK:
+			checked++
+		case http.StatusTooManyRequests:
+			throttled++
+		default:
+			t.Errorf("POST /admin/login/: status = %d, want 200 or 429; body: %.300s", r.Code, r.Body)
+		}
+	}
+	if checked > 3 {
+		t.Errorf("%d concurrent wrong passwords: %d were checked and %d throttled; want at most 3 checked", n, checked, throttled)
+	}
+	// The lock holds for the right password too, in the panel and the API.
+	cl := app.admAnon(t)
+	cl.get("/admin/login/")
+	cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).want(t, http.StatusTooManyRequests)
+	authWant429(t, authLogin(app, staff.Email, staff.Password), 0)
+}
+
+// Admin and API logins share one per-address budget: attempts in either
+// count, and the panel answers its 429 with Retry-After as the API does.
+func TestAdminLoginPerIPSharedWithAPI(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, authNoLimits, func(o *handlers.Options) {
+		o.LoginPerIP = handlers.Limit{Events: 3, Window: time.Minute}
+	})
+	staff := app.admUser(t, true, false)
+	app.clock.Advance(0)
+	cl := app.admAnon(t)
+	cl.get("/admin/login/").want(t, http.StatusOK)
+	wrong := url.Values{"email": {staff.Email}, "password": {"wrong-password-1"}}
+	cl.post("/admin/login/", wrong).want(t, http.StatusOK)
+	authLogin(app, staff.Email, "wrong-password-1").want(t, http.StatusUnauthorized)
+	cl.post("/admin/login/", wrong).want(t, http.StatusOK)
+	// The budget of 3 is spent: both faces refuse, the right password too.
+	res := cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).want(t, http.StatusTooManyRequests)
+	if ra := res.Header().Get("Retry-After"); ra != "60" {
+		t.Errorf("POST /admin/login/ (throttled): Retry-After = %q, want 60", ra)
+	}
+	if !strings.Contains(res.text(t, "login-error"), "Try again in a minute") {
+		t.Errorf("throttled login error = %q", res.text(t, "login-error"))
+	}
+	authWant429(t, authLogin(app, staff.Email, staff.Password), 60)
+	// The window passes.
+	app.clock.Advance(time.Minute)
+	cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).wantRedirect(t, "/admin/")
+}
+
+// Admin logins report to the API's login and rate-limit metrics.
+func TestAdminLoginMetrics(t *testing.T) {
+	t.Parallel()
+	app, m := metApp(t, nil, func(o *handlers.Options) {
+		o.LoginFailures = handlers.Limit{Events: 2, Window: 15 * time.Minute}
+	})
+	staff := app.admUser(t, true, false)
+	plain := app.admUser(t, false, false)
+	cl := app.admAnon(t)
+	cl.get("/admin/login/").want(t, http.StatusOK)
+	cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).wantRedirect(t, "/admin/")
+	cl = app.admAnon(t)
+	cl.get("/admin/login/").want(t, http.StatusOK)
+	// Right password, not staff: refused, but neither a success nor bad
+	// credentials, and it takes no slot of the lock.
+	cl.post("/admin/login/", url.Values{"email": {plain.Email}, "password": {plain.Password}}).want(t, http.StatusOK)
+	for range 2 {
+		cl.post("/admin/login/", url.Values{"email": {plain.Email}, "password": {"wrong-password-1"}}).want(t, http.StatusOK)
+	}
+	cl.post("/admin/login/", url.Values{"email": {plain.Email}, "password": {"wrong-password-1"}}).want(t, http.StatusTooManyRequests)
+
+	fams := metFamilies(t, m)
+	for result, want := range map[string]float64{"success": 1, "failure": 2} {
+		if got := metCounter(fams, "healthcare_logins_total", map[string]string{"result": result}); got != want {
+			t.Errorf(`healthcare_logins_total{result=%q} = %v, want %v`, result, got, want)
+		}
+	}
+	if got := metCounter(fams, "healthcare_rate_limited_total", map[string]string{"limiter": "login_email"}); got != 1 {
+		t.Errorf(`healthcare_rate_limited_total{limiter="login_email"} = %v, want 1`, got)
+	}
 }
 
 func TestAdminCSRF(t *testing.T) {
@@ -290,6 +402,52 @@ func TestAdminSecurityHeaders(t *testing.T) {
 	}
 	if !found {
 		t.Error("no session cookie on the login page")
+	}
+}
+
+// Browsers under /admin/ get HTML error pages for unknown paths (404) and
+// wrong methods (405, with Allow), never the API's JSON.
+func TestAdminUnroutedAnswersAreHTML(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodGet, "/admin/nope/", http.StatusNotFound, ""},
+		{http.MethodPost, "/admin/nope", http.StatusNotFound, ""},
+		{http.MethodGet, "/admin/patients/1/extra/deep/", http.StatusNotFound, ""},
+		{http.MethodPut, "/admin/patients/", http.StatusMethodNotAllowed, "GET"},
+		{http.MethodDelete, "/admin/login/", http.StatusMethodNotAllowed, "GET, POST"},
+		{http.MethodGet, "/admin/logout/", http.StatusMethodNotAllowed, "POST"},
+		{http.MethodPost, "/admin", http.StatusMethodNotAllowed, "GET"},
+		{http.MethodPatch, "/admin/static/admin.css", http.StatusMethodNotAllowed, "GET"},
+	} {
+		for _, who := range []*admClient{cl, app.admAnon(t)} {
+			res := who.do(tc.method, tc.path, nil, nil)
+			where := tc.method + " " + tc.path
+			if res.Code != tc.status {
+				t.Errorf("%s: status = %d, want %d; body: %.200s", where, res.Code, tc.status, res.Body)
+				continue
+			}
+			if ct := res.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+				t.Errorf("%s: Content-Type = %q, want an HTML page", where, ct)
+				continue
+			}
+			res.testid(t, "error-"+strconv.Itoa(tc.status))
+			for k, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY"} {
+				if got := res.Header().Get(k); got != want {
+					t.Errorf("%s: %s = %q, want %q", where, k, got, want)
+				}
+			}
+			if tc.allow != "" {
+				if got := strings.Join(convAllow(res.Header().Get("Allow")), ", "); !strings.Contains(got, tc.allow) {
+					t.Errorf("%s: Allow = %q, want %s in it", where, res.Header().Get("Allow"), tc.allow)
+				}
+			}
+		}
 	}
 }
 

@@ -609,6 +609,12 @@ func TestConvCacheControlNoStore(t *testing.T) {
 		{method: "GET", path: "/api/patients/", token: u.Access},
 		{method: "GET", path: "/api/patients/999999/", token: u.Access},
 		{method: "GET", path: "/api/doctors/", token: u.Access},
+		// Answers no route gave: unknown paths and wrong methods.
+		{method: "GET", path: "/api/nope/"},
+		{method: "GET", path: "/api/nope/", token: u.Access},
+		{method: "GET", path: "/api/patients/1/extra/", token: u.Access},
+		{method: "DELETE", path: "/api/patients/", token: u.Access},
+		{method: "GET", path: "/api/auth/login/"},
 	} {
 		r := app.convDo(t, req)
 		if got := r.Header().Get("Cache-Control"); got != "no-store" {

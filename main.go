@@ -80,6 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return checkHealth(ctx, getenv("ADDR"))
 	}
 
+	// GOMEMLIMIT only counts in the real environment: the runtime reads it
+	// at start-up, before any .env file.
+	gomemlimit := getenv("GOMEMLIMIT")
 	getenv, err := config.WithDotEnv(".env", getenv)
 	if err != nil {
 		return err
@@ -101,6 +104,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := models.Migrate(db); err != nil {
 		return err
 	}
+	if warning := models.SearchIndexWarning(db); warning != "" {
+		log.Warn(warning)
+	}
 	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, cfg.HashConcurrency))
 
 	switch {
@@ -114,6 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	}
+	applyMemoryLimit(cfg.MemoryLimit, gomemlimit, log)
 	return serve(ctx, cfg, db, store, log)
 }
 
@@ -133,6 +140,11 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 		return err
 	}
 	defer stopMetrics()
+	stopPprof, err := servePprof(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	var drain drainer
 	srv := &http.Server{
 		Addr:              cfg.Addr,
@@ -144,6 +156,12 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Revocations reach the cache through LISTEN/NOTIFY (PostgreSQL only).
+	stopTokenCache, err := store.StartTokenCache(ctx, tokenCacheOptions(cfg.TokenCacheTTL, log))
+	if err != nil {
+		return err
+	}
+	defer stopTokenCache()
 	go purgeTokens(ctx, store, log)
 	go purgeSessions(ctx, store, cfg.SessionIdleTimeout, log) // admin panel sessions
 
@@ -173,6 +191,16 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// tokenCacheOptions configure the cache of verified access tokens.
+func tokenCacheOptions(ttl time.Duration, log *slog.Logger) models.TokenCacheOptions {
+	opts := models.DefaultTokenCacheOptions()
+	opts.TTL = ttl
+	opts.OnListenError = func(err error) {
+		log.Warn("token cache bypassed: its revocation listener is not connected", slog.Any("error", err))
+	}
+	return opts
 }
 
 // purgeSessions deletes expired admin panel sessions hourly (an expired

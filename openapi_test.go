@@ -394,6 +394,22 @@ func TestOpenAPIThrottledResponses(t *testing.T) {
 	refresh := request{method: "POST", path: "/api/auth/token/refresh/", body: map[string]any{"refresh": "x"}}
 	v.do(t, app, refresh, 401)
 	v.do(t, app, refresh, 429)
+
+	// The per-user API limit, on authenticated endpoints of every kind.
+	limited := newTestApp(t, func(o *handlers.Options) { o.UserRate = handlers.Limit{Events: 1, Window: time.Minute} })
+	vl := newOASCheck(t, limited)
+	for _, req := range []request{
+		{method: "GET", path: "/api/auth/me/"},
+		{method: "POST", path: "/api/patients/", body: map[string]any{"name": "Throttled"}},
+		{method: "DELETE", path: "/api/patients/1/"},
+		{method: "GET", path: "/api/mappings/1/"},
+		{method: "POST", path: "/api/auth/logout/all/"},
+	} {
+		u := limited.mustUser(t, false)
+		limited.do(request{method: "GET", path: "/api/doctors/", token: u.Access}).want(t, http.StatusOK) // spends the budget
+		req.token = u.Access
+		vl.do(t, limited, req, 429)
+	}
 }
 
 // oasMeteredApp is a test app whose router has metrics on the main

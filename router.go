@@ -41,6 +41,12 @@ func apiOptions(cfg config.Config) handlers.Options {
 	opts.MaxBodyBytes = cfg.MaxBodyBytes
 	opts.RequestTimeout = cfg.RequestTimeout
 	opts.UserRate = handlers.Limit{Events: cfg.APIRateLimit, Window: time.Minute}
+	opts.LoginPerIP = handlers.Limit{Events: cfg.LoginRatePerIP, Window: time.Minute}
+	opts.RegisterPerIP = handlers.Limit{Events: cfg.RegisterRatePerIP, Window: time.Minute}
+	opts.RefreshPerIP = handlers.Limit{Events: cfg.RefreshRatePerIP, Window: time.Minute}
+	// The lock's window (15 minutes) is the contract's; only the count is
+	// configurable.
+	opts.LoginFailures.Events = cfg.LoginFailuresPerEmail
 	return opts
 }
 
@@ -79,10 +85,13 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	if d.metrics != nil {
 		opts.OnLogin, opts.OnThrottle = d.metrics.Login, d.metrics.Throttled
 	}
-	// Admin panel: ONE per-email login limiter shared with the API, so
-	// failed logins in either count against the same lock.
+	// Admin panel: ONE per-email and ONE per-address login limiter shared
+	// with the API, so attempts in either count against the same limits.
 	if opts.LoginThrottle == nil {
 		opts.LoginThrottle = models.NewLimiter(opts.LoginFailures, opts.Now)
+	}
+	if opts.LoginIPThrottle == nil {
+		opts.LoginIPThrottle = models.NewLimiter(opts.LoginPerIP, opts.Now)
 	}
 	api := handlers.New(d.store, opts, d.log)
 	if d.metrics != nil {
@@ -104,7 +113,10 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	if d.admin != nil {
 		aopts = *d.admin
 	}
-	aopts.LoginThrottle = opts.LoginThrottle
+	aopts.LoginThrottle, aopts.LoginIPThrottle = opts.LoginThrottle, opts.LoginIPThrottle
+	if d.metrics != nil {
+		aopts.OnLogin, aopts.OnThrottle = d.metrics.Login, d.metrics.Throttled
+	}
 	if aopts.Now == nil {
 		aopts.Now = opts.Now
 	}
@@ -114,17 +126,29 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	}
 	panel.Register(r.Group("/admin"))
 
-	// Unknown paths under /admin/ get the panel's HTML 404, others the
-	// API's JSON one.
+	// Unknown paths and wrong methods under /admin/ get the panel's HTML
+	// pages (people with browsers ask there), everything else the API's
+	// JSON answers.
 	r.NoRoute(func(c *gin.Context) {
-		if strings.HasPrefix(c.Request.URL.Path, "/admin/") {
+		if isAdminPath(c.Request.URL.Path) {
 			panel.NotFound(c)
 			return
 		}
 		api.NotFound(c)
 	})
-	r.NoMethod(api.MethodNotAllowed)
+	r.NoMethod(func(c *gin.Context) {
+		if isAdminPath(c.Request.URL.Path) {
+			panel.MethodNotAllowed(c)
+			return
+		}
+		api.MethodNotAllowed(c)
+	})
 	return r, nil
+}
+
+// isAdminPath reports whether path is the admin panel's.
+func isAdminPath(path string) bool {
+	return path == "/admin" || strings.HasPrefix(path, "/admin/")
 }
 
 // requestID accepts a client's X-Request-ID (if sane) or makes one, and

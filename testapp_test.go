@@ -87,6 +87,11 @@ func testConfig() config.Config {
 		MaxBodyBytes:    1 << 20,
 		RequestTimeout:  10 * time.Second,
 		LogLevel:        slog.LevelInfo,
+		// The login limits config.Load defaults to (the contract's).
+		LoginRatePerIP:        config.DefaultLoginRatePerIP,
+		RegisterRatePerIP:     config.DefaultRegisterRatePerIP,
+		RefreshRatePerIP:      config.DefaultRefreshRatePerIP,
+		LoginFailuresPerEmail: config.DefaultLoginFailuresPerEmail,
 	}
 }
 

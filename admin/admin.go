@@ -36,8 +36,17 @@ type Options struct {
 	// from LoginFailures.
 	LoginThrottle *models.Limiter
 	LoginFailures models.Limit
-	// LoginPerIP limits login attempts per client address.
-	LoginPerIP models.Limit
+	// LoginIPThrottle limits login attempts per client address. Pass the
+	// API's limiter so the panel and the API share one budget per address;
+	// nil builds one from LoginPerIP.
+	LoginIPThrottle *models.Limiter
+	LoginPerIP      models.Limit
+	// OnLogin, when set, hears of every login with an email and password
+	// that is checked: success, or failure for bad credentials (the API's
+	// metrics hook). OnThrottle hears of every login a limiter refuses, by
+	// the limiter's name: login_ip or login_email, as the API names them.
+	OnLogin    func(success bool)
+	OnThrottle func(limiter string)
 	// Assets holds admin.css and admin.js (package static's FS).
 	Assets fs.FS
 	// Now is the clock of sessions and limits; nil means time.Now.
@@ -88,6 +97,15 @@ func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
 	if opts.LoginThrottle == nil {
 		opts.LoginThrottle = models.NewLimiter(opts.LoginFailures, opts.Now)
 	}
+	if opts.LoginIPThrottle == nil {
+		opts.LoginIPThrottle = models.NewLimiter(opts.LoginPerIP, opts.Now)
+	}
+	if opts.OnLogin == nil {
+		opts.OnLogin = func(bool) {}
+	}
+	if opts.OnThrottle == nil {
+		opts.OnThrottle = func(string) {}
+	}
 	as, err := loadAssets(opts.Assets)
 	if err != nil {
 		return nil, err
@@ -95,7 +113,7 @@ func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
 	a := &Admin{
 		store: store, opts: opts, log: log, assets: as,
 		loginFailures: opts.LoginThrottle,
-		loginPerIP:    models.NewLimiter(opts.LoginPerIP, opts.Now),
+		loginPerIP:    opts.LoginIPThrottle,
 	}
 	a.sessions = newSessionStore(store, opts)
 	return a, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -42,35 +43,40 @@ func (a *Admin) renderLogin(c *gin.Context, status int, vm templates.Login) erro
 	return render(c, status, templates.LoginPage(vm))
 }
 
-// login handles POST /admin/login. Failures count against the same
-// per-email lock as the API's logins; success starts a new session (new
-// token, new CSRF token) and goes on to next, if it is a panel page.
+// login handles POST /admin/login. Attempts count against the same
+// per-address limit and failures against the same per-email lock as the
+// API's logins (the limiters are shared), and report to the same metrics
+// hooks; success starts a new session (new token, new CSRF token) and goes
+// on to next, if it is a panel page.
 func (a *Admin) login(c *gin.Context) error {
 	email, password, next := c.PostForm("email"), c.PostForm("password"), c.PostForm("next")
 	vm := templates.Login{Email: email, Next: next}
 	if wait, ok := a.loginPerIP.Take(c.ClientIP()); !ok {
-		vm.Error = throttled(wait)
-		return a.renderLogin(c, http.StatusTooManyRequests, vm)
+		return a.loginThrottled(c, "login_ip", wait, vm)
 	}
 	key := models.NormalizeEmail(email)
-	// A locked email stays locked for the window, even with the right
-	// password: otherwise the lock only slows a guesser down.
-	if wait, locked := a.loginFailures.Blocked(key); locked {
-		vm.Error = throttled(wait)
-		return a.renderLogin(c, http.StatusTooManyRequests, vm)
+	// Each attempt takes a failure slot before the password is checked, so
+	// concurrent guesses (here or through the API) cannot overshoot the
+	// limit. A locked email stays locked for the window, even with the
+	// right password: otherwise the lock only slows a guesser down.
+	if wait, ok := a.loginFailures.Take(key); !ok {
+		return a.loginThrottled(c, "login_email", wait, vm)
 	}
 	ctx := c.Request.Context()
 	u, err := a.store.Authenticate(ctx, email, password)
 	switch {
 	case models.ErrorCode(err) == models.Unauthorized:
-		a.loginFailures.Add(key)
+		a.opts.OnLogin(false)
 		vm.Error = msgLogin
 		return a.renderLogin(c, http.StatusOK, vm)
 	case err != nil:
+		a.loginFailures.Undo(key) // not a wrong password: give the slot back
 		return err
 	case !u.IsStaff:
-		// The password was right, so this is no guess: not counted, but
-		// recorded as a refused admin login.
+		// The password was right, so this is no guess: the slot goes back,
+		// and the refusal is on record in the audit trail rather than in
+		// the login metrics (it is neither a success nor bad credentials).
+		a.loginFailures.Undo(key)
 		if err := a.store.AuditAdminDenied(ctx, u); err != nil {
 			return err
 		}
@@ -78,6 +84,7 @@ func (a *Admin) login(c *gin.Context) error {
 		return a.renderLogin(c, http.StatusOK, vm)
 	}
 	a.loginFailures.Reset(key)
+	a.opts.OnLogin(true)
 	s := session(c)
 	s.Clear()
 	s.Set(keyRotate, true)
@@ -105,6 +112,15 @@ func (a *Admin) logout(c *gin.Context) error {
 	}
 	c.Redirect(http.StatusSeeOther, "/admin/login/?logged_out=1")
 	return nil
+}
+
+// loginThrottled answers a login the named limiter refused: the form again,
+// with 429 and Retry-After as the API answers.
+func (a *Admin) loginThrottled(c *gin.Context, limiter string, wait time.Duration, vm templates.Login) error {
+	a.opts.OnThrottle(limiter)
+	c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
+	vm.Error = throttled(wait)
+	return a.renderLogin(c, http.StatusTooManyRequests, vm)
 }
 
 func throttled(wait time.Duration) string {

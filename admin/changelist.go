@@ -168,7 +168,7 @@ func (ls listState) url(set map[string]string) string {
 
 // changeList builds the changelist page around rows.
 func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filters []filterDef,
-	rows []templates.Row, count int64, number, numPages int) (templates.ChangeList, error) {
+	rows []templates.Row, page models.AdminPageInfo) (templates.ChangeList, error) {
 	res := ls.res
 	l, err := a.layout(c, res.title, res.objectType, templates.Link{Label: res.title})
 	if err != nil {
@@ -178,7 +178,7 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 		Layout: l, Model: res.name, Heading: "Select " + res.name + " to change",
 		AddURL: res.path + "add/", AddLabel: "Add " + res.name,
 		ListURL: res.path, DeleteURL: res.path + "delete/", Search: ls.get(paramSearch),
-		Rows: rows, Count: plural(count, res.name, res.plural),
+		Rows: rows, Count: countLabel(page, res.name, res.plural),
 	}
 	export := strings.Replace(ls.url(map[string]string{paramPage: ""}), res.path, res.path+"export/", 1)
 	cl.ExportURL = export
@@ -227,7 +227,7 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 		}
 		cl.ClearURL = ls.url(clear)
 	}
-	cl.Pagination = pagination(ls, number, numPages)
+	cl.Pagination = pagination(ls, page)
 	return cl, nil
 }
 
@@ -238,19 +238,35 @@ func orAll(v string) string {
 	return v
 }
 
-// pagination links pages 1, 2, the ones around number, and the last two.
-func pagination(ls listState, number, numPages int) templates.Pagination {
+// countLabel is "1 patient", "3 patients", or, past the count limit,
+// "more than 1000 patients".
+func countLabel(page models.AdminPageInfo, one, many string) string {
+	if page.Capped {
+		return "More than " + itoa(page.Count) + " " + many
+	}
+	return plural(page.Count, one, many)
+}
+
+// pagination links pages 1, 2, the ones around the current one, and the
+// last two; past the count limit, the pages up to the current one and
+// "next" while there is a next page.
+func pagination(ls listState, page models.AdminPageInfo) templates.Pagination {
+	number, numPages := page.Number, page.NumPages
 	p := templates.Pagination{Summary: "Page " + strconv.Itoa(number) + " of " + strconv.Itoa(numPages)}
+	if page.Capped {
+		p.Summary = "Page " + strconv.Itoa(number)
+		numPages = max(numPages, number)
+	}
 	link := func(n int) string { return ls.url(map[string]string{paramPage: strconv.Itoa(n)}) }
 	if number > 1 {
 		p.Prev = link(number - 1)
 	}
-	if number < numPages {
+	if page.HasNext {
 		p.Next = link(number + 1)
 	}
 	gap := false
 	for n := 1; n <= numPages; n++ {
-		if n <= 2 || n > numPages-2 || (n >= number-2 && n <= number+2) {
+		if n <= 2 || (!page.Capped && n > numPages-2) || (n >= number-2 && n <= number+2) {
 			p.Pages = append(p.Pages, templates.PageLink{Label: strconv.Itoa(n), URL: link(n), Current: n == number})
 			gap = false
 		} else if !gap {

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"healthcare/models"
+	"healthcare/templates"
 )
 
 func TestSinceOf(t *testing.T) {
@@ -41,7 +44,36 @@ func TestListStateURL(t *testing.T) {
 func TestPagination(t *testing.T) {
 	t.Parallel()
 	ls := listState{res: patients, values: url.Values{}}
-	p := pagination(ls, 10, 20)
+	p := pagination(ls, models.AdminPageInfo{Count: 1950, Number: 10, NumPages: 20, HasNext: true})
+	if got := pageLabels(p); got != "1 2 … 8 9 [10] 11 12 … 19 20" {
+		t.Errorf("pages = %s", got)
+	}
+	if p.Prev != "/admin/patients/?p=9" || p.Next != "/admin/patients/?p=11" || p.Summary != "Page 10 of 20" {
+		t.Errorf("prev %q next %q summary %q", p.Prev, p.Next, p.Summary)
+	}
+	if one := pagination(ls, models.AdminPageInfo{Count: 3, Number: 1, NumPages: 1}); one.Prev != "" || one.Next != "" || len(one.Pages) != 1 {
+		t.Errorf("single page = %+v", one)
+	}
+	// Past the count limit the last page is unknown: no "of N", no last
+	// pages, a next link while rows follow.
+	capped := models.AdminPageInfo{Count: models.AdminCountLimit, Capped: true, Number: 12, NumPages: 10, HasNext: true}
+	p = pagination(ls, capped)
+	if got := pageLabels(p); got != "1 2 … 10 11 [12]" {
+		t.Errorf("capped pages = %s", got)
+	}
+	if p.Next != "/admin/patients/?p=13" || p.Summary != "Page 12" {
+		t.Errorf("capped: next %q summary %q", p.Next, p.Summary)
+	}
+	capped.HasNext = false
+	if p := pagination(ls, capped); p.Next != "" {
+		t.Errorf("capped last page links next: %q", p.Next)
+	}
+	if got := countLabel(capped, "patient", "patients"); got != "More than 1000 patients" {
+		t.Errorf("countLabel = %q", got)
+	}
+}
+
+func pageLabels(p templates.Pagination) string {
 	var labels []string
 	for _, pg := range p.Pages {
 		switch {
@@ -53,15 +85,7 @@ func TestPagination(t *testing.T) {
 			labels = append(labels, pg.Label)
 		}
 	}
-	if got := strings.Join(labels, " "); got != "1 2 … 8 9 [10] 11 12 … 19 20" {
-		t.Errorf("pages = %s", got)
-	}
-	if p.Prev != "/admin/patients/?p=9" || p.Next != "/admin/patients/?p=11" || p.Summary != "Page 10 of 20" {
-		t.Errorf("prev %q next %q summary %q", p.Prev, p.Next, p.Summary)
-	}
-	if one := pagination(ls, 1, 1); one.Prev != "" || one.Next != "" || len(one.Pages) != 1 {
-		t.Errorf("single page = %+v", one)
-	}
+	return strings.Join(labels, " ")
 }
 
 func TestCSVSafe(t *testing.T) {
@@ -80,5 +104,18 @@ func TestPlural(t *testing.T) {
 	t.Parallel()
 	if plural(1, "patient", "patients") != "1 patient" || plural(0, "patient", "patients") != "0 patients" {
 		t.Error("plural")
+	}
+}
+
+func TestTableSize(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[models.TableSize]string{
+		{N: 42}:                    "42",
+		{N: 10000, AtLeast: true}:  "10000+",
+		{N: 1000000, Approx: true}: "about 1000000",
+	} {
+		if got := tableSize(n); got != want {
+			t.Errorf("tableSize(%+v) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -60,7 +60,7 @@ func (a *Admin) listDoctors(c *gin.Context) error {
 			{Text: strconv.Itoa(d.YearsOfExperience)}, {Text: formatTime(d.CreatedAt)},
 		}})
 	}
-	cl, err := a.changeList(c, ls, doctorColumns, filters, rows, page.Count, page.Number, page.NumPages)
+	cl, err := a.changeList(c, ls, doctorColumns, filters, rows, page.AdminPageInfo)
 	if err != nil {
 		return err
 	}

@@ -39,10 +39,9 @@ func (a *Admin) fail(c *gin.Context, err error) {
 	if !ok {
 		p = errorPages[models.Internal]
 	}
-	msg := p.message
 	var me *models.Error
-	if msg == "" && errors.As(err, &me) {
-		msg = me.Message
+	if p.message == "" && errors.As(err, &me) {
+		p.message = me.Message
 	}
 	if code == models.Internal {
 		a.log.ErrorContext(c.Request.Context(), "admin request failed",
@@ -50,7 +49,24 @@ func (a *Admin) fail(c *gin.Context, err error) {
 			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
 			slog.Any("error", err))
 	}
-	vm := templates.ErrorPage{Status: p.status, Heading: p.heading, Message: msg}
+	a.renderError(c, p)
+}
+
+// methodNotAllowed is the page of a panel path asked with a method it does
+// not take.
+var methodNotAllowed = errorPage{http.StatusMethodNotAllowed, "Method not allowed",
+	"This page exists, but not for this kind of request. Use the links and buttons of the panel."}
+
+// MethodNotAllowed answers a panel path requested with a method it does
+// not take: the HTML 405 page (gin has set the Allow header).
+func (a *Admin) MethodNotAllowed(c *gin.Context) {
+	securityHeaders(a.opts.SecureCookies)(c)
+	a.renderError(c, methodNotAllowed)
+}
+
+// renderError writes the HTML error page p.
+func (a *Admin) renderError(c *gin.Context, p errorPage) {
+	vm := templates.ErrorPage{Status: p.status, Heading: p.heading, Message: p.message}
 	vm.Layout = templates.Layout{Title: p.heading, CSS: a.assets.url("admin.css"), JS: a.assets.url("admin.js")}
 	if u := sessionUser(c); u != nil && u.IsActive && u.IsStaff {
 		// Show the frame, but no flash messages: the session is not

@@ -131,10 +131,10 @@ func (a *Admin) auditLog(c *gin.Context) error {
 			v.input("date", "from", "From", 0, false),
 			v.input("date", "to", "To (inclusive)", 0, false),
 		},
-		Count: plural(events.Count, "event", "events"),
+		Count: countLabel(events.AdminPageInfo, "event", "events"),
 	}
 	ls := listState{res: &resource{path: "/admin/audit/"}, values: c.Request.URL.Query()}
-	vm.Pagination = pagination(ls, events.Number, events.NumPages)
+	vm.Pagination = pagination(ls, events.AdminPageInfo)
 	vm.ExportURL = strings.Replace(ls.url(map[string]string{paramPage: ""}), "/admin/audit/", "/admin/audit/export/", 1)
 	for _, val := range v {
 		if val != "" {

@@ -84,7 +84,7 @@ func (a *Admin) listMappings(c *gin.Context) error {
 			templates.Cell{Text: by}, templates.Cell{Text: formatTime(m.CreatedAt)})
 		rows = append(rows, row)
 	}
-	cl, err := a.changeList(c, ls, mappingColumns, filters, rows, page.Count, page.Number, page.NumPages)
+	cl, err := a.changeList(c, ls, mappingColumns, filters, rows, page.AdminPageInfo)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (a *Admin) listPatients(c *gin.Context) error {
 			{Text: p.Phone}, {Text: p.Email}, owner, {Text: formatTime(p.CreatedAt)},
 		}})
 	}
-	cl, err := a.changeList(c, ls, patientColumns, patientFilters, rows, page.Count, page.Number, page.NumPages)
+	cl, err := a.changeList(c, ls, patientColumns, patientFilters, rows, page.AdminPageInfo)
 	if err != nil {
 		return err
 	}

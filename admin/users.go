@@ -56,7 +56,7 @@ func (a *Admin) listUsers(c *gin.Context) error {
 			yesNo(u.IsSuperuser), {Text: formatTime(u.DateJoined)}, {Text: formatTimePtr(u.LastLogin)},
 		}})
 	}
-	cl, err := a.changeList(c, ls, userColumns, userFilters, rows, page.Count, page.Number, page.NumPages)
+	cl, err := a.changeList(c, ls, userColumns, userFilters, rows, page.AdminPageInfo)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -51,12 +52,27 @@ const (
 	DefaultDBHost                 = "localhost"
 	DefaultDBPort                 = "5432"
 	DefaultAccessTokenTTL         = 5 * time.Minute
+	DefaultTokenCacheTTL          = 5 * time.Second
 	DefaultRefreshTokenTTL        = 24 * time.Hour
 	DefaultMaxBodyBytes           = 1 << 20 // 1 MiB
 	DefaultRequestTimeout         = 10 * time.Second
 	DefaultSessionIdleTimeout     = 30 * time.Minute
 	DefaultSessionAbsoluteTimeout = 12 * time.Hour
 	DefaultAPIRateLimit           = 600
+	DefaultLoginRatePerIP         = 60
+	DefaultRegisterRatePerIP      = 60
+	DefaultRefreshRatePerIP       = 120
+	DefaultLoginFailuresPerEmail  = 10
+	// DefaultMemoryLimit is MEMORY_LIMIT's default soft memory limit. Each
+	// argon2id hash allocates 19 MiB and GOMAXPROCS of them run at once;
+	// with GOGC=100 alone the heap may grow to twice what is live before a
+	// collection (BENCHMARKS.md: a login run peaked at 149 MB without a
+	// limit, 113 MB with GOMEMLIMIT=80MiB).
+	DefaultMemoryLimit = 120 << 20
+	// MinMemoryLimit is the smallest MEMORY_LIMIT accepted. Below it the
+	// collector would run almost constantly; it mostly catches a unit left
+	// out ("120" is 120 bytes, not 120 MiB).
+	MinMemoryLimit = 32 << 20
 )
 
 // Config is the validated server configuration. Its String, GoString and
@@ -83,6 +99,11 @@ type Config struct {
 	// SQLITE_PATH; see Load.
 	DB Database
 
+	// TokenCacheTTL is TOKEN_CACHE_TTL (default 5s; 0 turns the cache
+	// off): how long a verified access token is trusted without asking the
+	// database, on PostgreSQL, while the revocation listener is live.
+	TokenCacheTTL time.Duration
+
 	// AccessTokenTTL is ACCESS_TOKEN_LIFETIME (default 5m, simplejwt's).
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is REFRESH_TOKEN_LIFETIME (default 24h, simplejwt's).
@@ -108,6 +129,34 @@ type Config struct {
 	// authenticated user may make per minute, per server process; 0 turns
 	// the limit off.
 	APIRateLimit int
+
+	// LoginRatePerIP is LOGIN_RATE_PER_IP (default 60): login attempts per
+	// minute from one client address, API and admin panel together.
+	LoginRatePerIP int
+	// RegisterRatePerIP is REGISTER_RATE_PER_IP (default 60): registrations
+	// per minute from one client address.
+	RegisterRatePerIP int
+	// RefreshRatePerIP is REFRESH_RATE_PER_IP (default 120): token refreshes
+	// per minute from one client address.
+	RefreshRatePerIP int
+	// LoginFailuresPerEmail is LOGIN_FAILURES_PER_EMAIL (default 10): failed
+	// logins for one email, API and admin panel together, that lock it for
+	// the rest of a 15-minute window. All four limits are per server
+	// process; 0 turns a limit off.
+	LoginFailuresPerEmail int
+
+	// MemoryLimit is MEMORY_LIMIT (default 120 MiB): the Go runtime's soft
+	// memory limit in bytes, set when serving unless GOMEMLIMIT is in the
+	// environment. 0 ("off") leaves the runtime's default (no limit).
+	MemoryLimit int64
+
+	// PprofAddr is PPROF_ADDR. Empty (the default) serves no profiles; set,
+	// it serves net/http/pprof's /debug/pprof/ on a listener of its own,
+	// never on the main one.
+	PprofAddr string
+	// PprofAllowRemote is PPROF_ALLOW_REMOTE (default false). Without it
+	// PPROF_ADDR must be a loopback address.
+	PprofAllowRemote bool
 
 	// LogFormat is LOG_FORMAT: "text" (default) or "json".
 	LogFormat string
@@ -179,12 +228,18 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Addr = l.addr("ADDR", DefaultAddr)
 	c.DB = l.database()
 	c.AccessTokenTTL = l.duration("ACCESS_TOKEN_LIFETIME", DefaultAccessTokenTTL)
+	c.TokenCacheTTL = l.durationOrOff("TOKEN_CACHE_TTL", DefaultTokenCacheTTL)
 	c.RefreshTokenTTL = l.duration("REFRESH_TOKEN_LIFETIME", DefaultRefreshTokenTTL)
 	c.MaxBodyBytes = l.positiveInt64("MAX_BODY_BYTES", DefaultMaxBodyBytes)
 	c.RequestTimeout = l.duration("REQUEST_TIMEOUT", DefaultRequestTimeout)
 	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
 	c.HashConcurrency = l.nonNegativeInt("PASSWORD_HASH_CONCURRENCY", 0)
-	c.APIRateLimit = l.rateLimit("API_RATE_LIMIT", DefaultAPIRateLimit)
+	c.APIRateLimit = l.rateLimit("API_RATE_LIMIT", DefaultAPIRateLimit, perMinute)
+	c.LoginRatePerIP = l.rateLimit("LOGIN_RATE_PER_IP", DefaultLoginRatePerIP, perMinute)
+	c.RegisterRatePerIP = l.rateLimit("REGISTER_RATE_PER_IP", DefaultRegisterRatePerIP, perMinute)
+	c.RefreshRatePerIP = l.rateLimit("REFRESH_RATE_PER_IP", DefaultRefreshRatePerIP, perMinute)
+	c.LoginFailuresPerEmail = l.rateLimit("LOGIN_FAILURES_PER_EMAIL", DefaultLoginFailuresPerEmail, "failed logins per 15 minutes")
+	c.MemoryLimit = l.memoryLimit("MEMORY_LIMIT", DefaultMemoryLimit)
 	c.LogFormat = l.logFormat("LOG_FORMAT")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
 	c.MetricsEnabled, _ = l.boolean("METRICS", true)
@@ -192,6 +247,8 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
 		l.fail("METRICS_ADDR", "%q is the same as ADDR (leave METRICS_ADDR empty to serve /metrics on the main listener)", c.MetricsAddr)
 	}
+	c.PprofAllowRemote, _ = l.boolean("PPROF_ALLOW_REMOTE", false)
+	c.PprofAddr = l.pprofAddr("PPROF_ADDR", c)
 	c.SecureCookies, _ = l.boolean("SECURE_COOKIES", false)
 	c.SessionIdleTimeout = l.duration("ADMIN_SESSION_IDLE_TIMEOUT", DefaultSessionIdleTimeout)
 	c.SessionAbsoluteTimeout = l.duration("ADMIN_SESSION_MAX_AGE", DefaultSessionAbsoluteTimeout)
@@ -261,6 +318,14 @@ func (l *loader) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// durationOrOff is duration that also takes 0 or "off" for 0 (turned off).
+func (l *loader) durationOrOff(name string, def time.Duration) time.Duration {
+	if v := l.get(name); v == "0" || strings.EqualFold(v, "off") {
+		return 0
+	}
+	return l.duration(name, def)
+}
+
 func (l *loader) positiveInt64(name string, def int64) int64 {
 	v := l.get(name)
 	if v == "" {
@@ -274,18 +339,101 @@ func (l *loader) positiveInt64(name string, def int64) int64 {
 	return n
 }
 
-// rateLimit reads a number of requests per minute; 0 means no limit.
-func (l *loader) rateLimit(name string, def int) int {
+// perMinute is the unit of most rate limits, for their error messages.
+const perMinute = "requests per minute"
+
+// rateLimit reads a number of events per window (unit names both, for the
+// error message); 0 means no limit.
+func (l *loader) rateLimit(name string, def int, unit string) int {
 	v := l.get(name)
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		l.fail(name, "invalid value %q (want requests per minute, a whole number >= 0; 0 means no limit)", v)
+		l.fail(name, "invalid value %q (want %s, a whole number >= 0; 0 means no limit)", v, unit)
 		return def
 	}
 	return n
+}
+
+// byteUnits are the suffixes of Go's GOMEMLIMIT syntax, largest first.
+var byteUnits = []struct {
+	suffix string
+	shift  uint
+}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+
+// memoryLimit reads a byte count in GOMEMLIMIT's syntax (a whole number
+// with an optional B, KiB, MiB, GiB or TiB suffix), or "off" for 0.
+func (l *loader) memoryLimit(name string, def int64) int64 {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	if strings.EqualFold(v, "off") {
+		return 0
+	}
+	digits, shift := v, uint(0)
+	for _, u := range byteUnits {
+		if d, ok := strings.CutSuffix(v, u.suffix); ok {
+			digits, shift = d, u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64>>shift {
+		l.fail(name, "invalid value %q (want a size such as 120MiB or 1GiB, in GOMEMLIMIT's syntax, or off)", v)
+		return def
+	}
+	if n <<= shift; n < MinMemoryLimit {
+		l.fail(name, "%q is too small: want at least %dMiB (with a unit, such as 120MiB), or off", v, MinMemoryLimit>>20)
+		return def
+	}
+	return n
+}
+
+// pprofAddr reads PPROF_ADDR: a listen address apart from ADDR and
+// METRICS_ADDR, on loopback unless PPROF_ALLOW_REMOTE is set. Profiles are
+// unauthenticated and a CPU profile or trace costs the server real work.
+func (l *loader) pprofAddr(name string, c Config) string {
+	v := l.addr(name, "")
+	if v == "" {
+		return "" // unset, or invalid and already reported
+	}
+	switch {
+	case sameListener(v, c.Addr):
+		l.fail(name, "%q is the same as ADDR: profiles need a listener of their own (e.g. 127.0.0.1:6060)", v)
+		return ""
+	case sameListener(v, c.MetricsAddr):
+		l.fail(name, "%q is the same as METRICS_ADDR: profiles need a listener of their own (e.g. 127.0.0.1:6060)", v)
+		return ""
+	case !c.PprofAllowRemote && !IsLoopback(v):
+		l.fail(name, "%q is not a loopback address: profiles must not be reachable from the network (use 127.0.0.1:6060, or set PPROF_ALLOW_REMOTE=true on a private network)", v)
+		return ""
+	}
+	return v
+}
+
+// sameListener reports whether a and b name the same fixed listen address
+// (port 0 asks for a fresh port each time, so it never clashes).
+func sameListener(a, b string) bool {
+	_, port, err := net.SplitHostPort(a)
+	return err == nil && port != "0" && a == b
+}
+
+// IsLoopback reports whether the host:port addr listens on loopback only:
+// "localhost" or a loopback IP. An empty host (all interfaces) or another
+// name is not.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (l *loader) nonNegativeInt(name string, def int) int {
@@ -567,12 +715,20 @@ func (c Config) attrs() []slog.Attr {
 		slog.String("Addr", c.Addr),
 		slog.Attr{Key: "DB", Value: c.DB.LogValue()},
 		slog.Duration("AccessTokenTTL", c.AccessTokenTTL),
+		slog.Duration("TokenCacheTTL", c.TokenCacheTTL),
 		slog.Duration("RefreshTokenTTL", c.RefreshTokenTTL),
 		slog.Int64("MaxBodyBytes", c.MaxBodyBytes),
 		slog.Duration("RequestTimeout", c.RequestTimeout),
 		{Key: "TrustedProxies", Value: proxies},
 		slog.Int("HashConcurrency", c.HashConcurrency),
 		slog.Int("APIRateLimit", c.APIRateLimit),
+		slog.Int("LoginRatePerIP", c.LoginRatePerIP),
+		slog.Int("RegisterRatePerIP", c.RegisterRatePerIP),
+		slog.Int("RefreshRatePerIP", c.RefreshRatePerIP),
+		slog.Int("LoginFailuresPerEmail", c.LoginFailuresPerEmail),
+		slog.Int64("MemoryLimit", c.MemoryLimit),
+		slog.String("PprofAddr", c.PprofAddr),
+		slog.Bool("PprofAllowRemote", c.PprofAllowRemote),
 		slog.String("LogFormat", c.LogFormat),
 		slog.String("LogLevel", c.LogLevel.String()),
 		slog.Bool("MetricsEnabled", c.MetricsEnabled),

@@ -76,12 +76,18 @@ func TestLoadDefaults(t *testing.T) {
 		Addr:                   "127.0.0.1:8000",
 		DB:                     Database{Driver: "sqlite", DSN: "healthcare.db"},
 		AccessTokenTTL:         5 * time.Minute,
+		TokenCacheTTL:          5 * time.Second,
 		RefreshTokenTTL:        24 * time.Hour,
 		MaxBodyBytes:           1048576,
 		RequestTimeout:         10 * time.Second,
 		TrustedProxies:         nil,
 		HashConcurrency:        0,
 		APIRateLimit:           600,
+		LoginRatePerIP:         60,
+		RegisterRatePerIP:      60,
+		RefreshRatePerIP:       120,
+		LoginFailuresPerEmail:  10,
+		MemoryLimit:            120 << 20,
 		LogFormat:              "text",
 		LogLevel:               slog.LevelInfo,
 		MetricsEnabled:         true,
@@ -109,12 +115,19 @@ func TestLoadEveryVariable(t *testing.T) {
 		"ADDR":                       " :9000 ", // trimmed
 		"SQLITE_PATH":                "/var/lib/hc/data.db",
 		"ACCESS_TOKEN_LIFETIME":      "15m",
+		"TOKEN_CACHE_TTL":            "off",
 		"REFRESH_TOKEN_LIFETIME":     "168h",
 		"MAX_BODY_BYTES":             "2048",
 		"REQUEST_TIMEOUT":            "1m30s",
 		"TRUSTED_PROXIES":            " 10.0.0.1, 192.168.0.0/16 ,::1,fd00::/8,",
 		"PASSWORD_HASH_CONCURRENCY":  "4",
 		"API_RATE_LIMIT":             "0",
+		"LOGIN_RATE_PER_IP":          "30",
+		"REGISTER_RATE_PER_IP":       "5",
+		"REFRESH_RATE_PER_IP":        "0",
+		"LOGIN_FAILURES_PER_EMAIL":   "3",
+		"MEMORY_LIMIT":               "1GiB",
+		"PPROF_ADDR":                 "[::1]:6060",
 		"LOG_FORMAT":                 "JSON",
 		"LOG_LEVEL":                  "Warn",
 		"METRICS":                    "off",
@@ -130,11 +143,18 @@ func TestLoadEveryVariable(t *testing.T) {
 		Addr:                   ":9000",
 		DB:                     Database{Driver: "sqlite", DSN: "/var/lib/hc/data.db"},
 		AccessTokenTTL:         15 * time.Minute,
+		TokenCacheTTL:          0,
 		RefreshTokenTTL:        168 * time.Hour,
 		MaxBodyBytes:           2048,
 		RequestTimeout:         90 * time.Second,
 		TrustedProxies:         []string{"10.0.0.1", "192.168.0.0/16", "::1", "fd00::/8"},
 		HashConcurrency:        4,
+		LoginRatePerIP:         30,
+		RegisterRatePerIP:      5,
+		RefreshRatePerIP:       0,
+		LoginFailuresPerEmail:  3,
+		MemoryLimit:            1 << 30,
+		PprofAddr:              "[::1]:6060",
 		LogFormat:              "json",
 		LogLevel:               slog.LevelWarn,
 		MetricsEnabled:         false,
@@ -147,6 +167,57 @@ func TestLoadEveryVariable(t *testing.T) {
 		t.Errorf("\n got %#v\nwant %#v", c, want) // redacted either way, but fields show
 		if !bytes.Equal(c.SecretKey, want.SecretKey) {
 			t.Error("SecretKey differs")
+		}
+	}
+}
+
+func TestLoadMemoryLimit(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{
+		"":           DefaultMemoryLimit,
+		"off":        0,
+		"OFF":        0,
+		"120MiB":     120 << 20,
+		" 1GiB ":     1 << 30,
+		"65536KiB":   64 << 20,
+		"1TiB":       1 << 40,
+		"33554432":   32 << 20, // bare bytes, as GOMEMLIMIT takes them
+		"33554432B":  32 << 20,
+		"2147483648": 2 << 30,
+	} {
+		if got := mustLoad(t, prod("MEMORY_LIMIT", in)).MemoryLimit; got != want {
+			t.Errorf("MEMORY_LIMIT=%q: got %d, want %d", in, got, want)
+		}
+	}
+}
+
+// PPROF_ADDR is loopback-only unless PPROF_ALLOW_REMOTE says otherwise.
+func TestLoadPprofAddr(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		addr, allow, want string
+	}{
+		{"", "", ""},
+		{"127.0.0.1:6060", "", "127.0.0.1:6060"},
+		{"localhost:6060", "", "localhost:6060"},
+		{"[::1]:0", "", "[::1]:0"},
+		{"127.0.0.1:0", "", "127.0.0.1:0"}, // port 0 is a fresh port, never ADDR's
+		{"127.8.9.10:6060", "", "127.8.9.10:6060"},
+		{"0.0.0.0:6060", "true", "0.0.0.0:6060"},
+		{":6060", "yes", ":6060"},
+		{"10.1.2.3:6060", "1", "10.1.2.3:6060"},
+	} {
+		c := mustLoad(t, prod("PPROF_ADDR", tc.addr, "PPROF_ALLOW_REMOTE", tc.allow, "ADDR", "127.0.0.1:0"))
+		if c.PprofAddr != tc.want {
+			t.Errorf("PPROF_ADDR=%q PPROF_ALLOW_REMOTE=%q: got %q, want %q", tc.addr, tc.allow, c.PprofAddr, tc.want)
+		}
+	}
+	for addr, want := range map[string]bool{
+		"127.0.0.1:1": true, "localhost:1": true, "LOCALHOST:1": true, "[::1]:1": true,
+		":1": false, "0.0.0.0:1": false, "[::]:1": false, "192.168.1.1:1": false, "example.com:1": false, "nonsense": false,
+	} {
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
 		}
 	}
 }
@@ -201,6 +272,8 @@ func TestLoadErrors(t *testing.T) {
 		{prod("ACCESS_TOKEN_LIFETIME", "5 minutes"), "ACCESS_TOKEN_LIFETIME", `invalid duration "5 minutes" (use Go syntax such as 5m or 1h30m)`},
 		{prod("ACCESS_TOKEN_LIFETIME", "300"), "ACCESS_TOKEN_LIFETIME", `"300"`},
 		{prod("ACCESS_TOKEN_LIFETIME", "0s"), "ACCESS_TOKEN_LIFETIME", `must be positive, got "0s"`},
+		{prod("TOKEN_CACHE_TTL", "5"), "TOKEN_CACHE_TTL", `invalid duration "5"`},
+		{prod("TOKEN_CACHE_TTL", "-1s"), "TOKEN_CACHE_TTL", `must be positive, got "-1s"`},
 		{prod("REFRESH_TOKEN_LIFETIME", "-1h"), "REFRESH_TOKEN_LIFETIME", `"-1h"`},
 		{prod("REQUEST_TIMEOUT", "ten"), "REQUEST_TIMEOUT", `"ten"`},
 		{prod("ADMIN_SESSION_IDLE_TIMEOUT", "1d"), "ADMIN_SESSION_IDLE_TIMEOUT", `"1d"`},
@@ -212,6 +285,22 @@ func TestLoadErrors(t *testing.T) {
 		{prod("PASSWORD_HASH_CONCURRENCY", "many"), "PASSWORD_HASH_CONCURRENCY", `"many"`},
 		{prod("API_RATE_LIMIT", "-5"), "API_RATE_LIMIT", `"-5"`},
 		{prod("API_RATE_LIMIT", "lots"), "API_RATE_LIMIT", `"lots"`},
+		{prod("LOGIN_RATE_PER_IP", "-1"), "LOGIN_RATE_PER_IP", `invalid value "-1" (want requests per minute, a whole number >= 0; 0 means no limit)`},
+		{prod("REGISTER_RATE_PER_IP", "60/min"), "REGISTER_RATE_PER_IP", `"60/min"`},
+		{prod("REFRESH_RATE_PER_IP", "1.5"), "REFRESH_RATE_PER_IP", `"1.5"`},
+		{prod("LOGIN_FAILURES_PER_EMAIL", "ten"), "LOGIN_FAILURES_PER_EMAIL", `invalid value "ten" (want failed logins per 15 minutes`},
+		{prod("MEMORY_LIMIT", "120MB"), "MEMORY_LIMIT", `invalid value "120MB" (want a size such as 120MiB or 1GiB, in GOMEMLIMIT's syntax, or off)`},
+		{prod("MEMORY_LIMIT", "-1MiB"), "MEMORY_LIMIT", `"-1MiB"`},
+		{prod("MEMORY_LIMIT", "99999999999TiB"), "MEMORY_LIMIT", `"99999999999TiB"`},
+		{prod("MEMORY_LIMIT", "120"), "MEMORY_LIMIT", `"120" is too small: want at least 32MiB`},
+		{prod("MEMORY_LIMIT", "0"), "MEMORY_LIMIT", `too small`},
+		{prod("PPROF_ADDR", "6060"), "PPROF_ADDR", `invalid address "6060"`},
+		{prod("PPROF_ADDR", ":6060"), "PPROF_ADDR", `":6060" is not a loopback address`},
+		{prod("PPROF_ADDR", "0.0.0.0:6060"), "PPROF_ADDR", `PPROF_ALLOW_REMOTE=true`},
+		{prod("PPROF_ADDR", "pprof.internal:6060"), "PPROF_ADDR", `not a loopback address`},
+		{prod("PPROF_ADDR", "127.0.0.1:8000", "ADDR", "127.0.0.1:8000"), "PPROF_ADDR", `same as ADDR`},
+		{prod("PPROF_ADDR", "127.0.0.1:9100", "METRICS_ADDR", "127.0.0.1:9100"), "PPROF_ADDR", `same as METRICS_ADDR`},
+		{prod("PPROF_ALLOW_REMOTE", "sure"), "PPROF_ALLOW_REMOTE", `"sure"`},
 		{prod("TRUSTED_PROXIES", "10.0.0.1,proxy.local"), "TRUSTED_PROXIES", `"proxy.local"`},
 		{prod("TRUSTED_PROXIES", "10.0.0.0/33"), "TRUSTED_PROXIES", `"10.0.0.0/33"`},
 		{prod("TRUSTED_PROXIES", "300.1.1.1"), "TRUSTED_PROXIES", `"300.1.1.1"`},

@@ -36,6 +36,10 @@ type Options struct {
 	// LoginFailures, so the admin panel's logins count against the same
 	// per-email lock.
 	LoginThrottle *models.Limiter
+	// LoginIPThrottle, when set, is used instead of a limiter built from
+	// LoginPerIP, so the admin panel's logins count against the same
+	// per-address limit.
+	LoginIPThrottle *models.Limiter
 	// Now is the clock for tokens and limits; nil means time.Now.
 	Now func() time.Time
 
@@ -85,6 +89,9 @@ func New(store *models.Store, opts Options, log *slog.Logger) *API {
 	if opts.LoginThrottle == nil {
 		opts.LoginThrottle = models.NewLimiter(opts.LoginFailures, opts.Now)
 	}
+	if opts.LoginIPThrottle == nil {
+		opts.LoginIPThrottle = models.NewLimiter(opts.LoginPerIP, opts.Now)
+	}
 	if opts.OnLogin == nil {
 		opts.OnLogin = func(bool) {}
 	}
@@ -95,7 +102,7 @@ func New(store *models.Store, opts Options, log *slog.Logger) *API {
 		store: store, opts: opts, log: log,
 		signer:        newSigner(opts.JWTSecret, opts.AccessTokenTTL, opts.RefreshTokenTTL, opts.Now),
 		loginFailures: opts.LoginThrottle,
-		loginPerIP:    models.NewLimiter(opts.LoginPerIP, opts.Now),
+		loginPerIP:    opts.LoginIPThrottle,
 		registerPerIP: models.NewLimiter(opts.RegisterPerIP, opts.Now),
 		refreshPerIP:  models.NewLimiter(opts.RefreshPerIP, opts.Now),
 		userRate:      models.NewLimiter(opts.UserRate, opts.Now),

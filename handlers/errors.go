@@ -109,13 +109,17 @@ func (a *API) writeError(c *gin.Context, err error) {
 }
 
 // NotFound answers an unknown path under /api/ (and the service paths).
+// Like every API answer it is kept out of caches: a cached 404 would hide
+// a path once it exists.
 func (a *API) NotFound(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusNotFound, gin.H{"detail": msgNotFound})
 }
 
 // MethodNotAllowed answers a known path with another method; gin has set
 // the Allow header.
 func (a *API) MethodNotAllowed(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusMethodNotAllowed, gin.H{"detail": fmt.Sprintf("Method %q not allowed.", c.Request.Method)})
 }
 

@@ -65,8 +65,8 @@ func TestOpenAPISchemaExamplesAreValid(t *testing.T) {
 }
 
 // TestOpenAPIOperationsAreComplete checks what every operation of the
-// contract must say: an id, a tag, 401 when it needs a token, and the
-// body errors when it takes a body.
+// contract must say: an id, a tag, 401 and 429 (the per-user rate limit)
+// when it needs a token, and the body errors when it takes a body.
 func TestOpenAPIOperationsAreComplete(t *testing.T) {
 	t.Parallel()
 	doc := oasLoad(t, openAPIYAML)
@@ -89,6 +89,9 @@ func TestOpenAPIOperationsAreComplete(t *testing.T) {
 			public := op.Security != nil && len(*op.Security) == 0
 			if !public && op.Responses.Status(http.StatusUnauthorized) == nil {
 				t.Errorf("%s needs a token but documents no 401", where)
+			}
+			if !public && !oasThrottled(op) {
+				t.Errorf("%s needs a token (so counts against the per-user rate limit) but documents no 429 with Retry-After", where)
 			}
 			if public != oasPublic(path) {
 				t.Errorf("%s: public = %v, want %v", where, public, !public)
@@ -116,4 +119,11 @@ func TestOpenAPIOperationsAreComplete(t *testing.T) {
 func oasPublic(path string) bool {
 	return slices.Contains([]string{"/api/auth/register/", "/api/auth/login/", "/api/auth/token/refresh/",
 		"/healthz", "/readyz", "/metrics", "/api/schema/", "/api/docs/", "/api/docs/assets/{file}"}, path)
+}
+
+// oasThrottled reports whether op documents a 429 with a Retry-After
+// header.
+func oasThrottled(op *openapi3.Operation) bool {
+	r := op.Responses.Status(http.StatusTooManyRequests)
+	return r != nil && r.Value != nil && r.Value.Headers["Retry-After"] != nil
 }

@@ -53,7 +53,7 @@ func New(db *sql.DB) *Metrics {
 		}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "healthcare_logins_total",
-			Help: "API logins with an email and password, by result (success, or failure for bad credentials).",
+			Help: "Logins with an email and password (API and admin panel), by result (success, or failure for bad credentials).",
 		}, []string{"result"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "healthcare_rate_limited_total",

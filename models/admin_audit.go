@@ -32,14 +32,12 @@ type AdminAuditFilter struct {
 func (s *Store) AdminAuditEvents(ctx context.Context, f AdminAuditFilter, page int) (AdminPage[AuditEvent], error) {
 	var out AdminPage[AuditEvent]
 	q := s.adminAuditQuery(ctx, f)
-	if err := q.Session(&gorm.Session{}).Count(&out.Count).Error; err != nil {
-		return out, translate(err)
+	n, err := cappedCount(q, "audit_events.id", AdminCountLimit)
+	if err != nil {
+		return out, err
 	}
-	out.NumPages = max(1, int((out.Count+AdminPageSize-1)/AdminPageSize))
-	out.Number = min(max(page, 1), out.NumPages)
-	err := q.Order("at DESC").Order("id DESC").Offset((out.Number - 1) * AdminPageSize).Limit(AdminPageSize).
-		Find(&out.Items).Error
-	return out, translate(err)
+	out.AdminPageInfo = pageOf(n, page)
+	return out, fetchPage(q.Order("at DESC").Order("id DESC"), &out.AdminPageInfo, &out.Items)
 }
 
 // EachAdminAuditEvent calls fn for every event matching f, oldest first (an
@@ -128,19 +126,45 @@ func (e *AuditEvent) FieldChanges() []FieldChange {
 
 // AdminCounts are the sizes of the tables the dashboard shows.
 type AdminCounts struct {
-	Users, Patients, Doctors, Mappings int64
+	Users, Patients, Doctors, Mappings TableSize
 }
+
+// TableSize is the number of rows of a table: exact up to
+// exactCountLimit; beyond, PostgreSQL's estimate (Approx), or on SQLite
+// the limit itself (AtLeast), so the dashboard never counts a big table.
+type TableSize struct {
+	N       int64
+	Approx  bool
+	AtLeast bool
+}
+
+const exactCountLimit = 10000
 
 // Counts returns the number of rows of each admin model.
 func (s *Store) Counts(ctx context.Context) (AdminCounts, error) {
 	var c AdminCounts
 	db := s.db.WithContext(ctx)
 	for _, q := range []struct {
-		model any
-		n     *int64
-	}{{&User{}, &c.Users}, {&Patient{}, &c.Patients}, {&Doctor{}, &c.Doctors}, {&Mapping{}, &c.Mappings}} {
-		if err := db.Model(q.model).Count(q.n).Error; err != nil {
-			return c, translate(err)
+		table string
+		n     *TableSize
+	}{{"users", &c.Users}, {"patients", &c.Patients}, {"doctors", &c.Doctors}, {"mappings", &c.Mappings}} {
+		n, err := cappedCount(db.Table(q.table), q.table+".id", exactCountLimit)
+		if err != nil {
+			return c, err
+		}
+		*q.n = TableSize{N: n}
+		if n <= exactCountLimit {
+			continue
+		}
+		*q.n = TableSize{N: exactCountLimit, AtLeast: true}
+		if db.Dialector.Name() == Postgres {
+			// reltuples: kept by VACUUM and ANALYZE (autovacuum), -1 before
+			// the first.
+			var est float64
+			err := db.Raw(`SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)`, q.table).Scan(&est).Error
+			if err == nil && est > exactCountLimit {
+				*q.n = TableSize{N: int64(est), Approx: true}
+			}
 		}
 	}
 	return c, nil

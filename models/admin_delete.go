@@ -162,6 +162,9 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 					return err
 				}
 			}
+			if err := notifyAuthChanged(tx, ids...); err != nil {
+				return err
+			}
 			res = tx.Where("id IN ?", ids).Delete(&User{})
 		case ObjectDoctor:
 			res = tx.Where("id IN ?", ids).Delete(&Doctor{})
@@ -202,5 +205,8 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 		}
 		return nil
 	})
+	if objectType == ObjectUser {
+		s.forgetTokens(ids...)
+	}
 	return n, err
 }

@@ -20,12 +20,64 @@ type AdminQuery struct {
 	Since    time.Time // created at or after; zero for any time
 }
 
+// AdminCountLimit bounds how many matching rows a changelist counts.
+// Counting every match of a search over a million patients costs a scan of
+// the table on every page view; like Django admin's
+// show_full_result_count=False, but for filtered lists too, the panel says
+// "more than 1000" instead and pages on with a next link.
+const AdminCountLimit = 1000
+
 // AdminPage is one page of an admin changelist.
 type AdminPage[T any] struct {
-	Items    []T
-	Count    int64 // rows matching, over every page
+	Items []T
+	AdminPageInfo
+}
+
+// AdminPageInfo places a page in its list.
+type AdminPageInfo struct {
+	Count    int64 // rows matching, over every page; exact unless Capped
+	Capped   bool  // more than Count rows match
 	Number   int   // this page, from 1
-	NumPages int   // at least 1
+	NumPages int   // at least 1; the pages within Count when Capped
+	HasNext  bool
+}
+
+// cappedCount counts the rows of q up to limit, or limit+1 if there are
+// more: the database stops reading at the limit.
+func cappedCount(q *gorm.DB, idColumn string, limit int) (int64, error) {
+	sub := q.Session(&gorm.Session{}).Select(idColumn).Limit(limit + 1)
+	var n int64
+	err := q.Session(&gorm.Session{NewDB: true}).Table("(?) AS capped", sub).Count(&n).Error
+	return n, translate(err)
+}
+
+// pageOf places page number (from 1) in a list of n counted rows (or more,
+// if n exceeds AdminCountLimit), AdminPageSize to a page. A page past the
+// end of a fully counted list is the last page.
+func pageOf(n int64, number int) AdminPageInfo {
+	info := AdminPageInfo{Count: n, Number: max(number, 1)}
+	if n > AdminCountLimit {
+		info.Count, info.Capped = AdminCountLimit, true
+	}
+	info.NumPages = max(1, int((info.Count+AdminPageSize-1)/AdminPageSize))
+	if !info.Capped {
+		info.Number = min(info.Number, info.NumPages)
+		info.HasNext = info.Number < info.NumPages
+	}
+	return info
+}
+
+// fetchPage reads the rows of page info from query (ordered), and for a
+// capped list finds out whether a next page exists.
+func fetchPage[T any](query *gorm.DB, info *AdminPageInfo, items *[]T) error {
+	if err := query.Offset((info.Number - 1) * AdminPageSize).Limit(AdminPageSize + 1).Find(items).Error; err != nil {
+		return translate(err)
+	}
+	if len(*items) > AdminPageSize {
+		*items = (*items)[:AdminPageSize]
+		info.HasNext = true
+	}
+	return nil
 }
 
 // adminSpec says how a changelist searches, orders and filters by date.
@@ -103,19 +155,40 @@ func (spec adminSpec) load(db *gorm.DB) *gorm.DB {
 }
 
 // adminList returns page q.Page of base (clamped to the pages there are).
+//
+// With search words, matching a row costs a LIKE per searchable column, so
+// counting a million rows' matches (even up to AdminCountLimit) costs more
+// than the page: the page is read first, and only a page that is not full
+// tells the count ("3 patients"); a full one says "more than 100" and
+// links the next. Without search words, the filters are cheap to count and
+// the count is capped at AdminCountLimit.
 func adminList[T any](base *gorm.DB, spec adminSpec, q AdminQuery) (AdminPage[T], error) {
 	var page AdminPage[T]
 	base = spec.filter(base, q)
-	if err := base.Session(&gorm.Session{}).Count(&page.Count).Error; err != nil {
-		return page, translate(err)
+	// A Session, so the two reads below do not share one statement.
+	query := spec.load(spec.order(base.Session(&gorm.Session{}), q.Ordering)).Session(&gorm.Session{})
+	if words, err := searchWords(q.Search); err == nil && len(words) > 0 {
+		page.Number = max(q.Page, 1)
+		if err := fetchPage(query, &page.AdminPageInfo, &page.Items); err != nil {
+			return page, err
+		}
+		shown := int64((page.Number-1)*AdminPageSize + len(page.Items))
+		switch {
+		case page.HasNext:
+			page.Count, page.Capped, page.NumPages = shown, true, page.Number
+			return page, nil
+		case len(page.Items) > 0 || page.Number == 1:
+			page.Count, page.NumPages = shown, page.Number
+			return page, nil
+		}
+		// Past the end: count (capped) to find the last page.
 	}
-	page.NumPages = max(1, int((page.Count+AdminPageSize-1)/AdminPageSize))
-	page.Number = min(max(q.Page, 1), page.NumPages)
-	query := spec.load(spec.order(base.Session(&gorm.Session{}), q.Ordering))
-	if err := query.Offset((page.Number - 1) * AdminPageSize).Limit(AdminPageSize).Find(&page.Items).Error; err != nil {
-		return page, translate(err)
+	n, err := cappedCount(base, spec.table+".id", AdminCountLimit)
+	if err != nil {
+		return page, err
 	}
-	return page, nil
+	page.AdminPageInfo = pageOf(n, q.Page)
+	return page, fetchPage(query, &page.AdminPageInfo, &page.Items)
 }
 
 // adminEach calls fn for every row of base matching q, in the changelist's

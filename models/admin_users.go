@@ -93,7 +93,7 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 		return nil, err
 	}
 	var u User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.authTx(ctx, []int64{id}, func(tx *gorm.DB) error {
 		if err := tx.Take(&u, id).Error; err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepTok
 	if err != nil {
 		return translate(err)
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return translate(s.authTx(ctx, []int64{id}, func(tx *gorm.DB) error {
 		now := s.db.NowFunc()
 		res := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": now})
 		if res.Error != nil {
@@ -187,5 +187,5 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepTok
 		// The hash is never recorded, not even the old one.
 		return record(ctx, tx, now, auditEntry{action: ActionUpdate, objectType: ObjectUser, objectID: id,
 			changes: map[string]Change{"password": {Old: "(hidden)", New: "(changed)"}}})
-	})
+	}))
 }

@@ -45,6 +45,9 @@ type listSpec struct {
 	ordering map[string]string // API name -> column
 	nullable map[string]bool   // columns that may be NULL (sorted as PostgreSQL does)
 	preload  []string          // associations loaded with the rows (not for the count)
+	// total, if set, counts the unsearched list without reading its rows
+	// (the owner's patient counter).
+	total func() (int64, error)
 }
 
 func (spec listSpec) load(db *gorm.DB) *gorm.DB {
@@ -78,21 +81,45 @@ func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 	if q.Page < 1 {
 		return page, errInvalidPage()
 	}
-	if err := base.Session(&gorm.Session{}).Count(&page.Count).Error; err != nil {
-		return page, translate(err)
+	if err := count(base, spec, q.Search, &page.Count); err != nil {
+		return page, err
 	}
 	size := q.size()
 	offset := (q.Page - 1) * size
 	if q.Page > 1 && int64(offset) >= page.Count {
 		return page, errInvalidPage()
 	}
-	query := spec.load(applyOrdering(base.Session(&gorm.Session{}), spec, q.Ordering))
-	if err := query.Offset(offset).Limit(size).Find(&page.Items).Error; err != nil {
+	query := applyOrdering(base.Session(&gorm.Session{}), spec, q.Ordering).Offset(offset).Limit(size)
+	if offset >= deferredJoinOffset {
+		// Deep pages: find the page's ids first, from the index alone when
+		// the order is the index's, then read only those rows, instead of
+		// reading every row that OFFSET skips.
+		ids := query.Select("id")
+		query = applyOrdering(base.Session(&gorm.Session{NewDB: true}).Model(new(T)).Where("id IN (?)", ids), spec, q.Ordering)
+	}
+	if err := spec.load(query).Find(&page.Items).Error; err != nil {
 		return page, translate(err)
 	}
 	page.HasPrev = q.Page > 1
 	page.HasNext = int64(offset+len(page.Items)) < page.Count
 	return page, nil
+}
+
+// deferredJoinOffset is the OFFSET from which a page reads its ids before
+// its rows.
+const deferredJoinOffset = 1000
+
+// count sets n to the size of the list base (already searched): from
+// spec.total when there is no search, by counting otherwise.
+func count(base *gorm.DB, spec listSpec, search string, n *int64) error {
+	if spec.total != nil {
+		if words, err := searchWords(search); err == nil && len(words) == 0 {
+			total, err := spec.total()
+			*n = total
+			return err
+		}
+	}
+	return translate(base.Session(&gorm.Session{}).Count(n).Error)
 }
 
 // applySearch adds, for each word of search, a condition that some search
@@ -249,10 +276,12 @@ func listByCursor[T any](base *gorm.DB, q ListQuery) (Page[T], error) {
 	case pos == nil:
 		query = query.Order("created_at DESC").Order("id DESC")
 	case reverse:
-		query = query.Where("(created_at > ? OR (created_at = ? AND id > ?))", pos.at, pos.at, pos.id).
+		// Row values, not "a > x OR (a = x AND b > y)": PostgreSQL reads a
+		// row comparison as one range of the (owner, created_at, id) index.
+		query = query.Where("(created_at, id) > (?, ?)", pos.at, pos.id).
 			Order("created_at ASC").Order("id ASC")
 	default:
-		query = query.Where("(created_at < ? OR (created_at = ? AND id < ?))", pos.at, pos.at, pos.id).
+		query = query.Where("(created_at, id) < (?, ?)", pos.at, pos.id).
 			Order("created_at DESC").Order("id DESC")
 	}
 	var rows []T

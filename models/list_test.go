@@ -259,3 +259,45 @@ func TestListPageNumbers(t *testing.T) {
 		}
 	}
 }
+
+// Pages from deferredJoinOffset on read their ids first: they must hold
+// the same rows, in the same order, as a plain OFFSET query.
+func TestListDeepPagesMatchOffsetQuery(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "deep@example.com")
+	other := listOwner(t, s, "other@example.com")
+	batch := make([]models.Patient, 1150)
+	for i := range batch {
+		batch[i] = models.Patient{Name: fmt.Sprintf("N%04d", (i*7919)%1150), Gender: models.GenderUnknown, CreatedByID: owner}
+	}
+	batch = append(batch, models.Patient{Name: "Not mine", Gender: models.GenderUnknown, CreatedByID: other})
+	if err := s.DB().CreateInBatches(batch, 200).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, ordering := range []string{"", "name", "-name"} {
+		page, err := s.Patients(context.Background(), owner, models.ListQuery{Page: 11, PageSize: 100, Ordering: ordering})
+		if err != nil {
+			t.Fatalf("ordering %q: %v", ordering, err)
+		}
+		order := "created_at DESC, id DESC"
+		switch ordering {
+		case "name":
+			order = "name ASC, created_at DESC, id DESC"
+		case "-name":
+			order = "name DESC, created_at DESC, id DESC"
+		}
+		var want []models.Patient
+		if err := s.DB().Where("created_by_id = ?", owner).Order(order).Offset(1000).Limit(100).Find(&want).Error; err != nil {
+			t.Fatal(err)
+		}
+		if page.Count != 1150 || len(page.Items) != 100 || !page.HasNext || !page.HasPrev {
+			t.Fatalf("ordering %q: count %d, %d items, next %v, prev %v", ordering, page.Count, len(page.Items), page.HasNext, page.HasPrev)
+		}
+		for i := range want {
+			if page.Items[i].ID != want[i].ID {
+				t.Fatalf("ordering %q: item %d is %d, want %d", ordering, i, page.Items[i].ID, want[i].ID)
+			}
+		}
+	}
+}

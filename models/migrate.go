@@ -18,6 +18,7 @@ func Migrate(db *gorm.DB) error {
 		&Mapping{},
 		&AuditEvent{},
 		&Session{},
+		&PatientCount{},
 	); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -31,6 +32,12 @@ func Migrate(db *gorm.DB) error {
 	})
 	if err != nil {
 		return fmt.Errorf("migrate: audit triggers: %w", err)
+	}
+	if err := migratePatientCounts(db); err != nil {
+		return fmt.Errorf("migrate: patient counts: %w", err)
+	}
+	if err := migrateSearchIndexes(db); err != nil {
+		return fmt.Errorf("migrate: search indexes: %w", err)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ var Genders = []string{GenderMale, GenderFemale, GenderOther, GenderUnknown}
 
 // Patient is a patient record. It belongs to the user who created it.
 type Patient struct {
-	ID             int64  `gorm:"primaryKey;index:idx_patients_owner_created,priority:3"`
+	ID             int64  `gorm:"primaryKey;index:idx_patients_owner_created,priority:3;index:idx_patients_created,priority:2"`
 	Name           string `gorm:"size:100;not null"`
 	DateOfBirth    *Date
 	Gender         string `gorm:"size:10;not null"`
@@ -32,10 +32,12 @@ type Patient struct {
 	MedicalHistory string `gorm:"type:text;not null"`
 	// The composite index serves the owner's list in its default order and
 	// its keyset pages with one range scan.
-	CreatedByID int64     `gorm:"not null;index:idx_patients_owner_created,priority:1"`
-	CreatedBy   *User     `gorm:"constraint:OnDelete:CASCADE"`
-	CreatedAt   time.Time `gorm:"not null;index:idx_patients_owner_created,priority:2"`
-	UpdatedAt   time.Time `gorm:"not null"`
+	CreatedByID int64 `gorm:"not null;index:idx_patients_owner_created,priority:1"`
+	CreatedBy   *User `gorm:"constraint:OnDelete:CASCADE"`
+	// idx_patients_created serves the admin's staff-wide changelist, newest
+	// first, which stops at a page's rows instead of sorting the table.
+	CreatedAt time.Time `gorm:"not null;index:idx_patients_owner_created,priority:2;index:idx_patients_created,priority:1"`
+	UpdatedAt time.Time `gorm:"not null"`
 }
 
 func (p *Patient) key() (time.Time, int64) { return p.CreatedAt, p.ID }
@@ -147,7 +149,9 @@ func (s *Store) Patient(ctx context.Context, owner, id int64) (*Patient, error) 
 
 // Patients returns a page of owner's patients.
 func (s *Store) Patients(ctx context.Context, owner int64, q ListQuery) (Page[Patient], error) {
-	page, err := list[Patient](s.ownedPatients(ctx, owner), patientList, q)
+	spec := patientList
+	spec.total = func() (int64, error) { return s.OwnedPatientCount(ctx, owner) }
+	page, err := list[Patient](s.ownedPatients(ctx, owner), spec, q)
 	if err != nil {
 		return page, err
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 )
@@ -11,6 +12,8 @@ import (
 type Store struct {
 	db     *gorm.DB
 	hasher *Hasher
+	// tokens caches verified access tokens while StartTokenCache runs.
+	tokens atomic.Pointer[tokenCache]
 }
 
 // NewStore returns a Store over db that hashes passwords with hasher.

@@ -132,37 +132,77 @@ func (s *Store) requireActive(tx *gorm.DB, userID int64) (string, error) {
 	return users[0].Email, nil
 }
 
+// revokeFamilyOf revokes the family of token jti and announces it.
 func (s *Store) revokeFamilyOf(ctx context.Context, jti string) error {
 	now := s.db.NowFunc()
-	return translate(s.db.WithContext(ctx).Model(&TokenFamily{}).
-		Where("revoked_at IS NULL AND id IN (?)", s.db.Model(&IssuedToken{}).Select("family_id").Where("jti = ?", jti)).
-		Update("revoked_at", now).Error)
+	var owners []int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Write first: SQLite transactions here are not IMMEDIATE (the
+		// driver ignores _txlock after _time_format), and one that reads
+		// first fails with SQLITE_BUSY instead of waiting when another
+		// writer got in between.
+		if err := tx.Model(&TokenFamily{}).
+			Where("revoked_at IS NULL AND id IN (?)", tx.Model(&IssuedToken{}).Select("family_id").Where("jti = ?", jti)).
+			Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&IssuedToken{}).Where("jti = ?", jti).Pluck("user_id", &owners).Error; err != nil {
+			return err
+		}
+		return notifyAuthChanged(tx, owners...)
+	})
+	s.forgetTokens(owners...)
+	return translate(err)
+}
+
+// authRow is a user with the expiry of the token that authenticated them.
+type authRow struct {
+	User
+	TokenExpiresAt time.Time
 }
 
 // AuthenticateToken returns the active user that the unrevoked access token
-// jti was issued to, in one query. Anything else is token_not_valid.
+// jti was issued to, without the password hash. Anything else is
+// token_not_valid. It asks the database (one query) unless the token cache
+// (StartTokenCache) verified the token a moment ago; the user is then that
+// moment's copy, current in all that revocations and admin edits change
+// (LastLogin may lag).
 func (s *Store) AuthenticateToken(ctx context.Context, jti string, userID int64) (*User, error) {
-	var users []User
-	err := s.db.WithContext(ctx).
+	cache := s.tokens.Load()
+	var tk ticket
+	if cache != nil {
+		if u, ok := cache.get(jti, userID); ok {
+			return u, nil
+		}
+		tk = cache.ticket(userID)
+	}
+	var rows []authRow
+	err := s.db.WithContext(ctx).Model(&User{}).
+		Select("users.*, t.expires_at AS token_expires_at").
 		Joins("JOIN issued_tokens t ON t.user_id = users.id").
 		Joins("JOIN token_families f ON f.id = t.family_id").
 		Where("t.jti = ? AND t.type = ? AND t.revoked_at IS NULL AND f.revoked_at IS NULL", jti, AccessToken).
 		Where("users.id = ? AND users.is_active = ?", userID, true).
-		Limit(1).Find(&users).Error
+		Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, translate(err)
 	}
-	if len(users) == 0 {
+	if len(rows) == 0 {
 		return nil, errTokenInvalid()
 	}
-	return &users[0], nil
+	u := rows[0].User
+	u.PasswordHash = ""
+	if cache != nil {
+		cache.put(jti, tk, u, rows[0].TokenExpiresAt)
+	}
+	return &u, nil
 }
 
 // Logout revokes the family of refresh token refreshJTI, which must be a
 // live token of userID, and the access token accessJTI.
 func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI string) error {
 	now := s.db.NowFunc()
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return translate(s.authTx(ctx, []int64{userID}, func(tx *gorm.DB) error {
 		var tok IssuedToken
 		err := tx.Where("jti = ? AND user_id = ? AND type = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
 			refreshJTI, userID, RefreshToken, now).
@@ -183,20 +223,20 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 			return err
 		}
 		return record(ctx, tx, now, auditEntry{action: ActionLogout, objectType: ObjectToken})
-	})
+	}))
 }
 
 // RevokeUserTokens revokes every token family of userID: logout everywhere.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
 	now := s.db.NowFunc()
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return translate(s.authTx(ctx, []int64{userID}, func(tx *gorm.DB) error {
 		if err := tx.Model(&TokenFamily{}).Where("user_id = ? AND revoked_at IS NULL", userID).
 			Update("revoked_at", now).Error; err != nil {
 			return err
 		}
 		return record(ctx, tx, now, auditEntry{action: ActionLogout, objectType: ObjectToken,
 			changes: map[string]Change{"scope": {New: "all"}}})
-	})
+	}))
 }
 
 // PurgeExpiredTokens deletes token records that expired before cutoff, and

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+)
+
+// applyMemoryLimit gives the Go runtime a soft memory limit of limit bytes
+// (MEMORY_LIMIT; 0 means off) unless gomemlimit, the process environment's
+// GOMEMLIMIT, is set: the runtime has applied that one itself at start-up,
+// and the operator's explicit choice wins.
+//
+// Why a default limit: each argon2id hash allocates 19 MiB and up to
+// PASSWORD_HASH_CONCURRENCY of them run at once, and with GOGC=100 alone
+// the heap may grow to twice what is live before the next collection. Near
+// the limit the collector runs sooner instead (BENCHMARKS.md: a login
+// run's peak went from 149 to 113 MB with GOMEMLIMIT=80MiB). The limit is
+// soft: the process never fails for reaching it, it spends more CPU on
+// collection.
+//
+// It returns the limit in force afterwards (math.MaxInt64 for none).
+func applyMemoryLimit(limit int64, gomemlimit string, log *slog.Logger) int64 {
+	switch {
+	case gomemlimit != "":
+		log.Info("memory limit from GOMEMLIMIT (MEMORY_LIMIT ignored)", slog.String("GOMEMLIMIT", gomemlimit))
+	case limit > 0:
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit", slog.String("MEMORY_LIMIT", byteSize(limit)))
+	}
+	return debug.SetMemoryLimit(-1) // -1 reads it without a change
+}
+
+// byteSize writes n in GOMEMLIMIT's syntax, in the largest whole unit.
+func byteSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if n > 0 && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B"
+}

@@ -1,0 +1,145 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// PatientCount holds part of the number of patients a user owns: the sum of
+// an owner's rows is the count. Database triggers keep it in the same
+// transaction as every insert, delete and change of owner of a patient, so
+// the API's page count costs one index lookup instead of counting the
+// owner's rows (50,000 of them took 8 ms of database time on every page).
+//
+// On PostgreSQL each connection adds to its own shard (its backend pid
+// modulo patientCountShards), so concurrent creates by one owner do not
+// queue on one row lock. SQLite has a single writer and uses shard 0.
+type PatientCount struct {
+	OwnerID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Shard   int   `gorm:"primaryKey;autoIncrement:false"`
+	N       int64 `gorm:"not null"`
+	Owner   *User `gorm:"foreignKey:OwnerID;constraint:OnDelete:CASCADE"`
+}
+
+const patientCountShards = 8
+
+// sqlitePatientCountTriggers keep patient_counts true on SQLite. A
+// decrement is an UPDATE, never an insert: when a user is deleted, its
+// patients go by cascade and its counts with it.
+var sqlitePatientCountTriggers = []string{
+	`CREATE TRIGGER patient_counts_insert AFTER INSERT ON patients BEGIN
+	   INSERT INTO patient_counts (owner_id, shard, n) VALUES (NEW.created_by_id, 0, 1)
+	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1;
+	 END`,
+	`CREATE TRIGGER patient_counts_delete AFTER DELETE ON patients BEGIN
+	   UPDATE patient_counts SET n = n - 1 WHERE owner_id = OLD.created_by_id AND shard = 0;
+	 END`,
+	`CREATE TRIGGER patient_counts_update AFTER UPDATE OF created_by_id ON patients
+	 WHEN OLD.created_by_id <> NEW.created_by_id BEGIN
+	   UPDATE patient_counts SET n = n - 1 WHERE owner_id = OLD.created_by_id AND shard = 0;
+	   INSERT INTO patient_counts (owner_id, shard, n) VALUES (NEW.created_by_id, 0, 1)
+	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1;
+	 END`,
+}
+
+// postgresPatientCountDeltas are, per operation, the query of (owner_id, n)
+// changes that a statement made, read from its transition tables: one
+// statement-level trigger per operation, so a batch insert of 1,000
+// patients (the demo seeding) updates one row per owner, not 1,000.
+var postgresPatientCountDeltas = []struct{ op, transition, deltas string }{
+	{"INSERT", "NEW TABLE AS new_rows",
+		`SELECT created_by_id, count(*) FROM new_rows GROUP BY created_by_id`},
+	{"DELETE", "OLD TABLE AS old_rows",
+		`SELECT created_by_id, -count(*) FROM old_rows GROUP BY created_by_id`},
+	{"UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+		`SELECT owner_id, sum(n) FROM (
+		   SELECT nr.created_by_id AS owner_id, 1 AS n FROM new_rows nr JOIN old_rows o ON o.id = nr.id
+		    WHERE nr.created_by_id <> o.created_by_id
+		   UNION ALL
+		   SELECT o.created_by_id, -1 FROM new_rows nr JOIN old_rows o ON o.id = nr.id
+		    WHERE nr.created_by_id <> o.created_by_id
+		 ) AS moved GROUP BY owner_id`},
+}
+
+// postgresPatientCountFunctions are the trigger functions, replaced on
+// every boot so that a new version's body takes effect.
+func postgresPatientCountFunctions() []string {
+	var stmts []string
+	for _, d := range postgresPatientCountDeltas {
+		// Owners that no longer exist (deleted, their patients going by
+		// cascade) are skipped: their counts went with them.
+		stmts = append(stmts, fmt.Sprintf(`CREATE OR REPLACE FUNCTION patient_counts_%[1]s() RETURNS trigger AS $$
+		 BEGIN
+		   INSERT INTO patient_counts AS c (owner_id, shard, n)
+		   SELECT d.owner_id, pg_backend_pid() %% %[2]d, d.n FROM (%[3]s) AS d (owner_id, n)
+		   WHERE d.n <> 0 AND EXISTS (SELECT 1 FROM users u WHERE u.id = d.owner_id)
+		   ON CONFLICT (owner_id, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+		   RETURN NULL;
+		 END; $$ LANGUAGE plpgsql`, strings.ToLower(d.op), patientCountShards, d.deltas))
+	}
+	return stmts
+}
+
+func postgresPatientCountTriggers() []string {
+	var stmts []string
+	for _, d := range postgresPatientCountDeltas {
+		stmts = append(stmts, fmt.Sprintf(`CREATE TRIGGER patient_counts_%[1]s AFTER %[2]s ON patients
+		 REFERENCING %[3]s FOR EACH STATEMENT EXECUTE FUNCTION patient_counts_%[1]s()`,
+			strings.ToLower(d.op), d.op, d.transition))
+	}
+	return stmts
+}
+
+// migratePatientCounts installs the counting triggers. The first time (no
+// trigger yet: a new database, or one from before the counter existed) it
+// also counts the patients there are, in the same transaction and with
+// patient writes blocked, so no insert falls between the count and the
+// trigger. Later boots only replace the trigger functions: no table scan.
+func migratePatientCounts(db *gorm.DB) error {
+	return db.Transaction(func(tx *gorm.DB) error {
+		dialect := tx.Dialector.Name()
+		var installed int64
+		var err error
+		switch dialect {
+		case Postgres:
+			for _, stmt := range postgresPatientCountFunctions() {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			err = tx.Raw(`SELECT count(*) FROM pg_trigger
+			  WHERE tgrelid = 'patients'::regclass AND tgname = 'patient_counts_insert'`).Scan(&installed).Error
+		default:
+			err = tx.Raw(`SELECT count(*) FROM sqlite_master
+			  WHERE type = 'trigger' AND name = 'patient_counts_insert'`).Scan(&installed).Error
+		}
+		if err != nil || installed > 0 {
+			return err
+		}
+		stmts := sqlitePatientCountTriggers
+		if dialect == Postgres {
+			stmts = append([]string{`LOCK TABLE patients IN SHARE MODE`}, postgresPatientCountTriggers()...)
+		}
+		stmts = append(stmts,
+			`DELETE FROM patient_counts`,
+			`INSERT INTO patient_counts (owner_id, shard, n)
+			 SELECT created_by_id, 0, count(*) FROM patients GROUP BY created_by_id`)
+		for _, stmt := range stmts {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// OwnedPatientCount returns how many patients owner has.
+func (s *Store) OwnedPatientCount(ctx context.Context, owner int64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&PatientCount{}).
+		Select("COALESCE(SUM(n), 0)").Where("owner_id = ?", owner).Scan(&n).Error
+	return n, translate(err)
+}

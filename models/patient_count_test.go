@@ -1,0 +1,263 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"healthcare/models"
+	"healthcare/models/modelstest"
+)
+
+// trueCount counts owner's patients the slow way, to check the counter.
+func trueCount(t *testing.T, s *models.Store, owner int64) int64 {
+	t.Helper()
+	var n int64
+	if err := s.DB().Model(&models.Patient{}).Where("created_by_id = ?", owner).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func wantCounts(t *testing.T, s *models.Store, want map[int64]int64) {
+	t.Helper()
+	for owner, n := range want {
+		got, err := s.OwnedPatientCount(context.Background(), owner)
+		if err != nil {
+			t.Fatalf("OwnedPatientCount(%d): %v", owner, err)
+		}
+		if got != n || trueCount(t, s, owner) != n {
+			t.Errorf("owner %d: counter %d, rows %d, want %d", owner, got, trueCount(t, s, owner), n)
+		}
+	}
+}
+
+func TestPatientCounterFollowsEveryWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := modelstest.Store(t)
+	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
+	var ids []int64
+	for i := range 5 {
+		ids = append(ids, listPatient(t, s, a, models.Patient{Name: fmt.Sprintf("P%d", i)}).ID)
+	}
+	listPatient(t, s, b, models.Patient{Name: "B1"})
+	wantCounts(t, s, map[int64]int64{a: 5, b: 1})
+
+	if err := s.DeletePatient(ctx, a, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	// A failed delete (someone else's patient) changes nothing.
+	if err := s.DeletePatient(ctx, b, ids[1]); err == nil {
+		t.Fatal("b deleted a's patient")
+	}
+	wantCounts(t, s, map[int64]int64{a: 4, b: 1})
+
+	// A change of owner (the admin can make one) moves the count.
+	if err := s.DB().Model(&models.Patient{}).Where("id = ?", ids[1]).Update("created_by_id", b).Error; err != nil {
+		t.Fatal(err)
+	}
+	// An update that keeps the owner changes nothing.
+	if err := s.DB().Model(&models.Patient{}).Where("created_by_id = ?", a).Update("name", "Renamed").Error; err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, s, map[int64]int64{a: 3, b: 2})
+
+	// Bulk delete (the admin's "delete selected").
+	if err := s.DB().Where("id IN ?", ids[2:4]).Delete(&models.Patient{}).Error; err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, s, map[int64]int64{a: 1, b: 2})
+
+	// Deleting the owner deletes its patients by cascade, and its counts.
+	if err := s.DB().Delete(&models.User{}, a).Error; err != nil {
+		t.Fatalf("delete user: %v", err)
+	}
+	var left int64
+	if err := s.DB().Model(&models.PatientCount{}).Where("owner_id = ?", a).Count(&left).Error; err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d counter rows left for a deleted user", left)
+	}
+	wantCounts(t, s, map[int64]int64{a: 0, b: 2})
+	// A new user (SQLite may reuse the deleted id) starts at zero.
+	c := listOwner(t, s, "c@example.com")
+	wantCounts(t, s, map[int64]int64{c: 0})
+}
+
+func TestPatientCounterBatchInsertAndRollback(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "batch@example.com")
+	batch := make([]models.Patient, 250)
+	for i := range batch {
+		batch[i] = models.Patient{Name: fmt.Sprintf("B%d", i), Gender: models.GenderUnknown, CreatedByID: owner}
+	}
+	if err := s.DB().CreateInBatches(batch, 100).Error; err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, s, map[int64]int64{owner: 250})
+	// A write that rolls back leaves the counter as it was.
+	err := s.DB().Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&models.Patient{Name: "Gone", Gender: models.GenderUnknown, CreatedByID: owner}).Error; err != nil {
+			return err
+		}
+		return fmt.Errorf("roll back")
+	})
+	if err == nil {
+		t.Fatal("transaction did not fail")
+	}
+	wantCounts(t, s, map[int64]int64{owner: 250})
+}
+
+// A database from before the counter (its triggers absent) is counted once
+// at the next migration; later migrations keep the counts.
+func TestPatientCounterBackfilledOnMigrate(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	db := s.DB()
+	owner := listOwner(t, s, "old@example.com")
+	for i := range 3 {
+		listPatient(t, s, owner, models.Patient{Name: fmt.Sprintf("O%d", i)})
+	}
+	drop := []string{"DROP TRIGGER patient_counts_insert", "DROP TRIGGER patient_counts_delete", "DROP TRIGGER patient_counts_update"}
+	if modelstest.Engine() == models.Postgres {
+		for i := range drop {
+			drop[i] += " ON patients"
+		}
+	}
+	for _, stmt := range append(drop, "DELETE FROM patient_counts") {
+		if err := db.Exec(stmt).Error; err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	// Written while no trigger counted it.
+	listPatient(t, s, owner, models.Patient{Name: "Uncounted"})
+	for range 2 {
+		if err := models.Migrate(db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCounts(t, s, map[int64]int64{owner: 4})
+	listPatient(t, s, owner, models.Patient{Name: "After"})
+	wantCounts(t, s, map[int64]int64{owner: 5})
+}
+
+// Past AdminCountLimit matches a changelist stops counting and pages on
+// with a next link; the dashboard estimates big tables.
+func TestAdminCountsAreBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "big@example.com")
+	const n = 10050
+	batch := make([]models.Patient, n)
+	for i := range batch {
+		batch[i] = models.Patient{Name: fmt.Sprintf("Big %05d", i), Gender: models.GenderUnknown, CreatedByID: owner}
+	}
+	if err := s.DB().CreateInBatches(batch, 500).Error; err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.AdminPatients(ctx, models.AdminPatientFilter{}, models.AdminQuery{Page: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !page.Capped || page.Count != models.AdminCountLimit || !page.HasNext || len(page.Items) != models.AdminPageSize {
+		t.Fatalf("page 1: capped %v count %d next %v, %d items", page.Capped, page.Count, page.HasNext, len(page.Items))
+	}
+	// The last page, beyond the counted ones.
+	last := (n + models.AdminPageSize - 1) / models.AdminPageSize
+	page, err = s.AdminPatients(ctx, models.AdminPatientFilter{}, models.AdminQuery{Page: last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Number != last || page.HasNext || len(page.Items) != n%models.AdminPageSize {
+		t.Fatalf("page %d: number %d next %v, %d items", last, page.Number, page.HasNext, len(page.Items))
+	}
+	// A search with few matches is counted exactly: 00001, 00010-00019, 10001.
+	page, err = s.AdminPatients(ctx, models.AdminPatientFilter{}, models.AdminQuery{Search: "big 0001", Page: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Capped || page.Count != 12 || page.HasNext || page.NumPages != 1 {
+		t.Fatalf("search: capped %v count %d next %v pages %d", page.Capped, page.Count, page.HasNext, page.NumPages)
+	}
+
+	// A search that fills the page is not counted: "more than 100", next.
+	page, err = s.AdminPatients(ctx, models.AdminPatientFilter{}, models.AdminQuery{Search: "big", Page: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !page.Capped || page.Count != 2*models.AdminPageSize || !page.HasNext || page.Number != 2 {
+		t.Fatalf("full search page: capped %v count %d next %v number %d", page.Capped, page.Count, page.HasNext, page.Number)
+	}
+	// A search page past the end shows the last page.
+	page, err = s.AdminPatients(ctx, models.AdminPatientFilter{}, models.AdminQuery{Search: "big 0001", Page: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Number != 1 || len(page.Items) != 12 || page.Capped {
+		t.Fatalf("search past the end: number %d, %d items, capped %v", page.Number, len(page.Items), page.Capped)
+	}
+
+	if modelstest.Engine() == models.Postgres {
+		if err := s.DB().Exec("ANALYZE patients").Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Users != (models.TableSize{N: 1}) {
+		t.Errorf("users: %+v", counts.Users)
+	}
+	p := counts.Patients
+	switch modelstest.Engine() {
+	case models.Postgres:
+		if !p.Approx || p.N < n*9/10 || p.N > n*11/10 {
+			t.Errorf("patients on PostgreSQL: %+v, want an estimate near %d", p, n)
+		}
+	default:
+		if !p.AtLeast || p.N != 10000 {
+			t.Errorf("patients on SQLite: %+v, want at least 10000", p)
+		}
+	}
+}
+
+// On PostgreSQL, searches have trigram indexes to use, and the planner
+// picks them for LOWER(col) LIKE '%word%'.
+func TestSearchIndexes(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	if w := models.SearchIndexWarning(s.DB()); w != "" {
+		t.Fatalf("warning on a database that has the indexes: %s", w)
+	}
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("trigram indexes are PostgreSQL's; SQLite searches scan")
+	}
+	var names []string
+	if err := s.DB().Raw(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE '%\_trgm' ORDER BY 1`).Scan(&names).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 6 {
+		t.Fatalf("trigram indexes = %v, want 6", names)
+	}
+	var plan []string
+	err := s.DB().Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL enable_seqscan = off").Error; err != nil {
+			return err
+		}
+		return tx.Raw(`EXPLAIN SELECT id FROM patients WHERE LOWER(name) LIKE '%smith%'`).Scan(&plan).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "idx_patients_name_trgm") {
+		t.Errorf("search plan does not use the trigram index:\n%s", strings.Join(plan, "\n"))
+	}
+}
