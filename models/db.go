@@ -35,8 +35,10 @@ type PoolOptions struct {
 }
 
 // Open connects to the database and checks that it answers. SQLite runs in
-// WAL mode with a busy timeout, foreign keys on, and asks for IMMEDIATE
-// transactions (see sqliteDSN: the driver ignores that request today).
+// WAL mode with a busy timeout, foreign keys on and IMMEDIATE transactions
+// (sqliteImmediateDriver): without the last, two transactions that read
+// then write fail with "database is locked" instead of queueing on the busy
+// timeout.
 func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.DB, error) {
 	cfg := &gorm.Config{
 		// Duplicate keys and FK violations arrive as gorm.ErrDuplicatedKey and
@@ -53,7 +55,8 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	switch driverName {
 	case SQLite:
 		registerSQLiteFunctions.Do(registerUnicodeLower)
-		dialector = sqlite.Open(sqliteDSN(dsn))
+		registerSQLiteImmediate()
+		dialector = &sqlite.Dialector{DriverName: sqliteImmediateDriver, DSN: sqliteDSN(dsn)}
 		// Parsing SQL was 13% of the CPU of SQLite's requests (pgx caches
 		// PostgreSQL's statements itself). Bounded: searches of different
 		// word counts are different statements.
@@ -135,13 +138,8 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	// KNOWN BUG: glebarez/go-sqlite v1.21.2 returns from its DSN parsing
-	// right after _time_format, so _txlock is never applied and
-	// transactions begin DEFERRED: one that reads before it writes can fail
-	// at once with SQLITE_BUSY (517) when another writer committed in
-	// between. Write-first transactions (revokeFamilyOf) avoid it; the fix
-	// is a driver without the bug or a connector that begins IMMEDIATE.
-	// _time_format cannot go: it fixes how stored timestamps compare.
+	// Ignored by glebarez/go-sqlite v1.21.2 (see sqliteImmediateDriver,
+	// which does its work); kept for a driver version that reads it.
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	if strings.HasPrefix(path, "file:") && strings.Contains(path, "?") {
