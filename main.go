@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	log := newLogger(cfg, stderr)
 	if cfg.SecretGenerated {
-		log.Warn("SECRET_KEY is not set: using a random key for this run (DEBUG mode). Tokens and sessions will not survive a restart. Set SECRET_KEY before deploying.")
+		log.Warn("SECRET_KEY is not set: using a random key for this run (DEBUG mode, or nothing configured). Tokens and sessions will not survive a restart. Set SECRET_KEY before deploying.")
 	}
 
 	db, err := models.Open(ctx, cfg.DB.Driver, cfg.DB.DSN, models.PoolOptions{})

@@ -222,7 +222,7 @@ func Load(getenv func(string) string) (Config, error) {
 	// When DEBUG itself is invalid its error is already reported; guessing a
 	// value would add a misleading SECRET_KEY complaint on top.
 	if debugOK {
-		c.SecretKey, c.SecretGenerated = l.secret(debug)
+		c.SecretKey, c.SecretGenerated = l.secret(debug, l.zeroSetup())
 	}
 
 	c.Addr = l.addr("ADDR", DefaultAddr)
@@ -517,13 +517,28 @@ func (l *loader) logLevel(name string) slog.Level {
 	return slog.LevelInfo
 }
 
+// zeroSetup reports a machine where nothing is configured: no DEBUG, no
+// listen address and no database settings, so the server would serve the
+// embedded SQLite file on loopback. There, as in DEBUG mode, a missing
+// SECRET_KEY gets a random key for the run (and a loud warning), so that
+// `go run .` works on a fresh clone. Setting any of them, as every
+// deployment does, brings back the rule that SECRET_KEY is required.
+func (l *loader) zeroSetup() bool {
+	for _, name := range []string{"DEBUG", "ADDR", "DATABASE_URL", "DB_NAME", "DB_HOST", "DB_USER", "SQLITE_PATH"} {
+		if l.get(name) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // secret reads SECRET_KEY untrimmed: the bytes are key material and must be
 // exactly what the operator set. Its value never appears in an error.
-func (l *loader) secret(debug bool) ([]byte, bool) {
+func (l *loader) secret(debug, zeroSetup bool) ([]byte, bool) {
 	const name = "SECRET_KEY"
 	v := l.getenv(name)
 	if strings.TrimSpace(v) == "" {
-		if !debug {
+		if !debug && !zeroSetup {
 			l.errs = append(l.errs, errors.New("SECRET_KEY is not set: set SECRET_KEY to a random string of at least 32 bytes (or DEBUG=true for development)"))
 			return nil, false
 		}

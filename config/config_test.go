@@ -319,7 +319,10 @@ func TestLoadErrors(t *testing.T) {
 		{prod("DB_NAME", "hc", "DB_PORT", "0"), "DB_PORT", `"0"`},
 		{prod("DB_NAME", "hc", "DB_PORT", "65536"), "DB_PORT", `"65536"`},
 		{prod("DB_NAME", "hc", "DB_SSLMODE", "always"), "DB_SSLMODE", `"always"`},
-		{map[string]string{}, "SECRET_KEY", "SECRET_KEY is not set: set SECRET_KEY to a random string of at least 32 bytes (or DEBUG=true for development)"},
+		// Any deployment setting (here a database) requires SECRET_KEY.
+		{map[string]string{"DATABASE_URL": "postgres://db/app"}, "SECRET_KEY", "SECRET_KEY is not set: set SECRET_KEY to a random string of at least 32 bytes (or DEBUG=true for development)"},
+		{map[string]string{"DEBUG": "false"}, "SECRET_KEY", "SECRET_KEY is not set"},
+		{map[string]string{"ADDR": "0.0.0.0:8000"}, "SECRET_KEY", "SECRET_KEY is not set"},
 		{map[string]string{"DEBUG": "false", "SECRET_KEY": "   "}, "SECRET_KEY", "is not set"},
 		{map[string]string{"SECRET_KEY": testSecret[:31]}, "SECRET_KEY", "at least 32 bytes"},
 		{map[string]string{"SECRET_KEY": exampleSecretKey}, "SECRET_KEY", "placeholder"},
@@ -346,9 +349,23 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// Nothing configured at all (a fresh clone's `go run .`): embedded SQLite
+// on loopback with a random key for the run, flagged for the warning.
+func TestLoadZeroSetupGeneratesKey(t *testing.T) {
+	t.Parallel()
+	c, err := Load(mapEnv(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Debug || !c.SecretGenerated || len(c.SecretKey) < MinSecretKeyLen || c.Addr != DefaultAddr || c.DB.Driver != "sqlite" {
+		t.Fatalf("zero setup: %v", c)
+	}
+}
+
 func TestLoadReportsEveryBadVariable(t *testing.T) {
 	t.Parallel()
 	_, err := Load(mapEnv(map[string]string{
+		"DEBUG":                 "false",
 		"ACCESS_TOKEN_LIFETIME": "soon",
 		"MAX_BODY_BYTES":        "big",
 		"LOG_LEVEL":             "loud",
