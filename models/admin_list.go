@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -192,26 +193,72 @@ func adminList[T any](base *gorm.DB, spec adminSpec, q AdminQuery) (AdminPage[T]
 }
 
 // adminEach calls fn for every row of base matching q, in the changelist's
-// order, reading in batches so an export of any size runs in constant
-// memory.
+// order, in constant memory and linear time: one query streams the ids in
+// order, and each batch of them is read with its associations. (Batches by
+// OFFSET re-read every earlier row: an export of 1,000,000 patients read
+// about 10^9.) A row deleted while the export runs is left out.
 func adminEach[T any](base *gorm.DB, spec adminSpec, q AdminQuery, fn func(*T) error) error {
 	const batch = 500
 	base = spec.filter(base, q)
-	for offset := 0; ; offset += batch {
-		var rows []T
-		query := spec.load(spec.order(base.Session(&gorm.Session{}), q.Ordering))
-		if err := query.Offset(offset).Limit(batch).Find(&rows).Error; err != nil {
+	rows, err := spec.order(base.Session(&gorm.Session{}), q.Ordering).Select(spec.table + ".id").Rows()
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, batch)
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		var items []T
+		query := spec.load(base.Session(&gorm.Session{NewDB: true}).Model(new(T)))
+		if err := query.Where(spec.table+".id IN ?", ids).Find(&items).Error; err != nil {
 			return translate(err)
 		}
-		for i := range rows {
-			if err := fn(&rows[i]); err != nil {
+		byID := make(map[int64]*T, len(items))
+		for i := range items {
+			byID[adminRowID(&items[i])] = &items[i]
+		}
+		for _, id := range ids {
+			if item, ok := byID[id]; ok {
+				if err := fn(item); err != nil {
+					return err
+				}
+			}
+		}
+		ids = ids[:0]
+		return nil
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return translate(err)
+		}
+		if ids = append(ids, id); len(ids) == batch {
+			if err := flush(); err != nil {
 				return err
 			}
 		}
-		if len(rows) < batch {
-			return nil
-		}
 	}
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	return flush()
+}
+
+// adminRowID is the primary key of a changelist row.
+func adminRowID(row any) int64 {
+	switch r := row.(type) {
+	case *Patient:
+		return r.ID
+	case *Doctor:
+		return r.ID
+	case *Mapping:
+		return r.ID
+	case *User:
+		return r.ID
+	}
+	panic(fmt.Sprintf("adminRowID: %T is not a changelist row", row))
 }
 
 // AdminIDs keeps the positive, distinct ids of ids, in order.

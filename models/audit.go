@@ -106,6 +106,15 @@ type auditEntry struct {
 // record writes one audit event with db (a transaction when it records a
 // write, so the event commits or rolls back with it).
 func record(ctx context.Context, db *gorm.DB, now time.Time, e auditEntry) error {
+	ev, err := newAuditEvent(ctx, now, e)
+	if err != nil {
+		return err
+	}
+	return db.Create(&ev).Error
+}
+
+// newAuditEvent is the event of e, by the actor of ctx, at now.
+func newAuditEvent(ctx context.Context, now time.Time, e auditEntry) (AuditEvent, error) {
 	a := ActorFrom(ctx)
 	ev := AuditEvent{
 		At: now, UserEmail: a.Email, Action: e.action, ObjectType: e.objectType,
@@ -135,16 +144,21 @@ func record(ctx context.Context, db *gorm.DB, now time.Time, e auditEntry) error
 	if len(e.changes) > 0 {
 		raw, err := json.Marshal(e.changes)
 		if err != nil {
-			return fmt.Errorf("audit: encode changes: %w", err)
+			return ev, fmt.Errorf("audit: encode changes: %w", err)
 		}
 		ev.Changes = string(raw)
 	}
-	return db.Create(&ev).Error
+	return ev, nil
 }
 
-// audit records an event outside any transaction (reads, failed logins).
+// audit records an event outside any transaction (reads, failed logins),
+// sharing its INSERT and commit with concurrent ones (auditWriter).
 func (s *Store) audit(ctx context.Context, e auditEntry) error {
-	return translate(record(ctx, s.db.WithContext(ctx), s.db.NowFunc(), e))
+	ev, err := newAuditEvent(ctx, s.db.NowFunc(), e)
+	if err != nil {
+		return err
+	}
+	return translate(s.audits.write(ctx, ev))
 }
 
 // truncate makes s storable text of at most n code points. Headers such

@@ -14,11 +14,12 @@ type Store struct {
 	hasher *Hasher
 	// tokens caches verified access tokens while StartTokenCache runs.
 	tokens atomic.Pointer[tokenCache]
+	audits *auditWriter
 }
 
 // NewStore returns a Store over db that hashes passwords with hasher.
 func NewStore(db *gorm.DB, hasher *Hasher) *Store {
-	return &Store{db: db, hasher: hasher}
+	return &Store{db: db, hasher: hasher, audits: newAuditWriter(db)}
 }
 
 // DB returns the underlying handle, for health checks and tests.

@@ -1,0 +1,118 @@
+package models_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"healthcare/models"
+	"healthcare/models/modelstest"
+)
+
+// Concurrent audited reads share INSERTs, yet each read returns only after
+// its own event is stored: every one is there, once, with its actor.
+func TestAuditedReadsUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "reader@example.com")
+	p := listPatient(t, s, owner, models.Patient{Name: "Read Often"})
+	var inserts int
+	var mu sync.Mutex
+	if err := s.DB().Callback().Create().After("gorm:create").Register("test:count_audit_inserts", func(db *gorm.DB) {
+		if db.Statement.Table == "audit_events" {
+			mu.Lock()
+			inserts++
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const readers, reads = 16, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, readers*reads)
+	for r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := models.WithActor(context.Background(), models.Actor{UserID: owner, Email: "reader@example.com", IP: "10.0.0." + string(rune('1'+r%9))})
+			for range reads {
+				if _, err := s.ViewPatient(ctx, owner, p.ID); err != nil {
+					errs <- err
+					return
+				}
+				// The event is stored by the time the read returns.
+				var n int64
+				if err := s.DB().Model(&models.AuditEvent{}).Where("action = ? AND object_id = ?", models.ActionView, p.ID).Count(&n).Error; err != nil || n == 0 {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("audited read: %v", err)
+	}
+	var events []models.AuditEvent
+	if err := s.DB().Where("action = ? AND object_id = ?", models.ActionView, p.ID).Find(&events).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != readers*reads {
+		t.Fatalf("%d view events, want %d", len(events), readers*reads)
+	}
+	for _, ev := range events {
+		if ev.UserID == nil || *ev.UserID != owner || ev.UserEmail != "reader@example.com" || ev.IP == "" {
+			t.Fatalf("event without its actor: %+v", ev)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if inserts < 1 || inserts > readers*reads {
+		t.Fatalf("%d audit INSERTs for %d events", inserts, readers*reads)
+	}
+	t.Logf("%d events in %d INSERTs", readers*reads, inserts)
+}
+
+// A read whose audit event cannot be stored fails: no unaudited read.
+func TestAuditedReadFailsWhenTheEventCannotBeStored(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "fail@example.com")
+	p := listPatient(t, s, owner, models.Patient{Name: "Unauditable"})
+	refuse := []string{`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events
+	  BEGIN SELECT RAISE(ABORT, 'refused'); END`}
+	if modelstest.Engine() == models.Postgres {
+		refuse = []string{
+			`CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END; $$ LANGUAGE plpgsql`,
+			`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()`,
+		}
+	}
+	for _, stmt := range refuse {
+		if err := s.DB().Exec(stmt).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got, err := s.ViewPatient(context.Background(), owner, p.ID); err == nil {
+				t.Errorf("read answered without its audit event: %+v", got)
+			}
+			if _, err := s.Patients(context.Background(), owner, models.ListQuery{}); err == nil {
+				t.Error("list answered without its audit event")
+			}
+		}()
+	}
+	wg.Wait()
+	// A cancelled request gives up too.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.ViewPatient(ctx, owner, p.ID); err == nil {
+		t.Fatal("read with a cancelled context succeeded")
+	}
+}
