@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -77,6 +78,15 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	r.Use(requestID, accessLog(d.log), securityHeaders(d.cfg.SecureCookies))
+	// Password hashes leave the last core to other requests while there
+	// are any (models.Hasher.ShareCPUWith).
+	var inFlight atomic.Int64
+	r.Use(func(c *gin.Context) {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		c.Next()
+	})
+	d.store.Hasher().ShareCPUWith(inFlight.Load)
 
 	opts := apiOptions(d.cfg)
 	if d.api != nil {

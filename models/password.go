@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -93,7 +95,26 @@ type Hasher struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	// inFlight, when set (ShareCPUWith), counts the server's requests in
+	// flight; inHasher counts the calls inside Hash and Verify (waiting or
+	// hashing), and running the hashes running.
+	inFlight atomic.Pointer[func() int64]
+	inHasher atomic.Int64
+	mu       sync.Mutex
+	running  int
 }
+
+// hashYieldPoll is how often a hash held back by ShareCPUWith looks again.
+const hashYieldPoll = 2 * time.Millisecond
+
+// ShareCPUWith makes the Hasher keep its last slot for when the server has
+// nothing else to do: while inFlight() counts requests beyond those in the
+// Hasher, at most concurrency-1 hashes run. A login flood alone still uses
+// every core (logins/s = cores / one hash's time), but a flood beside
+// other traffic leaves those requests a core instead of queueing them
+// behind 25 ms hashes.
+func (h *Hasher) ShareCPUWith(inFlight func() int64) { h.inFlight.Store(&inFlight) }
 
 // NewHasher returns a Hasher using p that runs at most concurrency hashes at
 // once; concurrency <= 0 means runtime.GOMAXPROCS(0). It panics if p fails
@@ -122,28 +143,63 @@ func (h *Hasher) Params() HashParams { return h.params }
 // acquire takes a hashing slot, waiting no longer than ctx allows. It never
 // returns nil once ctx is done, so no hash starts for an abandoned request.
 func (h *Hasher) acquire(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		select {
+		case h.sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		// select picks at random when both cases are ready.
+		if err := ctx.Err(); err != nil {
+			<-h.sem
+			return err
+		}
+		if h.mayRun() {
+			return nil
+		}
+		<-h.sem // the last slot, wanted by other requests: look again soon
+		t := time.NewTimer(hashYieldPoll)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
 	}
-	select {
-	case h.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	// select picks at random when both cases are ready.
-	if err := ctx.Err(); err != nil {
-		h.release()
-		return err
-	}
-	return nil
 }
 
-func (h *Hasher) release() { <-h.sem }
+// mayRun counts a hash as running unless it would be the last slot's while
+// other requests are in flight (ShareCPUWith).
+func (h *Hasher) mayRun() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	limit := cap(h.sem)
+	if f := h.inFlight.Load(); f != nil && limit > 1 && (*f)() > h.inHasher.Load() {
+		limit--
+	}
+	if h.running >= limit {
+		return false
+	}
+	h.running++
+	return true
+}
+
+func (h *Hasher) release() {
+	h.mu.Lock()
+	h.running--
+	h.mu.Unlock()
+	<-h.sem
+}
 
 // Hash returns the PHC string of password under a fresh random salt:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>, salt and key in unpadded
 // standard base64. It returns ctx.Err() if ctx ends before a slot is free.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	h.inHasher.Add(1)
+	defer h.inHasher.Add(-1)
 	salt := make([]byte, h.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("argon2id: reading salt: %w", err)
@@ -166,6 +222,8 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	if err != nil {
 		return false, err
 	}
+	h.inHasher.Add(1)
+	defer h.inHasher.Add(-1)
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}

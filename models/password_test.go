@@ -432,3 +432,52 @@ func TestHashVerifyDummyConcurrentInit(t *testing.T) {
 		t.Fatalf("dummy hash %q: %v", h.dummy, err)
 	}
 }
+
+// With ShareCPUWith, the last slot runs a hash only while no other request
+// is in flight; the others run whatever the load.
+func TestHasherLeavesACoreToOtherRequests(t *testing.T) {
+	t.Parallel()
+	h := NewHasher(cheapParams, 2)
+	var others atomic.Int64
+	h.ShareCPUWith(func() int64 { return h.inHasher.Load() + others.Load() })
+	release := make(chan struct{})
+	var started atomic.Int64
+	h.derive = func(pw, salt []byte, p HashParams) []byte {
+		started.Add(1)
+		<-release
+		return argon2idKey(pw, salt, p)
+	}
+	waitStarted := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for started.Load() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d hashes started, want %d", started.Load(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	others.Store(1) // a read is in flight
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.Hash(context.Background(), "pw"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	waitStarted(1)
+	time.Sleep(20 * hashYieldPoll)
+	if n := started.Load(); n != 1 {
+		t.Fatalf("%d hashes run beside another request, want 1", n)
+	}
+	others.Store(0) // the read is done: the last slot is free to use
+	waitStarted(2)
+	close(release)
+	wg.Wait()
+	if n := len(h.sem); n != 0 {
+		t.Fatalf("%d slots still held", n)
+	}
+}
