@@ -1,14 +1,69 @@
 package models
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 )
 
 // Migrate creates or updates every table and index. It runs on boot and in
 // every test database. AutoMigrate only adds: it never drops a column.
+//
+// Several processes may start at once on one database (replicas of a
+// deployment): their CREATE TABLEs race and all but one fail. On
+// PostgreSQL they take turns on an advisory lock; on SQLite, where no lock
+// outlives a pooled connection, a process that lost a race retries (every
+// step is idempotent, so the retry finds the work done).
 func Migrate(db *gorm.DB) error {
+	if db.Dialector.Name() == Postgres {
+		unlock, err := migrationLock(db)
+		if err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer unlock()
+		return migrate(db)
+	}
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		if err = migrate(db); err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(attempt*50) * time.Millisecond)
+	}
+	return err
+}
+
+// migrationLock holds a PostgreSQL advisory lock, per schema, on a
+// connection of its own until unlock is called.
+func migrationLock(db *gorm.DB) (unlock func(), err error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if sqlDB.Stats().MaxOpenConnections == 1 {
+		// The lock's connection would be the only one: migrating would wait
+		// for it forever.
+		return func() {}, nil
+	}
+	ctx := context.Background()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	const key = `hashtext('healthcare.migrate:' || current_schema())`
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return func() {
+		_, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock(`+key+`)`)
+		_ = conn.Close()
+	}, nil
+}
+
+func migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(
 		&User{},
 		&TokenFamily{},

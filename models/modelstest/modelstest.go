@@ -56,6 +56,13 @@ func OpenDSN(t testing.TB) (*gorm.DB, DSN) {
 	return db, dsn
 }
 
+// EmptyDSN returns how to reach a fresh database (an SQLite file, or a
+// PostgreSQL schema) that is not migrated yet, dropped when the test ends.
+func EmptyDSN(t testing.TB) DSN {
+	t.Helper()
+	return newDSN(t)
+}
+
 // DSN says how to reach a test database.
 type DSN struct{ Driver, DSN string }
 
