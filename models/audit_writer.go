@@ -54,14 +54,20 @@ func (w *auditWriter) write(ctx context.Context, ev AuditEvent) error {
 		w.workers++
 		go w.run()
 	}
-	// Sent under the lock: a worker leaves only with the lock held and the
-	// channel empty, so an event is never left with no one to write it.
+	// Queued under the lock: a worker leaves only with the lock held and
+	// the channel empty, so an event is never left with no one to write
+	// it. A full channel is waited on outside the lock (no worker leaves
+	// while it is full), so a caller never waits past its deadline on mu.
 	select {
 	case w.ch <- p:
 		w.mu.Unlock()
-	case <-ctx.Done():
+	default:
 		w.mu.Unlock()
-		return ctx.Err()
+		select {
+		case w.ch <- p:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	select {
 	case err := <-p.done:

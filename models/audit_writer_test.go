@@ -3,7 +3,9 @@ package models_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -114,5 +116,70 @@ func TestAuditedReadFailsWhenTheEventCannotBeStored(t *testing.T) {
 	cancel()
 	if _, err := s.ViewPatient(ctx, owner, p.ID); err == nil {
 		t.Fatal("read with a cancelled context succeeded")
+	}
+}
+
+// While audit inserts cannot proceed (the table locked by another
+// transaction), reads give up at their own deadline, even behind more
+// waiting reads (with later deadlines) than the writer queues.
+func TestAuditedReadsKeepTheirDeadlineWhileInsertsBlock(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "blocked@example.com")
+	p := listPatient(t, s, owner, models.Patient{Name: "Blocked"})
+	lock := s.DB().Begin()
+	if lock.Error != nil {
+		t.Fatal(lock.Error)
+	}
+	locked := true
+	unlock := func() {
+		if locked {
+			lock.Rollback()
+			locked = false
+		}
+	}
+	defer unlock()
+	if modelstest.Engine() == models.Postgres {
+		if err := lock.Exec("LOCK TABLE audit_events IN EXCLUSIVE MODE").Error; err != nil {
+			t.Fatal(err)
+		}
+	} // on SQLite, Begin took the write lock (IMMEDIATE)
+	read := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_, err := s.ViewPatient(ctx, owner, p.ID)
+		return err
+	}
+	// More patient readers than the writer queues, with long deadlines.
+	var slow sync.WaitGroup
+	for range 700 {
+		slow.Add(1)
+		go func() {
+			defer slow.Done()
+			_ = read(8 * time.Second)
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // let them queue
+	var wg sync.WaitGroup
+	var answered atomic.Int64
+	start := time.Now()
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if read(300*time.Millisecond) == nil {
+				answered.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	unlock()
+	slow.Wait()
+	if n := answered.Load(); n != 0 {
+		t.Fatalf("%d reads answered while their audit events could not be stored", n)
+	}
+	if elapsed > 3*time.Second {
+		t.Fatalf("reads with a 300 ms deadline took %v behind reads with later deadlines", elapsed)
 	}
 }
