@@ -162,6 +162,9 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 		return err
 	}
 	defer stopTokenCache()
+	if m != nil {
+		m.TokenCacheLive(store.TokenCacheLive)
+	}
 	go purgeTokens(ctx, store, log)
 	go purgeSessions(ctx, store, cfg.SessionIdleTimeout, log) // admin panel sessions
 

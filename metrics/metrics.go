@@ -73,6 +73,23 @@ func New(db *sql.DB) *Metrics {
 	return m
 }
 
+// TokenCacheLive exports healthcare_token_cache_live: 1 while live()
+// reports that verified access tokens may be answered from memory (the
+// cache is on and its revocation listener connected and in sync), else 0.
+// A cache that stays at 0 on PostgreSQL means every request asks the
+// database again: look for the listener's warnings in the log.
+func (m *Metrics) TokenCacheLive(live func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "healthcare_token_cache_live",
+		Help: "1 while verified access tokens may be answered from memory (cache on, revocation listener in sync), else 0.",
+	}, func() float64 {
+		if live() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // Registry is the registry the metrics are on (tests gather from it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -79,5 +80,30 @@ func TestHandlerServesCountersOfThisRegistryOnly(t *testing.T) {
 	}
 	if strings.Contains(w.Body.String(), "go_sql_") {
 		t.Errorf("pool statistics without a database")
+	}
+}
+
+func TestTokenCacheLiveGauge(t *testing.T) {
+	t.Parallel()
+	m := New(nil)
+	var live atomic.Bool
+	m.TokenCacheLive(live.Load)
+	value := func() string {
+		w := httptest.NewRecorder()
+		m.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		for _, line := range strings.Split(w.Body.String(), "\n") {
+			if strings.HasPrefix(line, "healthcare_token_cache_live ") {
+				return strings.TrimPrefix(line, "healthcare_token_cache_live ")
+			}
+		}
+		t.Fatalf("no healthcare_token_cache_live in:\n%s", w.Body.String())
+		return ""
+	}
+	if v := value(); v != "0" {
+		t.Errorf("not live: %s, want 0", v)
+	}
+	live.Store(true)
+	if v := value(); v != "1" {
+		t.Errorf("live: %s, want 1", v)
 	}
 }
