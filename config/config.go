@@ -68,7 +68,7 @@ const (
 	// with GOGC=100 alone the heap may grow to twice what is live before a
 	// collection (BENCHMARKS.md: a login run peaked at 149 MB without a
 	// limit, 113 MB with GOMEMLIMIT=80MiB).
-	DefaultMemoryLimit = 120 << 20
+	DefaultMemoryLimit = 110 << 20
 	// MinMemoryLimit is the smallest MEMORY_LIMIT accepted. Below it the
 	// collector would run almost constantly; it mostly catches a unit left
 	// out ("120" is 120 bytes, not 120 MiB).
@@ -145,7 +145,7 @@ type Config struct {
 	// process; 0 turns a limit off.
 	LoginFailuresPerEmail int
 
-	// MemoryLimit is MEMORY_LIMIT (default 120 MiB): the Go runtime's soft
+	// MemoryLimit is MEMORY_LIMIT (default 110 MiB): the Go runtime's soft
 	// memory limit in bytes, set when serving unless GOMEMLIMIT is in the
 	// environment. 0 ("off") leaves the runtime's default (no limit).
 	MemoryLimit int64

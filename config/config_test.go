@@ -87,7 +87,7 @@ func TestLoadDefaults(t *testing.T) {
 		RegisterRatePerIP:      60,
 		RefreshRatePerIP:       120,
 		LoginFailuresPerEmail:  10,
-		MemoryLimit:            120 << 20,
+		MemoryLimit:            110 << 20,
 		LogFormat:              "text",
 		LogLevel:               slog.LevelInfo,
 		MetricsEnabled:         true,
