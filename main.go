@@ -209,22 +209,22 @@ func tokenCacheOptions(ttl time.Duration, log *slog.Logger) models.TokenCacheOpt
 // purgeSessions deletes expired admin panel sessions hourly (an expired
 // session is refused when presented anyway; this keeps the table small).
 func purgeSessions(ctx context.Context, store *models.Store, idle time.Duration, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := store.PurgeExpiredSessions(ctx, time.Now().UTC(), idle); err != nil {
-				log.Warn("purge expired admin sessions", slog.Any("error", err))
-			}
-		}
-	}
+	hourly(ctx, log, "purge expired admin sessions", func() error {
+		_, err := store.PurgeExpiredSessions(ctx, time.Now().UTC(), idle)
+		return err
+	})
 }
 
 // purgeTokens deletes expired token records hourly.
 func purgeTokens(ctx context.Context, store *models.Store, log *slog.Logger) {
+	hourly(ctx, log, "purge expired tokens", func() error {
+		_, err := store.PurgeExpiredTokens(ctx, time.Now().Add(-time.Hour))
+		return err
+	})
+}
+
+// hourly runs job every hour until ctx ends, logging (as what) its errors.
+func hourly(ctx context.Context, log *slog.Logger, what string, job func() error) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -232,8 +232,8 @@ func purgeTokens(ctx context.Context, store *models.Store, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := store.PurgeExpiredTokens(ctx, time.Now().Add(-time.Hour)); err != nil {
-				log.Warn("purge expired tokens", slog.Any("error", err))
+			if err := job(); err != nil {
+				log.Warn(what, slog.Any("error", err))
 			}
 		}
 	}

@@ -46,22 +46,7 @@ func (s *Store) EachAdminAuditEvent(ctx context.Context, f AdminAuditFilter, fn 
 	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectAuditLog}); err != nil {
 		return err
 	}
-	var after int64
-	for {
-		var batch []AuditEvent
-		if err := s.adminAuditQuery(ctx, f).Where("id > ?", after).Order("id").Limit(500).Find(&batch).Error; err != nil {
-			return translate(err)
-		}
-		for _, ev := range batch {
-			if err := fn(ev); err != nil {
-				return err
-			}
-		}
-		if len(batch) < 500 {
-			return nil
-		}
-		after = batch[len(batch)-1].ID
-	}
+	return eachAuditEvent(func() *gorm.DB { return s.adminAuditQuery(ctx, f) }, fn)
 }
 
 func (s *Store) adminAuditQuery(ctx context.Context, f AdminAuditFilter) *gorm.DB {

@@ -2,7 +2,6 @@ package models
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -124,28 +123,7 @@ func (spec adminSpec) filter(base *gorm.DB, q AdminQuery) *gorm.DB {
 // order sorts by the allow-listed fields of ordering (unknown ones are
 // ignored), then newest first, so pages never overlap.
 func (spec adminSpec) order(db *gorm.DB, ordering string) *gorm.DB {
-	seen := map[string]bool{}
-	for _, f := range strings.Split(ordering, ",") {
-		f = strings.TrimSpace(f)
-		dir := "ASC"
-		if strings.HasPrefix(f, "-") {
-			dir, f = "DESC", f[1:]
-		}
-		col, ok := spec.ordering[f]
-		if !ok || seen[col] {
-			continue
-		}
-		seen[col] = true
-		if spec.nullable[col] {
-			// NULLs last ascending, first descending, on both engines.
-			db = db.Order("(" + col + " IS NULL) " + dir)
-		}
-		db = db.Order(col + " " + dir)
-	}
-	if !seen[spec.created] {
-		db = db.Order(spec.created + " DESC")
-	}
-	return db.Order(spec.table + ".id DESC")
+	return orderBy(db, ordering, spec.ordering, spec.nullable, spec.created, spec.table+".id")
 }
 
 func (spec adminSpec) load(db *gorm.DB) *gorm.DB {

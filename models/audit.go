@@ -232,10 +232,18 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter, page, size int) 
 // EachAuditEvent calls fn for every event matching f, oldest first, reading
 // in batches so an export of any size runs in constant memory.
 func (s *Store) EachAuditEvent(ctx context.Context, f AuditFilter, fn func(AuditEvent) error) error {
+	return eachAuditEvent(func() *gorm.DB { return s.auditQuery(ctx, f) }, fn)
+}
+
+// eachAuditEvent calls fn for every event of the query that query returns,
+// oldest first, in keyset batches by id (constant memory, and no batch
+// re-reads the ones before it).
+func eachAuditEvent(query func() *gorm.DB, fn func(AuditEvent) error) error {
+	const batchSize = 500
 	var after int64
 	for {
 		var batch []AuditEvent
-		if err := s.auditQuery(ctx, f).Where("id > ?", after).Order("id").Limit(500).Find(&batch).Error; err != nil {
+		if err := query().Where("id > ?", after).Order("id").Limit(batchSize).Find(&batch).Error; err != nil {
 			return translate(err)
 		}
 		for _, ev := range batch {
@@ -243,7 +251,7 @@ func (s *Store) EachAuditEvent(ctx context.Context, f AuditFilter, fn func(Audit
 				return err
 			}
 		}
-		if len(batch) < 500 {
+		if len(batch) < batchSize {
 			return nil
 		}
 		after = batch[len(batch)-1].ID

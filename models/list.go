@@ -197,6 +197,15 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // applyOrdering orders by the allow-listed fields of ordering (unknown ones
 // are ignored), then newest first, so pages never overlap.
 func applyOrdering(db *gorm.DB, spec listSpec, ordering string) *gorm.DB {
+	return orderBy(db, ordering, spec.ordering, spec.nullable, "created_at", "id")
+}
+
+// orderBy sorts db by the fields of ordering ("name,-created_at") that
+// columns allows (field -> column; others are ignored), NULLs last
+// ascending and first descending on both engines for the nullable
+// columns, then by created descending and id descending, so that the
+// order is total and pages never overlap.
+func orderBy(db *gorm.DB, ordering string, columns map[string]string, nullable map[string]bool, created, id string) *gorm.DB {
 	seen := map[string]bool{}
 	for _, f := range strings.Split(ordering, ",") {
 		f = strings.TrimSpace(f)
@@ -204,20 +213,20 @@ func applyOrdering(db *gorm.DB, spec listSpec, ordering string) *gorm.DB {
 		if strings.HasPrefix(f, "-") {
 			dir, f = "DESC", f[1:]
 		}
-		col, ok := spec.ordering[f]
+		col, ok := columns[f]
 		if !ok || seen[col] {
 			continue
 		}
 		seen[col] = true
-		if spec.nullable[col] {
+		if nullable[col] {
 			db = db.Order("(" + col + " IS NULL) " + dir)
 		}
 		db = db.Order(col + " " + dir)
 	}
-	if !seen["created_at"] {
-		db = db.Order("created_at DESC")
+	if !seen[created] {
+		db = db.Order(created + " DESC")
 	}
-	return db.Order("id DESC")
+	return db.Order(id + " DESC")
 }
 
 // cursor is a keyset position in the default order (-created_at, -id).
