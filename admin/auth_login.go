@@ -49,6 +49,11 @@ func (a *Admin) renderLogin(c *gin.Context, status int, vm templates.Login) erro
 // hooks; success starts a new session (new token, new CSRF token) and goes
 // on to next, if it is a panel page.
 func (a *Admin) login(c *gin.Context) error {
+	// The request is the password Hasher's own (models.Hasher.Hashing): a
+	// login flood alone keeps every core hashing.
+	ctx, done := a.store.Hasher().Hashing(c.Request.Context())
+	defer done()
+	c.Request = c.Request.WithContext(ctx)
 	email, password, next := c.PostForm("email"), c.PostForm("password"), c.PostForm("next")
 	vm := templates.Login{Email: email, Next: next}
 	if wait, ok := a.loginPerIP.Take(c.ClientIP()); !ok {
@@ -62,7 +67,6 @@ func (a *Admin) login(c *gin.Context) error {
 	if wait, ok := a.loginFailures.Take(key); !ok {
 		return a.loginThrottled(c, "login_email", wait, vm)
 	}
-	ctx := c.Request.Context()
 	u, err := a.store.Authenticate(ctx, email, password)
 	switch {
 	case models.ErrorCode(err) == models.Unauthorized:

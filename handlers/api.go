@@ -121,8 +121,8 @@ func (a *API) Register(r *gin.RouterGroup) {
 
 	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore)
 	public := routes{api}
-	public.handle(http.MethodPost, "/auth/register", a.register)
-	public.handle(http.MethodPost, "/auth/login", a.login)
+	public.handle(http.MethodPost, "/auth/register", a.register, a.hashing)
+	public.handle(http.MethodPost, "/auth/login", a.login, a.hashing)
 	public.handle(http.MethodPost, "/auth/token/refresh", a.refresh)
 
 	authed := routes{api.Group("", a.authenticate)}
@@ -153,6 +153,16 @@ func (a *API) deadline(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.RequestTimeout)
 	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+// hashing counts a login or a sign-up, for its whole length, as one of the
+// password Hasher's own requests (models.Hasher.Hashing), so a login flood
+// alone keeps every core hashing.
+func (a *API) hashing(c *gin.Context) {
+	ctx, done := a.store.Hasher().Hashing(c.Request.Context())
+	defer done()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 }

@@ -97,8 +97,9 @@ type Hasher struct {
 	dummy     string
 
 	// inFlight, when set (ShareCPUWith), counts the server's requests in
-	// flight; inHasher counts the calls inside Hash and Verify (waiting or
-	// hashing), and running the hashes running.
+	// flight; inHasher counts those that are the Hasher's: requests marked
+	// by Hashing, and the calls inside Hash and Verify (waiting or
+	// hashing) of any other; running counts the hashes running.
 	inFlight atomic.Pointer[func() int64]
 	inHasher atomic.Int64
 	mu       sync.Mutex
@@ -115,6 +116,35 @@ const hashYieldPoll = 2 * time.Millisecond
 // other traffic leaves those requests a core instead of queueing them
 // behind 25 ms hashes.
 func (h *Hasher) ShareCPUWith(inFlight func() int64) { h.inFlight.Store(&inFlight) }
+
+// hashingKey marks a context whose request Hashing counted.
+type hashingKey struct{}
+
+// Hashing counts the request of ctx as the Hasher's own until done is
+// called: a login or a sign-up, whose other work (reading the user,
+// writing its tokens) is short beside its hash. Without it, under a login
+// flood alone the logins between their hashes would count as other
+// requests in flight, and keep the last core idle for them
+// (ShareCPUWith). Hash and Verify under the returned context do not count
+// the request again.
+func (h *Hasher) Hashing(ctx context.Context) (context.Context, func()) {
+	if ctx.Value(hashingKey{}) == h {
+		return ctx, func() {}
+	}
+	h.inHasher.Add(1)
+	var once sync.Once
+	return context.WithValue(ctx, hashingKey{}, h), func() { once.Do(func() { h.inHasher.Add(-1) }) }
+}
+
+// enter counts a Hash or Verify call in inHasher unless its request is
+// counted already (Hashing); the returned function undoes it.
+func (h *Hasher) enter(ctx context.Context) (leave func()) {
+	if ctx.Value(hashingKey{}) == h {
+		return func() {}
+	}
+	h.inHasher.Add(1)
+	return func() { h.inHasher.Add(-1) }
+}
 
 // NewHasher returns a Hasher using p that runs at most concurrency hashes at
 // once; concurrency <= 0 means runtime.GOMAXPROCS(0). It panics if p fails
@@ -198,8 +228,7 @@ func (h *Hasher) release() {
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>, salt and key in unpadded
 // standard base64. It returns ctx.Err() if ctx ends before a slot is free.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	h.inHasher.Add(1)
-	defer h.inHasher.Add(-1)
+	defer h.enter(ctx)()
 	salt := make([]byte, h.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("argon2id: reading salt: %w", err)
@@ -222,8 +251,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	h.inHasher.Add(1)
-	defer h.inHasher.Add(-1)
+	defer h.enter(ctx)()
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}

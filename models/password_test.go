@@ -481,3 +481,78 @@ func TestHasherLeavesACoreToOtherRequests(t *testing.T) {
 		t.Fatalf("%d slots still held", n)
 	}
 }
+
+// A login (Hashing) between its hash and its answer is the Hasher's own
+// request, not another request to keep a core for: a login flood alone
+// hashes on every slot. A request that is not marked still holds the last
+// slot back, and a marked request's Hash does not count it twice.
+func TestHasherCountsLoginRequestsAsItsOwn(t *testing.T) {
+	t.Parallel()
+	h := NewHasher(cheapParams, 2)
+	var requests atomic.Int64 // what the router counts: every request in flight
+	h.ShareCPUWith(requests.Load)
+	release := make(chan struct{})
+	var started atomic.Int64
+	h.derive = func(pw, salt []byte, p HashParams) []byte {
+		started.Add(1)
+		<-release
+		return argon2idKey(pw, salt, p)
+	}
+	waitStarted := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for started.Load() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d hashes started, want %d", started.Load(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	login := func() (context.Context, func()) {
+		requests.Add(1)
+		ctx, done := h.Hashing(context.Background())
+		return ctx, func() { done(); requests.Add(-1) }
+	}
+	// A login that has hashed and is writing its tokens.
+	_, doneA := login()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, done := login()
+			defer done()
+			if _, err := h.Hash(ctx, "pw"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	waitStarted(2)
+	if n := h.inHasher.Load(); n != 3 {
+		t.Errorf("inHasher = %d with three logins in flight, want 3", n)
+	}
+	doneA()
+	// A read arrives: the next hash waits for the last slot.
+	requests.Add(1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ctx, done := login()
+		defer done()
+		if _, err := h.Hash(ctx, "pw"); err != nil {
+			t.Error(err)
+		}
+	}()
+	release <- struct{}{} // one of the two hashes ends
+	time.Sleep(20 * hashYieldPoll)
+	if n := started.Load(); n != 2 {
+		t.Fatalf("%d hashes started beside a read, want 2 (one at a time)", n)
+	}
+	requests.Add(-1) // the read is done
+	waitStarted(3)
+	close(release)
+	wg.Wait()
+	if n := h.inHasher.Load(); n != 0 {
+		t.Fatalf("inHasher = %d after every login, want 0", n)
+	}
+}
