@@ -433,21 +433,16 @@ func TestHashVerifyDummyConcurrentInit(t *testing.T) {
 	}
 }
 
-// With ShareCPUWith, the last slot runs a hash only while no other request
-// is in flight; the others run whatever the load.
-func TestHasherLeavesACoreToOtherRequests(t *testing.T) {
-	t.Parallel()
-	h := NewHasher(cheapParams, 2)
-	var others atomic.Int64
-	h.ShareCPUWith(func() int64 { return h.inHasher.Load() + others.Load() })
-	release := make(chan struct{})
-	var started atomic.Int64
+// holdHashes makes h's hashes wait for release once started; waitStarted
+// waits (5 s at most) until exactly want hashes have started.
+func holdHashes(t *testing.T, h *Hasher) (started *atomic.Int64, release chan struct{}, waitStarted func(want int64)) {
+	started, release = new(atomic.Int64), make(chan struct{})
 	h.derive = func(pw, salt []byte, p HashParams) []byte {
 		started.Add(1)
 		<-release
 		return argon2idKey(pw, salt, p)
 	}
-	waitStarted := func(want int64) {
+	return started, release, func(want int64) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
 		for started.Load() != want {
@@ -457,6 +452,16 @@ func TestHasherLeavesACoreToOtherRequests(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
+}
+
+// With ShareCPUWith, the last slot runs a hash only while no other request
+// is in flight; the others run whatever the load.
+func TestHasherLeavesACoreToOtherRequests(t *testing.T) {
+	t.Parallel()
+	h := NewHasher(cheapParams, 2)
+	var others atomic.Int64
+	h.ShareCPUWith(func() int64 { return h.inHasher.Load() + others.Load() })
+	started, release, waitStarted := holdHashes(t, h)
 	others.Store(1) // a read is in flight
 	var wg sync.WaitGroup
 	for range 2 {
@@ -491,32 +496,14 @@ func TestHasherCountsLoginRequestsAsItsOwn(t *testing.T) {
 	h := NewHasher(cheapParams, 2)
 	var requests atomic.Int64 // what the router counts: every request in flight
 	h.ShareCPUWith(requests.Load)
-	release := make(chan struct{})
-	var started atomic.Int64
-	h.derive = func(pw, salt []byte, p HashParams) []byte {
-		started.Add(1)
-		<-release
-		return argon2idKey(pw, salt, p)
-	}
-	waitStarted := func(want int64) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for started.Load() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d hashes started, want %d", started.Load(), want)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	started, release, waitStarted := holdHashes(t, h)
 	login := func() (context.Context, func()) {
 		requests.Add(1)
 		ctx, done := h.Hashing(context.Background())
 		return ctx, func() { done(); requests.Add(-1) }
 	}
-	// A login that has hashed and is writing its tokens.
-	_, doneA := login()
 	var wg sync.WaitGroup
-	for range 2 {
+	hashingLogin := func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -527,6 +514,10 @@ func TestHasherCountsLoginRequestsAsItsOwn(t *testing.T) {
 			}
 		}()
 	}
+	// A login that has hashed and is writing its tokens.
+	_, doneA := login()
+	hashingLogin()
+	hashingLogin()
 	waitStarted(2)
 	if n := h.inHasher.Load(); n != 3 {
 		t.Errorf("inHasher = %d with three logins in flight, want 3", n)
@@ -534,15 +525,12 @@ func TestHasherCountsLoginRequestsAsItsOwn(t *testing.T) {
 	doneA()
 	// A read arrives: the next hash waits for the last slot.
 	requests.Add(1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		ctx, done := login()
-		defer done()
-		if _, err := h.Hash(ctx, "pw"); err != nil {
-			t.Error(err)
+	hashingLogin()
+	for deadline := time.Now().Add(5 * time.Second); h.inHasher.Load() != 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("inHasher = %d, want 3 once the third login is in", h.inHasher.Load())
 		}
-	}()
+	}
 	release <- struct{}{} // one of the two hashes ends
 	time.Sleep(20 * hashYieldPoll)
 	if n := started.Load(); n != 2 {
