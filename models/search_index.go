@@ -49,18 +49,30 @@ func migrateSearchIndexes(db *gorm.DB) error {
 	if db.Dialector.Name() != Postgres {
 		return nil
 	}
-	schemas, err := extensionSchemas(db, "pg_trgm", "btree_gin")
+	schemas, err := extensionSchemas(db, searchExtensions...)
 	if err != nil {
 		return err
 	}
-	trgm := schemas["pg_trgm"]
+	for _, stmt := range searchIndexStatements(schemas["pg_trgm"], schemas["btree_gin"] != "") {
+		if err := db.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
+}
+
+// searchIndexStatements are the CREATE INDEX statements of trigramIndexes
+// with pg_trgm in schema trgm ("": not installed, no statements), and the
+// owner-led ones only when btree_gin is installed.
+func searchIndexStatements(trgm string, btreeGin bool) []string {
 	if trgm == "" {
 		return nil
 	}
+	var stmts []string
 	for _, ix := range trigramIndexes {
 		var columns []string
 		if ix.owner != "" {
-			if schemas["btree_gin"] == "" {
+			if !btreeGin {
 				continue
 			}
 			columns = append(columns, ix.owner)
@@ -68,12 +80,9 @@ func migrateSearchIndexes(db *gorm.DB) error {
 		for _, col := range ix.columns {
 			columns = append(columns, fmt.Sprintf("lower(%s) %q.gin_trgm_ops", col, trgm))
 		}
-		stmt := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s USING gin (%s)`, ix.name, ix.table, strings.Join(columns, ", "))
-		if err := db.Exec(stmt).Error; err != nil {
-			return fmt.Errorf("%s: %w", ix.name, err)
-		}
+		stmts = append(stmts, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s USING gin (%s)`, ix.name, ix.table, strings.Join(columns, ", ")))
 	}
-	return nil
+	return stmts
 }
 
 // extensionSchemas creates, where they are missing and the database user
@@ -120,20 +129,29 @@ func SearchIndexWarning(db *gorm.DB) string {
 	if db.Dialector.Name() != Postgres {
 		return ""
 	}
-	schemas, err := installedExtensions(db, []string{"pg_trgm", "btree_gin"})
+	schemas, err := installedExtensions(db, searchExtensions)
 	if err != nil {
 		return ""
 	}
+	return searchIndexWarning(schemas)
+}
+
+// searchExtensions are the extensions the search indexes need.
+var searchExtensions = []string{"pg_trgm", "btree_gin"}
+
+// searchIndexWarning is SearchIndexWarning's text for the installed
+// extensions (name -> schema).
+func searchIndexWarning(installed map[string]string) string {
 	var missing []string
-	for _, name := range []string{"pg_trgm", "btree_gin"} {
-		if schemas[name] == "" {
+	for _, name := range searchExtensions {
+		if installed[name] == "" {
 			missing = append(missing, name)
 		}
 	}
 	switch {
 	case len(missing) == 0:
 		return ""
-	case schemas["pg_trgm"] == "":
+	case installed["pg_trgm"] == "":
 		return "search indexes are missing: " + strings.Join(missing, " and ") + " not installed and this database " +
 			"user may not create extensions, so searches read every candidate row. Run CREATE EXTENSION " +
 			strings.Join(missing, "; CREATE EXTENSION ") + " as the database owner and restart."
