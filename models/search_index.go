@@ -28,8 +28,9 @@ type trigramIndex struct {
 // alone the planner serves small tables best (the owner-led index alone
 // made a search over 1,000 patients 9× dearer in the database, and the
 // staff-wide search 8×), with the owner-led one large owners best; with
-// both, each size gets its better plan, for about 5% slower inserts
-// (pgbench, BENCHMARKS.md).
+// both, each size gets its better plan, and inserts pay for the fourth
+// index within the noise of the measurements
+// (bench/pgbench/search-index-layouts.sh, BENCHMARKS.md).
 var trigramIndexes = []trigramIndex{
 	{name: "idx_patients_name_trgm", table: "patients", columns: []string{"name"}},
 	{name: "idx_patients_email_trgm", table: "patients", columns: []string{"email"}},
