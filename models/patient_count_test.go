@@ -254,7 +254,7 @@ func TestSearchIndexes(t *testing.T) {
 	// BENCHMARKS.md); a test table of a few rows is cheaper to read by the
 	// owner alone, so only the definition is checked here.
 	var def string
-	if err := s.DB().Raw(`SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'idx_patients_owner_search'`).Scan(&def).Error; err != nil {
+	if err := s.DB().Raw(`SELECT pg_get_indexdef(to_regclass('idx_patients_owner_search'))`).Scan(&def).Error; err != nil {
 		t.Fatal(err)
 	}
 	if !regexp.MustCompile(`USING gin \(created_by_id, lower\(\(name\)::text\) \S+gin_trgm_ops, lower\(\(email\)::text\) \S+gin_trgm_ops, lower\(\(phone\)::text\) \S+gin_trgm_ops\)$`).MatchString(def) {
@@ -290,7 +290,13 @@ func TestSearchIndexesAddTheOwnerLedOne(t *testing.T) {
 func trigramIndexNames(t *testing.T, s *models.Store) []string {
 	t.Helper()
 	var names []string
-	if err := s.DB().Raw(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexdef LIKE '%gin_trgm_ops%' ORDER BY 1`).Scan(&names).Error; err != nil {
+	// By access method, not by pg_indexes.indexdef: pg_get_indexdef may
+	// run on other schemas' indexes before the schema filter, and fail on
+	// one that a parallel test is dropping.
+	err := s.DB().Raw(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	  JOIN pg_am am ON am.oid = c.relam WHERE n.nspname = current_schema() AND c.relkind = 'i' AND am.amname = 'gin'
+	  ORDER BY 1`).Scan(&names).Error
+	if err != nil {
 		t.Fatal(err)
 	}
 	return names
