@@ -123,10 +123,11 @@ type hashingKey struct{}
 // Hashing counts the request of ctx as the Hasher's own until done is
 // called: a login or a sign-up, whose other work (reading the user,
 // writing its tokens) is short beside its hash. Without it, under a login
-// flood alone the logins between their hashes would count as other
-// requests in flight, and keep the last core idle for them
-// (ShareCPUWith). Hash and Verify under the returned context do not count
-// the request again.
+// flood alone, a login before or after its hash counts as another request
+// in flight and holds the last slot back (ShareCPUWith) for work that is
+// itself waiting to hash; waiters then poll, and newcomers overtake them
+// (the flood's p99 was twice as long, BENCHMARKS.md). Hash and Verify
+// under the returned context do not count the request again.
 func (h *Hasher) Hashing(ctx context.Context) (context.Context, func()) {
 	if ctx.Value(hashingKey{}) == h {
 		return ctx, func() {}
