@@ -50,7 +50,7 @@ func (a *Admin) renderLogin(c *gin.Context, status int, vm templates.Login) erro
 // on to next, if it is a panel page.
 func (a *Admin) login(c *gin.Context) error {
 	// The request is the password Hasher's own (models.Hasher.Hashing): a
-	// login flood alone keeps every core hashing.
+	// login flood alone does not hold its own last hashing slot back.
 	ctx, done := a.store.Hasher().Hashing(c.Request.Context())
 	defer done()
 	c.Request = c.Request.WithContext(ctx)

@@ -159,7 +159,7 @@ func (a *API) deadline(c *gin.Context) {
 
 // hashing counts a login or a sign-up, for its whole length, as one of the
 // password Hasher's own requests (models.Hasher.Hashing), so a login flood
-// alone keeps every core hashing.
+// alone does not hold its own last hashing slot back.
 func (a *API) hashing(c *gin.Context) {
 	ctx, done := a.store.Hasher().Hashing(c.Request.Context())
 	defer done()
