@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,9 +19,8 @@ const patientColumns = "id, name, date_of_birth, gender, phone, email, address, 
 // dbBaseline returns the database's own round trip for the API's
 // single-row read: a primary-key SELECT of a whole patient row, with as
 // many connections as the load generator has workers. PostgreSQL goes
-// through a pgx pool; SQLite through database/sql with the driver the
-// server uses (github.com/glebarez/go-sqlite, registered as "sqlite" by
-// the models package's dialector) and the server's pragmas.
+// through a pgx pool; SQLite through database/sql on the connection pool
+// models.Open makes for the server (its driver, file URI and pragmas).
 func dbBaseline(ctx context.Context, t target, conns int, ids []int64) (reqFunc, func(), error) {
 	const query = "SELECT " + patientColumns + " FROM patients WHERE id = "
 	if t.driver == models.Postgres {
@@ -51,14 +48,13 @@ func dbBaseline(ctx context.Context, t target, conns int, ids []int64) (reqFunc,
 		}
 		return fn, pool.Close, nil
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(t.dsn))
+	gdb, err := models.Open(ctx, models.SQLite, t.dsn, models.PoolOptions{MaxOpenConns: conns})
 	if err != nil {
 		return nil, nil, err
 	}
-	db.SetMaxOpenConns(conns)
-	db.SetMaxIdleConns(conns)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	db, err := gdb.DB()
+	if err != nil {
+		_ = models.Close(gdb)
 		return nil, nil, err
 	}
 	fn := func(ctx context.Context, w *worker) error {
@@ -69,20 +65,7 @@ func dbBaseline(ctx context.Context, t target, conns int, ids []int64) (reqFunc,
 		}
 		return db.QueryRowContext(ctx, query+"?", ids[w.rng.IntN(len(ids))]).Scan(dst...)
 	}
-	return fn, func() { db.Close() }, nil
-}
-
-// sqliteDSN is the file URI models.Open builds: the same pragmas on every
-// connection.
-func sqliteDSN(path string) string {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Set("_txlock", "immediate")
-	q.Set("_time_format", "sqlite")
-	return "file:" + path + "?" + q.Encode()
+	return fn, func() { _ = models.Close(gdb) }, nil
 }
 
 // floorPath is the HTTP floor's only route.

@@ -69,7 +69,7 @@ func (b *bench) run(ctx context.Context) (err error) {
 	}
 	if b.fx.reused {
 		b.logf("reusing the seed of %s (%d patients, %d owned by %s)", b.fx.seed.SeededAt.Format(time.RFC3339),
-			b.fx.totalPatientsN, b.fx.demoPatientsN, models.DemoEmail)
+			b.fx.seed.Patients, b.fx.seed.Owned, models.DemoEmail)
 	}
 	defer func() {
 		// Leave the database at the seeded size for the next run.
@@ -192,7 +192,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) result {
 	var db0 map[int]time.Duration
 	cpuErr := errors.New("no process")
 	h.start = func() {
-		self0 = selfCPU()
+		self0 = processCPU()
 		db0 = b.dbCPU.sample(ctx)
 		if p.pid != 0 {
 			sampler = sampleRSS(p.pid)
@@ -221,7 +221,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) result {
 			}
 		}
 		r.Load1 = loadAverage()
-		r.ClientCPUs = (selfCPU() - self0).Seconds()
+		r.ClientCPUs = (processCPU() - self0).Seconds()
 		if d, ok := used(db0, b.dbCPU.sample(ctx)); ok {
 			r.DBCPUs = d.Seconds()
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,11 +69,4 @@ func used(before, after map[int]time.Duration) (time.Duration, bool) {
 		sum += t - before[pid]
 	}
 	return sum, true
-}
-
-// selfCPU is the benchmark process's own CPU time: the load generator's
-// share of the machine.
-func selfCPU() time.Duration {
-	t, _ := cpuTime(os.Getpid())
-	return t
 }

@@ -156,19 +156,16 @@ func (benchSeed) TableName() string { return "bench_seed" }
 
 // fixture is what the scenarios need to know about the seeded data.
 type fixture struct {
-	seed           benchSeed
-	reused         bool
-	demoID         int64
-	demoPassword   string
-	staffPassword  string
-	demoPatients   []int64 // ids of the seeded patients the demo user owns
-	doctors        []int64
-	mapped         map[[2]int64]bool // existing (patient, doctor) pairs
-	patientWord    string            // a word that some demo patients' names contain
-	doctorWord     string            // the most common specialization's first word
-	deepPage       int               // page number of the deep-page scenarios (page_size 20)
-	demoPatientsN  int64
-	totalPatientsN int64
+	seed          benchSeed
+	reused        bool
+	demoPassword  string
+	staffPassword string
+	demoPatients  []int64 // ids of the seeded patients the demo user owns
+	doctors       []int64
+	mapped        map[[2]int64]bool // existing (patient, doctor) pairs
+	patientWord   string            // a word that some demo patients' names contain
+	doctorWord    string            // the most common specialization's first word
+	deepPage      int               // page number of the deep-page scenarios (page_size 20)
 }
 
 // prepare makes the database hold exactly the requested data, seeding it
@@ -187,45 +184,44 @@ func prepare(ctx context.Context, o options, t target, logf func(string, ...any)
 	if err != nil {
 		return nil, err
 	}
+	// Closes whichever database db is when prepare returns.
+	defer func() {
+		if db != nil {
+			_ = models.Close(db)
+		}
+	}()
 	fx := &fixture{}
-	fx.reused, err = reusable(ctx, db, o, &fx.seed)
-	if err != nil {
-		_ = models.Close(db)
+	if fx.reused, err = reusable(ctx, db, o, &fx.seed); err != nil {
 		return nil, err
 	}
 	if !fx.reused {
-		var n int64
+		var n, u int64
 		if err := db.WithContext(ctx).Model(&models.Patient{}).Count(&n).Error; err != nil {
-			_ = models.Close(db)
 			return nil, err
 		}
-		var u int64
 		if err := db.WithContext(ctx).Model(&models.User{}).Count(&u).Error; err != nil {
-			_ = models.Close(db)
 			return nil, err
 		}
-		_ = models.Close(db)
 		if n+u > 0 {
 			if !t.disposable && !o.reseed {
 				return nil, fmt.Errorf("%s has data that is not a benchmark seed of %d patients (%d owned): pass -reseed to drop and recreate it", t.display, o.patients, o.owned)
 			}
 			logf("%s does not hold %d patients (%d owned): dropping and recreating it", t.display, o.patients, o.owned)
+			_ = models.Close(db)
 			if err := t.drop(ctx); err != nil {
 				return nil, fmt.Errorf("drop database: %w", err)
 			}
 			if err := t.create(ctx); err != nil {
 				return nil, fmt.Errorf("create database: %w", err)
 			}
-		}
-		if db, store, err = t.open(ctx); err != nil {
-			return nil, err
+			if db, store, err = t.open(ctx); err != nil {
+				return nil, err
+			}
 		}
 		if err := seed(ctx, db, store, o, &fx.seed, logf); err != nil {
-			_ = models.Close(db)
 			return nil, err
 		}
 	}
-	defer models.Close(db)
 	// Whatever earlier runs left, start from a vacuumed, analyzed table
 	// (quick when it already is).
 	if err := vacuum(ctx, db, "patients", "mappings", "doctors", "users"); err != nil {
@@ -350,23 +346,15 @@ func seed(ctx context.Context, db *gorm.DB, store *models.Store, o options, rec 
 func (fx *fixture) load(ctx context.Context, db *gorm.DB, store *models.Store) error {
 	q := db.WithContext(ctx)
 	var err error
-	if fx.demoPassword, err = resetPassword(ctx, db, store, models.DemoEmail); err != nil {
+	if fx.staffPassword, _, err = resetPassword(ctx, store, models.StaffEmail); err != nil {
 		return err
 	}
-	if fx.staffPassword, err = resetPassword(ctx, db, store, models.StaffEmail); err != nil {
+	var demo *models.User
+	if fx.demoPassword, demo, err = resetPassword(ctx, store, models.DemoEmail); err != nil {
 		return err
 	}
-	demo, err := store.UserByEmail(ctx, models.DemoEmail)
-	if err != nil {
-		return err
-	}
-	fx.demoID = demo.ID
 	if err := q.Model(&models.Patient{}).Where("created_by_id = ? AND id <= ?", demo.ID, fx.seed.MaxPatientID).
 		Order("id").Pluck("id", &fx.demoPatients).Error; err != nil {
-		return err
-	}
-	fx.demoPatientsN = int64(len(fx.demoPatients))
-	if err := q.Model(&models.Patient{}).Count(&fx.totalPatientsN).Error; err != nil {
 		return err
 	}
 	if err := q.Model(&models.Doctor{}).Order("id").Pluck("id", &fx.doctors).Error; err != nil {
@@ -406,22 +394,16 @@ func (fx *fixture) load(ctx context.Context, db *gorm.DB, store *models.Store) e
 	return nil
 }
 
-// resetPassword gives the account a fresh random password, so the
-// benchmark can log in to a database it did not seed in this run.
-func resetPassword(ctx context.Context, db *gorm.DB, store *models.Store, email string) (string, error) {
+// resetPassword gives the account a fresh random password, as the admin
+// panel would (Store.SetUserPassword), so the benchmark can log in to a
+// database it did not seed in this run.
+func resetPassword(ctx context.Context, store *models.Store, email string) (string, *models.User, error) {
+	u, err := store.UserByEmail(ctx, email)
+	if err != nil {
+		return "", nil, fmt.Errorf("account %s: %w", email, err)
+	}
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)
 	pw := "Bench-" + base64.RawURLEncoding.EncodeToString(b)
-	hash, err := store.Hasher().Hash(ctx, pw)
-	if err != nil {
-		return "", err
-	}
-	res := db.WithContext(ctx).Model(&models.User{}).Where("email = ?", email).Update("password_hash", hash)
-	if res.Error != nil {
-		return "", res.Error
-	}
-	if res.RowsAffected != 1 {
-		return "", fmt.Errorf("account %s not found", email)
-	}
-	return pw, nil
+	return pw, u, store.SetUserPassword(ctx, u.ID, pw, "")
 }

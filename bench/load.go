@@ -21,7 +21,6 @@ type reqFunc func(ctx context.Context, w *worker) error
 // worker is one of a group's goroutines. Only it touches its fields while
 // the load runs.
 type worker struct {
-	id  int
 	rng *rand.Rand
 	lat []time.Duration // every measured latency, preallocated
 	// errs counts the measured requests that failed.
@@ -39,7 +38,6 @@ type group struct {
 type loadStats struct {
 	Requests     int
 	Errors       int
-	Seconds      float64
 	RPS          float64
 	P50, P90     time.Duration
 	P99, Max     time.Duration
@@ -85,7 +83,7 @@ func runLoad(ctx context.Context, warmup, duration time.Duration, h hooks, group
 	for gi, g := range groups {
 		samples[gi] = &errorSamples{}
 		for i := range g.workers {
-			w := &worker{id: i, rng: rand.New(rand.NewPCG(uint64(gi)+1, uint64(i)+1)), lat: make([]time.Duration, 0, latencyCap)}
+			w := &worker{rng: rand.New(rand.NewPCG(uint64(gi)+1, uint64(i)+1)), lat: make([]time.Duration, 0, latencyCap)}
 			workers[gi] = append(workers[gi], w)
 			wg.Add(1)
 			go func() {
@@ -122,7 +120,7 @@ func runLoad(ctx context.Context, warmup, duration time.Duration, h hooks, group
 	out := make([]loadStats, len(groups))
 	for gi := range groups {
 		var all []time.Duration
-		st := loadStats{Seconds: duration.Seconds(), ErrorSamples: samples[gi].msgs}
+		st := loadStats{ErrorSamples: samples[gi].msgs}
 		for _, w := range workers[gi] {
 			all = append(all, w.lat...)
 			st.Errors += w.errs
