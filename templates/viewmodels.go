@@ -66,7 +66,6 @@ type ChangeList struct {
 	Rows       []Row
 	Filters    []Filter
 	Count      string // "3 patients"
-	Total      string // "(10 total)" when filtered, else ""
 	Pagination Pagination
 	ClearURL   string // the list without search or filters; "" when none is set
 }
