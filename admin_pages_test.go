@@ -98,3 +98,26 @@ func TestAdminMappingChange(t *testing.T) {
 		t.Fatalf("history = %q", hist)
 	}
 }
+
+// Reading a page does not write the session (a database write and a
+// Set-Cookie per page view otherwise); a flash message is still shown
+// once, and taking it saves the session.
+func TestAdminPageViewsDoNotRewriteTheSession(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	for _, path := range []string{"/admin/", "/admin/patients/", "/admin/doctors/"} {
+		r := cl.get(path).want(t, http.StatusOK)
+		if c := r.Header().Values("Set-Cookie"); len(c) != 0 {
+			t.Errorf("GET %s rewrote the session: Set-Cookie %v", path, c)
+		}
+	}
+	d := app.mustDoctor(t, "Flash Gordon", "Cardiology")
+	cl.post("/admin/doctors/"+itoa64(d.ID)+"/delete/", url.Values{"confirm": {"yes"}}).wantRedirect(t, "/admin/doctors/")
+	if r := cl.get("/admin/doctors/").want(t, http.StatusOK); !r.has(t, "message-success") {
+		t.Errorf("no success message after the delete")
+	}
+	if r := cl.get("/admin/doctors/").want(t, http.StatusOK); r.has(t, "message-success") {
+		t.Errorf("the success message shown twice")
+	}
+}

@@ -19,7 +19,10 @@ func render(c *gin.Context, status int, page templ.Component) error {
 
 // layout builds the frame of a page: the user, the sections they may open
 // (section is the current one), the breadcrumbs and the pending flash
-// messages, which it takes from the session (and so saves it).
+// messages, which it takes from the session. The session is saved if
+// that (or a new CSRF token) changed it; flashes are taken only when
+// there are some, since taking them marks a session changed even when it
+// has none, and every page view would write the session row.
 func (a *Admin) layout(c *gin.Context, title, section string, crumbs ...templates.Link) (templates.Layout, error) {
 	l := templates.Layout{
 		Title: title, CSRF: csrfToken(c),
@@ -35,7 +38,12 @@ func (a *Admin) layout(c *gin.Context, title, section string, crumbs ...template
 			l.Breadcrumbs = append([]templates.Link{{Label: "Home", URL: "/admin/"}}, crumbs...)
 		}
 	}
-	for _, f := range session(c).Flashes() {
+	s := session(c)
+	var flashes []any
+	if s.Get(flashKey) != nil {
+		flashes = s.Flashes()
+	}
+	for _, f := range flashes {
 		s, _ := f.(string)
 		level, text, ok := strings.Cut(s, "|")
 		if !ok {
@@ -45,6 +53,9 @@ func (a *Admin) layout(c *gin.Context, title, section string, crumbs ...template
 	}
 	return l, saveSession(c)
 }
+
+// flashKey is where gorilla/sessions keeps flash messages by default.
+const flashKey = "_flash"
 
 // navFor lists the sections u may open.
 func navFor(u *models.User, section string) []templates.Link {
