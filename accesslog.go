@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"healthcare/handlers"
 	"healthcare/metrics"
+	"healthcare/models"
 )
 
 // accessLog writes one line per request once it is answered: method, route
@@ -38,7 +38,10 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
 			slog.String("client_ip", c.ClientIP()),
 		)
-		if id, ok := handlers.UserID(c); ok {
+		// The authenticated user, as the API's token check or the admin's
+		// session check put it on the request (the handlers' c.Request is
+		// this one's after c.Next).
+		if id := models.ActorFrom(c.Request.Context()).UserID; id != 0 {
 			attrs = append(attrs, slog.Int64("user_id", id))
 		}
 		log.LogAttrs(ctx, level, "request", attrs...)

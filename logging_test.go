@@ -166,3 +166,34 @@ func TestAccessLogTextFormatAndLevel(t *testing.T) {
 		t.Errorf("LOG_LEVEL=warn request lines = %v, want only the 503 at ERROR", lines)
 	}
 }
+
+// The admin panel's requests name their staff user in the access log too
+// (the user the session check put on the request), and an anonymous page
+// names none.
+func TestAccessLogNamesTheAdminUser(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.LogFormat = "json"
+	app := logApp(t, cfg, nil)
+	staff, cl := app.admStaff(t)
+	cl.get("/admin/patients/").want(t, http.StatusOK)
+	app.admAnon(t).get("/admin/login/").want(t, http.StatusOK)
+	var staffLine, anonLine map[string]any
+	for _, line := range logLines(t, app.logs.String()) {
+		switch {
+		case line["method"] == "GET" && line["route"] == "/admin/patients":
+			staffLine = line
+		case line["method"] == "GET" && line["route"] == "/admin/login":
+			anonLine = line
+		}
+	}
+	if staffLine == nil || anonLine == nil {
+		t.Fatalf("request lines missing: %s", app.logs.String())
+	}
+	if got := staffLine["user_id"]; got != float64(staff.ID) {
+		t.Errorf("admin page: user_id = %v, want %d", got, staff.ID)
+	}
+	if got, ok := anonLine["user_id"]; ok {
+		t.Errorf("login page: user_id = %v, want none", got)
+	}
+}

@@ -79,21 +79,6 @@ func currentUser(c *gin.Context) *models.User {
 	return c.MustGet(ctxUser).(*models.User)
 }
 
-// UserID returns the id of the user the request authenticated as, for the
-// access log; false when the request carried no valid token (or never
-// reached authentication).
-func UserID(c *gin.Context) (int64, bool) {
-	u, ok := c.Get(ctxUser)
-	if !ok {
-		return 0, false
-	}
-	user, ok := u.(*models.User)
-	if !ok || user == nil {
-		return 0, false
-	}
-	return user.ID, true
-}
-
 // currentClaims returns the claims of the access token used.
 func currentClaims(c *gin.Context) *claims {
 	return c.MustGet(ctxClaims).(*claims)
