@@ -52,6 +52,9 @@ func (s *Store) EachAdminAuditEvent(ctx context.Context, f AdminAuditFilter, fn 
 func (s *Store) adminAuditQuery(ctx context.Context, f AdminAuditFilter) *gorm.DB {
 	q := s.auditQuery(ctx, f.AuditFilter)
 	if f.Email != "" {
+		if !storable(f.Email) {
+			return q.Where("1 = 0")
+		}
 		q = q.Where("user_email = ?", NormalizeEmail(f.Email))
 	}
 	return q

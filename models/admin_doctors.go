@@ -25,7 +25,7 @@ var adminDoctorList = adminSpec{
 func (s *Store) adminDoctors(ctx context.Context, f AdminDoctorFilter) *gorm.DB {
 	q := s.db.WithContext(ctx).Model(&Doctor{})
 	if sp := strings.TrimSpace(f.Specialization); sp != "" {
-		q = q.Where("LOWER(doctors.specialization) = ?", strings.ToLower(sp))
+		q = whereLowerEq(q, "doctors.specialization", sp)
 	}
 	return q
 }

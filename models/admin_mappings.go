@@ -36,7 +36,7 @@ func (s *Store) adminMappings(ctx context.Context, f AdminMappingFilter) *gorm.D
 		q = q.Where("mappings.doctor_id = ?", f.DoctorID)
 	}
 	if sp := strings.TrimSpace(f.Specialization); sp != "" {
-		q = q.Where("LOWER(doctors.specialization) = ?", strings.ToLower(sp))
+		q = whereLowerEq(q, "doctors.specialization", sp)
 	}
 	return q
 }

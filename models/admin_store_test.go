@@ -157,3 +157,23 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 }
 
 func asError(err error, target **models.Error) bool { return errors.As(err, target) }
+
+// Filters with bytes no stored value has (NUL, invalid UTF-8, which
+// PostgreSQL refuses as parameters) match nothing instead of failing, in
+// the admin's lists as in the API's.
+func TestAdminFiltersWithUnstorableBytes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := modelstest.Store(t)
+	for _, bad := range []string{"card\x00iology", "card\xffiology"} {
+		if page, err := s.AdminDoctors(ctx, models.AdminDoctorFilter{Specialization: bad}, models.AdminQuery{Page: 1}); err != nil || len(page.Items) != 0 {
+			t.Errorf("AdminDoctors(%q) = %d rows, %v; want none, nil", bad, len(page.Items), err)
+		}
+		if page, err := s.AdminMappings(ctx, models.AdminMappingFilter{Specialization: bad}, models.AdminQuery{Page: 1}); err != nil || len(page.Items) != 0 {
+			t.Errorf("AdminMappings(%q) = %d rows, %v; want none, nil", bad, len(page.Items), err)
+		}
+		if page, err := s.AdminAuditEvents(ctx, models.AdminAuditFilter{Email: bad + "@example.com"}, 1); err != nil || len(page.Items) != 0 {
+			t.Errorf("AdminAuditEvents(%q) = %d rows, %v; want none, nil", bad, len(page.Items), err)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -165,7 +164,7 @@ func (s *Store) audit(ctx context.Context, e auditEntry) error {
 // as User-Agent may carry bytes PostgreSQL refuses in text: invalid UTF-8
 // becomes U+FFFD and NUL is dropped.
 func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	s = storableText(s)
 	r := []rune(s)
 	if len(r) <= n {
 		return s

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -106,12 +105,7 @@ func (s *Store) Doctor(ctx context.Context, id int64) (*Doctor, error) {
 func (s *Store) Doctors(ctx context.Context, filter DoctorFilter, q ListQuery) (Page[Doctor], error) {
 	base := s.db.WithContext(ctx).Model(&Doctor{})
 	if sp := strings.TrimSpace(filter.Specialization); sp != "" {
-		if strings.ContainsRune(sp, 0) || !utf8.ValidString(sp) {
-			// No stored value has these bytes, and PostgreSQL refuses them.
-			base = base.Where("1 = 0")
-		} else {
-			base = base.Where("LOWER(specialization) = ?", strings.ToLower(sp))
-		}
+		base = whereLowerEq(base, "specialization", sp)
 	}
 	return list[Doctor](base, doctorList, q)
 }

@@ -160,7 +160,7 @@ func searchWords(search string) ([]string, error) {
 	tooMany := &Error{Code: Invalid, Message: fmt.Sprintf("Too many search terms: use at most %d words.", maxSearchWords)}
 	// As DRF's SearchFilter: NUL is stripped (PostgreSQL refuses it), and
 	// bytes that are not UTF-8 read as U+FFFD, as Django decodes them.
-	search = strings.ToValidUTF8(strings.ReplaceAll(search, "\x00", ""), "\uFFFD")
+	search = storableText(search)
 	seen := map[string]bool{}
 	var words []string
 	for _, w := range strings.FieldsFunc(search, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {

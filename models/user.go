@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -96,8 +95,8 @@ func (s *Store) User(ctx context.Context, id int64) (*User, error) {
 
 // UserByEmail returns the user with email, in any case.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
-	if strings.ContainsRune(email, 0) || !utf8.ValidString(email) {
-		return nil, notFound() // no stored address has these (and PostgreSQL refuses them)
+	if !storable(email) {
+		return nil, notFound()
 	}
 	var u User
 	if err := s.db.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).Take(&u).Error; err != nil {

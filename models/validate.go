@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 )
 
 // DRF's messages, so API clients written for the original keep working.
@@ -178,4 +180,24 @@ func (d *Date) scanText(s string) error {
 	}
 	*d = Date{t}
 	return nil
+}
+
+// storable reports whether s can be compared with stored text: PostgreSQL
+// refuses NUL bytes and invalid UTF-8 in a parameter (the query fails),
+// and no stored value has them.
+func storable(s string) bool { return !strings.ContainsRune(s, 0) && utf8.ValidString(s) }
+
+// storableText is s without NUL bytes and with invalid UTF-8 replaced: text
+// that can be stored or searched for.
+func storableText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+}
+
+// whereLowerEq narrows q to the rows whose column col equals v in any case;
+// a v that no stored value can equal matches nothing.
+func whereLowerEq(q *gorm.DB, col, v string) *gorm.DB {
+	if !storable(v) {
+		return q.Where("1 = 0")
+	}
+	return q.Where("LOWER("+col+") = ?", strings.ToLower(v))
 }
