@@ -6,7 +6,6 @@
 package admin
 
 import (
-	"context"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -145,12 +144,6 @@ func (a *Admin) Register(rg *gin.RouterGroup) {
 	super.handle(http.MethodPost, "/users/:id/password", a.setPassword)
 	super.handle(http.MethodGet, "/audit", a.auditLog)
 	super.handle(http.MethodGet, "/audit/export", a.exportAudit)
-}
-
-// PurgeExpiredSessions deletes the sessions that have expired (main runs
-// it now and then, so the table stays small).
-func (a *Admin) PurgeExpiredSessions(ctx context.Context) (int64, error) {
-	return a.store.PurgeExpiredSessions(ctx, a.opts.Now().UTC(), a.opts.SessionIdleTimeout)
 }
 
 // NotFound answers an unknown path under /admin/ with the HTML 404 page.

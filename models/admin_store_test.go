@@ -101,7 +101,8 @@ func TestAdminDeleteUserCascades(t *testing.T) {
 	if err != nil || doc.CreatedByID != nil {
 		t.Fatalf("doctor = %+v, %v (kept, creator cleared)", doc, err)
 	}
-	evs, total, err := store.AuditEvents(ctx, models.AuditFilter{Action: models.ActionDelete}, 1, 100)
+	page, err := store.AdminAuditEvents(ctx, models.AdminAuditFilter{AuditFilter: models.AuditFilter{Action: models.ActionDelete}}, 1)
+	evs, total := page.Items, page.Count
 	if err != nil || total != 3 {
 		t.Fatalf("delete events = %d (%v), want user, patient, mapping", total, err)
 	}
@@ -175,5 +176,36 @@ func TestAdminFiltersWithUnstorableBytes(t *testing.T) {
 		if page, err := s.AdminAuditEvents(ctx, models.AdminAuditFilter{Email: bad + "@example.com"}, 1); err != nil || len(page.Items) != 0 {
 			t.Errorf("AdminAuditEvents(%q) = %d rows, %v; want none, nil", bad, len(page.Items), err)
 		}
+	}
+}
+
+// The hourly purge deletes the sessions past their idle or absolute
+// timeout that nobody read again, and only those.
+func TestPurgeExpiredSessions(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	u := admStoreUser(t, store, "purge@clinic.example", true)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	limits := models.SessionTimeouts{Idle: 30 * time.Minute, Absolute: 12 * time.Hour}
+	idle, old, live := models.NewSessionToken(), models.NewSessionToken(), models.NewSessionToken()
+	for _, s := range []struct {
+		tok string
+		at  time.Time
+	}{
+		{idle, now.Add(-31 * time.Minute)}, // last seen past the idle timeout
+		{old, now.Add(-13 * time.Hour)},    // created past the absolute timeout
+		{live, now.Add(-5 * time.Minute)},
+	} {
+		if err := store.SaveSession(ctx, s.tok, &u.ID, `{}`, s.at, limits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := store.PurgeExpiredSessions(ctx, now, limits.Idle)
+	if err != nil || n != 2 {
+		t.Fatalf("purge = %d, %v; want 2 (idle and past its absolute end)", n, err)
+	}
+	if _, err := store.Session(ctx, live, now, limits.Idle); err != nil {
+		t.Fatalf("the live session was purged: %v", err)
 	}
 }

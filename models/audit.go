@@ -216,18 +216,6 @@ func (s *Store) auditQuery(ctx context.Context, f AuditFilter) *gorm.DB {
 	return q
 }
 
-// AuditEvents returns a page of events matching f, newest first.
-func (s *Store) AuditEvents(ctx context.Context, f AuditFilter, page, size int) ([]AuditEvent, int64, error) {
-	var total int64
-	q := s.auditQuery(ctx, f)
-	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return nil, 0, translate(err)
-	}
-	var events []AuditEvent
-	err := q.Order("at DESC").Order("id DESC").Offset((page - 1) * size).Limit(size).Find(&events).Error
-	return events, total, translate(err)
-}
-
 // EachAuditEvent calls fn for every event matching f, oldest first, reading
 // in batches so an export of any size runs in constant memory.
 func (s *Store) EachAuditEvent(ctx context.Context, f AuditFilter, fn func(AuditEvent) error) error {

@@ -56,37 +56,6 @@ func (w *Limiter) current(key string, now time.Time) *window {
 	return win
 }
 
-// Blocked reports how long key must wait, if it has used its limit.
-func (w *Limiter) Blocked(key string) (time.Duration, bool) {
-	if w.limit.Events <= 0 {
-		return 0, false
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := w.now()
-	win := w.current(key, now)
-	if win == nil || win.count < w.limit.Events {
-		return 0, false
-	}
-	return win.start.Add(w.limit.Window).Sub(now), true
-}
-
-// Add counts one event for key.
-func (w *Limiter) Add(key string) {
-	if w.limit.Events <= 0 {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := w.now()
-	win := w.current(key, now)
-	if win == nil {
-		win = &window{start: now}
-		w.windows[key] = win
-	}
-	win.count++
-}
-
 // Take counts one event for key unless it is over its limit. The check
 // and the count happen under one lock: concurrent callers never get more
 // than the limit between them.

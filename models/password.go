@@ -129,12 +129,9 @@ type hashingKey struct{}
 // (the flood's p99 was twice as long, BENCHMARKS.md). Hash and Verify
 // under the returned context do not count the request again.
 func (h *Hasher) Hashing(ctx context.Context) (context.Context, func()) {
-	if ctx.Value(hashingKey{}) == h {
-		return ctx, func() {}
-	}
-	h.inHasher.Add(1)
+	leave := h.enter(ctx) // nothing to count if ctx is marked already
 	var once sync.Once
-	return context.WithValue(ctx, hashingKey{}, h), func() { once.Do(func() { h.inHasher.Add(-1) }) }
+	return context.WithValue(ctx, hashingKey{}, h), func() { once.Do(leave) }
 }
 
 // enter counts a Hash or Verify call in inHasher unless its request is
