@@ -59,6 +59,15 @@ func TestAdminDoctors(t *testing.T) {
 		t.Fatalf("specialization filter: %d rows", got)
 	}
 	res.testid(t, "filter-specialization-Dermatology")
+	// The list filters as its export does, in any case (as the API does).
+	res = cl.get("/admin/doctors/?specialization=neurology").want(t, http.StatusOK)
+	if got := res.testid(t, "results").Find("tbody tr").Length(); got != 1 {
+		t.Fatalf("lower-case specialization filter: %d rows, want Bob Brain's", got)
+	}
+	csv := cl.get("/admin/doctors/export/?specialization=neurology").want(t, http.StatusOK).Body.String()
+	if lines := strings.Count(strings.TrimSpace(csv), "\n"); lines != 1 || !strings.Contains(csv, "Bob Brain") {
+		t.Fatalf("export with the same filter: %d rows:\n%s", lines, csv)
+	}
 	// Sort by experience.
 	res = cl.get("/admin/doctors/?o=-years_of_experience").want(t, http.StatusOK)
 	if first := res.testid(t, "results").Find("tbody th").First().Text(); !strings.Contains(first, "Carol Skin") {

@@ -28,27 +28,29 @@ func (a *Admin) registerDoctors(r routes) {
 	a.registerCommon(r, doctors)
 }
 
-// doctorFilters offers the specializations there are.
-func (a *Admin) doctorFilters(c *gin.Context) ([]filterDef, []string, error) {
+// specializationFilters offers the specializations there are (title names
+// the filter) and a date filter. The list matches ?specialization= as its
+// export and the API do, in any case, whether or not it is one offered.
+func (a *Admin) specializationFilters(c *gin.Context, title, dateTitle string) ([]filterDef, error) {
 	specs, err := a.store.Specializations(c.Request.Context())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	f := filterDef{key: "specialization", title: "specialization", choices: []choiceDef{{"All", ""}}}
+	f := filterDef{key: "specialization", title: title, choices: []choiceDef{{"All", ""}}}
 	for _, s := range specs {
 		f.choices = append(f.choices, choiceDef{s, s})
 	}
-	return []filterDef{f, dateFilter("date created")}, specs, nil
+	return []filterDef{f, dateFilter(dateTitle)}, nil
 }
 
 // listDoctors handles GET /admin/doctors.
 func (a *Admin) listDoctors(c *gin.Context) error {
 	ls := newListState(c, doctors)
-	filters, specs, err := a.doctorFilters(c)
+	filters, err := a.specializationFilters(c, "specialization", "date created")
 	if err != nil {
 		return err
 	}
-	f := models.AdminDoctorFilter{Specialization: ls.choice("specialization", specs...)}
+	f := models.AdminDoctorFilter{Specialization: ls.get("specialization")}
 	page, err := a.store.AdminDoctors(c.Request.Context(), f, ls.query(a.opts.Now()))
 	if err != nil {
 		return err

@@ -27,22 +27,11 @@ func (a *Admin) registerMappings(r routes) {
 	a.registerCommon(r, mappings)
 }
 
-func (a *Admin) mappingFilters(c *gin.Context) ([]filterDef, []string, error) {
-	specs, err := a.store.Specializations(c.Request.Context())
-	if err != nil {
-		return nil, nil, err
-	}
-	f := filterDef{key: "specialization", title: "doctor's specialization", choices: []choiceDef{{"All", ""}}}
-	for _, s := range specs {
-		f.choices = append(f.choices, choiceDef{s, s})
-	}
-	return []filterDef{f, dateFilter("date assigned")}, specs, nil
-}
-
-func mappingFilter(ls listState, specs []string) models.AdminMappingFilter {
+// mappingFilter is the list's and the export's filter.
+func mappingFilter(ls listState) models.AdminMappingFilter {
 	return models.AdminMappingFilter{
 		PatientID: ls.id("patient"), DoctorID: ls.id("doctor"),
-		Specialization: ls.choice("specialization", specs...),
+		Specialization: ls.get("specialization"),
 	}
 }
 
@@ -50,11 +39,11 @@ func mappingFilter(ls listState, specs []string) models.AdminMappingFilter {
 // to a patient; ?patient= and ?doctor= narrow it to one of either.
 func (a *Admin) listMappings(c *gin.Context) error {
 	ls := newListState(c, mappings)
-	filters, specs, err := a.mappingFilters(c)
+	filters, err := a.specializationFilters(c, "doctor's specialization", "date assigned")
 	if err != nil {
 		return err
 	}
-	page, err := a.store.AdminMappings(c.Request.Context(), mappingFilter(ls, specs), ls.query(a.opts.Now()))
+	page, err := a.store.AdminMappings(c.Request.Context(), mappingFilter(ls), ls.query(a.opts.Now()))
 	if err != nil {
 		return err
 	}
@@ -94,8 +83,7 @@ func (a *Admin) listMappings(c *gin.Context) error {
 // exportMappings handles GET /admin/mappings/export.
 func (a *Admin) exportMappings(c *gin.Context) error {
 	ls := newListState(c, mappings)
-	f := mappingFilter(ls, nil)
-	f.Specialization = ls.get("specialization")
+	f := mappingFilter(ls)
 	header := []string{"id", "patient_id", "patient_name", "doctor_id", "doctor_name", "specialization", "notes", "created_by", "created_at"}
 	return a.writeCSV(c, "mappings", header, func(row func(...string) error) error {
 		return a.store.EachAdminMapping(c.Request.Context(), f, ls.query(a.opts.Now()), func(m *models.Mapping) error {
