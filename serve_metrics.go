@@ -49,26 +49,38 @@ func serveMetrics(cfg config.Config, m *metrics.Metrics, log *slog.Logger) (stop
 	if m == nil || cfg.MetricsAddr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	stop, addr, err := serveAside("METRICS_ADDR", "metrics", cfg.MetricsAddr, metricsHandler(m), 30*time.Second, log)
 	if err != nil {
-		return nil, fmt.Errorf("METRICS_ADDR: listen: %w", err)
+		return nil, err
+	}
+	log.Info("serving metrics", slog.String("addr", "http://"+addr+"/metrics"))
+	return stop, nil
+}
+
+// serveAside serves h on a listener of its own at addr (the setting
+// names it in errors, name in logs), beside the main server; it returns
+// the address listened on and a stop that shuts it down. A taken address
+// fails here, before the main server starts.
+func serveAside(setting, name, addr string, h http.Handler, writeTimeout time.Duration, log *slog.Logger) (stop func(), listening string, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: listen: %w", setting, err)
 	}
 	srv := &http.Server{
-		Handler:           metricsHandler(m),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-			log.Error("metrics listener stopped", slog.Any("error", err))
+			log.Error(name+" listener stopped", slog.Any("error", err))
 		}
 	}()
-	log.Info("serving metrics", slog.String("addr", "http://"+ln.Addr().String()+"/metrics"))
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
-	}, nil
+	}, ln.Addr().String(), nil
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
@@ -34,34 +31,18 @@ func servePprof(cfg config.Config, log *slog.Logger) (stop func(), err error) {
 	if cfg.PprofAddr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", cfg.PprofAddr)
+	// /debug/pprof/profile and /trace take ?seconds= (30 by default) and
+	// refuse durations past the write timeout.
+	stop, listening, err := serveAside("PPROF_ADDR", "pprof", cfg.PprofAddr, pprofHandler(), 5*time.Minute, log)
 	if err != nil {
-		return nil, fmt.Errorf("PPROF_ADDR: listen: %w", err)
+		return nil, err
 	}
-	srv := &http.Server{
-		Handler:           pprofHandler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		// /debug/pprof/profile and /trace take ?seconds= (30 by default)
-		// and refuse durations past the write timeout.
-		WriteTimeout: 5 * time.Minute,
-		IdleTimeout:  2 * time.Minute,
-	}
-	go func() {
-		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-			log.Error("pprof listener stopped", slog.Any("error", err))
-		}
-	}()
-	addr := "http://" + ln.Addr().String() + "/debug/pprof/"
+	addr := "http://" + listening + "/debug/pprof/"
 	if config.IsLoopback(cfg.PprofAddr) {
 		log.Info("serving pprof", slog.String("addr", addr))
 	} else {
 		log.Warn("serving pprof on a NON-LOOPBACK address (PPROF_ALLOW_REMOTE=true): profiles are unauthenticated and can slow the server; keep this address off public networks",
 			slog.String("addr", addr))
 	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
+	return stop, nil
 }
