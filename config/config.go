@@ -244,7 +244,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LogLevel = l.logLevel("LOG_LEVEL")
 	c.MetricsEnabled, _ = l.boolean("METRICS", true)
 	c.MetricsAddr = l.addr("METRICS_ADDR", "")
-	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
+	if sameListener(c.MetricsAddr, c.Addr) {
 		l.fail("METRICS_ADDR", "%q is the same as ADDR (leave METRICS_ADDR empty to serve /metrics on the main listener)", c.MetricsAddr)
 	}
 	c.PprofAllowRemote, _ = l.boolean("PPROF_ALLOW_REMOTE", false)
