@@ -212,6 +212,10 @@ func TestLoadPprofAddr(t *testing.T) {
 			t.Errorf("PPROF_ADDR=%q PPROF_ALLOW_REMOTE=%q: got %q, want %q", tc.addr, tc.allow, c.PprofAddr, tc.want)
 		}
 	}
+	// Port 0 is a fresh port each time: METRICS_ADDR may be ADDR's too.
+	if c := mustLoad(t, prod("METRICS_ADDR", "127.0.0.1:0", "ADDR", "127.0.0.1:0")); c.MetricsAddr != "127.0.0.1:0" {
+		t.Errorf("METRICS_ADDR = %q, want 127.0.0.1:0 beside ADDR 127.0.0.1:0", c.MetricsAddr)
+	}
 	for addr, want := range map[string]bool{
 		"127.0.0.1:1": true, "localhost:1": true, "LOCALHOST:1": true, "[::1]:1": true,
 		":1": false, "0.0.0.0:1": false, "[::]:1": false, "192.168.1.1:1": false, "example.com:1": false, "nonsense": false,
@@ -299,6 +303,7 @@ func TestLoadErrors(t *testing.T) {
 		{prod("PPROF_ADDR", "0.0.0.0:6060"), "PPROF_ADDR", `PPROF_ALLOW_REMOTE=true`},
 		{prod("PPROF_ADDR", "pprof.internal:6060"), "PPROF_ADDR", `not a loopback address`},
 		{prod("PPROF_ADDR", "127.0.0.1:8000", "ADDR", "127.0.0.1:8000"), "PPROF_ADDR", `same as ADDR`},
+		{prod("METRICS_ADDR", "127.0.0.1:8000", "ADDR", "127.0.0.1:8000"), "METRICS_ADDR", `same as ADDR`},
 		{prod("PPROF_ADDR", "127.0.0.1:9100", "METRICS_ADDR", "127.0.0.1:9100"), "PPROF_ADDR", `same as METRICS_ADDR`},
 		{prod("PPROF_ALLOW_REMOTE", "sure"), "PPROF_ALLOW_REMOTE", `"sure"`},
 		{prod("TRUSTED_PROXIES", "10.0.0.1,proxy.local"), "TRUSTED_PROXIES", `"proxy.local"`},
