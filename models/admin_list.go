@@ -113,7 +113,7 @@ var adminSpecs = map[string]adminSpec{
 
 // filter applies the search words and the date bound of q.
 func (spec adminSpec) filter(base *gorm.DB, q AdminQuery) *gorm.DB {
-	base = applySearch(base, listSpec{search: spec.search}, q.Search)
+	base = applySearch(base, spec.search, q.Search)
 	if !q.Since.IsZero() {
 		base = base.Where(spec.created+" >= ?", q.Since.UTC())
 	}

@@ -31,7 +31,7 @@ func (s *Store) Lookup(ctx context.Context, objectType, query string, limit int)
 		return nil, notFound()
 	}
 	db := s.db.WithContext(ctx)
-	q := applySearch(db, listSpec{search: cols}, query)
+	q := applySearch(db, cols, query)
 	if id, err := strconv.ParseInt(strings.TrimSpace(query), 10, 64); err == nil && id > 0 {
 		q = db.Where("id = ?", id)
 	}

@@ -73,7 +73,7 @@ func errInvalidCursor() *Error { return &Error{Code: Invalid, Message: "Invalid 
 // list runs the list query q over base (already scoped to what the caller
 // may see) and returns one page.
 func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
-	base = applySearch(base, spec, q.Search)
+	base = applySearch(base, spec.search, q.Search)
 	if q.UseCursor {
 		return listByCursor[T](spec.load(base), q)
 	}
@@ -122,12 +122,12 @@ func count(base *gorm.DB, spec listSpec, search string, n *int64) error {
 	return translate(base.Session(&gorm.Session{}).Count(n).Error)
 }
 
-// applySearch adds, for each word of search, a condition that some search
-// column contains it, case-insensitively, with % and _ taken literally.
+// applySearch adds, for each word of search, a condition that one of
+// columns contains it, case-insensitively, with % and _ taken literally.
 // Too many words make the query fail (engines cap bind parameters, SQLite
 // at 32766) or crawl, so the query's error is then an Invalid *Error.
-func applySearch(db *gorm.DB, spec listSpec, search string) *gorm.DB {
-	if len(spec.search) == 0 {
+func applySearch(db *gorm.DB, columns []string, search string) *gorm.DB {
+	if len(columns) == 0 {
 		return db
 	}
 	words, err := searchWords(search)
@@ -138,9 +138,9 @@ func applySearch(db *gorm.DB, spec listSpec, search string) *gorm.DB {
 	}
 	for _, w := range words {
 		pattern := "%" + likeEscaper.Replace(w) + "%"
-		ors := make([]string, len(spec.search))
-		args := make([]any, len(spec.search))
-		for i, col := range spec.search {
+		ors := make([]string, len(columns))
+		args := make([]any, len(columns))
+		for i, col := range columns {
 			ors[i] = "LOWER(" + col + `) LIKE ? ESCAPE '\'`
 			args[i] = pattern
 		}
