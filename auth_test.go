@@ -1234,3 +1234,20 @@ func TestAuthRevocationSharedAcrossRouters(t *testing.T) {
 	})
 	authMe(other, u.Access).want(t, http.StatusOK)
 }
+
+// The lock counts failures within 15 minutes of the window's first one:
+// ten failures spread over 90 minutes, ten minutes apart, never lock the
+// email (a window that restarted at every failure would).
+func TestAuthLoginLockoutWindowPasses(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, authNoLimits)
+	u := app.mustUser(t, false)
+	app.clock.Advance(0) // freeze the clock
+	for i := range 10 {
+		if i > 0 {
+			app.clock.Advance(10 * time.Minute)
+		}
+		authWant401(t, authLogin(app, u.Email, fmt.Sprintf("wrong-Guess-%d", i)), authMsgBadCredentials, false)
+	}
+	authLogin(app, u.Email, u.Password).want(t, http.StatusOK)
+}

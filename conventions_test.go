@@ -591,6 +591,9 @@ func TestConvRequestID(t *testing.T) {
 	// The id reaches the logs of a failing request.
 	req := request{method: "GET", path: "/api/patients/", token: "x", header: map[string]string{"X-Request-ID": "trace-me-123"}}
 	app.convDo(t, req).want(t, http.StatusUnauthorized)
+	if logs := app.logs.String(); !strings.Contains(logs, "trace-me-123") {
+		t.Errorf("the failing request's id is not in the log:\n%s", logs)
+	}
 }
 
 func TestConvCacheControlNoStore(t *testing.T) {

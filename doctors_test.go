@@ -486,3 +486,28 @@ func TestDoctorSpecializationFilterNonASCII(t *testing.T) {
 		})
 	}
 }
+
+// created_by is the staff user who added the doctor, whoever edits it
+// later (read-only in the contract), and a client cannot set it.
+func TestDoctorCreatedByKeptAcrossEdits(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	adder, editor := app.mustUser(t, true), app.mustUser(t, true)
+	d := app.do(request{method: "POST", path: "/api/doctors/", token: adder.Access,
+		body: map[string]any{"name": "Dr Keep", "specialization": "Surgery", "email": "keep@clinic.example",
+			"phone": "555-0199", "years_of_experience": 3}}).want(t, http.StatusCreated).json(t)
+	path := resDoctorPath(id(t, d, "id"))
+	for _, req := range []request{
+		{method: "PATCH", path: path, token: editor.Access, body: map[string]any{"years_of_experience": 4, "created_by": editor.ID}},
+		{method: "PUT", path: path, token: editor.Access, body: map[string]any{"name": "Dr Keep", "specialization": "Surgery",
+			"email": "keep@clinic.example", "phone": "555-0199", "years_of_experience": 5, "created_by": editor.ID}},
+	} {
+		got := app.do(req).want(t, http.StatusOK).json(t)
+		if got["created_by"] != float64(adder.ID) {
+			t.Errorf("%s by another staff user: created_by = %v, want the adder %d", req.method, got["created_by"], adder.ID)
+		}
+	}
+	if got := app.do(request{method: "GET", path: path, token: editor.Access}).want(t, http.StatusOK).json(t); got["created_by"] != float64(adder.ID) {
+		t.Errorf("stored created_by = %v, want %d", got["created_by"], adder.ID)
+	}
+}

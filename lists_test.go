@@ -766,3 +766,17 @@ func TestListQueryWithNULIsNotAServerError(t *testing.T) {
 		})
 	}
 }
+
+// Keyset pages come in the default order whatever ?ordering= says (the
+// contract: "in the default order, with no count").
+func TestCursorPaginationIgnoresOrdering(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	a := app.mustUser(t, false)
+	ids := resSeedPatients(t, app, a, 12, "Ordered", time.Date(2024, 10, 1, 0, 0, 0, 0, time.UTC), time.Minute)
+	for _, ordering := range []string{"name", "-name", "date_of_birth", "created_at"} {
+		path := "/api/patients/?cursor=&page_size=5&ordering=" + ordering
+		pages, _ := resCursorWalk(t, app, a, path, "next")
+		resWantIDs(t, "cursor walk with ordering="+ordering, resFlatten(pages), resReversed(ids))
+	}
+}

@@ -88,3 +88,26 @@ func TestLoginLimitsConfigured(t *testing.T) {
 	}
 	authLogin(open, u.Email, u.Password).want(t, http.StatusOK)
 }
+
+// The token lifetimes, the body limit and the request deadline the
+// configuration sets are the ones the API runs with (the contract's
+// "configurable").
+func TestAPIOptionsFromConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"DEBUG": "true", "ACCESS_TOKEN_LIFETIME": "2m", "REFRESH_TOKEN_LIFETIME": "1h",
+			"MAX_BODY_BYTES": "2048", "REQUEST_TIMEOUT": "7s"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := apiOptions(cfg)
+	if got.AccessTokenTTL != 2*time.Minute || got.RefreshTokenTTL != time.Hour || got.MaxBodyBytes != 2048 || got.RequestTimeout != 7*time.Second {
+		t.Errorf("apiOptions = access %v, refresh %v, body %d, timeout %v; want 2m, 1h, 2048, 7s",
+			got.AccessTokenTTL, got.RefreshTokenTTL, got.MaxBodyBytes, got.RequestTimeout)
+	}
+	a := adminOptions(cfg)
+	if a.MaxBodyBytes != 2048 || a.RequestTimeout != 7*time.Second {
+		t.Errorf("adminOptions = body %d, timeout %v; want 2048, 7s", a.MaxBodyBytes, a.RequestTimeout)
+	}
+}

@@ -413,3 +413,29 @@ func TestMappingDelete(t *testing.T) {
 	// After deletion the doctor can be assigned again.
 	resMustMapping(t, app, a, p, d1.ID)
 }
+
+// A patient's doctors are every one of them, not a page: more than the
+// largest page size, all by name.
+func TestMappingPatientDoctorsNotPaginated(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	a := app.mustUser(t, false)
+	p := id(t, app.mustPatient(t, a, nil), "id")
+	const n = models.MaxPageSize + 5
+	for i := range n {
+		d := app.mustDoctor(t, fmt.Sprintf("Doctor %03d", n-i), "General")
+		if err := app.store.CreateMapping(t.Context(), a.ID, &models.Mapping{PatientID: p, DoctorID: d.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := app.do(request{method: "GET", path: fmt.Sprintf("/api/mappings/%d/", p), token: a.Access}).want(t, http.StatusOK).json(t)
+	docs, _ := body["doctors"].([]any)
+	if len(docs) != n {
+		t.Fatalf("%d doctors, want all %d", len(docs), n)
+	}
+	for i, d := range docs {
+		if name := d.(map[string]any)["name"]; name != fmt.Sprintf("Doctor %03d", i+1) {
+			t.Fatalf("doctor %d = %v, want by name", i, name)
+		}
+	}
+}

@@ -236,15 +236,27 @@ func TestServeMetricsListens(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	m := metrics.New(nil)
 
-	// Off, or on the main listener: nothing to start.
-	for _, cfg := range []config.Config{{MetricsAddr: ""}, {MetricsAddr: "127.0.0.1:1"}} {
-		mm := m
-		if cfg.MetricsAddr != "" {
-			mm = nil
-		}
-		stop, err := serveMetrics(cfg, mm, log)
+	// On the main listener, or switched off (with an address set): nothing
+	// to start, and nothing listens on that address.
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freeAddr := free.Addr().String()
+	free.Close()
+	for _, tc := range []struct {
+		cfg config.Config
+		m   *metrics.Metrics
+	}{{config.Config{MetricsAddr: ""}, m}, {config.Config{MetricsAddr: freeAddr}, nil}} {
+		stop, err := serveMetrics(tc.cfg, tc.m, log)
 		if err != nil {
-			t.Fatalf("serveMetrics(%q, metrics %v): %v", cfg.MetricsAddr, mm != nil, err)
+			t.Fatalf("serveMetrics(%q, metrics %v): %v", tc.cfg.MetricsAddr, tc.m != nil, err)
+		}
+		if tc.cfg.MetricsAddr != "" {
+			if c, err := net.DialTimeout("tcp", freeAddr, time.Second); err == nil {
+				c.Close()
+				t.Errorf("metrics switched off, yet %s accepts connections", freeAddr)
+			}
 		}
 		stop()
 	}
