@@ -1200,8 +1200,9 @@ func TestAuthMe(t *testing.T) {
 	}
 }
 
-// Revocation lives in the database: a token revoked through one server
-// process is rejected by another over the same database.
+// Revocation is not router state: a token revoked through one router is
+// rejected by another router built on the same Store. (Two processes with
+// their own Stores and token caches: TestSecTwoProcessesShareRevocationAndAudit.)
 func TestAuthRevocationSharedAcrossRouters(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
