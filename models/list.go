@@ -45,9 +45,44 @@ type listSpec struct {
 	ordering map[string]string // API name -> column
 	nullable map[string]bool   // columns that may be NULL (sorted as PostgreSQL does)
 	preload  []string          // associations loaded with the rows (not for the count)
-	// total, if set, counts the unsearched list without reading its rows
-	// (the owner's patient counter).
-	total func() (int64, error)
+	// state, if set, reads the unsearched list's size and version without
+	// reading its rows (the owner's patient counter); with memo, what a
+	// request learns of the list is remembered while the version stays.
+	state func() (listState, error)
+	memo  *listMemo
+}
+
+// listState is a list's unsearched size and version: the version changes
+// whenever the list's rows may have.
+type listState struct{ owner, total, version int64 }
+
+// listView is what a page request knows of its list before reading rows.
+type listView struct {
+	state    listState
+	known    bool      // state was read
+	searched bool      // the search has words
+	memo     *listMemo // nil: nothing is remembered for this request
+	key      memoKey
+}
+
+// view reads the list's state, if spec has one, for a search.
+func (spec listSpec) view(search string) (listView, error) {
+	words, wordsErr := searchWords(search)
+	v := listView{searched: wordsErr != nil || len(words) > 0}
+	if spec.state == nil {
+		return v, nil
+	}
+	state, err := spec.state()
+	if err != nil {
+		return v, err
+	}
+	v.state, v.known = state, true
+	// A search refused for its words is counted, and fails, as without.
+	if spec.memo != nil && wordsErr == nil {
+		v.memo = spec.memo
+		v.key = memoKey{owner: state.owner, search: memoSearch(words)}
+	}
+	return v, nil
 }
 
 func (spec listSpec) load(db *gorm.DB) *gorm.DB {
@@ -81,7 +116,11 @@ func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 	if q.Page < 1 {
 		return page, errInvalidPage()
 	}
-	if err := count(base, spec, q.Search, &page.Count); err != nil {
+	v, err := spec.view(q.Search)
+	if err != nil {
+		return page, err
+	}
+	if err := v.count(base, &page.Count); err != nil {
 		return page, err
 	}
 	size := q.size()
@@ -89,37 +128,94 @@ func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 	if q.Page > 1 && int64(offset) >= page.Count {
 		return page, errInvalidPage()
 	}
-	query := applyOrdering(base.Session(&gorm.Session{}), spec, q.Ordering).Offset(offset).Limit(size)
-	if offset >= deferredJoinOffset {
-		// Deep pages: find the page's ids first, from the index alone when
-		// the order is the index's, then read only those rows, instead of
-		// reading every row that OFFSET skips.
-		ids := query.Select("id")
-		query = applyOrdering(base.Session(&gorm.Session{NewDB: true}).Model(new(T)).Where("id IN (?)", ids), spec, q.Ordering)
+	if v.memo != nil && offset >= deferredJoinOffset && orderedByDefault(q.Ordering, spec.ordering, "created_at") {
+		page.Items, err = pageFromMark[T](base, spec, v, offset, size)
+	} else {
+		page.Items, err = pageAt[T](applyOrdering(base.Session(&gorm.Session{}), spec, q.Ordering), spec, q.Ordering, offset, size)
 	}
-	if err := spec.load(query).Find(&page.Items).Error; err != nil {
-		return page, translate(err)
+	if err != nil {
+		return page, err
 	}
 	page.HasPrev = q.Page > 1
 	page.HasNext = int64(offset+len(page.Items)) < page.Count
 	return page, nil
 }
 
+// pageAt reads size rows of the ordered query from offset.
+func pageAt[T any](ordered *gorm.DB, spec listSpec, ordering string, offset, size int) ([]T, error) {
+	query := ordered.Offset(offset).Limit(size)
+	if offset >= deferredJoinOffset {
+		// Deep pages: find the page's ids first, from the index alone when
+		// the order is the index's, then read only those rows, instead of
+		// reading every row that OFFSET skips.
+		ids := query.Select("id")
+		query = applyOrdering(ordered.Session(&gorm.Session{NewDB: true}).Model(new(T)).Where("id IN (?)", ids), spec, ordering)
+	}
+	var rows []T
+	if err := spec.load(query).Find(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	return rows, nil
+}
+
+// pageFromMark is pageAt in the default order, from the remembered page
+// start nearest at or before offset: a page read before, or the next one,
+// costs one index range whatever its depth. It remembers where this page
+// and the next one start.
+func pageFromMark[T any](base *gorm.DB, spec listSpec, v listView, offset, size int) ([]T, error) {
+	query := base.Session(&gorm.Session{})
+	skip := offset
+	if pos, k, ok := v.memo.mark(v.key, v.state.version, offset); ok {
+		query = query.Where("(created_at, id) < (?, ?)", k.at, k.id)
+		skip = offset - pos
+	}
+	// With rows to skip, the row before the page is read too: its key
+	// marks where the page starts.
+	lead := min(skip, 1)
+	rows, err := pageAt[T](applyOrdering(query, spec, ""), spec, "", skip-lead, size+lead)
+	if err != nil {
+		return nil, err
+	}
+	if lead == 1 && len(rows) > 0 {
+		v.memo.setMark(v.key, v.state.version, offset, rowKeyOf(&rows[0]))
+		rows = rows[1:]
+	}
+	if len(rows) > 0 {
+		v.memo.setMark(v.key, v.state.version, offset+len(rows), rowKeyOf(&rows[len(rows)-1]))
+	}
+	return rows, nil
+}
+
+func rowKeyOf[T any](row *T) rowKey {
+	at, id := any(row).(keyed).key()
+	return rowKey{at: at, id: id}
+}
+
 // deferredJoinOffset is the OFFSET from which a page reads its ids before
-// its rows.
+// its rows, and from which the memo remembers page starts.
 const deferredJoinOffset = 1000
 
-// count sets n to the size of the list base (already searched): from
-// spec.total when there is no search, by counting otherwise.
-func count(base *gorm.DB, spec listSpec, search string, n *int64) error {
-	if spec.total != nil {
-		if words, err := searchWords(search); err == nil && len(words) == 0 {
-			total, err := spec.total()
-			*n = total
-			return err
+// count sets n to the size of the list base (already searched): the
+// state's total when there is no search, the memo's count while the list
+// is unchanged, by counting otherwise.
+func (v listView) count(base *gorm.DB, n *int64) error {
+	if v.known && !v.searched {
+		*n = v.state.total
+		return nil
+	}
+	if v.memo != nil {
+		if c, ok := v.memo.count(v.key, v.state.version); ok {
+			*n = c
+			return nil
 		}
 	}
-	return translate(base.Session(&gorm.Session{}).Count(n).Error)
+	if err := base.Session(&gorm.Session{}).Count(n).Error; err != nil {
+		return translate(err)
+	}
+	if v.memo != nil {
+		v.memo.setCount(v.key, v.state.version, *n)
+	}
+	return nil
 }
 
 // applySearch adds, for each word of search, a condition that one of
@@ -198,6 +294,19 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // are ignored), then newest first, so pages never overlap.
 func applyOrdering(db *gorm.DB, spec listSpec, ordering string) *gorm.DB {
 	return orderBy(db, ordering, spec.ordering, spec.nullable, "created_at", "id")
+}
+
+// orderedByDefault reports whether orderBy sorts by ordering as it does by
+// no ordering: newest first, by created and then id descending. It may say
+// no to an ordering that sorts the same ("-created_at,created_at").
+func orderedByDefault(ordering string, columns map[string]string, created string) bool {
+	for _, f := range strings.Split(ordering, ",") {
+		f = strings.TrimSpace(f)
+		if col, ok := columns[strings.TrimPrefix(f, "-")]; ok && (col != created || !strings.HasPrefix(f, "-")) {
+			return false
+		}
+	}
+	return true
 }
 
 // orderBy sorts db by the fields of ordering ("name,-created_at") that

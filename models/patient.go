@@ -150,7 +150,8 @@ func (s *Store) Patient(ctx context.Context, owner, id int64) (*Patient, error) 
 // Patients returns a page of owner's patients.
 func (s *Store) Patients(ctx context.Context, owner int64, q ListQuery) (Page[Patient], error) {
 	spec := patientList
-	spec.total = func() (int64, error) { return s.OwnedPatientCount(ctx, owner) }
+	spec.state = func() (listState, error) { return s.ownedPatientState(ctx, owner) }
+	spec.memo = s.lists
 	page, err := list[Patient](s.ownedPatients(ctx, owner), spec, q)
 	if err != nil {
 		return page, err

@@ -17,10 +17,17 @@ import (
 // On PostgreSQL each connection adds to its own shard (its backend pid
 // modulo patientCountShards), so concurrent creates by one owner do not
 // queue on one row lock. SQLite has a single writer and uses shard 0.
+//
+// Version counts the statements that changed an owner's patients (insert,
+// delete, any update, a change of owner on both sides); its sum over the
+// shards only grows, and does so in the writing transaction, so a
+// remembered fact about an owner's list (listMemo) holds exactly while the
+// sum it was learnt at is still the sum.
 type PatientCount struct {
 	OwnerID int64 `gorm:"primaryKey;autoIncrement:false"`
 	Shard   int   `gorm:"primaryKey;autoIncrement:false"`
 	N       int64 `gorm:"not null"`
+	Version int64 `gorm:"not null;default:0"`
 	Owner   *User `gorm:"foreignKey:OwnerID;constraint:OnDelete:CASCADE"`
 }
 
@@ -28,22 +35,32 @@ const patientCountShards = 8
 
 // sqlitePatientCountTriggers keep patient_counts true on SQLite. A
 // decrement is an UPDATE, never an insert: when a user is deleted, its
-// patients go by cascade and its counts with it.
+// patients go by cascade and its counts with it. Any other update of a
+// patient changes its owner's version only.
 var sqlitePatientCountTriggers = []string{
 	`CREATE TRIGGER patient_counts_insert AFTER INSERT ON patients BEGIN
-	   INSERT INTO patient_counts (owner_id, shard, n) VALUES (NEW.created_by_id, 0, 1)
-	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1;
+	   INSERT INTO patient_counts (owner_id, shard, n, version) VALUES (NEW.created_by_id, 0, 1, 1)
+	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1, version = version + 1;
 	 END`,
 	`CREATE TRIGGER patient_counts_delete AFTER DELETE ON patients BEGIN
-	   UPDATE patient_counts SET n = n - 1 WHERE owner_id = OLD.created_by_id AND shard = 0;
+	   UPDATE patient_counts SET n = n - 1, version = version + 1 WHERE owner_id = OLD.created_by_id AND shard = 0;
 	 END`,
 	`CREATE TRIGGER patient_counts_update AFTER UPDATE OF created_by_id ON patients
 	 WHEN OLD.created_by_id <> NEW.created_by_id BEGIN
-	   UPDATE patient_counts SET n = n - 1 WHERE owner_id = OLD.created_by_id AND shard = 0;
-	   INSERT INTO patient_counts (owner_id, shard, n) VALUES (NEW.created_by_id, 0, 1)
-	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1;
+	   UPDATE patient_counts SET n = n - 1, version = version + 1 WHERE owner_id = OLD.created_by_id AND shard = 0;
+	   INSERT INTO patient_counts (owner_id, shard, n, version) VALUES (NEW.created_by_id, 0, 1, 1)
+	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1, version = version + 1;
+	 END`,
+	`CREATE TRIGGER patient_counts_change AFTER UPDATE ON patients
+	 WHEN OLD.created_by_id = NEW.created_by_id BEGIN
+	   UPDATE patient_counts SET version = version + 1 WHERE owner_id = NEW.created_by_id AND shard = 0;
 	 END`,
 }
+
+// sqlitePatientCountTriggerNames are dropped and made again on every boot,
+// so that a new version's bodies take effect (PostgreSQL's functions are
+// replaced instead).
+var sqlitePatientCountTriggerNames = []string{"patient_counts_insert", "patient_counts_delete", "patient_counts_update", "patient_counts_change"}
 
 // postgresPatientCountDeltas are, per operation, the query of (owner_id, n)
 // changes that a statement made, read from its transition tables: one
@@ -54,14 +71,16 @@ var postgresPatientCountDeltas = []struct{ op, transition, deltas string }{
 		`SELECT created_by_id, count(*) FROM new_rows GROUP BY created_by_id`},
 	{"DELETE", "OLD TABLE AS old_rows",
 		`SELECT created_by_id, -count(*) FROM old_rows GROUP BY created_by_id`},
+	// Every owner an update touched, with a change of 0 for those whose
+	// patients were only edited: their version still moves.
 	{"UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows",
 		`SELECT owner_id, sum(n) FROM (
-		   SELECT nr.created_by_id AS owner_id, 1 AS n FROM new_rows nr JOIN old_rows o ON o.id = nr.id
-		    WHERE nr.created_by_id <> o.created_by_id
+		   SELECT nr.created_by_id AS owner_id, CASE WHEN nr.created_by_id <> o.created_by_id THEN 1 ELSE 0 END AS n
+		     FROM new_rows nr JOIN old_rows o ON o.id = nr.id
 		   UNION ALL
 		   SELECT o.created_by_id, -1 FROM new_rows nr JOIN old_rows o ON o.id = nr.id
 		    WHERE nr.created_by_id <> o.created_by_id
-		 ) AS moved GROUP BY owner_id`},
+		 ) AS touched GROUP BY owner_id`},
 }
 
 // postgresPatientCountFunctions are the trigger functions, replaced on
@@ -73,10 +92,10 @@ func postgresPatientCountFunctions() []string {
 		// cascade) are skipped: their counts went with them.
 		stmts = append(stmts, fmt.Sprintf(`CREATE OR REPLACE FUNCTION patient_counts_%[1]s() RETURNS trigger AS $$
 		 BEGIN
-		   INSERT INTO patient_counts AS c (owner_id, shard, n)
-		   SELECT d.owner_id, pg_backend_pid() %% %[2]d, d.n FROM (%[3]s) AS d (owner_id, n)
-		   WHERE d.n <> 0 AND EXISTS (SELECT 1 FROM users u WHERE u.id = d.owner_id)
-		   ON CONFLICT (owner_id, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+		   INSERT INTO patient_counts AS c (owner_id, shard, n, version)
+		   SELECT d.owner_id, pg_backend_pid() %% %[2]d, d.n, 1 FROM (%[3]s) AS d (owner_id, n)
+		   WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = d.owner_id)
+		   ON CONFLICT (owner_id, shard) DO UPDATE SET n = c.n + EXCLUDED.n, version = c.version + 1;
 		   RETURN NULL;
 		 END; $$ LANGUAGE plpgsql`, strings.ToLower(d.op), patientCountShards, d.deltas))
 	}
@@ -97,7 +116,8 @@ func postgresPatientCountTriggers() []string {
 // trigger yet: a new database, or one from before the counter existed) it
 // also counts the patients there are, in the same transaction and with
 // patient writes blocked, so no insert falls between the count and the
-// trigger. Later boots only replace the trigger functions: no table scan.
+// trigger. Later boots only replace the trigger functions (PostgreSQL) or
+// the triggers (SQLite): no table scan.
 func migratePatientCounts(db *gorm.DB) error {
 	return db.Transaction(func(tx *gorm.DB) error {
 		dialect := tx.Dialector.Name()
@@ -116,17 +136,28 @@ func migratePatientCounts(db *gorm.DB) error {
 			err = tx.Raw(`SELECT count(*) FROM sqlite_master
 			  WHERE type = 'trigger' AND name = 'patient_counts_insert'`).Scan(&installed).Error
 		}
-		if err != nil || installed > 0 {
+		if err != nil {
 			return err
 		}
-		stmts := sqlitePatientCountTriggers
-		if dialect == Postgres {
+		var stmts []string
+		switch {
+		case dialect == Postgres && installed > 0:
+			return nil
+		case dialect == Postgres:
 			stmts = append([]string{`LOCK TABLE patients IN SHARE MODE`}, postgresPatientCountTriggers()...)
+		default:
+			// SQLite has one writer, and this transaction holds it.
+			for _, name := range sqlitePatientCountTriggerNames {
+				stmts = append(stmts, `DROP TRIGGER IF EXISTS `+name)
+			}
+			stmts = append(stmts, sqlitePatientCountTriggers...)
 		}
-		stmts = append(stmts,
-			`DELETE FROM patient_counts`,
-			`INSERT INTO patient_counts (owner_id, shard, n)
-			 SELECT created_by_id, 0, count(*) FROM patients GROUP BY created_by_id`)
+		if installed == 0 {
+			stmts = append(stmts,
+				`DELETE FROM patient_counts`,
+				`INSERT INTO patient_counts (owner_id, shard, n)
+				 SELECT created_by_id, 0, count(*) FROM patients GROUP BY created_by_id`)
+		}
 		for _, stmt := range stmts {
 			if err := tx.Exec(stmt).Error; err != nil {
 				return err
@@ -138,8 +169,16 @@ func migratePatientCounts(db *gorm.DB) error {
 
 // OwnedPatientCount returns how many patients owner has.
 func (s *Store) OwnedPatientCount(ctx context.Context, owner int64) (int64, error) {
-	var n int64
+	st, err := s.ownedPatientState(ctx, owner)
+	return st.total, err
+}
+
+// ownedPatientState reads owner's patient count and list version in one
+// index lookup.
+func (s *Store) ownedPatientState(ctx context.Context, owner int64) (listState, error) {
+	var row struct{ N, Version int64 }
 	err := s.db.WithContext(ctx).Model(&PatientCount{}).
-		Select("COALESCE(SUM(n), 0)").Where("owner_id = ?", owner).Scan(&n).Error
-	return n, translate(err)
+		Select("COALESCE(SUM(n), 0) AS n, COALESCE(SUM(version), 0) AS version").
+		Where("owner_id = ?", owner).Scan(&row).Error
+	return listState{owner: owner, total: row.N, version: row.Version}, translate(err)
 }

@@ -368,3 +368,103 @@ func TestAdminExportStreamsInOrder(t *testing.T) {
 		t.Fatalf("search export: %v, %d rows (%v)", err, len(names), names)
 	}
 }
+
+// listVersion reads owner's list version the way the memo does.
+func listVersion(t *testing.T, s *models.Store, owner int64) int64 {
+	t.Helper()
+	var v int64
+	if err := s.DB().Model(&models.PatientCount{}).Select("COALESCE(SUM(version), 0)").Where("owner_id = ?", owner).Scan(&v).Error; err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// The list version moves with every write to an owner's patients, on the
+// owner's side only, and not with a write that changes no row or rolls
+// back: the memo's entries depend on it.
+func TestPatientCounterVersionMovesWithEveryWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := modelstest.Store(t)
+	a, b := listOwner(t, s, "va@example.com"), listOwner(t, s, "vb@example.com")
+	p := listPatient(t, s, a, models.Patient{Name: "First"})
+	listPatient(t, s, b, models.Patient{Name: "Theirs"})
+	step := func(name string, write func() error, aMoves, bMoves bool) {
+		t.Helper()
+		va, vb := listVersion(t, s, a), listVersion(t, s, b)
+		err := write()
+		if err != nil && (aMoves || bMoves) {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := listVersion(t, s, a) != va; got != aMoves {
+			t.Errorf("%s: a's version moved %v, want %v", name, got, aMoves)
+		}
+		if got := listVersion(t, s, b) != vb; got != bMoves {
+			t.Errorf("%s: b's version moved %v, want %v", name, got, bMoves)
+		}
+	}
+	step("create", func() error {
+		return s.CreatePatient(ctx, a, &models.Patient{Name: "Second", Gender: models.GenderUnknown})
+	}, true, false)
+	step("update through the API", func() error {
+		q := p
+		q.Name = "Renamed"
+		return s.UpdatePatient(ctx, a, &q)
+	}, true, false)
+	step("update of a column no list reads", func() error {
+		return s.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Update("address", "Elsewhere").Error
+	}, true, false)
+	step("update of no row", func() error {
+		return s.DB().Model(&models.Patient{}).Where("id = ?", -1).Update("name", "Nobody").Error
+	}, false, false)
+	step("b edits a's patient (refused)", func() error {
+		q := p
+		return s.UpdatePatient(ctx, b, &q)
+	}, false, false)
+	step("rolled back", func() error {
+		return s.DB().Transaction(func(tx *gorm.DB) error {
+			if err := tx.Model(&models.Patient{}).Where("id = ?", p.ID).Update("name", "Never").Error; err != nil {
+				return err
+			}
+			return fmt.Errorf("roll back")
+		})
+	}, false, false)
+	step("change of owner", func() error {
+		return s.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Update("created_by_id", b).Error
+	}, true, true)
+	step("delete", func() error { return s.DeletePatient(ctx, b, p.ID) }, false, true)
+}
+
+// A database whose triggers are from before the version (a plain update
+// did not move it) gets the current ones at the next migration.
+func TestPatientCounterVersionAfterUpgrade(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "up@example.com")
+	p := listPatient(t, s, owner, models.Patient{Name: "Kept"})
+	old := "DROP TRIGGER patient_counts_change"
+	if modelstest.Engine() == models.Postgres {
+		old = `CREATE OR REPLACE FUNCTION patient_counts_update() RETURNS trigger AS $$ BEGIN RETURN NULL; END; $$ LANGUAGE plpgsql`
+	}
+	if err := s.DB().Exec(old).Error; err != nil {
+		t.Fatal(err)
+	}
+	rename := func(name string) bool {
+		t.Helper()
+		v := listVersion(t, s, owner)
+		if err := s.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Update("name", name).Error; err != nil {
+			t.Fatal(err)
+		}
+		return listVersion(t, s, owner) != v
+	}
+	if rename("Before") {
+		t.Fatal("the old triggers were not put back: the version moved on a rename")
+	}
+	if err := models.Migrate(s.DB()); err != nil {
+		t.Fatal(err)
+	}
+	if !rename("After") {
+		t.Error("after migrating, a rename does not move the version")
+	}
+	wantCounts(t, s, map[int64]int64{owner: 1})
+}

@@ -15,11 +15,13 @@ type Store struct {
 	// tokens caches verified access tokens while StartTokenCache runs.
 	tokens atomic.Pointer[tokenCache]
 	audits *auditWriter
+	// lists remembers costly facts about owners' patient lists.
+	lists *listMemo
 }
 
 // NewStore returns a Store over db that hashes passwords with hasher.
 func NewStore(db *gorm.DB, hasher *Hasher) *Store {
-	return &Store{db: db, hasher: hasher, audits: newAuditWriter(db)}
+	return &Store{db: db, hasher: hasher, audits: newAuditWriter(db), lists: newListMemo()}
 }
 
 // DB returns the underlying handle, for health checks and tests.

@@ -1,0 +1,141 @@
+package models
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// listMemo remembers, per owner and search, the two parts of an owner's
+// patient list whose cost grows with the owner's rows: the exact count of
+// a search's matches (the contract's `count` visits every match) and where
+// deep pages start (an OFFSET walks every row it skips). Each entry holds
+// the owner's list version it was learnt at (PatientCount.Version, moved
+// by the database's triggers in every transaction that writes the owner's
+// patients) and is used only by a request that read the same version, so
+// it changes what a page costs, never what it says. The versions live in
+// the database: server processes, each with a memo of its own, never
+// disagree.
+//
+// As before the memo, a request that overlaps a write to the same list may
+// see the list as it was or as it becomes (its count and its rows are two
+// statements); the next request sees the new version.
+type listMemo struct {
+	mu      sync.Mutex
+	entries map[memoKey]*memoEntry
+}
+
+const (
+	// listMemoEntries bounds the (owner, search) pairs remembered: about
+	// 1 KiB each at most, so a few MiB in all.
+	listMemoEntries = 4096
+	// listMemoMarks bounds the page starts remembered per pair.
+	listMemoMarks = 32
+)
+
+type memoKey struct {
+	owner  int64
+	search string // the search's words, sorted and joined by NUL
+}
+
+type memoEntry struct {
+	version int64
+	count   int64 // -1 until counted
+	marks   map[int]rowKey
+}
+
+// rowKey is a row's position in the default order (-created_at, -id).
+// marks[n] is the key of the row just before position n (from 0), so the
+// rows from position n on are those after it in that order.
+type rowKey struct {
+	at time.Time
+	id int64
+}
+
+func newListMemo() *listMemo { return &listMemo{entries: map[memoKey]*memoEntry{}} }
+
+// memoSearch is the memo's name for a search's words: their order does not
+// change the matches.
+func memoSearch(words []string) string {
+	sorted := slices.Clone(words)
+	slices.Sort(sorted)
+	return strings.Join(sorted, "\x00")
+}
+
+// entry returns the entry of key learnt at version, nil if there is none.
+// With create, it makes one, replacing an entry of an older version (a
+// request that read an older version than the entry's leaves it alone).
+// The caller holds mu.
+func (m *listMemo) entry(key memoKey, version int64, create bool) *memoEntry {
+	e := m.entries[key]
+	if e != nil && e.version == version {
+		return e
+	}
+	if !create || (e != nil && e.version > version) {
+		return nil
+	}
+	if e == nil && len(m.entries) >= listMemoEntries {
+		for k := range m.entries { // any one: map order is random
+			delete(m.entries, k)
+			break
+		}
+	}
+	e = &memoEntry{version: version, count: -1}
+	m.entries[key] = e
+	return e
+}
+
+// count returns the count remembered for key at version.
+func (m *listMemo) count(key memoKey, version int64) (int64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.entry(key, version, false); e != nil && e.count >= 0 {
+		return e.count, true
+	}
+	return 0, false
+}
+
+func (m *listMemo) setCount(key memoKey, version, n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.entry(key, version, true); e != nil {
+		e.count = n
+	}
+}
+
+// mark returns the remembered page start nearest at or before position.
+func (m *listMemo) mark(key memoKey, version int64, position int) (int, rowKey, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entry(key, version, false)
+	if e == nil {
+		return 0, rowKey{}, false
+	}
+	best, found := -1, false
+	for p := range e.marks {
+		if p <= position && p > best {
+			best, found = p, true
+		}
+	}
+	return best, e.marks[best], found
+}
+
+func (m *listMemo) setMark(key memoKey, version int64, position int, k rowKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entry(key, version, true)
+	if e == nil {
+		return
+	}
+	if e.marks == nil {
+		e.marks = map[int]rowKey{}
+	}
+	if _, ok := e.marks[position]; !ok && len(e.marks) >= listMemoMarks {
+		for p := range e.marks {
+			delete(e.marks, p)
+			break
+		}
+	}
+	e.marks[position] = k
+}
