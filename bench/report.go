@@ -115,6 +115,7 @@ type report struct {
 	HashMs          float64   `json:"hash_cpu_ms"`
 	HashWallMs      float64   `json:"hash_wall_ms"`
 	ExpectedLoginPS float64   `json:"expected_logins_per_s"`
+	HashesAtOnce    float64   `json:"hashes_per_s_all_cores"`
 	ServerPeakRSSMB float64   `json:"server_peak_rss_mb"`
 	Results         []result  `json:"results"`
 	ComparedWith    string    `json:"compared_with,omitempty"`
@@ -138,6 +139,7 @@ func (b *bench) report(hwm int64) *report {
 	rep.StartupMedianS = sorted[len(sorted)/2]
 	rep.HashMs, rep.HashWallMs = ms(b.hashTime), ms(b.hashWall)
 	rep.ExpectedLoginPS = b.expectedLogins()
+	rep.HashesAtOnce = b.hashesAtOnce
 	rep.ServerPeakRSSMB = mb(hwm)
 	return rep
 }
@@ -270,4 +272,8 @@ func (rep *report) print(w io.Writer) {
 		strings.Join(startups, ", "), rep.StartupMedianS*1000)
 	fmt.Fprintf(w, "server peak resident memory (VmHWM over the run): %.0f MB (target < 150 MB)\n", rep.ServerPeakRSSMB)
 	fmt.Fprintf(w, "one argon2id hash: %.1f ms of CPU (%.1f ms wall), so logins/s should be about %.1f\n", rep.HashMs, rep.HashWallMs, rep.ExpectedLoginPS)
+	if rep.ExpectedLoginPS > 0 {
+		fmt.Fprintf(w, "one hash per core at once: %.1f hashes/s, %.0f%% of that (the cores share caches and memory bandwidth)\n",
+			rep.HashesAtOnce, 100*rep.HashesAtOnce/rep.ExpectedLoginPS)
+	}
 }

@@ -334,8 +334,8 @@ func (b *bench) nextIP() string {
 func (b *bench) planLogin(context.Context) (plan, error) {
 	p := b.apiPlan(b.loginFunc(b.client))
 	p.after = func(r *result, _ []loadStats) {
-		r.Note = fmt.Sprintf("expected %.1f/s = %d cores / %.1f ms of CPU per hash",
-			b.expectedLogins(), b.mach.NumCPU, ms(b.hashTime))
+		r.Note = fmt.Sprintf("expected %.1f/s = %d cores / %.1f ms of CPU per hash; %.1f hashes/s with one per core at once, nothing else running",
+			b.expectedLogins(), b.mach.NumCPU, ms(b.hashTime), b.hashesAtOnce)
 		if r.CPUMsPerReq > 0 {
 			r.Note += fmt.Sprintf("; the server spent %.1f ms of CPU per login (%.2f hashes) and got %.2f of %d cores",
 				r.CPUMsPerReq, r.CPUMsPerReq/ms(b.hashTime), r.ServerCores, b.mach.NumCPU)
