@@ -78,9 +78,9 @@ func (spec listSpec) view(search string) (listView, error) {
 	}
 	v.state, v.known = state, true
 	// A search refused for its words is counted, and fails, as without.
-	if spec.memo != nil && wordsErr == nil {
+	if search := memoSearch(words); spec.memo != nil && wordsErr == nil && len(search) <= listMemoSearchMax {
 		v.memo = spec.memo
-		v.key = memoKey{owner: state.owner, search: memoSearch(words)}
+		v.key = memoKey{owner: state.owner, search: search}
 	}
 	return v, nil
 }

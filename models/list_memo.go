@@ -27,9 +27,12 @@ type listMemo struct {
 }
 
 const (
-	// listMemoEntries bounds the (owner, search) pairs remembered: about
-	// 1 KiB each at most, so a few MiB in all.
+	// listMemoEntries bounds the (owner, search) pairs remembered: under
+	// 2 KiB each with their marks, so under 8 MiB in all.
 	listMemoEntries = 4096
+	// listMemoSearchMax bounds the length of a search remembered: longer
+	// ones (rare, and free to make up) are counted on every request.
+	listMemoSearchMax = 256
 	// listMemoMarks bounds the page starts remembered per pair.
 	listMemoMarks = 32
 )

@@ -234,6 +234,14 @@ func TestListMemoSavesTheWork(t *testing.T) {
 	if _, counted := get(models.ListQuery{Page: 1, Search: "n0001"}); !counted {
 		t.Error("another search was not counted")
 	}
+	// A search too long to be worth remembering is counted every time (the
+	// memo's size is bounded by what it keeps, not by what clients send).
+	long := models.ListQuery{Page: 1, Search: "smith " + strings.Repeat("x", 300)}
+	for i := range 2 {
+		if _, counted := get(long); !counted {
+			t.Errorf("a %d-byte search, request %d: not counted", len(long.Search), i+1)
+		}
+	}
 
 	deep := models.ListQuery{Page: 51, PageSize: 20}
 	if offset, _ := get(deep); offset < 999 {
