@@ -74,4 +74,13 @@ func TestAdminAuditLogAndDashboard(t *testing.T) {
 			t.Fatalf("export row not filtered: %q", r)
 		}
 	}
+	// That export is in the trail, and the log's object filter finds it.
+	exports := cl.get("/admin/audit/?object_type=audit_log").want(t, http.StatusOK)
+	if v := exports.doc(t).Find(`#id_object_type option[selected]`).Text(); v != "Audit log" {
+		t.Errorf("selected object = %q, want Audit log", v)
+	}
+	body := exports.text(t, "events")
+	if !strings.Contains(body, "Exported") || !strings.Contains(body, "Audit log") || strings.Contains(body, "Patient") {
+		t.Errorf("?object_type=audit_log shows %q", body)
+	}
 }

@@ -155,7 +155,7 @@ func TestAuditExportCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(exports[0].Changes), &c); err != nil {
 		t.Fatal(err)
 	}
-	if e := exports[0]; e.Action != models.ActionList || e.Source != "cli" || e.Outcome != models.OutcomeSuccess ||
+	if e := exports[0]; e.Action != models.ActionExport || e.Source != "cli" || e.Outcome != models.OutcomeSuccess ||
 		c["events"].New != float64(3) || c["from"].New != "2020-01-01T00:00:00Z" || c["to_exclusive"].New != "2020-02-01T00:00:00Z" {
 		t.Errorf("export event = %+v, changes %v", e, c)
 	}

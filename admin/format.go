@@ -104,11 +104,19 @@ func event(ev *models.AuditEvent) templates.Event {
 	return out
 }
 
-func objectLabel(objectType string, id *int64) string {
-	name := objectType
-	if name != "" {
-		name = strings.ToUpper(name[:1]) + name[1:]
+// objectTypeLabels are how the object types read whose capitalized name
+// would not.
+var objectTypeLabels = map[string]string{models.ObjectAuditLog: "Audit log"}
+
+func objectTypeLabel(objectType string) string {
+	if v, ok := objectTypeLabels[objectType]; ok || objectType == "" {
+		return v
 	}
+	return strings.ToUpper(objectType[:1]) + objectType[1:]
+}
+
+func objectLabel(objectType string, id *int64) string {
+	name := objectTypeLabel(objectType)
 	if id == nil {
 		if r := resourceOf(objectType); r != nil {
 			return r.title

@@ -119,7 +119,7 @@ func (a *Admin) auditLog(c *gin.Context) error {
 	}
 	objects := []choiceDef{{"Any object", ""}}
 	for _, t := range models.ObjectTypes {
-		objects = append(objects, choiceDef{strings.ToUpper(t[:1]) + t[1:], t})
+		objects = append(objects, choiceDef{objectTypeLabel(t), t})
 	}
 	vm := templates.AuditLog{
 		Layout: l,

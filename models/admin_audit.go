@@ -8,7 +8,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// ActionExport is the audit action of a CSV export from the admin panel.
+// ActionExport is the audit action of an export: a CSV from the admin panel,
+// or the audit trail from the command line (-audit-export).
 const ActionExport = "export"
 
 // Actions lists every audit action, for the audit log's filter.
@@ -18,7 +19,7 @@ var Actions = []string{
 }
 
 // ObjectTypes lists every audited object type, for the audit log's filter.
-var ObjectTypes = []string{ObjectPatient, ObjectDoctor, ObjectMapping, ObjectUser, ObjectToken}
+var ObjectTypes = []string{ObjectPatient, ObjectDoctor, ObjectMapping, ObjectUser, ObjectToken, ObjectAuditLog}
 
 // AdminAuditFilter narrows the audit log: AuditFilter plus the email the
 // event was recorded with (failed logins of unknown emails have no user).

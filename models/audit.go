@@ -246,8 +246,9 @@ func eachAuditEvent(query func() *gorm.DB, fn func(AuditEvent) error) error {
 }
 
 // ExportAuditEvents is EachAuditEvent for an operator's export: when it
-// ends it records, as a list of the audit log, who exported which range
-// and how many events, with the outcome. It returns the number of events
+// ends it records, as an export of the audit log (as the admin panel's CSV
+// export of it is recorded), who exported which range and how many events,
+// with the outcome. It returns the number of events
 // passed to fn.
 func (s *Store) ExportAuditEvents(ctx context.Context, f AuditFilter, fn func(AuditEvent) error) (int64, error) {
 	var n int64
@@ -266,7 +267,7 @@ func (s *Store) ExportAuditEvents(ctx context.Context, f AuditFilter, fn func(Au
 	if err != nil {
 		outcome = OutcomeFailure
 	}
-	if aerr := s.audit(ctx, auditEntry{action: ActionList, objectType: ObjectAuditLog, outcome: outcome, changes: changes}); aerr != nil && err == nil {
+	if aerr := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectAuditLog, outcome: outcome, changes: changes}); aerr != nil && err == nil {
 		err = aerr
 	}
 	return n, err
