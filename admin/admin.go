@@ -73,8 +73,7 @@ type Admin struct {
 	sessions *sessionStore
 	assets   *assets
 
-	loginFailures *models.Limiter
-	loginPerIP    *models.Limiter
+	logins *models.LoginGuard
 }
 
 // New returns the panel over store. It fails only if opts.Assets lacks the
@@ -99,9 +98,6 @@ func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
 	if opts.LoginIPThrottle == nil {
 		opts.LoginIPThrottle = models.NewLimiter(opts.LoginPerIP, opts.Now)
 	}
-	if opts.OnLogin == nil {
-		opts.OnLogin = func(bool) {}
-	}
 	if opts.OnThrottle == nil {
 		opts.OnThrottle = func(string) {}
 	}
@@ -111,8 +107,7 @@ func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
 	}
 	a := &Admin{
 		store: store, opts: opts, log: log, assets: as,
-		loginFailures: opts.LoginThrottle,
-		loginPerIP:    opts.LoginIPThrottle,
+		logins: models.NewLoginGuard(store, opts.LoginIPThrottle, opts.LoginThrottle, opts.OnLogin),
 	}
 	a.sessions = newSessionStore(store, opts)
 	return a, nil

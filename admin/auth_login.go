@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -56,45 +58,45 @@ func (a *Admin) login(c *gin.Context) error {
 	c.Request = c.Request.WithContext(ctx)
 	email, password, next := c.PostForm("email"), c.PostForm("password"), c.PostForm("next")
 	vm := templates.Login{Email: email, Next: next}
-	if wait, ok := a.loginPerIP.Take(c.ClientIP()); !ok {
-		return a.loginThrottled(c, "login_ip", wait, vm)
-	}
-	key := models.NormalizeEmail(email)
-	// Each attempt takes a failure slot before the password is checked, so
-	// concurrent guesses (here or through the API) cannot overshoot the
-	// limit. A locked email stays locked for the window, even with the
-	// right password: otherwise the lock only slows a guesser down.
-	if wait, ok := a.loginFailures.Take(key); !ok {
-		return a.loginThrottled(c, "login_email", wait, vm)
-	}
-	u, err := a.store.Authenticate(ctx, email, password)
+	u, err := a.checkLogin(ctx, c.ClientIP(), email, password)
+	var th *models.Throttled
 	switch {
-	case models.ErrorCode(err) == models.Unauthorized:
-		a.opts.OnLogin(false)
+	case errors.As(err, &th):
+		return a.loginThrottled(c, th.Limiter, th.Wait, vm)
+	case models.ErrorCode(err) == models.Unauthorized || errors.Is(err, errNotStaff):
 		vm.Error = msgLogin
 		return a.renderLogin(c, http.StatusOK, vm)
 	case err != nil:
-		a.loginFailures.Undo(key) // not a wrong password: give the slot back
 		return err
-	case !u.IsStaff:
-		// The password was right, so this is no guess: the slot goes back,
-		// and the refusal is on record in the audit trail rather than in
-		// the login metrics (it is neither a success nor bad credentials).
-		a.loginFailures.Undo(key)
-		if err := a.store.AuditAdminDenied(ctx, u); err != nil {
-			return err
-		}
-		vm.Error = msgLogin
-		return a.renderLogin(c, http.StatusOK, vm)
 	}
-	a.loginFailures.Reset(key)
-	a.opts.OnLogin(true)
 	s := session(c)
 	s.Clear()
 	s.Set(keyRotate, true)
 	s.Set(keyUserID, u.ID)
 	s.Set(keyCSRF, newCSRFToken())
 	return redirect(c, safeNext(next))
+}
+
+// errNotStaff refuses a right password of a user who is not staff.
+var errNotStaff = errors.New("not staff")
+
+// checkLogin checks a login under the limits the API's logins count
+// against too (models.LoginGuard).
+func (a *Admin) checkLogin(ctx context.Context, ip, email, password string) (*models.User, error) {
+	if err := a.logins.Admit(ip); err != nil {
+		return nil, err
+	}
+	return a.logins.Check(ctx, email, password, func(u *models.User) error {
+		if u.IsStaff {
+			return nil
+		}
+		// The refusal is on record in the audit trail rather than in the
+		// login metrics: it is neither a success nor bad credentials.
+		if err := a.store.AuditAdminDenied(ctx, u); err != nil {
+			return err
+		}
+		return errNotStaff
+	})
 }
 
 // logout handles POST /admin/logout: the session row is deleted, so the

@@ -74,8 +74,7 @@ type API struct {
 	log    *slog.Logger
 	signer *signer
 
-	loginFailures *models.Limiter
-	loginPerIP    *models.Limiter
+	logins        *models.LoginGuard
 	registerPerIP *models.Limiter
 	refreshPerIP  *models.Limiter
 	userRate      *models.Limiter
@@ -92,17 +91,13 @@ func New(store *models.Store, opts Options, log *slog.Logger) *API {
 	if opts.LoginIPThrottle == nil {
 		opts.LoginIPThrottle = models.NewLimiter(opts.LoginPerIP, opts.Now)
 	}
-	if opts.OnLogin == nil {
-		opts.OnLogin = func(bool) {}
-	}
 	if opts.OnThrottle == nil {
 		opts.OnThrottle = func(string) {}
 	}
 	return &API{
 		store: store, opts: opts, log: log,
 		signer:        newSigner(opts.JWTSecret, opts.AccessTokenTTL, opts.RefreshTokenTTL, opts.Now),
-		loginFailures: opts.LoginThrottle,
-		loginPerIP:    opts.LoginIPThrottle,
+		logins:        models.NewLoginGuard(store, opts.LoginIPThrottle, opts.LoginThrottle, opts.OnLogin),
 		registerPerIP: models.NewLimiter(opts.RegisterPerIP, opts.Now),
 		refreshPerIP:  models.NewLimiter(opts.RefreshPerIP, opts.Now),
 		userRate:      models.NewLimiter(opts.UserRate, opts.Now),

@@ -51,8 +51,8 @@ func (a *API) register(c *gin.Context) error {
 
 // login handles POST /api/auth/login.
 func (a *API) login(c *gin.Context) error {
-	if wait, ok := a.loginPerIP.Take(c.ClientIP()); !ok {
-		return a.throttled("login_ip", wait)
+	if err := a.logins.Admit(c.ClientIP()); err != nil {
+		return a.loginRefused(err)
 	}
 	obj, err := readObject(c)
 	if err != nil {
@@ -71,25 +71,10 @@ func (a *API) login(c *gin.Context) error {
 	if err := r.err(); err != nil {
 		return err
 	}
-	key := models.NormalizeEmail(email)
-	// Each attempt takes a failure slot before the password is checked, so
-	// concurrent guesses cannot overshoot the limit. A locked email stays
-	// locked for the window, even with the right password: otherwise the
-	// lock only slows a guesser down.
-	if wait, ok := a.loginFailures.Take(key); !ok {
-		return a.throttled("login_email", wait)
-	}
 	ctx := c.Request.Context()
-	user, err := a.store.Authenticate(ctx, email, password)
-	switch code := models.ErrorCode(err); {
-	case code == "":
-		a.loginFailures.Reset(key)
-	case code != models.Unauthorized:
-		a.loginFailures.Undo(key) // not a wrong password: give the slot back
-		return err
-	default:
-		a.opts.OnLogin(false)
-		return err
+	user, err := a.logins.Check(ctx, email, password, nil)
+	if err != nil {
+		return a.loginRefused(err)
 	}
 	pair, records, err := a.signer.pair(user.ID)
 	if err != nil {
@@ -98,7 +83,6 @@ func (a *API) login(c *gin.Context) error {
 	if _, err := a.store.StartTokenFamily(ctx, user.ID, records...); err != nil {
 		return err
 	}
-	a.opts.OnLogin(true)
 	c.JSON(http.StatusOK, gin.H{"refresh": pair.Refresh, "access": pair.Access})
 	return nil
 }

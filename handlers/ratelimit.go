@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -30,4 +31,14 @@ func errThrottled(wait time.Duration) *httpError {
 func (a *API) throttled(limiter string, wait time.Duration) error {
 	a.opts.OnThrottle(limiter)
 	return errThrottled(wait)
+}
+
+// loginRefused answers a login the guard refused: 429 for a limit, the
+// error itself otherwise.
+func (a *API) loginRefused(err error) error {
+	var th *models.Throttled
+	if errors.As(err, &th) {
+		return a.throttled(th.Limiter, th.Wait)
+	}
+	return err
 }

@@ -52,7 +52,7 @@ func TestAuthLimiterTakeIsAtomic(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				if _, ok := a.loginFailures.Take("victim@example.com"); ok {
+				if _, ok := a.opts.LoginThrottle.Take("victim@example.com"); ok {
 					admitted.Add(1)
 				}
 			}()

@@ -1,0 +1,77 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// LoginGuard is a password login under the limits that the API and the
+// admin panel share (main gives both the same Limiters): every attempt
+// counts against its client address first, and takes a failure slot of
+// its email before the password is checked, so concurrent guesses, through
+// either door, cannot overshoot the lock. A locked email stays locked for
+// its window even with the right password: otherwise the lock would only
+// slow a guesser down.
+type LoginGuard struct {
+	store    *Store
+	perIP    *Limiter
+	perEmail *Limiter
+	onLogin  func(success bool)
+}
+
+// NewLoginGuard returns a guard of store's logins. onLogin, if not nil,
+// hears of every success and every failure for bad credentials (metrics
+// count them).
+func NewLoginGuard(store *Store, perIP, perEmail *Limiter, onLogin func(success bool)) *LoginGuard {
+	if onLogin == nil {
+		onLogin = func(bool) {}
+	}
+	return &LoginGuard{store: store, perIP: perIP, perEmail: perEmail, onLogin: onLogin}
+}
+
+// Throttled is the error of an attempt that a login limit refused.
+type Throttled struct {
+	Limiter string        // "login_ip" or "login_email", as metrics name them
+	Wait    time.Duration // until the limit allows another attempt
+}
+
+func (e *Throttled) Error() string { return "login refused by the " + e.Limiter + " limit" }
+
+// Admit counts an attempt from the client address ip: a *Throttled error
+// when there were too many.
+func (g *LoginGuard) Admit(ip string) error {
+	if wait, ok := g.perIP.Take(ip); !ok {
+		return &Throttled{Limiter: "login_ip", Wait: wait}
+	}
+	return nil
+}
+
+// Check returns the active user with email and password
+// (Store.Authenticate), or a *Throttled error while the email is locked.
+// accept, if not nil, may still refuse that user (the admin panel refuses
+// non-staff): the password was right, so that was no guess; the failure
+// slot goes back, no login is reported, and accept's error is returned.
+func (g *LoginGuard) Check(ctx context.Context, email, password string, accept func(*User) error) (*User, error) {
+	key := NormalizeEmail(email)
+	if wait, ok := g.perEmail.Take(key); !ok {
+		return nil, &Throttled{Limiter: "login_email", Wait: wait}
+	}
+	u, err := g.store.Authenticate(ctx, email, password)
+	switch {
+	case ErrorCode(err) == Unauthorized:
+		g.onLogin(false)
+		return nil, err
+	case err != nil:
+		g.perEmail.Undo(key) // not a wrong password: the slot goes back
+		return nil, err
+	}
+	if accept != nil {
+		if err := accept(u); err != nil {
+			g.perEmail.Undo(key)
+			return nil, err
+		}
+	}
+	g.perEmail.Reset(key)
+	g.onLogin(true)
+	return u, nil
+}
