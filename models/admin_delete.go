@@ -107,7 +107,7 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 	if len(ids) == 0 {
 		return 0, notFound()
 	}
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		now := s.db.NowFunc()
 		patients, mappings, err := deletionScope(tx, objectType, ids)
 		if err != nil {
@@ -162,9 +162,7 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 					return err
 				}
 			}
-			if err := notifyAuthChanged(tx, ids...); err != nil {
-				return err
-			}
+			changed(ids...)
 			res = tx.Where("id IN ?", ids).Delete(&User{})
 		case ObjectDoctor:
 			res = tx.Where("id IN ?", ids).Delete(&Doctor{})
@@ -205,8 +203,5 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 		}
 		return nil
 	})
-	if objectType == ObjectUser {
-		s.forgetTokens(ids...)
-	}
-	return n, err
+	return n, translate(err)
 }

@@ -93,7 +93,8 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 		return nil, err
 	}
 	var u User
-	err := s.authTx(ctx, []int64{id}, func(tx *gorm.DB) error {
+	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+		changed(id)
 		if err := tx.Take(&u, id).Error; err != nil {
 			return err
 		}
@@ -168,7 +169,8 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepTok
 	if err != nil {
 		return translate(err)
 	}
-	return translate(s.authTx(ctx, []int64{id}, func(tx *gorm.DB) error {
+	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+		changed(id)
 		now := s.db.NowFunc()
 		res := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": now})
 		if res.Error != nil {

@@ -135,8 +135,7 @@ func (s *Store) requireActive(tx *gorm.DB, userID int64) (string, error) {
 // revokeFamilyOf revokes the family of token jti and announces it.
 func (s *Store) revokeFamilyOf(ctx context.Context, jti string) error {
 	now := s.db.NowFunc()
-	var owners []int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		// Write first: SQLite transactions here are not IMMEDIATE (the
 		// driver ignores _txlock after _time_format), and one that reads
 		// first fails with SQLITE_BUSY instead of waiting when another
@@ -146,13 +145,13 @@ func (s *Store) revokeFamilyOf(ctx context.Context, jti string) error {
 			Update("revoked_at", now).Error; err != nil {
 			return err
 		}
+		var owners []int64
 		if err := tx.Model(&IssuedToken{}).Where("jti = ?", jti).Pluck("user_id", &owners).Error; err != nil {
 			return err
 		}
-		return notifyAuthChanged(tx, owners...)
-	})
-	s.forgetTokens(owners...)
-	return translate(err)
+		changed(owners...)
+		return nil
+	}))
 }
 
 // authRow is a user with the expiry of the token that authenticated them.
@@ -202,7 +201,8 @@ func (s *Store) AuthenticateToken(ctx context.Context, jti string, userID int64)
 // live token of userID, and the access token accessJTI.
 func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI string) error {
 	now := s.db.NowFunc()
-	return translate(s.authTx(ctx, []int64{userID}, func(tx *gorm.DB) error {
+	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+		changed(userID)
 		var tok IssuedToken
 		err := tx.Where("jti = ? AND user_id = ? AND type = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
 			refreshJTI, userID, RefreshToken, now).
@@ -229,7 +229,8 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 // RevokeUserTokens revokes every token family of userID: logout everywhere.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
 	now := s.db.NowFunc()
-	return translate(s.authTx(ctx, []int64{userID}, func(tx *gorm.DB) error {
+	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+		changed(userID)
 		if err := tx.Model(&TokenFamily{}).Where("user_id = ? AND revoked_at IS NULL", userID).
 			Update("revoked_at", now).Error; err != nil {
 			return err

@@ -110,8 +110,8 @@ const authChannelSQL = "'healthcare_auth:' || left(coalesce(current_schema(), ''
 // notifyAuthChanged announces, when tx commits and only then, that what
 // authenticates userIDs changed: tokens revoked, the user deactivated,
 // demoted, edited, deleted or given a new password. Every process's
-// listener then drops those users' cached tokens. Call forgetTokens with
-// the same ids after the commit, for this process at once (or use authTx).
+// listener then drops those users' cached tokens. authTx calls it, and
+// forgetTokens with the same ids after the commit, for this process at once.
 // A no-op on SQLite, which caches nothing.
 func notifyAuthChanged(tx *gorm.DB, userIDs ...int64) error {
 	if tx.Dialector.Name() != Postgres {
@@ -141,13 +141,18 @@ func (s *Store) forgetTokens(userIDs ...int64) {
 	}
 }
 
-// authTx runs fn in a transaction that changes what authenticates userIDs:
-// the change is announced with the commit (notifyAuthChanged) and this
-// process's cached tokens of those users are dropped once it returns. The
-// error is fn's (or the commit's), untranslated.
-func (s *Store) authTx(ctx context.Context, userIDs []int64, fn func(tx *gorm.DB) error) error {
+// authChanged is how a transaction of authTx names the users whose
+// authentication it changes, as soon as it knows them.
+type authChanged func(userIDs ...int64)
+
+// authTx runs fn in a transaction that may change what authenticates
+// users: those fn names through changed are announced with the commit
+// (notifyAuthChanged), and this process's cached tokens of them are dropped
+// once it returns. The error is fn's (or the commit's), untranslated.
+func (s *Store) authTx(ctx context.Context, fn func(tx *gorm.DB, changed authChanged) error) error {
+	var userIDs []int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := fn(tx); err != nil {
+		if err := fn(tx, func(ids ...int64) { userIDs = append(userIDs, ids...) }); err != nil {
 			return err
 		}
 		return notifyAuthChanged(tx, userIDs...)
