@@ -16,7 +16,9 @@ import (
 // patients) and is used only by a request that read the same version, so
 // it changes what a page costs, never what it says. The versions live in
 // the database: server processes, each with a memo of its own, never
-// disagree.
+// disagree. An owner's version only grows while the owner exists, and user
+// ids are never reused (SQLite's AUTOINCREMENT, PostgreSQL's sequences), so
+// no (owner, version) pair names two states of a list.
 //
 // As before the memo, a request that overlaps a write to the same list may
 // see the list as it was or as it becomes (its count and its rows are two
