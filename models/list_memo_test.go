@@ -279,3 +279,70 @@ func TestListMemoSavesTheWork(t *testing.T) {
 		t.Error("another owner's create made this owner's search count again")
 	}
 }
+
+// Readers that fill the memo while writers change the list leave nothing
+// behind that outlives the writes: once the writers stop, every deep page
+// and every count is the list's again.
+func TestListMemoUnderConcurrentWrites(t *testing.T) {
+	t.Parallel()
+	f := newMemoFixture(t)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p := models.Patient{Name: fmt.Sprintf("Writer%d Smith %d", w, i), Gender: models.GenderUnknown}
+				if err := f.s.CreatePatient(ctx, f.owner, &p); err != nil {
+					errs <- err
+					return
+				}
+				if i%2 == 0 {
+					if err := f.s.DeletePatient(ctx, f.owner, p.ID); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	for r := range 3 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				q := models.ListQuery{Page: 50 + (r+i)%5, PageSize: 20}
+				if i%2 == 1 {
+					q.Search = "smith"
+				}
+				// Pages may be past the end while the list shrinks.
+				if _, err := f.s.Patients(ctx, f.owner, q); err != nil && models.ErrorCode(err) != models.NotFound {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, search := range []string{"", "smith"} {
+		want := f.want(t, search)
+		for p := 50; p <= (len(want)+19)/20; p++ {
+			f.check(t, search, want, p, 20)
+		}
+	}
+}
