@@ -69,6 +69,7 @@ func (a *Admin) login(c *gin.Context) error {
 	case err != nil:
 		return err
 	}
+	a.logins.LoggedIn()
 	s := session(c)
 	s.Clear()
 	s.Set(keyRotate, true)

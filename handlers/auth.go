@@ -83,6 +83,7 @@ func (a *API) login(c *gin.Context) error {
 	if _, err := a.store.StartTokenFamily(ctx, user.ID, records...); err != nil {
 		return err
 	}
+	a.logins.LoggedIn()
 	c.JSON(http.StatusOK, gin.H{"refresh": pair.Refresh, "access": pair.Access})
 	return nil
 }

@@ -20,8 +20,9 @@ type LoginGuard struct {
 }
 
 // NewLoginGuard returns a guard of store's logins. onLogin, if not nil,
-// hears of every success and every failure for bad credentials (metrics
-// count them).
+// hears of every failure for bad credentials and every success that the
+// caller reports (LoggedIn) once the login has done what it does: metrics
+// count them.
 func NewLoginGuard(store *Store, perIP, perEmail *Limiter, onLogin func(success bool)) *LoginGuard {
 	if onLogin == nil {
 		onLogin = func(bool) {}
@@ -50,7 +51,9 @@ func (g *LoginGuard) Admit(ip string) error {
 // (Store.Authenticate), or a *Throttled error while the email is locked.
 // accept, if not nil, may still refuse that user (the admin panel refuses
 // non-staff): the password was right, so that was no guess; the failure
-// slot goes back, no login is reported, and accept's error is returned.
+// slot goes back and accept's error is returned. A success is not reported
+// yet: the caller reports it with LoggedIn once it has issued what the
+// login gives (tokens, a session).
 func (g *LoginGuard) Check(ctx context.Context, email, password string, accept func(*User) error) (*User, error) {
 	key := NormalizeEmail(email)
 	if wait, ok := g.perEmail.Take(key); !ok {
@@ -72,6 +75,8 @@ func (g *LoginGuard) Check(ctx context.Context, email, password string, accept f
 		}
 	}
 	g.perEmail.Reset(key)
-	g.onLogin(true)
 	return u, nil
 }
+
+// LoggedIn reports a login that Check accepted and the caller completed.
+func (g *LoginGuard) LoggedIn() { g.onLogin(true) }
