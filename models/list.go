@@ -50,6 +50,11 @@ type listSpec struct {
 	// request learns of the list is remembered while the version stays.
 	state func() (listState, error)
 	memo  *listMemo
+	// stillAt, required with memo, adds to a statement over the list the
+	// condition that the list is still at a state's version, read in the
+	// statement's own snapshot: a statement that uses or records what the
+	// memo holds then sees exactly the rows of that version, or none.
+	stillAt func(db *gorm.DB, st listState) *gorm.DB
 }
 
 // listState is a list's unsearched size and version: the version changes
@@ -58,6 +63,7 @@ type listState struct{ owner, total, version int64 }
 
 // listView is what a page request knows of its list before reading rows.
 type listView struct {
+	spec     listSpec
 	state    listState
 	known    bool      // state was read
 	searched bool      // the search has words
@@ -65,10 +71,13 @@ type listView struct {
 	key      memoKey
 }
 
+// stillAt limits db to the list at the version this request read.
+func (v listView) stillAt(db *gorm.DB) *gorm.DB { return v.spec.stillAt(db, v.state) }
+
 // view reads the list's state, if spec has one, for a search.
 func (spec listSpec) view(search string) (listView, error) {
 	words, wordsErr := searchWords(search)
-	v := listView{searched: wordsErr != nil || len(words) > 0}
+	v := listView{spec: spec, searched: wordsErr != nil || len(words) > 0}
 	if spec.state == nil {
 		return v, nil
 	}
@@ -163,7 +172,7 @@ func pageAt[T any](ordered *gorm.DB, spec listSpec, ordering string, offset, siz
 // costs one index range whatever its depth. It remembers where this page
 // and the next one start.
 func pageFromMark[T any](base *gorm.DB, spec listSpec, v listView, offset, size int) ([]T, error) {
-	query := base.Session(&gorm.Session{})
+	query := v.stillAt(base.Session(&gorm.Session{}))
 	skip := offset
 	if pos, k, ok := v.memo.mark(v.key, v.state.version, offset); ok {
 		query = query.Where("(created_at, id) < (?, ?)", k.at, k.id)
@@ -176,7 +185,12 @@ func pageFromMark[T any](base *gorm.DB, spec listSpec, v listView, offset, size 
 	if err != nil {
 		return nil, err
 	}
-	if lead == 1 && len(rows) > 0 {
+	if len(rows) == 0 {
+		// The list moved on since its version was read (or the page is
+		// empty): read the page as OFFSET does, and remember nothing.
+		return pageAt[T](applyOrdering(base.Session(&gorm.Session{}), spec, ""), spec, "", offset, size)
+	}
+	if lead == 1 {
 		v.memo.setMark(v.key, v.state.version, offset, rowKeyOf(&rows[0]))
 		rows = rows[1:]
 	}
@@ -209,12 +223,26 @@ func (v listView) count(base *gorm.DB, n *int64) error {
 			return nil
 		}
 	}
-	if err := base.Session(&gorm.Session{}).Count(n).Error; err != nil {
+	if v.memo == nil {
+		return translate(base.Session(&gorm.Session{}).Count(n).Error)
+	}
+	// Counted at the version read, in the count's own snapshot, so what is
+	// remembered is that version's count.
+	if err := v.stillAt(base.Session(&gorm.Session{})).Count(n).Error; err != nil {
 		return translate(err)
 	}
-	if v.memo != nil {
-		v.memo.setCount(v.key, v.state.version, *n)
+	if *n == 0 {
+		// No match, or the list moved on since its version was read: if
+		// the version is still the same now, it was the former.
+		st, err := v.spec.state()
+		if err != nil {
+			return err
+		}
+		if st.version != v.state.version {
+			return translate(base.Session(&gorm.Session{}).Count(n).Error)
+		}
 	}
+	v.memo.setCount(v.key, v.state.version, *n)
 	return nil
 }
 

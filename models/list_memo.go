@@ -20,18 +20,23 @@ import (
 // ids are never reused (SQLite's AUTOINCREMENT, PostgreSQL's sequences), so
 // no (owner, version) pair names two states of a list.
 //
-// As before the memo, a request that overlaps a write to the same list may
-// see the list as it was or as it becomes (its count and its rows are two
-// statements); the next request sees the new version.
+// The statements that use or fill an entry check, in their own snapshot,
+// that the list is still at the entry's version (listSpec.stillAt): a
+// write that commits between a request's reading of the version and of
+// the rows sends that request back to OFFSET and COUNT, so its page is
+// one state of the list, never a remembered start over changed rows. As
+// before the memo, its count and its rows are two statements, and may be
+// one write apart.
 type listMemo struct {
 	mu      sync.Mutex
 	entries map[memoKey]*memoEntry
 }
 
 const (
-	// listMemoEntries bounds the (owner, search) pairs remembered: under
-	// 2 KiB each with their marks, so under 8 MiB in all.
-	listMemoEntries = 4096
+	// listMemoEntries bounds the (owner, search) pairs remembered: about
+	// 3 KiB of heap each at most (32 marks, a 256-byte search), so about
+	// 6 MiB in all.
+	listMemoEntries = 2048
 	// listMemoSearchMax bounds the length of a search remembered: longer
 	// ones (rare, and free to make up) are counted on every request.
 	listMemoSearchMax = 256

@@ -234,6 +234,13 @@ func TestListMemoSavesTheWork(t *testing.T) {
 	if _, counted := get(models.ListQuery{Page: 1, Search: "n0001"}); !counted {
 		t.Error("another search was not counted")
 	}
+	// No match is a count like any other: remembered too.
+	if _, counted := get(models.ListQuery{Page: 1, Search: "nobody-matches"}); !counted {
+		t.Error("a search without matches was not counted")
+	}
+	if _, counted := get(models.ListQuery{Page: 1, Search: "nobody-matches"}); counted {
+		t.Error("a search without matches was counted again")
+	}
 	// A search too long to be worth remembering is counted every time (the
 	// memo's size is bounded by what it keeps, not by what clients send).
 	long := models.ListQuery{Page: 1, Search: "smith " + strings.Repeat("x", 300)}
@@ -344,5 +351,52 @@ func TestListMemoUnderConcurrentWrites(t *testing.T) {
 		for p := 50; p <= (len(want)+19)/20; p++ {
 			f.check(t, search, want, p, 20)
 		}
+	}
+}
+
+// A write that commits between a request's reading of the list's version
+// and its reading of the rows: the page is the list's before or after the
+// write, never a mix of a remembered start and the changed rows.
+func TestListMemoWriteBetweenVersionAndRows(t *testing.T) {
+	t.Parallel()
+	f := newMemoFixture(t)
+	ctx := context.Background()
+	page := models.ListQuery{Page: 51, PageSize: 20}
+	if _, err := f.s.Patients(ctx, f.owner, page); err != nil { // remembers where page 51 starts
+		t.Fatal(err)
+	}
+	before := f.want(t, "")
+	var mu sync.Mutex
+	armed, fired := true, false
+	write := func(tx *gorm.DB) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !armed || tx.Statement.Table != "patients" {
+			return
+		}
+		armed, fired = false, true
+		// On another connection, in one transaction: a row before the
+		// page's start and one inside the page.
+		err := f.s.DB().Transaction(func(w *gorm.DB) error {
+			return w.Where("id IN ?", []int64{before[10], before[1005]}).Delete(&models.Patient{}).Error
+		})
+		if err != nil {
+			t.Errorf("the write: %v", err)
+		}
+	}
+	if err := f.s.DB().Callback().Query().Before("gorm:query").Register("test:write-before-rows", write); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.s.Patients(ctx, f.owner, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fired {
+		t.Fatal("the write did not happen before the rows were read")
+	}
+	after := f.want(t, "")
+	ids := listIDs(got.Items)
+	if !slices.Equal(ids, before[1000:1020]) && !slices.Equal(ids, after[1000:1020]) {
+		t.Fatalf("page 51 is %v\nbefore the write it was %v\nafter it, %v", ids, before[1000:1020], after[1000:1020])
 	}
 }

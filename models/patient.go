@@ -151,7 +151,7 @@ func (s *Store) Patient(ctx context.Context, owner, id int64) (*Patient, error) 
 func (s *Store) Patients(ctx context.Context, owner int64, q ListQuery) (Page[Patient], error) {
 	spec := patientList
 	spec.state = func() (listState, error) { return s.ownedPatientState(ctx, owner) }
-	spec.memo = s.lists
+	spec.memo, spec.stillAt = s.lists, atPatientVersion
 	page, err := list[Patient](s.ownedPatients(ctx, owner), spec, q)
 	if err != nil {
 		return page, err

@@ -182,3 +182,10 @@ func (s *Store) ownedPatientState(ctx context.Context, owner int64) (listState, 
 		Where("owner_id = ?", owner).Scan(&row).Error
 	return listState{owner: owner, total: row.N, version: row.Version}, translate(err)
 }
+
+// atPatientVersion limits a statement over st.owner's patients to the
+// state of st.version, read in the statement's own snapshot (one index
+// lookup, evaluated once): a later version makes it match no row.
+func atPatientVersion(db *gorm.DB, st listState) *gorm.DB {
+	return db.Where("(SELECT COALESCE(SUM(version), 0) FROM patient_counts WHERE owner_id = ?) = ?", st.owner, st.version)
+}
