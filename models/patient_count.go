@@ -83,6 +83,16 @@ var postgresPatientCountDeltas = []struct{ op, transition, deltas string }{
 		 ) AS touched GROUP BY owner_id`},
 }
 
+// postgresPatientCountFunction names the trigger function of an operation
+// ("insert"). The name carries the version of the bodies: a server from
+// before the list version replaces, on every boot, the functions of its
+// own names with bodies that do not move it; were these the same names,
+// one such server restarting beside newer ones (a rolling deployment, a
+// rollback) would freeze every owner's version, and the newer servers
+// would trust what they remember of lists that have changed. A change of
+// the bodies' meaning takes a new name again.
+func postgresPatientCountFunction(op string) string { return "patient_counts_v2_" + op }
+
 // postgresPatientCountFunctions are the trigger functions, replaced on
 // every boot so that a new version's body takes effect.
 func postgresPatientCountFunctions() []string {
@@ -90,14 +100,14 @@ func postgresPatientCountFunctions() []string {
 	for _, d := range postgresPatientCountDeltas {
 		// Owners that no longer exist (deleted, their patients going by
 		// cascade) are skipped: their counts went with them.
-		stmts = append(stmts, fmt.Sprintf(`CREATE OR REPLACE FUNCTION patient_counts_%[1]s() RETURNS trigger AS $$
+		stmts = append(stmts, fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[4]s() RETURNS trigger AS $$
 		 BEGIN
 		   INSERT INTO patient_counts AS c (owner_id, shard, n, version)
 		   SELECT d.owner_id, pg_backend_pid() %% %[2]d, d.n, 1 FROM (%[3]s) AS d (owner_id, n)
 		   WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = d.owner_id)
 		   ON CONFLICT (owner_id, shard) DO UPDATE SET n = c.n + EXCLUDED.n, version = c.version + 1;
 		   RETURN NULL;
-		 END; $$ LANGUAGE plpgsql`, strings.ToLower(d.op), patientCountShards, d.deltas))
+		 END; $$ LANGUAGE plpgsql`, strings.ToLower(d.op), patientCountShards, d.deltas, postgresPatientCountFunction(strings.ToLower(d.op))))
 	}
 	return stmts
 }
@@ -105,9 +115,15 @@ func postgresPatientCountFunctions() []string {
 func postgresPatientCountTriggers() []string {
 	var stmts []string
 	for _, d := range postgresPatientCountDeltas {
-		stmts = append(stmts, fmt.Sprintf(`CREATE TRIGGER patient_counts_%[1]s AFTER %[2]s ON patients
-		 REFERENCING %[3]s FOR EACH STATEMENT EXECUTE FUNCTION patient_counts_%[1]s()`,
-			strings.ToLower(d.op), d.op, d.transition))
+		op := strings.ToLower(d.op)
+		stmts = append(stmts,
+			fmt.Sprintf(`DROP TRIGGER IF EXISTS patient_counts_%s ON patients`, op),
+			fmt.Sprintf(`CREATE TRIGGER patient_counts_%[1]s AFTER %[2]s ON patients
+			 REFERENCING %[3]s FOR EACH STATEMENT EXECUTE FUNCTION %[4]s()`,
+				op, d.op, d.transition, postgresPatientCountFunction(op)),
+			// The function of the same operation from before the list
+			// version, if any: nothing calls it any more.
+			fmt.Sprintf(`DROP FUNCTION IF EXISTS patient_counts_%s()`, op))
 	}
 	return stmts
 }
@@ -116,12 +132,13 @@ func postgresPatientCountTriggers() []string {
 // trigger yet: a new database, or one from before the counter existed) it
 // also counts the patients there are, in the same transaction and with
 // patient writes blocked, so no insert falls between the count and the
-// trigger. Later boots only replace the trigger functions (PostgreSQL) or
-// the triggers (SQLite): no table scan.
+// trigger. Later boots only replace the trigger functions (PostgreSQL;
+// triggers that call another version's functions are made again, patient
+// writes blocked for that moment) or the triggers (SQLite): no table scan.
 func migratePatientCounts(db *gorm.DB) error {
 	return db.Transaction(func(tx *gorm.DB) error {
 		dialect := tx.Dialector.Name()
-		var installed int64
+		var installed, current int64
 		var err error
 		switch dialect {
 		case Postgres:
@@ -130,8 +147,12 @@ func migratePatientCounts(db *gorm.DB) error {
 					return err
 				}
 			}
-			err = tx.Raw(`SELECT count(*) FROM pg_trigger
-			  WHERE tgrelid = 'patients'::regclass AND tgname = 'patient_counts_insert'`).Scan(&installed).Error
+			err = tx.Raw(`SELECT count(*) FILTER (WHERE t.tgname = 'patient_counts_insert'),
+			    count(*) FILTER (WHERE p.proname = 'patient_counts_v2_' || substr(t.tgname, 16))
+			  FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+			  WHERE t.tgrelid = 'patients'::regclass
+			    AND t.tgname IN ('patient_counts_insert', 'patient_counts_delete', 'patient_counts_update')`).
+				Row().Scan(&installed, &current)
 		default:
 			err = tx.Raw(`SELECT count(*) FROM sqlite_master
 			  WHERE type = 'trigger' AND name = 'patient_counts_insert'`).Scan(&installed).Error
@@ -141,7 +162,7 @@ func migratePatientCounts(db *gorm.DB) error {
 		}
 		var stmts []string
 		switch {
-		case dialect == Postgres && installed > 0:
+		case dialect == Postgres && installed > 0 && current == int64(len(postgresPatientCountDeltas)):
 			return nil
 		case dialect == Postgres:
 			stmts = append([]string{`LOCK TABLE patients IN SHARE MODE`}, postgresPatientCountTriggers()...)

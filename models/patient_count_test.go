@@ -442,12 +442,21 @@ func TestPatientCounterVersionAfterUpgrade(t *testing.T) {
 	s := modelstest.Store(t)
 	owner := listOwner(t, s, "up@example.com")
 	p := listPatient(t, s, owner, models.Patient{Name: "Kept"})
-	old := "DROP TRIGGER patient_counts_change"
+	// What a server from before the version leaves: on SQLite no trigger
+	// for plain updates; on PostgreSQL the update trigger calling a
+	// function of its own name whose body does not move the version.
+	oldUpdateFunction := `CREATE OR REPLACE FUNCTION patient_counts_update() RETURNS trigger AS $$ BEGIN RETURN NULL; END; $$ LANGUAGE plpgsql`
+	old := []string{"DROP TRIGGER patient_counts_change"}
 	if modelstest.Engine() == models.Postgres {
-		old = `CREATE OR REPLACE FUNCTION patient_counts_update() RETURNS trigger AS $$ BEGIN RETURN NULL; END; $$ LANGUAGE plpgsql`
+		old = []string{oldUpdateFunction,
+			`DROP TRIGGER patient_counts_update ON patients`,
+			`CREATE TRIGGER patient_counts_update AFTER UPDATE ON patients REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+			 FOR EACH STATEMENT EXECUTE FUNCTION patient_counts_update()`}
 	}
-	if err := s.DB().Exec(old).Error; err != nil {
-		t.Fatal(err)
+	for _, stmt := range old {
+		if err := s.DB().Exec(stmt).Error; err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
 	}
 	rename := func(name string) bool {
 		t.Helper()
@@ -465,6 +474,17 @@ func TestPatientCounterVersionAfterUpgrade(t *testing.T) {
 	}
 	if !rename("After") {
 		t.Error("after migrating, a rename does not move the version")
+	}
+	if modelstest.Engine() == models.Postgres {
+		// A server from before the version boots again beside this one (a
+		// rolling deployment, a rollback): it replaces the functions of its
+		// own names, which the triggers no longer call.
+		if err := s.DB().Exec(oldUpdateFunction).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !rename("After an old server's boot") {
+			t.Error("an old server's boot stopped the version")
+		}
 	}
 	wantCounts(t, s, map[int64]int64{owner: 1})
 }
