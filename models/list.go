@@ -65,8 +65,8 @@ type listState struct{ owner, total, version int64 }
 type listView struct {
 	spec     listSpec
 	state    listState
-	known    bool      // state was read
-	searched bool      // the search has words
+	known    bool      // state was read: for the total, or for the memo
+	searched bool      // the search has words (or is refused for them)
 	memo     *listMemo // nil: nothing is remembered for this request
 	key      memoKey
 }
@@ -74,11 +74,14 @@ type listView struct {
 // stillAt limits db to the list at the version this request read.
 func (v listView) stillAt(db *gorm.DB) *gorm.DB { return v.spec.stillAt(db, v.state) }
 
-// view reads the list's state, if spec has one, for a search.
-func (spec listSpec) view(search string) (listView, error) {
-	words, wordsErr := searchWords(search)
+// view reads the list's state, if spec has one and the request needs it:
+// for the total of an unsearched list, or for the memo. A search refused
+// for its words (wordsErr) is counted, and fails, as without a memo.
+func (spec listSpec) view(words []string, wordsErr error) (listView, error) {
 	v := listView{spec: spec, searched: wordsErr != nil || len(words) > 0}
-	if spec.state == nil {
+	search := memoSearch(words)
+	remember := spec.memo != nil && wordsErr == nil && len(search) <= listMemoSearchMax
+	if spec.state == nil || (v.searched && !remember) {
 		return v, nil
 	}
 	state, err := spec.state()
@@ -86,8 +89,7 @@ func (spec listSpec) view(search string) (listView, error) {
 		return v, err
 	}
 	v.state, v.known = state, true
-	// A search refused for its words is counted, and fails, as without.
-	if search := memoSearch(words); spec.memo != nil && wordsErr == nil && len(search) <= listMemoSearchMax {
+	if remember {
 		v.memo = spec.memo
 		v.key = memoKey{owner: state.owner, search: search}
 	}
@@ -117,7 +119,8 @@ func errInvalidCursor() *Error { return &Error{Code: Invalid, Message: "Invalid 
 // list runs the list query q over base (already scoped to what the caller
 // may see) and returns one page.
 func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
-	base = applySearch(base, spec.search, q.Search)
+	words, wordsErr := searchWords(q.Search)
+	base = applyWords(base, spec.search, words, wordsErr)
 	if q.UseCursor {
 		return listByCursor[T](spec.load(base), q)
 	}
@@ -125,7 +128,7 @@ func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 	if q.Page < 1 {
 		return page, errInvalidPage()
 	}
-	v, err := spec.view(q.Search)
+	v, err := spec.view(words, wordsErr)
 	if err != nil {
 		return page, err
 	}
@@ -213,18 +216,16 @@ const deferredJoinOffset = 1000
 // state's total when there is no search, the memo's count while the list
 // is unchanged, by counting otherwise.
 func (v listView) count(base *gorm.DB, n *int64) error {
-	if v.known && !v.searched {
+	switch {
+	case v.known && !v.searched:
 		*n = v.state.total
 		return nil
-	}
-	if v.memo != nil {
-		if c, ok := v.memo.count(v.key, v.state.version); ok {
-			*n = c
-			return nil
-		}
-	}
-	if v.memo == nil {
+	case v.memo == nil:
 		return translate(base.Session(&gorm.Session{}).Count(n).Error)
+	}
+	if c, ok := v.memo.count(v.key, v.state.version); ok {
+		*n = c
+		return nil
 	}
 	// Counted at the version read, in the count's own snapshot, so what is
 	// remembered is that version's count.
@@ -251,10 +252,15 @@ func (v listView) count(base *gorm.DB, n *int64) error {
 // Too many words make the query fail (engines cap bind parameters, SQLite
 // at 32766) or crawl, so the query's error is then an Invalid *Error.
 func applySearch(db *gorm.DB, columns []string, search string) *gorm.DB {
+	words, err := searchWords(search)
+	return applyWords(db, columns, words, err)
+}
+
+// applyWords is applySearch for a search already split (searchWords).
+func applyWords(db *gorm.DB, columns []string, words []string, err error) *gorm.DB {
 	if len(columns) == 0 {
 		return db
 	}
-	words, err := searchWords(search)
 	if err != nil {
 		db = db.Session(&gorm.Session{})
 		_ = db.AddError(err)
