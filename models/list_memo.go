@@ -86,10 +86,7 @@ func (m *listMemo) entry(key memoKey, version int64, create bool) *memoEntry {
 		return nil
 	}
 	if e == nil && len(m.entries) >= listMemoEntries {
-		for k := range m.entries { // any one: map order is random
-			delete(m.entries, k)
-			break
-		}
+		deleteAny(m.entries)
 	}
 	e = &memoEntry{version: version, count: -1}
 	m.entries[key] = e
@@ -142,10 +139,16 @@ func (m *listMemo) setMark(key memoKey, version int64, position int, k rowKey) {
 		e.marks = map[int]rowKey{}
 	}
 	if _, ok := e.marks[position]; !ok && len(e.marks) >= listMemoMarks {
-		for p := range e.marks {
-			delete(e.marks, p)
-			break
-		}
+		deleteAny(e.marks)
 	}
 	e.marks[position] = k
+}
+
+// deleteAny makes room in a full map: any one key goes (Go's map order is
+// random, so no key is favoured).
+func deleteAny[K comparable, V any](m map[K]V) {
+	for k := range m {
+		delete(m, k)
+		return
+	}
 }
