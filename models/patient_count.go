@@ -37,30 +37,25 @@ const patientCountShards = 8
 // decrement is an UPDATE, never an insert: when a user is deleted, its
 // patients go by cascade and its counts with it. Any other update of a
 // patient changes its owner's version only.
-var sqlitePatientCountTriggers = []string{
-	`CREATE TRIGGER patient_counts_insert AFTER INSERT ON patients BEGIN
+var sqlitePatientCountTriggers = []struct{ name, body string }{
+	{"patient_counts_insert", `AFTER INSERT ON patients BEGIN
 	   INSERT INTO patient_counts (owner_id, shard, n, version) VALUES (NEW.created_by_id, 0, 1, 1)
 	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1, version = version + 1;
-	 END`,
-	`CREATE TRIGGER patient_counts_delete AFTER DELETE ON patients BEGIN
+	 END`},
+	{"patient_counts_delete", `AFTER DELETE ON patients BEGIN
 	   UPDATE patient_counts SET n = n - 1, version = version + 1 WHERE owner_id = OLD.created_by_id AND shard = 0;
-	 END`,
-	`CREATE TRIGGER patient_counts_update AFTER UPDATE OF created_by_id ON patients
+	 END`},
+	{"patient_counts_update", `AFTER UPDATE OF created_by_id ON patients
 	 WHEN OLD.created_by_id <> NEW.created_by_id BEGIN
 	   UPDATE patient_counts SET n = n - 1, version = version + 1 WHERE owner_id = OLD.created_by_id AND shard = 0;
 	   INSERT INTO patient_counts (owner_id, shard, n, version) VALUES (NEW.created_by_id, 0, 1, 1)
 	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1, version = version + 1;
-	 END`,
-	`CREATE TRIGGER patient_counts_change AFTER UPDATE ON patients
+	 END`},
+	{"patient_counts_change", `AFTER UPDATE ON patients
 	 WHEN OLD.created_by_id = NEW.created_by_id BEGIN
 	   UPDATE patient_counts SET version = version + 1 WHERE owner_id = NEW.created_by_id AND shard = 0;
-	 END`,
+	 END`},
 }
-
-// sqlitePatientCountTriggerNames are dropped and made again on every boot,
-// so that a new version's bodies take effect (PostgreSQL's functions are
-// replaced instead).
-var sqlitePatientCountTriggerNames = []string{"patient_counts_insert", "patient_counts_delete", "patient_counts_update", "patient_counts_change"}
 
 // postgresPatientCountDeltas are, per operation, the query of (owner_id, n)
 // changes that a statement made, read from its transition tables: one
@@ -138,7 +133,8 @@ func postgresPatientCountTriggers() []string {
 func migratePatientCounts(db *gorm.DB) error {
 	return db.Transaction(func(tx *gorm.DB) error {
 		dialect := tx.Dialector.Name()
-		var installed, current int64
+		// The function each counting trigger calls ("" on SQLite).
+		var triggers []struct{ Name, Function string }
 		var err error
 		switch dialect {
 		case Postgres:
@@ -147,33 +143,34 @@ func migratePatientCounts(db *gorm.DB) error {
 					return err
 				}
 			}
-			err = tx.Raw(`SELECT count(*) FILTER (WHERE t.tgname = 'patient_counts_insert'),
-			    count(*) FILTER (WHERE p.proname = 'patient_counts_v2_' || substr(t.tgname, 16))
+			err = tx.Raw(`SELECT t.tgname AS name, p.proname AS function
 			  FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-			  WHERE t.tgrelid = 'patients'::regclass
-			    AND t.tgname IN ('patient_counts_insert', 'patient_counts_delete', 'patient_counts_update')`).
-				Row().Scan(&installed, &current)
+			  WHERE t.tgrelid = 'patients'::regclass AND t.tgname LIKE 'patient\_counts\_%'`).Scan(&triggers).Error
 		default:
-			err = tx.Raw(`SELECT count(*) FROM sqlite_master
-			  WHERE type = 'trigger' AND name = 'patient_counts_insert'`).Scan(&installed).Error
+			err = tx.Raw(`SELECT name FROM sqlite_master
+			  WHERE type = 'trigger' AND tbl_name = 'patients' AND name LIKE 'patient\_counts\_%' ESCAPE '\'`).Scan(&triggers).Error
 		}
 		if err != nil {
 			return err
 		}
+		calls := make(map[string]string, len(triggers))
+		for _, t := range triggers {
+			calls[t.Name] = t.Function
+		}
+		_, installed := calls["patient_counts_insert"]
 		var stmts []string
 		switch {
-		case dialect == Postgres && installed > 0 && current == int64(len(postgresPatientCountDeltas)):
+		case dialect == Postgres && installed && postgresTriggersCurrent(calls):
 			return nil
 		case dialect == Postgres:
 			stmts = append([]string{`LOCK TABLE patients IN SHARE MODE`}, postgresPatientCountTriggers()...)
 		default:
 			// SQLite has one writer, and this transaction holds it.
-			for _, name := range sqlitePatientCountTriggerNames {
-				stmts = append(stmts, `DROP TRIGGER IF EXISTS `+name)
+			for _, t := range sqlitePatientCountTriggers {
+				stmts = append(stmts, `DROP TRIGGER IF EXISTS `+t.name, `CREATE TRIGGER `+t.name+` `+t.body)
 			}
-			stmts = append(stmts, sqlitePatientCountTriggers...)
 		}
-		if installed == 0 {
+		if !installed {
 			stmts = append(stmts,
 				`DELETE FROM patient_counts`,
 				`INSERT INTO patient_counts (owner_id, shard, n)
@@ -209,4 +206,16 @@ func (s *Store) ownedPatientState(ctx context.Context, owner int64) (listState, 
 // lookup, evaluated once): a later version makes it match no row.
 func atPatientVersion(db *gorm.DB, st listState) *gorm.DB {
 	return db.Where("(SELECT COALESCE(SUM(version), 0) FROM patient_counts WHERE owner_id = ?) = ?", st.owner, st.version)
+}
+
+// postgresTriggersCurrent reports whether every counting trigger calls
+// this version's function (calls: trigger name -> function name).
+func postgresTriggersCurrent(calls map[string]string) bool {
+	for _, d := range postgresPatientCountDeltas {
+		op := strings.ToLower(d.op)
+		if calls["patient_counts_"+op] != postgresPatientCountFunction(op) {
+			return false
+		}
+	}
+	return true
 }

@@ -476,6 +476,23 @@ func TestPatientCounterVersionAfterUpgrade(t *testing.T) {
 		t.Error("after migrating, a rename does not move the version")
 	}
 	if modelstest.Engine() == models.Postgres {
+		// Once current, a boot leaves the triggers alone (no table lock).
+		triggerOIDs := func() string {
+			t.Helper()
+			var oids string
+			if err := s.DB().Raw(`SELECT string_agg(oid::text, ',' ORDER BY tgname) FROM pg_trigger
+			  WHERE tgrelid = 'patients'::regclass AND tgname LIKE 'patient_counts_%'`).Scan(&oids).Error; err != nil {
+				t.Fatal(err)
+			}
+			return oids
+		}
+		before := triggerOIDs()
+		if err := models.Migrate(s.DB()); err != nil {
+			t.Fatal(err)
+		}
+		if after := triggerOIDs(); after != before {
+			t.Errorf("a boot on current triggers made them again: %s, then %s", before, after)
+		}
 		// A server from before the version boots again beside this one (a
 		// rolling deployment, a rollback): it replaces the functions of its
 		// own names, which the triggers no longer call.
