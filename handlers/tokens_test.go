@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,3 +55,120 @@ func TestAuthSignerIssueMatchesRecord(t *testing.T) {
 		t.Errorf("pair records %+v: want two tokens with distinct jtis", recs)
 	}
 }
+
+// A token verified once is remembered, but only as what it is: the same
+// bytes, the same type, and for as long as its claims allow.
+func TestAuthSignerRemembersVerifiedTokensStrictly(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	s := newSigner([]byte("unit-test-secret-of-at-least-32-bytes!"), 5*time.Minute, 24*time.Hour, func() time.Time { return now })
+	token, _, err := s.issue(models.AccessToken, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.verify(token, models.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Remembered: verifying again does not need the secret (so the HMAC
+	// and the decoding are skipped), and gives the same claims.
+	secret := s.secret
+	s.secret = []byte("another-secret-that-would-fail-the-check!")
+	again, err := s.verify(token, models.AccessToken)
+	if err != nil || again.ID != first.ID || again.UserID != 42 || again == first {
+		t.Fatalf("verified token again: %+v, %v; want a copy of %+v", again, err, first)
+	}
+	again.UserID = 7 // a caller's copy: changing it changes nothing remembered
+	if c, err := s.verify(token, models.AccessToken); err != nil || c.UserID != 42 {
+		t.Fatalf("after a caller changed its claims: %+v, %v", c, err)
+	}
+	s.secret = secret
+	invalid := func(name, token, typ string) {
+		t.Helper()
+		var me *models.Error
+		if _, err := s.verify(token, typ); !errors.As(err, &me) || !me.TokenInvalid {
+			t.Errorf("%s: verify = %v, want token_not_valid", name, err)
+		}
+	}
+	invalid("as a refresh token", token, models.RefreshToken)
+	// Any other bytes are checked in full: a changed signature, a changed
+	// payload, trailing bytes.
+	sig := strings.LastIndexByte(token, '.') + 1
+	flipped := byte('A')
+	if token[sig] == 'A' {
+		flipped = 'B'
+	}
+	invalid("signature changed", token[:sig]+string(flipped)+token[sig+1:], models.AccessToken)
+	// The same signature bytes written another way (base64's unused last
+	// bits set) are refused too: only the encoding the server wrote.
+	last := strings.IndexByte(base64URL, token[len(token)-1])
+	invalid("signature re-encoded", token[:len(token)-1]+string(base64URL[last^1]), models.AccessToken)
+	invalid("trailing bytes", token+"x", models.AccessToken)
+	dot := strings.IndexByte(token, '.')
+	at := dot + 10
+	swapped := byte('a')
+	if token[at] == 'a' {
+		swapped = 'b'
+	}
+	invalid("payload changed", token[:at]+string(swapped)+token[at+1:], models.AccessToken)
+	// Time is checked on every use: the memo does not outlive the token.
+	now = now.Add(5*time.Minute - time.Second)
+	if _, err := s.verify(token, models.AccessToken); err != nil {
+		t.Fatalf("a second before expiry: %v", err)
+	}
+	now = now.Add(time.Second)
+	invalid("at expiry", token, models.AccessToken)
+	// And before its issue (a clock set back).
+	now = now.Add(-time.Hour)
+	invalid("before its iat", token, models.AccessToken)
+}
+
+// The memo is bounded, and a full one forgets expired tokens first.
+func TestAuthSignerVerifiedTokensBounded(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	s := newSigner([]byte("unit-test-secret-of-at-least-32-bytes!"), 5*time.Minute, 24*time.Hour, func() time.Time { return now })
+	issueAndVerify := func() string {
+		t.Helper()
+		token, _, err := s.issue(models.AccessToken, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.verify(token, models.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+		return token
+	}
+	early := issueAndVerify()
+	now = now.Add(time.Minute)
+	var live []string
+	for range maxVerifiedTokens - 1 {
+		live = append(live, issueAndVerify())
+	}
+	if got := len(s.verified.m); got != maxVerifiedTokens {
+		t.Fatalf("%d remembered, want %d", got, maxVerifiedTokens)
+	}
+	now = now.Add(4*time.Minute + time.Second) // early has expired, the others not
+	issueAndVerify()
+	if got := len(s.verified.m); got != maxVerifiedTokens {
+		t.Fatalf("%d remembered after one more, want %d", got, maxVerifiedTokens)
+	}
+	if s.verified.get(early) != nil {
+		t.Error("the expired token was kept and a live one forgotten")
+	}
+	for range 10 {
+		issueAndVerify()
+	}
+	if got := len(s.verified.m); got > maxVerifiedTokens {
+		t.Fatalf("%d remembered, bound %d", got, maxVerifiedTokens)
+	}
+	forgotten := 0
+	for _, tok := range live {
+		if s.verified.get(tok) == nil {
+			forgotten++
+		}
+	}
+	if forgotten != 10 {
+		t.Errorf("%d live tokens forgotten for 10 new ones", forgotten)
+	}
+}
+
+const base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

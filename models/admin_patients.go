@@ -28,7 +28,21 @@ var adminPatientList = adminSpec{
 	nullable: map[string]bool{"patients.date_of_birth": true},
 	created:  "patients.created_at",
 	preload:  []string{"CreatedBy"},
+	page:     adminPatientPage,
 }
+
+// adminPatientPage reads what the changelist shows: not the address or the
+// medical history (a page of 100 would carry 100 of them for nothing), and
+// the owner's email by a join instead of a second query for whole users.
+// At 1,000,000 patients the preload and the unused columns were a third of
+// the page's server CPU (BENCHMARKS.md).
+func adminPatientPage(db *gorm.DB) *gorm.DB {
+	return db.Select(adminPatientColumns).
+		Joins("CreatedBy", db.Session(&gorm.Session{NewDB: true}).Select("id", "email"))
+}
+
+var adminPatientColumns = []string{"patients.id", "patients.name", "patients.date_of_birth", "patients.gender",
+	"patients.phone", "patients.email", "patients.created_by_id", "patients.created_at", "patients.updated_at"}
 
 func (s *Store) adminPatients(ctx context.Context, f AdminPatientFilter) *gorm.DB {
 	q := s.db.WithContext(ctx).Model(&Patient{})
@@ -41,8 +55,9 @@ func (s *Store) adminPatients(ctx context.Context, f AdminPatientFilter) *gorm.D
 	return q
 }
 
-// AdminPatients returns a page of every patient matching f and q, owners
-// loaded. The read is audited.
+// AdminPatients returns a page of every patient matching f and q, with
+// the fields a changelist shows (not Address or MedicalHistory) and the
+// owner's ID and Email. The read is audited.
 func (s *Store) AdminPatients(ctx context.Context, f AdminPatientFilter, q AdminQuery) (AdminPage[Patient], error) {
 	page, err := adminList[Patient](s.adminPatients(ctx, f), adminPatientList, q)
 	if err != nil {
