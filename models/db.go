@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -134,7 +135,7 @@ func registerUnicodeLower() {
 // "file:" URI that has none of its own).
 func sqliteDSN(path string) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -183,8 +184,15 @@ func translate(err error) error {
 	return fmt.Errorf("store: %w", err)
 }
 
+// SQLite's primary result codes for a lock held by another connection.
+const (
+	sqliteBusy   = 5
+	sqliteLocked = 6
+)
+
 // isUnavailable reports errors that mean the database could not be reached
-// in time rather than a bug: connection failures and expired deadlines.
+// in time rather than a bug: connection failures, expired deadlines and a
+// database locked by someone else for longer than the caller could wait.
 func isUnavailable(err error) bool {
 	var netErr net.Error
 	var connectErr *pgconn.ConnectError
@@ -195,6 +203,15 @@ func isUnavailable(err error) bool {
 		// The server hung up mid-conversation (restart, proxy or network cut).
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return true
+	}
+	// SQLite: another connection holds the lock past the busy timeout (or
+	// the caller's deadline, which bounds it: immediateConn.waitAtMost).
+	var liteErr *gosqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() & 0xff {
+		case sqliteBusy, sqliteLocked:
+			return true
+		}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

@@ -1,0 +1,82 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A connection's busy timeout follows its callers' deadlines, but settles:
+// callers with the same request timeout do not each pay a PRAGMA.
+func TestSQLiteWaitAtMostSettles(t *testing.T) {
+	t.Parallel()
+	registerSQLiteImmediate()
+	raw, err := sql.Open(sqliteImmediateDriver, sqliteDSN(filepath.Join(t.TempDir(), "busy.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	conn, err := raw.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var c *immediateConn
+	if err := conn.Raw(func(dc any) error { c = dc.(*immediateConn); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// What the engine itself has, read past the wrapper.
+	actual := func() time.Duration {
+		t.Helper()
+		rows, err := c.sqliteConn.QueryContext(context.Background(), "PRAGMA busy_timeout", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		v := make([]driver.Value, 1)
+		if err := rows.Next(v); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(v[0].(int64)) * time.Millisecond
+	}
+	within := func(d time.Duration) context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	steps := []struct {
+		ctx  context.Context
+		want time.Duration
+	}{
+		{context.Background(), sqliteBusyTimeout},                        // as opened
+		{within(10 * time.Second), 9 * time.Second},                      // a request's deadline, a moment later
+		{within(10*time.Second - 300*time.Millisecond), 9 * time.Second}, // settled: no change
+		{context.Background(), 9 * time.Second},                          // within a second of the default: kept
+		{within(2500 * time.Millisecond), 2 * time.Second},               // a shorter deadline
+		{within(400 * time.Millisecond), 0},                              // under a second: the time left
+		{within(10 * time.Second), 9 * time.Second},
+		{context.Background(), 9 * time.Second},
+	}
+	for i, s := range steps {
+		if err := c.waitAtMost(s.ctx); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if s.want == 0 {
+			if c.busy > 400*time.Millisecond || c.busy < 300*time.Millisecond {
+				t.Errorf("step %d: busy timeout %v, want the ~400ms left", i, c.busy)
+			}
+			continue
+		}
+		if c.busy != s.want || actual() != s.want {
+			t.Errorf("step %d: busy timeout %v (the engine's %v), want %v", i, c.busy, actual(), s.want)
+		}
+	}
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	if err := c.waitAtMost(expired); err != context.DeadlineExceeded {
+		t.Errorf("past the deadline: %v, want context.DeadlineExceeded", err)
+	}
+}
