@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strings"
@@ -241,12 +242,26 @@ func (r *fieldReader) integer(name string, required bool, dst *int) {
 		r.errs.Add(name, "This field may not be null.")
 		return
 	}
-	var n int
-	if jsonKind(raw) != "int" || json.Unmarshal(raw, &n) != nil {
+	if jsonKind(raw) != "int" {
 		r.errs.Add(name, "A valid integer is required.")
 		return
 	}
-	*dst = n
+	*dst = int(clampedInt(raw))
+}
+
+// clampedInt is the JSON integer raw, or the nearest int64 to it when it
+// is out of range: an integer of any size is still an integer (DRF answers
+// 10**30 with the field's range message, not a type error), and the
+// nearest int64 fails the same range or lookup checks it would.
+func clampedInt(raw json.RawMessage) int64 {
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		if len(raw) > 0 && raw[0] == '-' {
+			return math.MinInt64
+		}
+		return math.MaxInt64
+	}
+	return n
 }
 
 // pk decodes a primary-key reference into dst if present.
@@ -260,12 +275,11 @@ func (r *fieldReader) pk(name string, dst *int64) {
 		r.errs.Add(name, "This field may not be null.")
 		return
 	}
-	var n int64
-	if kind != "int" || json.Unmarshal(raw, &n) != nil {
+	if kind != "int" {
 		r.errs.Add(name, fmt.Sprintf("Incorrect type. Expected pk value, received %s.", kind))
 		return
 	}
-	*dst = n
+	*dst = clampedInt(raw)
 }
 
 func (r *fieldReader) err() error { return r.errs.Err() }
