@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -443,8 +444,11 @@ func TestAdminUnroutedAnswersAreHTML(t *testing.T) {
 				}
 			}
 			if tc.allow != "" {
-				if got := strings.Join(convAllow(res.Header().Get("Allow")), ", "); !strings.Contains(got, tc.allow) {
-					t.Errorf("%s: Allow = %q, want %s in it", where, res.Header().Get("Allow"), tc.allow)
+				got := convAllow(res.Header().Get("Allow"))
+				for _, m := range strings.Split(tc.allow, ", ") {
+					if !slices.Contains(got, m) {
+						t.Errorf("%s: Allow = %q, want %s in it", where, res.Header().Get("Allow"), tc.allow)
+					}
 				}
 			}
 		}

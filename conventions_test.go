@@ -665,3 +665,81 @@ func TestConvErrorBodiesAreJSON(t *testing.T) {
 		t.Errorf("client errors logged as failures:\n%s", logs)
 	}
 }
+
+// HEAD is GET without the body wherever GET is served (as Django answers
+// it, DRF's views and the admin's included): same status and headers, no
+// body on the wire; where GET is not served, HEAD is a 405 like any other
+// method.
+func TestConvHeadIsGetWithoutBody(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	srv := httptest.NewServer(app.router)
+	defer srv.Close()
+	send := func(method, path string, token string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		// No redirects followed: the admin's answers are compared as they are.
+		res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, body
+	}
+	for _, tc := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/healthz", "", 200},
+		{"/readyz/", "", 200},
+		{"/api/auth/me/", u.Access, 200},
+		{"/api/patients/", u.Access, 200},
+		{"/api/patients", "", 401},
+		{"/api/patients/999999/", u.Access, 404},
+		{"/api/doctors/", u.Access, 200},
+		{"/api/schema/", "", 200},
+		{"/api/docs/", "", 200},
+		{"/admin/login/", "", 200},
+		{"/admin/patients/", "", 303},
+		{"/admin", "", 301},
+	} {
+		get, getBody := send("GET", tc.path, tc.token)
+		head, headBody := send("HEAD", tc.path, tc.token)
+		if get.StatusCode != tc.status || head.StatusCode != tc.status {
+			t.Errorf("%s: GET %d, HEAD %d, want %d for both", tc.path, get.StatusCode, head.StatusCode, tc.status)
+		}
+		if len(headBody) != 0 || len(getBody) == 0 && tc.status != 301 && tc.status != 303 {
+			t.Errorf("%s: HEAD body %d bytes (want none), GET body %d bytes", tc.path, len(headBody), len(getBody))
+		}
+		for _, h := range []string{"Content-Type", "Cache-Control", "WWW-Authenticate", "Location"} {
+			if get.Header.Get(h) != head.Header.Get(h) {
+				t.Errorf("%s: %s is %q for GET, %q for HEAD", tc.path, h, get.Header.Get(h), head.Header.Get(h))
+			}
+		}
+	}
+	// The admin's login redirect keeps where a HEAD was going, as a GET's.
+	if res, _ := send("HEAD", "/admin/patients/?q=x", ""); !strings.Contains(res.Header.Get("Location"), "next=") {
+		t.Errorf("HEAD of an admin page: Location %q, want the page as next", res.Header.Get("Location"))
+	}
+	// Not a GET route: 405, with GET nowhere in Allow and HEAD named in the
+	// detail (the body itself is not sent for HEAD).
+	for _, path := range []string{"/api/auth/login/", "/api/mappings/delete/1/"} {
+		res, _ := send("HEAD", path, u.Access)
+		if res.StatusCode != http.StatusMethodNotAllowed || strings.Contains(res.Header.Get("Allow"), "GET") {
+			t.Errorf("HEAD %s: %d, Allow %q; want 405 without GET", path, res.StatusCode, res.Header.Get("Allow"))
+		}
+	}
+	r := app.convDo(t, request{method: "HEAD", path: "/api/auth/login/"})
+	convWantBody(t, r, `{"detail":"Method \"HEAD\" not allowed."}`)
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/gin-gonic/gin"
 
 	"healthcare/handlers"
 	"healthcare/metrics"
@@ -79,11 +80,23 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		t.Fatalf("newRouter: %v", err)
 	}
 	routes := map[string]string{}
+	var heads []gin.RouteInfo
 	for _, rt := range router.Routes() {
 		if !strings.HasPrefix(rt.Path, "/api/") && !slices.Contains(oasServicePaths, strings.TrimSuffix(rt.Path, "/")) {
 			continue
 		}
+		if rt.Method == http.MethodHead {
+			// HEAD is GET without the body (HTTP's own rule): not an
+			// operation of its own, but only where GET is one.
+			heads = append(heads, rt)
+			continue
+		}
 		routes[oasKey(rt.Method, rt.Path)] = rt.Method + " " + rt.Path
+	}
+	for _, rt := range heads {
+		if _, ok := routes[oasKey(http.MethodGet, rt.Path)]; !ok {
+			t.Errorf("route HEAD %s has no GET", rt.Path)
+		}
 	}
 	documented := map[string]string{}
 	for path, item := range doc.Paths.Map() {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -114,8 +115,8 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	r.Use(api.Recovery)
 	if d.metrics != nil && d.cfg.MetricsAddr == "" {
 		h := gin.WrapH(d.metrics.Handler())
-		r.GET("/metrics", h)
-		r.GET("/metrics/", h)
+		r.Match(handlers.WithHead(http.MethodGet), "/metrics", h)
+		r.Match(handlers.WithHead(http.MethodGet), "/metrics/", h)
 	}
 	api.Register(&r.RouterGroup)
 

@@ -116,8 +116,9 @@ func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
 // Register adds the panel's routes to rg, the /admin group. Every path is
 // served with and without its trailing slash.
 func (a *Admin) Register(rg *gin.RouterGroup) {
-	rg.GET("/static/:name", a.serveAsset)
-	rg.GET("", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
+	getOrHead := []string{http.MethodGet, http.MethodHead}
+	rg.Match(getOrHead, "/static/:name", a.serveAsset)
+	rg.Match(getOrHead, "", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
 
 	base := rg.Group("", a.recovery, securityHeaders(a.opts.SecureCookies), a.deadline, actor,
 		bodyLimit(a.opts.MaxBodyBytes), sessions.Sessions(cookieName, a.sessions), a.loadSession, a.csrf)
@@ -151,9 +152,13 @@ func (a *Admin) NotFound(c *gin.Context) {
 type routes struct{ *gin.RouterGroup }
 
 func (r routes) handle(method, path string, h handlerFunc) {
-	r.Handle(method, path+"/", handle(h))
+	methods := []string{method}
+	if method == http.MethodGet {
+		methods = append(methods, http.MethodHead) // as Django's admin: a GET without the body
+	}
+	r.Match(methods, path+"/", handle(h))
 	if path != "" {
-		r.Handle(method, path, handle(h))
+		r.Match(methods, path, handle(h))
 	}
 }
 

@@ -45,7 +45,7 @@ func (a *Admin) requireStaff(c *gin.Context) {
 	u := sessionUser(c)
 	if u == nil || !u.IsActive {
 		next := ""
-		if c.Request.Method == http.MethodGet {
+		if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 			next = c.Request.URL.RequestURI()
 		}
 		c.Redirect(http.StatusSeeOther, loginURL(next))

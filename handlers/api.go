@@ -108,10 +108,10 @@ func New(store *models.Store, opts Options, log *slog.Logger) *API {
 // Every path is served with and without its trailing slash, no redirect.
 func (a *API) Register(r *gin.RouterGroup) {
 	for _, p := range []string{"/healthz", "/healthz/"} {
-		r.GET(p, a.healthz)
+		r.Match(WithHead(http.MethodGet), p, a.healthz)
 	}
 	for _, p := range []string{"/readyz", "/readyz/"} {
-		r.GET(p, a.readyz)
+		r.Match(WithHead(http.MethodGet), p, a.readyz)
 	}
 
 	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore)
@@ -130,13 +130,24 @@ func (a *API) Register(r *gin.RouterGroup) {
 	a.registerDocs(public)
 }
 
-// routes registers each route with and without its trailing slash.
+// routes registers each route with and without its trailing slash, and a
+// GET route for HEAD too.
 type routes struct{ gin.IRoutes }
 
 func (r routes) handle(method, path string, h handlerFunc, pre ...gin.HandlerFunc) {
 	chain := append(pre, handle(h))
-	r.Handle(method, path, chain...)
-	r.Handle(method, path+"/", chain...)
+	r.Match(WithHead(method), path, chain...)
+	r.Match(WithHead(method), path+"/", chain...)
+}
+
+// WithHead is method, and HEAD if method is GET: as Django (and so DRF)
+// answer HEAD with the GET view, net/http leaving out the body. Monitors
+// and `curl -I` use it.
+func WithHead(method string) []string {
+	if method == http.MethodGet {
+		return []string{http.MethodGet, http.MethodHead}
+	}
+	return []string{method}
 }
 
 // deadline bounds the request's context, so database calls give up (and

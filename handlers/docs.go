@@ -89,7 +89,7 @@ var loadDocs = sync.OnceValues(func() (*docsFiles, error) {
 func (a *API) registerDocs(r routes) {
 	r.handle(http.MethodGet, "/schema", a.schema)
 	r.handle(http.MethodGet, "/docs", a.docs)
-	r.Handle(http.MethodGet, "/docs/assets/:file", handle(a.docsAsset))
+	r.Match(WithHead(http.MethodGet), "/docs/assets/:file", handle(a.docsAsset))
 }
 
 // docs handles GET /api/docs: Swagger UI over /api/schema/. No token
