@@ -743,3 +743,66 @@ func TestConvHeadIsGetWithoutBody(t *testing.T) {
 	r := app.convDo(t, request{method: "HEAD", path: "/api/auth/login/"})
 	convWantBody(t, r, `{"detail":"Method \"HEAD\" not allowed."}`)
 }
+
+// Routes that take no body (the DELETEs, logout of every session) hold a
+// body a client sends anyway to the contract's rules, and act on nothing
+// malformed; without a body, or with a JSON object, they work as ever.
+func TestConvBodyOnRoutesWithoutOne(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	staff := app.mustUser(t, true)
+	pid := int64(app.mustPatient(t, u, nil)["id"].(float64))
+	d := app.mustDoctor(t, "Dr Body", "Bodies")
+	m := app.do(request{method: "POST", path: "/api/mappings/", token: u.Access,
+		body: map[string]any{"patient_id": pid, "doctor_id": d.ID}}).want(t, http.StatusCreated).json(t)
+	mid := int64(m["id"].(float64))
+
+	bad := []struct {
+		name, contentType, body string
+		status                  int
+		want                    string
+	}{
+		{"text", "text/plain", "hello", 415, `{"detail":"Unsupported media type \"text/plain\" in request."}`},
+		{"no content type", "", "{}", 415, `{"detail":"Unsupported media type \"\" in request."}`},
+		{"truncated JSON", "application/json", `{"x":`, 400, ""},
+		{"an array", "application/json", `[1]`, 400, `{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}`},
+		{"trailing bytes", "application/json", `{} x`, 400, ""},
+	}
+	for _, route := range []struct {
+		method, path, token string
+	}{
+		{"POST", "/api/auth/logout/all/", u.Access},
+		{"DELETE", fmt.Sprintf("/api/patients/%d/", pid), u.Access},
+		{"DELETE", fmt.Sprintf("/api/doctors/%d/", d.ID), staff.Access},
+		{"DELETE", fmt.Sprintf("/api/mappings/delete/%d/", mid), u.Access},
+	} {
+		for _, tc := range bad {
+			r := app.do(request{method: route.method, path: route.path, token: route.token, body: tc.body,
+				header: map[string]string{"Content-Type": tc.contentType}})
+			if r.Code != tc.status {
+				t.Errorf("%s %s with %s: %d %s, want %d", route.method, route.path, tc.name, r.Code, r.Body, tc.status)
+				continue
+			}
+			if tc.want != "" {
+				convWantBody(t, r, tc.want)
+			}
+		}
+	}
+	// Nothing was acted on.
+	app.do(request{method: "GET", path: "/api/auth/me/", token: u.Access}).want(t, http.StatusOK)
+	app.do(request{method: "GET", path: fmt.Sprintf("/api/patients/%d/", pid), token: u.Access}).want(t, http.StatusOK)
+	app.do(request{method: "GET", path: fmt.Sprintf("/api/doctors/%d/", d.ID), token: u.Access}).want(t, http.StatusOK)
+	app.do(request{method: "GET", path: fmt.Sprintf("/api/mappings/?patient_id=%d", pid), token: u.Access}).want(t, http.StatusOK)
+	if n := app.convPatientCount(t, u); n != 1 {
+		t.Fatalf("%d patients after the refused deletes, want 1", n)
+	}
+	// With a JSON object, or no body, they work.
+	app.do(request{method: "DELETE", path: fmt.Sprintf("/api/mappings/delete/%d/", mid), token: u.Access, body: map[string]any{}}).
+		want(t, http.StatusNoContent)
+	app.do(request{method: "DELETE", path: fmt.Sprintf("/api/patients/%d/", pid), token: u.Access}).want(t, http.StatusNoContent)
+	app.do(request{method: "DELETE", path: fmt.Sprintf("/api/doctors/%d/", d.ID), token: staff.Access, body: `{"why": "gone"}`}).
+		want(t, http.StatusNoContent)
+	app.do(request{method: "POST", path: "/api/auth/logout/all/", token: u.Access, body: map[string]any{}}).want(t, http.StatusNoContent)
+	authWant401(t, app.do(request{method: "GET", path: "/api/auth/me/", token: u.Access}), "", true)
+}

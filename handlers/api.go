@@ -122,7 +122,7 @@ func (a *API) Register(r *gin.RouterGroup) {
 
 	authed := routes{api.Group("", a.authenticate)}
 	authed.handle(http.MethodPost, "/auth/logout", a.logout)
-	authed.handle(http.MethodPost, "/auth/logout/all", a.logoutAll)
+	authed.handle(http.MethodPost, "/auth/logout/all", a.logoutAll, bodyIgnored)
 	authed.handle(http.MethodGet, "/auth/me", a.me)
 	a.registerPatients(authed)
 	a.registerDoctors(authed)

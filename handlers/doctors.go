@@ -36,7 +36,7 @@ func (a *API) registerDoctors(r routes) {
 	r.handle(http.MethodGet, "/doctors/:id", a.getDoctor)
 	r.handle(http.MethodPut, "/doctors/:id", a.updateDoctor, requireStaff)
 	r.handle(http.MethodPatch, "/doctors/:id", a.updateDoctor, requireStaff)
-	r.handle(http.MethodDelete, "/doctors/:id", a.deleteDoctor, requireStaff)
+	r.handle(http.MethodDelete, "/doctors/:id", a.deleteDoctor, requireStaff, bodyIgnored)
 }
 
 // readDoctor applies the body's fields onto d (see readPatient).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -372,7 +373,10 @@ func TestJSONFieldReaderInteger(t *testing.T) {
 		{name: "whole float", body: `{"f":5.0}`, want: 7, wantErr: msgInt},
 		{name: "exponent", body: `{"f":1e2}`, want: 7, wantErr: msgInt},
 		{name: "bool", body: `{"f":true}`, want: 7, wantErr: msgInt},
-		{name: "overflow", body: `{"f":99999999999999999999999}`, want: 7, wantErr: msgInt},
+		// Beyond int64 still an integer: the nearest one, for the range check
+		// to refuse with its own message (DRF's answer).
+		{name: "overflow", body: `{"f":99999999999999999999999}`, want: math.MaxInt64},
+		{name: "negative overflow", body: `{"f":-99999999999999999999999}`, want: math.MinInt64},
 		{name: "list", body: `{"f":[5]}`, want: 7, wantErr: msgInt},
 		// DRF validates null before the type: every non-nullable field says so.
 		{name: "null", body: `{"f":null}`, want: 7, wantErr: "This field may not be null."},
@@ -406,7 +410,9 @@ func TestJSONFieldReaderPK(t *testing.T) {
 		{name: "bool", body: `{"f":true}`, want: 9, wantErr: "Incorrect type. Expected pk value, received bool."},
 		{name: "list", body: `{"f":[1]}`, want: 9, wantErr: "Incorrect type. Expected pk value, received list."},
 		{name: "object", body: `{"f":{"id":1}}`, want: 9, wantErr: "Incorrect type. Expected pk value, received dict."},
-		{name: "overflow", body: `{"f":99999999999999999999}`, want: 9, wantErr: "Incorrect type. Expected pk value, received int."},
+		// An id beyond int64 names no row: the lookup's "not found".
+		{name: "overflow", body: `{"f":99999999999999999999}`, want: math.MaxInt64},
+		{name: "negative overflow", body: `{"f":-99999999999999999999}`, want: math.MinInt64},
 	}
 	for _, tt := range tests {
 		r := newFieldReader(jsonObject(t, tt.body), tt.partial)

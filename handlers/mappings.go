@@ -35,7 +35,7 @@ func (a *API) registerMappings(r routes) {
 	r.handle(http.MethodPost, "/mappings", a.createMapping)
 	r.handle(http.MethodGet, "/mappings", a.listMappings)
 	r.handle(http.MethodGet, "/mappings/:id", a.patientDoctors)
-	r.handle(http.MethodDelete, "/mappings/delete/:id", a.deleteMapping)
+	r.handle(http.MethodDelete, "/mappings/delete/:id", a.deleteMapping, bodyIgnored)
 }
 
 // createMapping handles POST /api/mappings.

@@ -39,7 +39,7 @@ func (a *API) registerPatients(r routes) {
 	r.handle(http.MethodGet, "/patients/:id", a.getPatient)
 	r.handle(http.MethodPut, "/patients/:id", a.updatePatient)
 	r.handle(http.MethodPatch, "/patients/:id", a.updatePatient)
-	r.handle(http.MethodDelete, "/patients/:id", a.deletePatient)
+	r.handle(http.MethodDelete, "/patients/:id", a.deletePatient, bodyIgnored)
 }
 
 // readPatient applies the body's fields onto p. For create and PUT the
