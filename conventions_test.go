@@ -806,3 +806,29 @@ func TestConvBodyOnRoutesWithoutOne(t *testing.T) {
 	app.do(request{method: "POST", path: "/api/auth/logout/all/", token: u.Access, body: map[string]any{}}).want(t, http.StatusNoContent)
 	authWant401(t, app.do(request{method: "GET", path: "/api/auth/me/", token: u.Access}), "", true)
 }
+
+// A repeated query parameter counts with its last value, as Django's
+// QueryDict gives it to DRF and django-filter, and the links say so.
+func TestConvRepeatedQueryParameterLastWins(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	for _, name := range []string{"Ada One", "Ben Two", "Cy Three", "Di Four", "Ed Five"} {
+		app.mustPatient(t, u, map[string]any{"name": name})
+	}
+	page := app.do(request{method: "GET", path: "/api/patients/?page=1&page_size=1&page=2&page_size=2", token: u.Access}).
+		want(t, http.StatusOK).json(t)
+	results := page["results"].([]any)
+	if len(results) != 2 || results[0].(map[string]any)["name"] != "Cy Three" {
+		t.Fatalf("page=1&page=2 with page_size=1&page_size=2: %v, want the second page of two (Cy Three first)", results)
+	}
+	next, _ := page["next"].(string)
+	if !strings.Contains(next, "page=3") || strings.Count(next, "page=") != 1 || strings.Count(next, "page_size=") != 1 {
+		t.Errorf("next = %q, want page 3 and one page_size", next)
+	}
+	found := app.do(request{method: "GET", path: "/api/patients/?search=nobody&search=ben", token: u.Access}).
+		want(t, http.StatusOK).json(t)
+	if found["count"] != float64(1) {
+		t.Errorf("search=nobody&search=ben: count %v, want 1 (the last search)", found["count"])
+	}
+}

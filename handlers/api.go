@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -114,7 +115,7 @@ func (a *API) Register(r *gin.RouterGroup) {
 		r.Match(WithHead(http.MethodGet), p, a.readyz)
 	}
 
-	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore)
+	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore, lastQueryValues)
 	public := routes{api}
 	public.handle(http.MethodPost, "/auth/register", a.register, a.hashing)
 	public.handle(http.MethodPost, "/auth/login", a.login, a.hashing)
@@ -187,6 +188,26 @@ func actor(c *gin.Context) {
 // every cache.
 func noStore(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
+// lastQueryValues keeps the last value of a repeated query parameter
+// (?page=1&page=2 is page 2), as Django's QueryDict gives DRF and
+// django-filter; gin's Query would give the first. Links built from the
+// request then carry the value that was used.
+func lastQueryValues(c *gin.Context) {
+	if raw := c.Request.URL.RawQuery; strings.Contains(raw, "&") {
+		q := c.Request.URL.Query()
+		repeated := false
+		for k, vs := range q {
+			if len(vs) > 1 {
+				q[k], repeated = vs[len(vs)-1:], true
+			}
+		}
+		if repeated {
+			c.Request.URL.RawQuery = q.Encode()
+		}
+	}
 	c.Next()
 }
 
