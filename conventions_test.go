@@ -832,3 +832,45 @@ func TestConvRepeatedQueryParameterLastWins(t *testing.T) {
 		t.Errorf("search=nobody&search=ben: count %v, want 1 (the last search)", found["count"])
 	}
 }
+
+// As DRF authenticates before it looks at the method, a wrong method on a
+// path that needs a token is a 401 without a valid one (and says nothing
+// of the methods there are); on public paths it is a 405 for anyone.
+func TestConvWrongMethodWithoutTokenIs401(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	for _, tc := range []struct {
+		method, path, token string
+		status              int
+	}{
+		{"POST", "/api/auth/me/", "", 401},
+		{"PUT", "/api/patients/", "", 401},
+		{"POST", "/api/patients/12/", "", 401},
+		{"POST", "/api/patients/12", "not-a-token", 401},
+		{"GET", "/api/mappings/delete/3/", "", 401},
+		{"PATCH", "/api/doctors/", u.Refresh, 401},
+		{"PUT", "/api/patients/", u.Access, 405},
+		{"GET", "/api/auth/login/", "", 405},
+		{"GET", "/api/auth/register", "", 405},
+		{"PUT", "/api/auth/token/refresh/", "", 405},
+		{"POST", "/api/docs/", "", 405},
+		{"POST", "/api/schema", "", 405},
+		{"POST", "/api/docs/assets/swagger-ui.css", "", 405},
+		{"POST", "/healthz", "", 405},
+	} {
+		r := app.do(request{method: tc.method, path: tc.path, token: tc.token})
+		if r.Code != tc.status {
+			t.Errorf("%s %s (token sent: %v): %d %s, want %d", tc.method, tc.path, tc.token != "", r.Code, r.Body, tc.status)
+			continue
+		}
+		if tc.status == 401 {
+			authWant401(t, r, "", tc.token != "")
+			if r.Header().Get("Allow") != "" {
+				t.Errorf("%s %s: a 401 names the allowed methods: %q", tc.method, tc.path, r.Header().Get("Allow"))
+			}
+		} else if r.Header().Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", tc.method, tc.path)
+		}
+	}
+}

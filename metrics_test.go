@@ -102,7 +102,7 @@ func TestMetricsByRouteTemplate(t *testing.T) {
 	app.do(request{method: "GET", path: "/api/patients/", token: u.Access}).want(t, 200)
 	app.do(request{method: "GET", path: "/api/patients", token: u.Access}).want(t, 200)
 	app.do(request{method: "GET", path: "/api/no/such/path/424242"}).want(t, 404)
-	app.do(request{method: "BREW", path: "/api/patients/"}).want(t, 405)
+	app.do(request{method: "BREW", path: "/api/patients/", token: u.Access}).want(t, 405)
 
 	scrape := app.do(request{method: "GET", path: "/metrics"}).want(t, 200)
 	if ct := scrape.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {

@@ -79,6 +79,8 @@ type API struct {
 	registerPerIP *models.Limiter
 	refreshPerIP  *models.Limiter
 	userRate      *models.Limiter
+	// needsToken are the paths whose every method needs a token.
+	needsToken pathPatterns
 }
 
 // New returns the API over store.
@@ -116,12 +118,12 @@ func (a *API) Register(r *gin.RouterGroup) {
 	}
 
 	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore, lastQueryValues)
-	public := routes{api}
+	public := routes{RouterGroup: api}
 	public.handle(http.MethodPost, "/auth/register", a.register, a.hashing)
 	public.handle(http.MethodPost, "/auth/login", a.login, a.hashing)
 	public.handle(http.MethodPost, "/auth/token/refresh", a.refresh)
 
-	authed := routes{api.Group("", a.authenticate)}
+	authed := routes{RouterGroup: api.Group("", a.authenticate), needsToken: &a.needsToken}
 	authed.handle(http.MethodPost, "/auth/logout", a.logout)
 	authed.handle(http.MethodPost, "/auth/logout/all", a.logoutAll, bodyIgnored)
 	authed.handle(http.MethodGet, "/auth/me", a.me)
@@ -132,13 +134,45 @@ func (a *API) Register(r *gin.RouterGroup) {
 }
 
 // routes registers each route with and without its trailing slash, and a
-// GET route for HEAD too.
-type routes struct{ gin.IRoutes }
+// GET route for HEAD too; with needsToken, it records the paths as needing
+// a token whatever the method (MethodNotAllowed).
+type routes struct {
+	*gin.RouterGroup
+	needsToken *pathPatterns
+}
 
 func (r routes) handle(method, path string, h handlerFunc, pre ...gin.HandlerFunc) {
 	chain := append(pre, handle(h))
 	r.Match(WithHead(method), path, chain...)
 	r.Match(WithHead(method), path+"/", chain...)
+	if r.needsToken != nil {
+		r.needsToken.add(r.BasePath() + path)
+	}
+}
+
+// pathPatterns are gin route patterns ("/api/patients/:id"), matched with
+// or without a trailing slash.
+type pathPatterns [][]string
+
+func (p *pathPatterns) add(pattern string) {
+	*p = append(*p, strings.Split(strings.Trim(pattern, "/"), "/"))
+}
+
+func (p pathPatterns) match(path string) bool {
+	segments := strings.Split(strings.Trim(path, "/"), "/")
+next:
+	for _, pattern := range p {
+		if len(pattern) != len(segments) {
+			continue
+		}
+		for i, s := range pattern {
+			if s != segments[i] && !(strings.HasPrefix(s, ":") && segments[i] != "") {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // WithHead is method, and HEAD if method is GET: as Django (and so DRF)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -120,6 +121,21 @@ func (a *API) NotFound(c *gin.Context) {
 // the Allow header.
 func (a *API) MethodNotAllowed(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
+	if a.needsToken.match(c.Request.URL.Path) {
+		// DRF authenticates before it looks at the method: on a path that
+		// needs a token, a request without a valid one is a 401 whatever
+		// its method, and only an authenticated one learns what is allowed.
+		if a.opts.RequestTimeout > 0 {
+			ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.RequestTimeout)
+			defer cancel()
+			c.Request = c.Request.WithContext(ctx)
+		}
+		if a.authenticate(c); c.IsAborted() {
+			c.Writer.Header().Del("Allow")
+			a.writeError(c, c.Errors.Last().Err)
+			return
+		}
+	}
 	c.JSON(http.StatusMethodNotAllowed, gin.H{"detail": fmt.Sprintf("Method %q not allowed.", c.Request.Method)})
 }
 
