@@ -45,9 +45,9 @@ func TestMethodAndStatusLabels(t *testing.T) {
 			t.Errorf("Method(%q) = %q, want %q", in, got, want)
 		}
 	}
-	for in, want := range map[int]string{200: "2xx", 204: "2xx", 304: "3xx", 404: "4xx", 503: "5xx", 0: "other", 999: "other"} {
-		if got := statusClass(in); got != want {
-			t.Errorf("statusClass(%d) = %q, want %q", in, got, want)
+	for in, want := range map[int]string{200: "200", 204: "204", 304: "304", 404: "404", 503: "503", 0: "other", 999: "other"} {
+		if got := Status(in); got != want {
+			t.Errorf("Status(%d) = %q, want %q", in, got, want)
 		}
 	}
 }
