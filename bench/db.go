@@ -150,6 +150,9 @@ type benchSeed struct {
 	MaxMappingID int64 `gorm:"not null"`
 	SeededAt     time.Time
 	SeedSeconds  float64
+	// Layout is models.SeedLayout at seeding: a database seeded another
+	// way is seeded again, so runs compare like with like.
+	Layout int `gorm:"not null;default:0"`
 }
 
 func (benchSeed) TableName() string { return "bench_seed" }
@@ -206,7 +209,7 @@ func prepare(ctx context.Context, o options, t target, logf func(string, ...any)
 			if !t.disposable && !o.reseed {
 				return nil, fmt.Errorf("%s has data that is not a benchmark seed of %d patients (%d owned): pass -reseed to drop and recreate it", t.display, o.patients, o.owned)
 			}
-			logf("%s does not hold %d patients (%d owned): dropping and recreating it", t.display, o.patients, o.owned)
+			logf("%s does not hold this version's seed of %d patients (%d owned): dropping and recreating it", t.display, o.patients, o.owned)
 			_ = models.Close(db)
 			if err := t.drop(ctx); err != nil {
 				return nil, fmt.Errorf("drop database: %w", err)
@@ -247,7 +250,7 @@ func reusable(ctx context.Context, db *gorm.DB, o options, rec *benchSeed) (bool
 	if err != nil {
 		return false, err
 	}
-	if rec.Patients != o.patients || rec.Owned != o.owned {
+	if rec.Patients != o.patients || rec.Owned != o.owned || rec.Layout != models.SeedLayout {
 		return false, nil
 	}
 	if err := cleanup(ctx, db, *rec); err != nil {
@@ -325,7 +328,8 @@ func seed(ctx context.Context, db *gorm.DB, store *models.Store, o options, rec 
 	if err := vacuum(ctx, db); err != nil {
 		return err
 	}
-	*rec = benchSeed{Patients: o.patients, Owned: o.owned, SeededAt: time.Now().UTC(), SeedSeconds: time.Since(start).Seconds()}
+	*rec = benchSeed{Patients: o.patients, Owned: o.owned, SeededAt: time.Now().UTC(), SeedSeconds: time.Since(start).Seconds(),
+		Layout: models.SeedLayout}
 	q := db.WithContext(ctx)
 	if err := q.Model(&models.Patient{}).Select("COALESCE(MAX(id), 0)").Scan(&rec.MaxPatientID).Error; err != nil {
 		return err
