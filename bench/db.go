@@ -207,7 +207,7 @@ func prepare(ctx context.Context, o options, t target, logf func(string, ...any)
 		}
 		if n+u > 0 {
 			if !t.disposable && !o.reseed {
-				return nil, fmt.Errorf("%s has data that is not a benchmark seed of %d patients (%d owned): pass -reseed to drop and recreate it", t.display, o.patients, o.owned)
+				return nil, fmt.Errorf("%s has data that is not this version's benchmark seed of %d patients (%d owned; seed layout %d): pass -reseed to drop and recreate it", t.display, o.patients, o.owned, models.SeedLayout)
 			}
 			logf("%s does not hold this version's seed of %d patients (%d owned): dropping and recreating it", t.display, o.patients, o.owned)
 			_ = models.Close(db)

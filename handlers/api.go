@@ -228,7 +228,9 @@ func noStore(c *gin.Context) {
 // lastQueryValues keeps the last value of a repeated query parameter
 // (?page=1&page=2 is page 2), as Django's QueryDict gives DRF and
 // django-filter; gin's Query would give the first. Links built from the
-// request then carry the value that was used.
+// request then carry the value that was used. It must run before anything
+// reads the query (gin caches it on first use). The admin panel keeps
+// gin's first value: its own links never repeat a parameter.
 func lastQueryValues(c *gin.Context) {
 	if raw := c.Request.URL.RawQuery; strings.Contains(raw, "&") {
 		q := c.Request.URL.Query()

@@ -259,7 +259,7 @@ func (r *fieldReader) integer(name string, required bool, dst *int) {
 		r.errs.Add(name, "A valid integer is required.")
 		return
 	}
-	*dst = int(clampedInt(raw))
+	*dst = int(max(min(clampedInt(raw), math.MaxInt), math.MinInt)) // int may be 32 bits
 }
 
 // clampedInt is the JSON integer raw, or the nearest int64 to it when it

@@ -44,8 +44,8 @@ func newSigner(secret []byte, accessTTL, refreshTTL time.Duration, now func() ti
 	return &signer{
 		secret: secret, accessTTL: accessTTL, refreshTTL: refreshTTL, now: now,
 		// Strict decoding: a token is accepted in the one encoding it was
-		// signed in, not also with base64's unused bits set, so each token
-		// has one spelling (and one entry in verified).
+		// signed in, not also with base64's unused bits set; with
+		// wellFormedToken, each token has one spelling (one memo entry).
 		parser: jwt.NewParser(append([]jwt.ParserOption{
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding()}, timeChecks...)...),
 		validator: jwt.NewValidator(timeChecks...),
@@ -93,11 +93,14 @@ func (s *signer) pair(userID int64) (tokenPair, []models.IssuedToken, error) {
 // claims. Revocation is the store's to check.
 func (s *signer) verify(token, typ string) (*claims, error) {
 	invalid := &models.Error{Code: models.Unauthorized, Message: "Token is invalid or expired", TokenInvalid: true}
+	if !wellFormedToken(token) {
+		return nil, invalid
+	}
 	if known := s.verified.get(token); known != nil {
 		if known.TokenType != typ || s.validator.Validate(known) != nil {
 			return nil, invalid
 		}
-		c := *known
+		c := *known // its pointers (times, audience) are shared: read-only
 		return &c, nil
 	}
 	var c claims
@@ -105,9 +108,34 @@ func (s *signer) verify(token, typ string) (*claims, error) {
 	if err != nil || c.TokenType != typ || c.ID == "" || c.UserID < 1 || c.IssuedAt == nil {
 		return nil, invalid
 	}
-	known := c
-	s.verified.put(token, &known, s.now())
+	if typ == models.AccessToken {
+		// Only access tokens: a refresh token is used once, and
+		// remembering it would only push live access tokens out.
+		known := c
+		s.verified.put(token, &known, s.now())
+	}
 	return &c, nil
+}
+
+// maxTokenLen bounds a token: ours are under 300 bytes.
+const maxTokenLen = 1024
+
+// wellFormedToken reports whether token is short and spelled only with
+// base64url's letters and dots, as every token this server signs is. Go's
+// base64 decoder skips \r and \n even when strict, so without this check
+// one token would have countless spellings, each a memo entry of any size.
+func wellFormedToken(token string) bool {
+	if len(token) > maxTokenLen {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		switch b := token[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '-', b == '_', b == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // verifiedTokens remembers the claims of tokens whose signature was
@@ -121,9 +149,9 @@ type verifiedTokens struct {
 	m  map[string]*claims
 }
 
-// maxVerifiedTokens bounds the memo: a token is at most a few hundred
-// bytes, so about 2 MiB with its claims. Only tokens this server signed
-// get in, and at most one per login or refresh.
+// maxVerifiedTokens bounds the memo: a token is at most maxTokenLen bytes,
+// so under 5 MiB with the claims. Only access tokens this server signed get
+// in, one per login or refresh.
 const maxVerifiedTokens = 4096
 
 func (v *verifiedTokens) get(token string) *claims {
@@ -136,15 +164,17 @@ func (v *verifiedTokens) put(token string, c *claims, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.m) >= maxVerifiedTokens {
-		// Full: forget the expired tokens, or if none has, an arbitrary
-		// one (a token forgotten is only verified again).
+		// Full: forget the expired tokens and, if that frees less than a
+		// quarter, arbitrary others up to a quarter (a token forgotten is
+		// only verified again), so a full memo is swept once per
+		// maxVerifiedTokens/4 new tokens, not on every one.
 		for k, known := range v.m {
 			if !now.Before(known.ExpiresAt.Time) {
 				delete(v.m, k)
 			}
 		}
 		for k := range v.m {
-			if len(v.m) < maxVerifiedTokens {
+			if len(v.m) <= maxVerifiedTokens*3/4 {
 				break
 			}
 			delete(v.m, k)

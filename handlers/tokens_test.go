@@ -122,52 +122,56 @@ func TestAuthSignerRemembersVerifiedTokensStrictly(t *testing.T) {
 	invalid("before its iat", token, models.AccessToken)
 }
 
-// The memo is bounded, and a full one forgets expired tokens first.
+// The memo is bounded, and a full one forgets expired tokens first, then
+// others, down to three quarters; refresh tokens and other spellings of a
+// token never get in.
 func TestAuthSignerVerifiedTokensBounded(t *testing.T) {
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	s := newSigner([]byte("unit-test-secret-of-at-least-32-bytes!"), 5*time.Minute, 24*time.Hour, func() time.Time { return now })
-	issueAndVerify := func() string {
+	issueAndVerify := func(typ string) string {
 		t.Helper()
-		token, _, err := s.issue(models.AccessToken, 1)
+		token, _, err := s.issue(typ, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.verify(token, models.AccessToken); err != nil {
+		if _, err := s.verify(token, typ); err != nil {
 			t.Fatal(err)
 		}
 		return token
 	}
-	early := issueAndVerify()
+	refresh := issueAndVerify(models.RefreshToken)
+	if s.verified.get(refresh) != nil {
+		t.Error("a refresh token was remembered")
+	}
+	early := issueAndVerify(models.AccessToken)
+	// Another spelling of the same token (newlines, which Go's base64
+	// skips) is refused outright, never remembered.
+	sig := strings.LastIndexByte(early, '.') + 1
+	for _, spelled := range []string{early[:sig+4] + "\n" + early[sig+4:], early[:sig+4] + "\r\n" + early[sig+4:], early + strings.Repeat("=", 2000)} {
+		if _, err := s.verify(spelled, models.AccessToken); err == nil {
+			t.Errorf("verify(%q) accepted another spelling of a token", spelled)
+		}
+	}
 	now = now.Add(time.Minute)
-	var live []string
 	for range maxVerifiedTokens - 1 {
-		live = append(live, issueAndVerify())
+		issueAndVerify(models.AccessToken)
 	}
 	if got := len(s.verified.m); got != maxVerifiedTokens {
 		t.Fatalf("%d remembered, want %d", got, maxVerifiedTokens)
 	}
 	now = now.Add(4*time.Minute + time.Second) // early has expired, the others not
-	issueAndVerify()
-	if got := len(s.verified.m); got != maxVerifiedTokens {
-		t.Fatalf("%d remembered after one more, want %d", got, maxVerifiedTokens)
+	last := issueAndVerify(models.AccessToken)
+	if got, want := len(s.verified.m), maxVerifiedTokens*3/4+1; got != want {
+		t.Fatalf("%d remembered after one more, want %d", got, want)
 	}
-	if s.verified.get(early) != nil {
-		t.Error("the expired token was kept and a live one forgotten")
+	if s.verified.get(early) != nil || s.verified.get(last) == nil {
+		t.Error("the expired token was kept, or the new one not remembered")
 	}
-	for range 10 {
-		issueAndVerify()
+	for range 100 {
+		issueAndVerify(models.AccessToken)
 	}
-	if got := len(s.verified.m); got > maxVerifiedTokens {
-		t.Fatalf("%d remembered, bound %d", got, maxVerifiedTokens)
-	}
-	forgotten := 0
-	for _, tok := range live {
-		if s.verified.get(tok) == nil {
-			forgotten++
-		}
-	}
-	if forgotten != 10 {
-		t.Errorf("%d live tokens forgotten for 10 new ones", forgotten)
+	if got, want := len(s.verified.m), maxVerifiedTokens*3/4+101; got != want {
+		t.Errorf("%d remembered, want %d: no sweep until full again", got, want)
 	}
 }
 

@@ -184,11 +184,9 @@ func translate(err error) error {
 	return fmt.Errorf("store: %w", err)
 }
 
-// SQLite's primary result codes for a lock held by another connection.
-const (
-	sqliteBusy   = 5
-	sqliteLocked = 6
-)
+// sqliteBusy is SQLite's primary result code for a lock held by another
+// connection.
+const sqliteBusy = 5
 
 // isUnavailable reports errors that mean the database could not be reached
 // in time rather than a bug: connection failures, expired deadlines and a
@@ -208,8 +206,9 @@ func isUnavailable(err error) bool {
 	// the caller's deadline, which bounds it: immediateConn.waitAtMost).
 	var liteErr *gosqlite.Error
 	if errors.As(err, &liteErr) {
-		switch liteErr.Code() & 0xff {
-		case sqliteBusy, sqliteLocked:
+		// Not SQLITE_LOCKED: without a shared cache, only this
+		// connection's own statements can cause it, which is a bug.
+		if liteErr.Code()&0xff == sqliteBusy {
 			return true
 		}
 	}

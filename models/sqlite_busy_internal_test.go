@@ -42,26 +42,29 @@ func TestSQLiteWaitAtMostSettles(t *testing.T) {
 		}
 		return time.Duration(v[0].(int64)) * time.Millisecond
 	}
-	within := func(d time.Duration) context.Context {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		t.Cleanup(cancel)
-		return ctx
-	}
+	// A deadline of 0 is no deadline; each context is made at its step, so
+	// a slow machine does not eat into the time left.
 	steps := []struct {
-		ctx  context.Context
-		want time.Duration
+		deadline time.Duration
+		want     time.Duration
 	}{
-		{context.Background(), sqliteBusyTimeout},                        // as opened
-		{within(10 * time.Second), 9 * time.Second},                      // a request's deadline, a moment later
-		{within(10*time.Second - 300*time.Millisecond), 9 * time.Second}, // settled: no change
-		{context.Background(), 9 * time.Second},                          // within a second of the default: kept
-		{within(2500 * time.Millisecond), 2 * time.Second},               // a shorter deadline
-		{within(400 * time.Millisecond), 0},                              // under a second: the time left
-		{within(10 * time.Second), 9 * time.Second},
-		{context.Background(), 9 * time.Second},
+		{0, sqliteBusyTimeout},                                   // as opened
+		{10 * time.Second, 9 * time.Second},                      // a request's deadline, a moment later
+		{10*time.Second - 300*time.Millisecond, 9 * time.Second}, // settled: no change
+		{0, 9 * time.Second},                                     // within a second of the default: kept
+		{2500 * time.Millisecond, 2 * time.Second},               // a shorter deadline
+		{400 * time.Millisecond, 0},                              // under a second: the time left
+		{10 * time.Second, 9 * time.Second},
+		{0, 9 * time.Second},
 	}
 	for i, s := range steps {
-		if err := c.waitAtMost(s.ctx); err != nil {
+		ctx := context.Background()
+		if s.deadline > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, s.deadline)
+			defer cancel()
+		}
+		if err := c.waitAtMost(ctx); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
 		if s.want == 0 {

@@ -176,12 +176,16 @@ func (s boundedStmt) QueryContext(ctx context.Context, args []driver.NamedValue)
 
 type immediateTx struct{ c *immediateConn }
 
+// Commit and Rollback go to the driver directly: the transaction holds the
+// write lock since BEGIN IMMEDIATE, so there is no wait to bound, and
+// through waitAtMost their context (none) would reset the busy timeout the
+// connection's requests settled on.
 func (t immediateTx) Commit() error {
-	_, err := t.c.ExecContext(context.Background(), "COMMIT", nil)
+	_, err := t.c.sqliteConn.ExecContext(context.Background(), "COMMIT", nil)
 	return err
 }
 
 func (t immediateTx) Rollback() error {
-	_, err := t.c.ExecContext(context.Background(), "ROLLBACK", nil)
+	_, err := t.c.sqliteConn.ExecContext(context.Background(), "ROLLBACK", nil)
 	return err
 }
