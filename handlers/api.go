@@ -188,14 +188,19 @@ func WithHead(method string) []string {
 // deadline bounds the request's context, so database calls give up (and
 // answer 503) instead of hanging.
 func (a *API) deadline(c *gin.Context) {
+	defer a.withDeadline(c)()
+	c.Next()
+}
+
+// withDeadline bounds the request's context by RequestTimeout; call the
+// function it returns when the request is done.
+func (a *API) withDeadline(c *gin.Context) (cancel func()) {
 	if a.opts.RequestTimeout <= 0 {
-		c.Next()
-		return
+		return func() {}
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.RequestTimeout)
-	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
-	c.Next()
+	return cancel
 }
 
 // hashing counts a login or a sign-up, for its whole length, as one of the

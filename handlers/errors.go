@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,11 +124,7 @@ func (a *API) MethodNotAllowed(c *gin.Context) {
 		// DRF authenticates before it looks at the method: on a path that
 		// needs a token, a request without a valid one is a 401 whatever
 		// its method, and only an authenticated one learns what is allowed.
-		if a.opts.RequestTimeout > 0 {
-			ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.RequestTimeout)
-			defer cancel()
-			c.Request = c.Request.WithContext(ctx)
-		}
+		defer a.withDeadline(c)()
 		if a.authenticate(c); c.IsAborted() {
 			c.Writer.Header().Del("Allow")
 			a.writeError(c, c.Errors.Last().Err)
