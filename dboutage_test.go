@@ -175,20 +175,7 @@ func TestSecDatabaseOutage(t *testing.T) {
 	store := models.NewStore(db, models.NewHasher(modelstest.CheapHash, 1))
 	logs := &syncBuffer{}
 	router := secRouter(t, store, logs, func(c *config.Config) { c.RequestTimeout = requestTimeout })
-	if _, err := store.CreateUser(context.Background(), models.NewUser{
-		Name: "Outage", Email: "outage@example.com", Password: testPassword, IsActive: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	login := secServe(router, "POST", "/api/auth/login/", `{"email":"outage@example.com","password":"`+testPassword+`"}`, nil)
-	if login.Code != http.StatusOK {
-		t.Fatalf("login: %d %s", login.Code, login.Body)
-	}
-	var tokens struct{ Access string }
-	if err := json.Unmarshal(login.Body.Bytes(), &tokens); err != nil {
-		t.Fatal(err)
-	}
-	auth := map[string]string{"Authorization": "Bearer " + tokens.Access}
+	auth := secLoggedIn(t, store, router, "outage@example.com")
 
 	type call struct {
 		method, path, body string
@@ -282,17 +269,7 @@ func TestSecDatabaseLockedPastTheDeadline(t *testing.T) {
 	store := models.NewStore(db, models.NewHasher(modelstest.CheapHash, 1))
 	const requestTimeout = time.Second
 	router := secRouter(t, store, nil, func(c *config.Config) { c.RequestTimeout = requestTimeout })
-	if _, err := store.CreateUser(context.Background(), models.NewUser{
-		Name: "Locked", Email: "locked@example.com", Password: testPassword, IsActive: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	login := secServe(router, "POST", "/api/auth/login/", `{"email":"locked@example.com","password":"`+testPassword+`"}`, nil)
-	var tokens struct{ Access string }
-	if err := json.Unmarshal(login.Body.Bytes(), &tokens); err != nil || login.Code != http.StatusOK {
-		t.Fatalf("login: %d %s", login.Code, login.Body)
-	}
-	auth := map[string]string{"Authorization": "Bearer " + tokens.Access}
+	auth := secLoggedIn(t, store, router, "locked@example.com")
 
 	// The lock is held on a connection of its own, as another process would.
 	other, err := models.Open(context.Background(), dsn.Driver, dsn.DSN, models.PoolOptions{MaxOpenConns: 1})
@@ -345,4 +322,21 @@ func TestSecDatabaseLockedPastTheDeadline(t *testing.T) {
 	if len(names) != 1 || names[0] != "After" {
 		t.Errorf("patients %q, want only the one created after the lock", names)
 	}
+}
+
+// secLoggedIn creates an active user of email, logs in through router and
+// returns the Authorization header of its access token.
+func secLoggedIn(t *testing.T, store *models.Store, router http.Handler, email string) map[string]string {
+	t.Helper()
+	if _, err := store.CreateUser(context.Background(), models.NewUser{
+		Name: "Sec " + email, Email: email, Password: testPassword, IsActive: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	login := secServe(router, "POST", "/api/auth/login/", `{"email":"`+email+`","password":"`+testPassword+`"}`, nil)
+	var tokens struct{ Access string }
+	if err := json.Unmarshal(login.Body.Bytes(), &tokens); err != nil || login.Code != http.StatusOK || tokens.Access == "" {
+		t.Fatalf("login: %d %s", login.Code, login.Body)
+	}
+	return map[string]string{"Authorization": "Bearer " + tokens.Access}
 }

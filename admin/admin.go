@@ -116,9 +116,8 @@ func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
 // Register adds the panel's routes to rg, the /admin group. Every path is
 // served with and without its trailing slash.
 func (a *Admin) Register(rg *gin.RouterGroup) {
-	getOrHead := []string{http.MethodGet, http.MethodHead}
-	rg.Match(getOrHead, "/static/:name", a.serveAsset)
-	rg.Match(getOrHead, "", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
+	rg.Match(withHead(http.MethodGet), "/static/:name", a.serveAsset)
+	rg.Match(withHead(http.MethodGet), "", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
 
 	base := rg.Group("", a.recovery, securityHeaders(a.opts.SecureCookies), a.deadline, actor,
 		bodyLimit(a.opts.MaxBodyBytes), sessions.Sessions(cookieName, a.sessions), a.loadSession, a.csrf)
@@ -152,14 +151,20 @@ func (a *Admin) NotFound(c *gin.Context) {
 type routes struct{ *gin.RouterGroup }
 
 func (r routes) handle(method, path string, h handlerFunc) {
-	methods := []string{method}
-	if method == http.MethodGet {
-		methods = append(methods, http.MethodHead) // as Django's admin: a GET without the body
-	}
-	r.Match(methods, path+"/", handle(h))
+	r.Match(withHead(method), path+"/", handle(h))
 	if path != "" {
-		r.Match(methods, path, handle(h))
+		r.Match(withHead(method), path, handle(h))
 	}
+}
+
+// withHead is method, and HEAD if method is GET: Django's admin answers
+// HEAD with the GET view, net/http leaving out the body. (The API's
+// handlers.WithHead; the panel does not import the API.)
+func withHead(method string) []string {
+	if method == http.MethodGet {
+		return []string{http.MethodGet, http.MethodHead}
+	}
+	return []string{method}
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.

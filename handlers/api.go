@@ -237,7 +237,7 @@ func noStore(c *gin.Context) {
 // reads the query (gin caches it on first use). The admin panel keeps
 // gin's first value: its own links never repeat a parameter.
 func lastQueryValues(c *gin.Context) {
-	if raw := c.Request.URL.RawQuery; strings.Contains(raw, "&") {
+	if mayRepeatKey(c.Request.URL.RawQuery) {
 		q := c.Request.URL.Query()
 		repeated := false
 		for k, vs := range q {
@@ -250,6 +250,28 @@ func lastQueryValues(c *gin.Context) {
 		}
 	}
 	c.Next()
+}
+
+// mayRepeatKey reports whether a raw query may name a key twice, without
+// parsing it (every list request has a query; few repeat a key): keys are
+// compared as written, and any escaped key sends the query to the parser.
+func mayRepeatKey(raw string) bool {
+	seen := make([]string, 0, 8)
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		key, _, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(key, "%+") {
+			return true
+		}
+		for _, k := range seen {
+			if k == key {
+				return true
+			}
+		}
+		seen = append(seen, key)
+	}
+	return false
 }
 
 // healthz handles GET /healthz: the process is up.

@@ -102,14 +102,10 @@ func readObject(c *gin.Context) (object, error) {
 // session) to the contract's rules for a body a client sends anyway: JSON
 // (else 415), one valid object (else 400), so a malformed request is never
 // acted on. No body at all is fine.
-func bodyIgnored(c *gin.Context) {
-	if _, err := readObject(c); err != nil {
-		_ = c.Error(err)
-		c.Abort()
-		return
-	}
-	c.Next()
-}
+var bodyIgnored = handle(func(c *gin.Context) error {
+	_, err := readObject(c)
+	return err
+})
 
 // describeJSONError words a decoding error without echoing Go type names.
 func describeJSONError(err error) string {
