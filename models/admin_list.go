@@ -91,8 +91,9 @@ type adminSpec struct {
 	created  string            // qualified creation column: the default order and Since
 	preload  []string
 	// page, when set, shapes the read of a changelist page instead of
-	// preload: the columns the page shows and its associations by join, in
-	// one statement. Exports (adminEach) still read whole rows.
+	// preload: only what the page shows of its rows and their associations
+	// (never medical histories or password hashes for a list). Exports
+	// (adminEach) still read whole rows.
 	page func(*gorm.DB) *gorm.DB
 }
 

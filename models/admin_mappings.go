@@ -23,6 +23,20 @@ var adminMappingList = adminSpec{
 	},
 	created: "mappings.created_at",
 	preload: []string{"Patient", "Doctor", "CreatedBy"},
+	page:    adminMappingPage,
+}
+
+// adminMappingPage reads a changelist page's associations with what it
+// shows of them: the patient's name (not the medical history), the
+// doctor's name and specialization, the assigner's email (not the
+// password hash). The list's own joins are plain tables, so the
+// associations stay preloads, one query each.
+func adminMappingPage(db *gorm.DB) *gorm.DB {
+	only := func(columns ...string) func(*gorm.DB) *gorm.DB {
+		return func(tx *gorm.DB) *gorm.DB { return tx.Select(columns) }
+	}
+	return db.Preload("Patient", only("id", "name")).Preload("Doctor", only("id", "name", "specialization")).
+		Preload("CreatedBy", only("id", "email"))
 }
 
 func (s *Store) adminMappings(ctx context.Context, f AdminMappingFilter) *gorm.DB {

@@ -275,3 +275,47 @@ func TestAdminPatientPageReadsWhatItShows(t *testing.T) {
 		t.Fatalf("change page read: %+v, %v", full, err)
 	}
 }
+
+// The mapping changelist loads of its associations what it shows: never a
+// patient's medical history or a user's password hash.
+func TestAdminMappingPageReadsWhatItShows(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	staff := admStoreUser(t, store, "staff@clinic.example", true)
+	ctx := admCtx(staff)
+	owner := admStoreUser(t, store, "owner@example.com", false)
+	p := &models.Patient{Name: "Pat Jones", Address: "1 Secret Lane", MedicalHistory: "private history"}
+	if err := store.CreatePatient(ctx, owner.ID, p); err != nil {
+		t.Fatal(err)
+	}
+	d := &models.Doctor{Name: "Dr A", Specialization: "Cardiology", Email: "a@clinic.example"}
+	if err := store.CreateDoctor(ctx, staff.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateMapping(ctx, owner.ID, &models.Mapping{PatientID: p.ID, DoctorID: d.ID, Notes: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	taken := statements(t, store.DB())
+	page, err := store.AdminMappings(ctx, models.AdminMappingFilter{}, models.AdminQuery{Search: "jones", Page: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range taken() {
+		if strings.Contains(s, "medical_history") || strings.Contains(s, "password_hash") || strings.Contains(s, "SELECT *") && !strings.Contains(s, "mappings") {
+			t.Errorf("the page reads more than it shows: %s", s)
+		}
+	}
+	if len(page.Items) != 1 {
+		t.Fatalf("%d mappings, want 1", len(page.Items))
+	}
+	m := page.Items[0]
+	if m.Patient == nil || m.Patient.Name != "Pat Jones" || m.Patient.MedicalHistory != "" || m.Patient.Address != "" {
+		t.Errorf("patient %+v: want its name only", m.Patient)
+	}
+	if m.Doctor == nil || m.Doctor.Name != "Dr A" || m.Doctor.Specialization != "Cardiology" {
+		t.Errorf("doctor %+v", m.Doctor)
+	}
+	if m.CreatedBy == nil || m.CreatedBy.Email != "owner@example.com" || m.CreatedBy.PasswordHash != "" {
+		t.Errorf("assigner %+v: want the email only", m.CreatedBy)
+	}
+}

@@ -106,10 +106,11 @@ func (s *Store) SeedDemo(ctx context.Context, opts SeedOptions) (SeedResult, err
 		if err != nil {
 			return res, err
 		}
-		for range min(left, 10000) {
+		n := min(left, 10000)
+		for range n {
 			ownerOf = append(ownerOf, u.ID)
 		}
-		left -= min(left, 10000)
+		left -= n
 	}
 	rng.Shuffle(len(ownerOf), func(i, j int) { ownerOf[i], ownerOf[j] = ownerOf[j], ownerOf[i] })
 	now := s.db.NowFunc()
