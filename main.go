@@ -165,6 +165,7 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	if m != nil {
 		m.TokenCacheLive(store.TokenCacheLive)
 	}
+	go backfillSearchText(ctx, store, log)
 	go purgeTokens(ctx, store, log)
 	go purgeSessions(ctx, store, cfg.SessionIdleTimeout, log) // admin panel sessions
 
@@ -204,6 +205,19 @@ func tokenCacheOptions(ttl time.Duration, log *slog.Logger) models.TokenCacheOpt
 		log.Warn("token cache bypassed: its revocation listener is not connected", slog.Any("error", err))
 	}
 	return opts
+}
+
+// backfillSearchText fills the patients' search text a database from an
+// earlier version lacks, once, while the server serves (searches are right
+// meanwhile, only slower).
+func backfillSearchText(ctx context.Context, store *models.Store, log *slog.Logger) {
+	n, err := store.BackfillSearchText(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.Warn("filling the patients' search text", slog.Int64("rows", n), slog.Any("error", err))
+	case n > 0:
+		log.Info("filled the patients' search text", slog.Int64("rows", n))
+	}
 }
 
 // purgeSessions deletes expired admin panel sessions hourly (an expired

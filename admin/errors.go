@@ -79,10 +79,8 @@ func (a *Admin) renderError(c *gin.Context, p errorPage) {
 	c.Header("Cache-Control", "no-store")
 	// The request's deadline may have passed (or been cancelled on the way
 	// out of the deadline middleware): the error page is written anyway.
-	c.Status(p.status)
-	c.Header("Content-Type", "text/html; charset=utf-8")
 	ctx := context.WithoutCancel(c.Request.Context())
-	if err := templates.ErrorPageView(vm).Render(ctx, c.Writer); err != nil {
+	if err := writePage(ctx, c, p.status, templates.ErrorPageView(vm)); err != nil {
 		a.log.WarnContext(c.Request.Context(), "render error page", slog.Any("error", err))
 	}
 }

@@ -38,7 +38,7 @@ func (s *Store) AdminAuditEvents(ctx context.Context, f AdminAuditFilter, page i
 		return out, err
 	}
 	out.AdminPageInfo = pageOf(n, page)
-	return out, fetchPage(q.Order("at DESC").Order("id DESC"), &out.AdminPageInfo, &out.Items)
+	return out, fetchPage(q.Order("at DESC").Order("id DESC"), nil, &out.AdminPageInfo, &out.Items)
 }
 
 // EachAdminAuditEvent calls fn for every event matching f, oldest first (an

@@ -15,6 +15,7 @@ type AdminDoctorFilter struct {
 var adminDoctorList = adminSpec{
 	table:  "doctors",
 	search: []string{"doctors.name", "doctors.specialization", "doctors.email"},
+	folded: doctorSearchText,
 	ordering: map[string]string{
 		"id": "doctors.id", "name": "doctors.name", "specialization": "doctors.specialization",
 		"email": "doctors.email", "years_of_experience": "doctors.years_of_experience", "created_at": "doctors.created_at",

@@ -46,8 +46,12 @@ type AdminPageInfo struct {
 // more: the database stops reading at the limit.
 func cappedCount(q *gorm.DB, idColumn string, limit int) (int64, error) {
 	sub := q.Session(&gorm.Session{}).Select(idColumn).Limit(limit + 1)
+	outer := q.Session(&gorm.Session{NewDB: true})
+	if marked, ok := q.Get(customPlanKey); ok {
+		outer = outer.Set(customPlanKey, marked) // a new statement forgets it
+	}
 	var n int64
-	err := q.Session(&gorm.Session{NewDB: true}).Table("(?) AS capped", sub).Count(&n).Error
+	err := outer.Table("(?) AS capped", sub).Count(&n).Error
 	return n, translate(err)
 }
 
@@ -67,10 +71,16 @@ func pageOf(n int64, number int) AdminPageInfo {
 	return info
 }
 
-// fetchPage reads the rows of page info from query (ordered), and for a
-// capped list finds out whether a next page exists.
-func fetchPage[T any](query *gorm.DB, info *AdminPageInfo, items *[]T) error {
-	if err := query.Offset((info.Number - 1) * AdminPageSize).Limit(AdminPageSize + 1).Find(items).Error; err != nil {
+// fetchPage reads the rows of page info from query (ordered), with scan
+// (nil: gorm's Find), and for a capped list finds out whether a next page
+// exists.
+func fetchPage[T any](query *gorm.DB, scan func(*gorm.DB, any) error, info *AdminPageInfo, items *[]T) error {
+	query = query.Offset((info.Number - 1) * AdminPageSize).Limit(AdminPageSize + 1)
+	if scan != nil {
+		if err := scan(query, items); err != nil {
+			return err
+		}
+	} else if err := query.Find(items).Error; err != nil {
 		return translate(err)
 	}
 	if len(*items) > AdminPageSize {
@@ -84,8 +94,11 @@ func fetchPage[T any](query *gorm.DB, info *AdminPageInfo, items *[]T) error {
 // Columns are qualified with their table, so lists that join stay
 // unambiguous.
 type adminSpec struct {
-	table    string
-	search   []string          // qualified columns matched by AdminQuery.Search
+	table  string
+	search []string // qualified columns matched by AdminQuery.Search
+	// folded, when set, holds the search columns lowered (applyWords) on
+	// PostgreSQL.
+	folded   string
 	ordering map[string]string // field -> qualified column
 	nullable map[string]bool   // qualified columns that may be NULL
 	created  string            // qualified creation column: the default order and Since
@@ -95,6 +108,9 @@ type adminSpec struct {
 	// (never medical histories or password hashes for a list). Exports
 	// (adminEach) still read whole rows.
 	page func(*gorm.DB) *gorm.DB
+	// scan, when set, reads the rows of a page query shaped by page into
+	// its argument (*[]T) instead of gorm's Find.
+	scan func(query *gorm.DB, dst any) error
 }
 
 // AdminSortable reports whether the changelist of objectType (ObjectPatient,
@@ -118,7 +134,8 @@ var adminSpecs = map[string]adminSpec{
 
 // filter applies the search words and the date bound of q.
 func (spec adminSpec) filter(base *gorm.DB, q AdminQuery) *gorm.DB {
-	base = applySearch(base, spec.search, q.Search)
+	words, err := searchWords(q.Search)
+	base = applyWords(base, spec.search, foldedOn(base, spec.folded), words, err)
 	if !q.Since.IsZero() {
 		base = base.Where(spec.created+" >= ?", q.Since.UTC())
 	}
@@ -161,7 +178,7 @@ func adminList[T any](base *gorm.DB, spec adminSpec, q AdminQuery) (AdminPage[T]
 	query := spec.loadPage(spec.order(base.Session(&gorm.Session{}), q.Ordering)).Session(&gorm.Session{})
 	if words, err := searchWords(q.Search); err == nil && len(words) > 0 {
 		page.Number = max(q.Page, 1)
-		if err := fetchPage(query, &page.AdminPageInfo, &page.Items); err != nil {
+		if err := fetchPage(query, spec.scan, &page.AdminPageInfo, &page.Items); err != nil {
 			return page, err
 		}
 		shown := int64((page.Number-1)*AdminPageSize + len(page.Items))
@@ -180,7 +197,7 @@ func adminList[T any](base *gorm.DB, spec adminSpec, q AdminQuery) (AdminPage[T]
 		return page, err
 	}
 	page.AdminPageInfo = pageOf(n, q.Page)
-	return page, fetchPage(query, &page.AdminPageInfo, &page.Items)
+	return page, fetchPage(query, spec.scan, &page.AdminPageInfo, &page.Items)
 }
 
 // adminEach calls fn for every row of base matching q, in the changelist's

@@ -77,6 +77,11 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)
 	}
+	if driverName == Postgres {
+		if err := registerCustomPlans(db); err != nil {
+			return nil, fmt.Errorf("open %s database: %w", driverName, err)
+		}
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)

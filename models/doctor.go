@@ -56,6 +56,7 @@ type DoctorFilter struct {
 
 var doctorList = listSpec{
 	search:   []string{"name", "specialization", "email"},
+	folded:   doctorSearchText,
 	ordering: map[string]string{"name": "name", "years_of_experience": "years_of_experience", "created_at": "created_at"},
 }
 

@@ -42,6 +42,7 @@ type Page[T any] struct {
 // listSpec says which fields of a list can be searched and ordered.
 type listSpec struct {
 	search   []string          // columns matched by ?search=
+	folded   string            // the search columns lowered (applyWords), on PostgreSQL
 	ordering map[string]string // API name -> column
 	nullable map[string]bool   // columns that may be NULL (sorted as PostgreSQL does)
 	preload  []string          // associations loaded with the rows (not for the count)
@@ -120,7 +121,7 @@ func errInvalidCursor() *Error { return &Error{Code: Invalid, Message: "Invalid 
 // may see) and returns one page.
 func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 	words, wordsErr := searchWords(q.Search)
-	base = applyWords(base, spec.search, words, wordsErr)
+	base = applyWords(base, spec.search, foldedOn(base, spec.folded), words, wordsErr)
 	if q.UseCursor {
 		return listByCursor[T](spec.load(base), q)
 	}
@@ -253,11 +254,17 @@ func (v listView) count(base *gorm.DB, n *int64) error {
 // at 32766) or crawl, so the query's error is then an Invalid *Error.
 func applySearch(db *gorm.DB, columns []string, search string) *gorm.DB {
 	words, err := searchWords(search)
-	return applyWords(db, columns, words, err)
+	return applyWords(db, columns, "", words, err)
 }
 
 // applyWords is applySearch for a search already split (searchWords).
-func applyWords(db *gorm.DB, columns []string, words []string, err error) *gorm.DB {
+// folded, when not "", is a column holding the searched columns lowered
+// and newline-separated (patientSearchText, PostgreSQL only): each word
+// is tested against it first, one LIKE instead of a lower() per column,
+// and the per-column test runs only on the rows it lets through (and on
+// rows where it is NULL). The per-column test stays for the planner: the
+// trigram indexes serve it, not the folded column.
+func applyWords(db *gorm.DB, columns []string, folded string, words []string, err error) *gorm.DB {
 	if len(columns) == 0 {
 		return db
 	}
@@ -266,17 +273,35 @@ func applyWords(db *gorm.DB, columns []string, words []string, err error) *gorm.
 		_ = db.AddError(err)
 		return db
 	}
+	if len(words) > 0 {
+		db = planEachTime(db)
+	}
 	for _, w := range words {
 		pattern := "%" + likeEscaper.Replace(w) + "%"
 		ors := make([]string, len(columns))
-		args := make([]any, len(columns))
+		args := make([]any, 0, len(columns)+1)
 		for i, col := range columns {
 			ors[i] = "LOWER(" + col + `) LIKE ? ESCAPE '\'`
-			args[i] = pattern
+			args = append(args, pattern)
 		}
-		db = db.Where("("+strings.Join(ors, " OR ")+")", args...)
+		cond := "(" + strings.Join(ors, " OR ") + ")"
+		if folded != "" {
+			// PostgreSQL evaluates the cheaper condition of an AND first.
+			cond = "(COALESCE(" + folded + ` LIKE ? ESCAPE '\', TRUE) AND ` + cond + ")"
+			args = append([]any{pattern}, args...)
+		}
+		db = db.Where(cond, args...)
 	}
 	return db
+}
+
+// foldedOn is the folded search column for a query on db: "" where the
+// engine has none (SQLite).
+func foldedOn(db *gorm.DB, folded string) string {
+	if db.Dialector.Name() != Postgres {
+		return ""
+	}
+	return folded
 }
 
 // maxSearchWords bounds the distinct words of a search.

@@ -94,5 +94,8 @@ func migrate(db *gorm.DB) error {
 	if err := migrateSearchIndexes(db); err != nil {
 		return fmt.Errorf("migrate: search indexes: %w", err)
 	}
+	if err := migrateSearchText(db); err != nil {
+		return fmt.Errorf("migrate: patients' search text: %w", err)
+	}
 	return nil
 }

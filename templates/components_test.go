@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -149,5 +150,37 @@ func TestEventTableAndMessages(t *testing.T) {
 	doc = renderDoc(t, Messages([]Message{{Level: "error", Text: "Nope"}, {Level: "success", Text: "Saved"}}))
 	if byTestID(doc, "message-error").AttrOr("role", "") != "alert" || byTestID(doc, "message-success").AttrOr("role", "") != "status" {
 		t.Error("message roles")
+	}
+}
+
+// Cell texts are escaped as templ escapes { text }, linked or not: a
+// patient named like markup shows as text and adds no element.
+func TestTableCellsAreEscaped(t *testing.T) {
+	t.Parallel()
+	evil := `<img src=x onerror="alert('1')">&amp;`
+	var want bytes.Buffer
+	if err := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, templ.EscapeString(evil))
+		return err
+	}).Render(context.Background(), &want); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	rows := []Row{{ID: "1", Label: "x", Cells: []Cell{{Text: evil, URL: "/admin/patients/1/"}, {Text: evil}}}}
+	if err := Table([]Column{{Label: "Name"}, {Label: "Phone"}}, rows).Render(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(got.String(), want.String()); n != 2 {
+		t.Errorf("escaped text appears %d times, want 2 (link and plain cell):\n%s", n, got.String())
+	}
+	doc, err := goquery.NewDocumentFromReader(&got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Find("img").Length() != 0 {
+		t.Error("a cell's text became an element")
+	}
+	if text := doc.Find("tbody td").Text(); text != evil {
+		t.Errorf("plain cell reads %q, want %q", text, evil)
 	}
 }
