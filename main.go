@@ -207,16 +207,16 @@ func tokenCacheOptions(ttl time.Duration, log *slog.Logger) models.TokenCacheOpt
 	return opts
 }
 
-// backfillSearchText fills the patients' search text a database from an
-// earlier version lacks, once, while the server serves (searches are right
-// meanwhile, only slower).
+// backfillSearchText fills the search text of patients and doctors that a
+// database from an earlier version lacks, once, while the server serves
+// (searches are right meanwhile, only slower).
 func backfillSearchText(ctx context.Context, store *models.Store, log *slog.Logger) {
 	n, err := store.BackfillSearchText(ctx)
 	switch {
 	case err != nil && ctx.Err() == nil:
-		log.Warn("filling the patients' search text", slog.Int64("rows", n), slog.Any("error", err))
+		log.Warn("filling the search text of patients and doctors", slog.Int64("rows", n), slog.Any("error", err))
 	case n > 0:
-		log.Info("filled the patients' search text", slog.Int64("rows", n))
+		log.Info("filled the search text of patients and doctors", slog.Int64("rows", n))
 	}
 }
 

@@ -82,5 +82,8 @@ func (a *Admin) renderError(c *gin.Context, p errorPage) {
 	ctx := context.WithoutCancel(c.Request.Context())
 	if err := writePage(ctx, c, p.status, templates.ErrorPageView(vm)); err != nil {
 		a.log.WarnContext(c.Request.Context(), "render error page", slog.Any("error", err))
+		if !c.Writer.Written() {
+			c.String(p.status, "%s\n", p.heading) // the status, at least
+		}
 	}
 }

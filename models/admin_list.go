@@ -46,12 +46,8 @@ type AdminPageInfo struct {
 // more: the database stops reading at the limit.
 func cappedCount(q *gorm.DB, idColumn string, limit int) (int64, error) {
 	sub := q.Session(&gorm.Session{}).Select(idColumn).Limit(limit + 1)
-	outer := q.Session(&gorm.Session{NewDB: true})
-	if marked, ok := q.Get(customPlanKey); ok {
-		outer = outer.Set(customPlanKey, marked) // a new statement forgets it
-	}
 	var n int64
-	err := outer.Table("(?) AS capped", sub).Count(&n).Error
+	err := keepMark(q, q.Session(&gorm.Session{NewDB: true})).Table("(?) AS capped", sub).Count(&n).Error
 	return n, translate(err)
 }
 

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -32,40 +33,72 @@ func planEachTime(db *gorm.DB) *gorm.DB {
 	return db.Set(customPlanKey, true)
 }
 
-// registerCustomPlans has marked statements executed unprepared.
-func registerCustomPlans(db *gorm.DB) error {
-	unprepared := func(tx *gorm.DB) {
+// keepMark is fresh (a new statement, which forgets settings) with
+// planEachTime's mark of from.
+func keepMark(from, fresh *gorm.DB) *gorm.DB {
+	if marked, ok := from.Get(customPlanKey); ok {
+		return fresh.Set(customPlanKey, marked)
+	}
+	return fresh
+}
+
+// registerCustomPlans has marked statements executed unprepared, when the
+// connection prepares statements (pgx's default mode): the other modes
+// plan every execution with its values already. The pool is unwrapped
+// after the query, so nothing that reuses the statement (a transaction
+// begun from it) meets the wrapper.
+func registerCustomPlans(db *gorm.DB, dsn string) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil || cfg.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
+		return nil // gorm's driver reports a DSN it cannot parse
+	}
+	mode := pgx.QueryExecModeCacheDescribe // one round trip
+	if cfg.DescriptionCacheCapacity == 0 {
+		mode = pgx.QueryExecModeDescribeExec // needs no cache, one round trip more
+	}
+	wrap := func(tx *gorm.DB) {
 		if marked, _ := tx.Get(customPlanKey); marked != true {
 			return
 		}
 		if _, done := tx.Statement.ConnPool.(unpreparedPool); !done {
-			tx.Statement.ConnPool = unpreparedPool{tx.Statement.ConnPool}
+			tx.Statement.ConnPool = unpreparedPool{tx.Statement.ConnPool, mode}
 		}
 	}
-	if err := db.Callback().Query().Before("gorm:query").Register(customPlanKey, unprepared); err != nil {
-		return err
+	unwrap := func(tx *gorm.DB) {
+		if p, ok := tx.Statement.ConnPool.(unpreparedPool); ok {
+			tx.Statement.ConnPool = p.ConnPool
+		}
 	}
-	return db.Callback().Row().Before("gorm:row").Register(customPlanKey, unprepared)
+	cb := db.Callback()
+	return errors.Join(
+		cb.Query().Before("gorm:query").Register(customPlanKey, wrap),
+		cb.Query().After("gorm:query").Register(customPlanKey+":done", unwrap),
+		cb.Row().Before("gorm:row").Register(customPlanKey, wrap),
+		cb.Row().After("gorm:row").Register(customPlanKey+":done", unwrap),
+	)
 }
 
-// unpreparedPool runs its queries in pgx's QueryExecModeCacheDescribe: an
-// unnamed statement, parsed and planned with its arguments each time.
-type unpreparedPool struct{ gorm.ConnPool }
+// unpreparedPool runs its queries in mode (an unnamed statement, parsed
+// and planned with its arguments each time).
+type unpreparedPool struct {
+	gorm.ConnPool
+	mode pgx.QueryExecMode
+}
 
 func (p unpreparedPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return p.ConnPool.QueryContext(ctx, query, unpreparedArgs(args)...)
+	return p.ConnPool.QueryContext(ctx, query, p.args(args)...)
 }
 
 func (p unpreparedPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return p.ConnPool.QueryRowContext(ctx, query, unpreparedArgs(args)...)
+	return p.ConnPool.QueryRowContext(ctx, query, p.args(args)...)
 }
 
 func (p unpreparedPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return p.ConnPool.ExecContext(ctx, query, unpreparedArgs(args)...)
+	return p.ConnPool.ExecContext(ctx, query, p.args(args)...)
 }
 
-// unpreparedArgs puts the mode first, where pgx looks for it (and takes it
-// out before binding the arguments).
-func unpreparedArgs(args []any) []any {
-	return append([]any{pgx.QueryExecModeCacheDescribe}, args...)
+// args puts the mode first, where pgx looks for it (and takes it out
+// before binding the arguments).
+func (p unpreparedPool) args(args []any) []any {
+	return append([]any{p.mode}, args...)
 }

@@ -50,6 +50,10 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
+		// Name the model's columns instead of SELECT *: a table may hold
+		// columns no model has (search_text, kept by a trigger for
+		// searches), which a read would carry for nothing.
+		QueryFields: true,
 	}
 	var dialector gorm.Dialector
 	maxOpen := pool.MaxOpenConns
@@ -78,7 +82,7 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)
 	}
 	if driverName == Postgres {
-		if err := registerCustomPlans(db); err != nil {
+		if err := registerCustomPlans(db, dsn); err != nil {
 			return nil, fmt.Errorf("open %s database: %w", driverName, err)
 		}
 	}

@@ -162,7 +162,7 @@ func pageAt[T any](ordered *gorm.DB, spec listSpec, ordering string, offset, siz
 		// the order is the index's, then read only those rows, instead of
 		// reading every row that OFFSET skips.
 		ids := query.Select("id")
-		query = applyOrdering(ordered.Session(&gorm.Session{NewDB: true}).Model(new(T)).Where("id IN (?)", ids), spec, ordering)
+		query = applyOrdering(keepMark(ordered, ordered.Session(&gorm.Session{NewDB: true})).Model(new(T)).Where("id IN (?)", ids), spec, ordering)
 	}
 	var rows []T
 	if err := spec.load(query).Find(&rows).Error; err != nil {

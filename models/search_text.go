@@ -2,9 +2,13 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 )
 
@@ -45,21 +49,24 @@ const (
 	doctorSearchText  = "doctors.search_text"
 )
 
-// function is the trigger function's name; a new definition gets a new
-// name, so a boot can tell whether the trigger is current.
-func (st searchText) function() string { return st.table + "_search_text_v1" }
+// searchTextVersion numbers the trigger function's definition. A new
+// definition (other columns) takes the next number, and must also set the
+// column back to NULL in batches so the backfill recomputes old rows.
+const searchTextVersion = 1
+
+// function is the trigger function's name, with the definition's version.
+func (st searchText) function() string {
+	return fmt.Sprintf("%s_search_text_v%d", st.table, searchTextVersion)
+}
 
 func (st searchText) trigger() string { return st.table + "_search_text" }
 
 func (st searchText) pendingIndex() string { return "idx_" + st.table + "_search_text_pending" }
 
-// statements install the column, its trigger and a partial index of the
-// rows still to fill (empty once filled, and never entered again: the
-// trigger fills every row it writes). Adding a column without a default
-// does not rewrite the table, and the rows an earlier version left are
+// statements install the column and its trigger. Adding a column without a
+// default does not rewrite the table; the rows an earlier version left are
 // filled in the background (BackfillSearchText), so an upgrade's boot does
-// not wait on a million-row UPDATE; the index's first build reads the
-// table once.
+// not wait on a million-row UPDATE.
 func (st searchText) statements() []string {
 	lowered := make([]string, len(st.columns))
 	for i, col := range st.columns {
@@ -77,69 +84,158 @@ func (st searchText) statements() []string {
 		// trigger can then set the column.
 		`CREATE TRIGGER ` + st.trigger() + ` BEFORE INSERT OR UPDATE ON ` + st.table + `
 		 FOR EACH ROW EXECUTE FUNCTION ` + st.function() + `()`,
-		`CREATE INDEX IF NOT EXISTS ` + st.pendingIndex() + ` ON ` + st.table + ` (id) WHERE search_text IS NULL`,
 	}
 }
 
-// migrateSearchText installs the search_text columns on PostgreSQL. A boot
-// that finds a table's trigger current changes nothing there (no lock).
+// migrateSearchText installs the search_text columns on PostgreSQL.
+//
+// A boot that finds a table's trigger at this version or a later one (a
+// newer server booted first: a rolling deployment, a rollback) changes
+// nothing there and takes no lock. Otherwise the column and the trigger
+// are installed in one transaction that waits at most searchTextLockWait
+// for its lock on the table, and tries again: ALTER TABLE needs the table
+// to itself, and while it waits (behind an export of an earlier server,
+// say) every other query on the table queues behind it.
+//
+// Then, in a transaction of its own, the partial index of the rows still
+// to fill is built: reads go on, writes wait while it reads the table
+// (about a second at 1,000,000 patients, once; instant on a new
+// database). It stays empty once the backfill is done: the trigger fills
+// every row it writes. (Not CONCURRENTLY: that waits for every older
+// transaction in the database to end, a pg_dump's included.)
 func migrateSearchText(db *gorm.DB) error {
 	if db.Dialector.Name() != Postgres {
 		return nil
 	}
 	for _, st := range searchTexts {
-		var current bool
-		err := db.Raw(`SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-		  WHERE t.tgrelid = ?::regclass AND t.tgname = ? AND p.proname = ?) AND to_regclass(?) IS NOT NULL`,
-			st.table, st.trigger(), st.function(), st.pendingIndex()).Scan(&current).Error
+		var installed []string
+		err := db.Raw(`SELECT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+		  WHERE t.tgrelid = ?::regclass AND t.tgname = ?`, st.table, st.trigger()).Scan(&installed).Error
 		if err != nil {
 			return err
 		}
-		if current {
-			continue
-		}
-		err = db.Transaction(func(tx *gorm.DB) error {
-			for _, stmt := range st.statements() {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return fmt.Errorf("%s.search_text: %s: %w", st.table, strings.Fields(stmt)[0], err)
-				}
+		if len(installed) == 0 || searchTextFunctionVersion(installed[0], st.table) < searchTextVersion {
+			if err := execWaitingBriefly(db, st.table, st.statements()); err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
+		}
+		var indexed bool
+		if err := db.Raw(`SELECT to_regclass(?) IS NOT NULL`, st.pendingIndex()).Scan(&indexed).Error; err != nil {
 			return err
+		}
+		if !indexed {
+			err := execWaitingBriefly(db, st.table, []string{`CREATE INDEX IF NOT EXISTS ` + st.pendingIndex() +
+				` ON ` + st.table + ` (id) WHERE search_text IS NULL`})
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// searchTextBatch is how many rows one statement of BackfillSearchText
-// fills: short transactions, so the rows it locks are not held long.
-const searchTextBatch = 2000
+// searchTextLockWait bounds each wait of migrateSearchText for a table.
+const searchTextLockWait = 3 * time.Second
+
+// execWaitingBriefly runs stmts in one transaction that gives up waiting
+// for a lock after searchTextLockWait, and tries again, a few times.
+func execWaitingBriefly(db *gorm.DB, table string, stmts []string) error {
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		err = db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(fmt.Sprintf(`SET LOCAL lock_timeout = %d`, searchTextLockWait.Milliseconds())).Error; err != nil {
+				return err
+			}
+			for _, stmt := range stmts {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return fmt.Errorf("%s.search_text: %s: %w", table, strings.Fields(stmt)[0], err)
+				}
+			}
+			return nil
+		})
+		if !isLockTimeout(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * time.Second)
+	}
+	return err
+}
+
+// searchTextFunctionVersion reads N from "<table>_search_text_vN" (0 when
+// the name is not of that form).
+func searchTextFunctionVersion(name, table string) int {
+	n, err := strconv.Atoi(strings.TrimPrefix(name, table+"_search_text_v"))
+	if err != nil || !strings.HasPrefix(name, table+"_search_text_v") {
+		return 0
+	}
+	return n
+}
+
+// isLockTimeout reports PostgreSQL's lock_timeout error (55P03).
+func isLockTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55P03"
+}
+
+// Backfill pacing: short transactions (the rows a batch locks are not held
+// long), a pause between them so an upgrade's backfill leaves the
+// database to the requests, and a few tries of a batch that fails (two
+// replicas' batches may deadlock on the patient counter's rows).
+const (
+	searchTextBatch = 2000
+	searchTextPause = 20 * time.Millisecond
+	searchTextTries = 5
+)
 
 // BackfillSearchText fills the search_text columns a database from an
-// earlier version left NULL, a batch at a time, until none is left or ctx
-// ends, and returns how many rows it filled. Replicas may run it at once:
-// each skips the rows another has locked. Until a row is filled, searches
-// test its columns directly, so results never depend on it.
+// earlier version left NULL, a batch at a time in id order, each row once,
+// until the end of each table or ctx ends, and returns how many rows it
+// filled. Replicas may run it at once: each skips the rows another has
+// locked. Until a row is filled, searches test its columns directly, so
+// results never depend on it.
 func (s *Store) BackfillSearchText(ctx context.Context) (int64, error) {
 	if s.db.Dialector.Name() != Postgres {
 		return 0, nil
 	}
 	var filled int64
 	for _, st := range searchTexts {
+		// Any UPDATE fires the trigger, which fills the column; the cursor
+		// (after) ends the walk even if something keeps a row NULL.
+		stmt := `WITH batch AS (
+		    SELECT id FROM ` + st.table + ` WHERE search_text IS NULL AND id > ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED),
+		  done AS (
+		    UPDATE ` + st.table + ` t SET search_text = NULL FROM batch WHERE t.id = batch.id RETURNING t.id, t.search_text)
+		  SELECT count(*) FILTER (WHERE search_text IS NOT NULL) AS filled, COALESCE(max(id), 0) AS last FROM done`
+		var after int64
 		for {
-			// Any UPDATE fires the trigger, which fills the column.
-			res := s.db.WithContext(ctx).Exec(`UPDATE `+st.table+` SET search_text = NULL WHERE id IN (
-			  SELECT id FROM `+st.table+` WHERE search_text IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)`, searchTextBatch)
-			if res.Error != nil {
-				return filled, translate(res.Error)
+			var res struct{ Filled, Last int64 }
+			var err error
+			for try := 1; try <= searchTextTries; try++ {
+				if err = s.db.WithContext(ctx).Raw(stmt, after, searchTextBatch).Scan(&res).Error; err == nil || ctx.Err() != nil {
+					break
+				}
+				sleepCtx(ctx, time.Duration(try)*time.Second)
 			}
-			filled += res.RowsAffected
-			if res.RowsAffected == 0 {
+			if err != nil {
+				return filled, translate(err)
+			}
+			filled += res.Filled
+			if res.Last == 0 {
 				break
 			}
+			after = res.Last
+			sleepCtx(ctx, searchTextPause)
 		}
 	}
 	return filled, nil
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

@@ -131,15 +131,108 @@ func TestAdminSearchWithAndWithoutSearchText(t *testing.T) {
 	if got := strings.Join(taken(), "\n"); !strings.Contains(got, "search_text LIKE") {
 		t.Errorf("the admin's search does not test search_text:\n%s", got)
 	}
-	unfill(t, s.DB(), "")
+	unfill(t, s.DB(), "patients", "")
 	check("not filled")
-	unfill(t, s.DB(), "name = 'Paul Durand'")
+	if n, err := s.BackfillSearchText(context.Background()); err != nil || n != 4 {
+		t.Fatalf("BackfillSearchText = %d, %v; want 4", n, err)
+	}
+	unfill(t, s.DB(), "patients", "name = 'Paul Durand'")
 	check("partly filled")
 }
 
-// unfill sets search_text back to NULL where cond holds ("": everywhere),
-// as a database from an earlier version has it.
-func unfill(t *testing.T, db *gorm.DB, cond string) {
+// The doctors' searches (the API's and the admin's) too find the same
+// doctors whether search_text is filled or not.
+func TestDoctorSearchWithAndWithoutSearchText(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	ctx := admCtx(staff)
+	for _, d := range []models.Doctor{
+		{Name: "Dr. Ünal Kaya", Specialization: "Cardiology", Email: "kaya@clinic.example"},
+		{Name: "Dr. Ann Roe", Specialization: "Pediatric CARDIOLOGY", Email: "roe@clinic.example"},
+		{Name: "Dr. Bo Lin", Specialization: "Surgery", Email: "unal.fan@clinic.example"},
+	} {
+		d.Phone, d.YearsOfExperience = "+1", 5
+		if err := s.CreateDoctor(ctx, staff.ID, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doctorNames := func(ds []models.Doctor) []string {
+		names := make([]string, len(ds))
+		for i, d := range ds {
+			names[i] = d.Name
+		}
+		slices.Sort(names)
+		return names
+	}
+	cases := map[string][]string{
+		"cardiology":  {"Dr. Ann Roe", "Dr. Ünal Kaya"},
+		"ÜNAL":        {"Dr. Ünal Kaya"},
+		"unal":        {"Dr. Bo Lin"},
+		"surgery lin": {"Dr. Bo Lin"},
+		"kayacard":    nil,
+	}
+	check := func(when string) {
+		t.Helper()
+		for q, want := range cases {
+			api, err := s.Doctors(ctx, models.DoctorFilter{}, models.ListQuery{Page: 1, Search: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			adm, err := s.AdminDoctors(ctx, models.AdminDoctorFilter{}, models.AdminQuery{Page: 1, Search: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := doctorNames(api.Items); !slices.Equal(got, want) {
+				t.Errorf("%s: API search %q = %q, want %q", when, q, got, want)
+			}
+			if got := doctorNames(adm.Items); !slices.Equal(got, want) {
+				t.Errorf("%s: admin search %q = %q, want %q", when, q, got, want)
+			}
+		}
+	}
+	check("filled")
+	if modelstest.Engine() != models.Postgres {
+		return
+	}
+	unfill(t, s.DB(), "doctors", "")
+	check("not filled")
+}
+
+// With its trigger off, nothing fills search_text: the backfill still
+// ends, having visited each row once, and says it filled none.
+func TestBackfillEndsWhenNothingFills(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("patients.search_text is PostgreSQL's")
+	}
+	db := s.DB()
+	owner := listOwner(t, s, "owner@example.com")
+	batch := make([]models.Patient, 2100)
+	for i := range batch {
+		batch[i] = models.Patient{Name: "Pat", Gender: models.GenderMale, Phone: "+1", Email: "p@example.com", CreatedByID: owner}
+	}
+	if err := db.CreateInBatches(batch, 700).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`ALTER TABLE patients DISABLE TRIGGER patients_search_text`).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`UPDATE patients SET search_text = NULL`).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := s.BackfillSearchText(ctx)
+	if err != nil || n != 0 || ctx.Err() != nil {
+		t.Fatalf("BackfillSearchText = %d, %v (context: %v); want 0, nil, in time", n, err, ctx.Err())
+	}
+}
+
+// unfill sets table's search_text back to NULL where cond holds ("":
+// everywhere), as a database from an earlier version has it.
+func unfill(t *testing.T, db *gorm.DB, table, cond string) {
 	t.Helper()
 	where := ""
 	if cond != "" {
@@ -147,9 +240,9 @@ func unfill(t *testing.T, db *gorm.DB, cond string) {
 	}
 	err := db.Transaction(func(tx *gorm.DB) error {
 		for _, stmt := range []string{
-			`ALTER TABLE patients DISABLE TRIGGER patients_search_text`,
-			`UPDATE patients SET search_text = NULL` + where,
-			`ALTER TABLE patients ENABLE TRIGGER patients_search_text`,
+			`ALTER TABLE ` + table + ` DISABLE TRIGGER ` + table + `_search_text`,
+			`UPDATE ` + table + ` SET search_text = NULL` + where,
+			`ALTER TABLE ` + table + ` ENABLE TRIGGER ` + table + `_search_text`,
 		} {
 			if err := tx.Exec(stmt).Error; err != nil {
 				return err
@@ -249,8 +342,23 @@ func TestSearchesArePlannedWithTheirWords(t *testing.T) {
 	owner := listOwner(t, s, "owner@example.com")
 	listPatient(t, s, owner, models.Patient{Name: "Ann Lopez", Gender: models.GenderFemale, Phone: "+1", Email: "ann@example.com"})
 	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	// Enough matches for a deep page, read by another statement
+	// (deferred join).
+	many := make([]models.Patient, 1100)
+	for i := range many {
+		many[i] = models.Patient{Name: "Bo Lopez", Gender: models.GenderMale, Phone: "+1", Email: "bo@example.com", CreatedByID: owner}
+	}
+	if err := db.CreateInBatches(many, 550).Error; err != nil {
+		t.Fatal(err)
+	}
 	for range 7 {
 		if _, err := s.Patients(ctx, owner, models.ListQuery{Page: 1, Search: "lopez"}); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := s.Patients(ctx, owner, models.ListQuery{Page: 54, PageSize: 20, Search: "lopez"}); err != nil || len(p.Items) == 0 {
+			t.Fatalf("deep page: %d rows, %v", len(p.Items), err)
+		}
+		if _, err := s.Patients(ctx, owner, models.ListQuery{UseCursor: true, Search: "lopez"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Patients(ctx, owner, models.ListQuery{Page: 1}); err != nil {
@@ -275,5 +383,35 @@ func TestSearchesArePlannedWithTheirWords(t *testing.T) {
 	}
 	if lists == 0 {
 		t.Errorf("the list without search words was not prepared either: %q", prepared)
+	}
+}
+
+// A server of an earlier version booting after a newer one (a rolling
+// deployment, a rollback) leaves the newer trigger in place.
+func TestSearchTextKeepsANewerTrigger(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("patients.search_text is PostgreSQL's")
+	}
+	db := s.DB()
+	for _, stmt := range []string{
+		`CREATE FUNCTION patients_search_text_v99() RETURNS trigger LANGUAGE plpgsql AS $$
+		 BEGIN NEW.search_text := lower(NEW.name); RETURN NEW; END $$`,
+		`DROP TRIGGER patients_search_text ON patients`,
+		`CREATE TRIGGER patients_search_text BEFORE INSERT OR UPDATE ON patients FOR EACH ROW EXECUTE FUNCTION patients_search_text_v99()`,
+	} {
+		if err := db.Exec(stmt).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := models.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	var fn string
+	err := db.Raw(`SELECT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+	  WHERE t.tgrelid = 'patients'::regclass AND t.tgname = 'patients_search_text'`).Scan(&fn).Error
+	if err != nil || fn != "patients_search_text_v99" {
+		t.Fatalf("after migrating: the trigger calls %q (%v), want the newer patients_search_text_v99", fn, err)
 	}
 }
