@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -59,6 +60,7 @@ func scanAdminPatients(query *gorm.DB, dst any) error {
 	}
 	defer rows.Close()
 	items := dst.(*[]Patient)
+	*items = slices.Grow(*items, AdminPageSize+1)
 	for rows.Next() {
 		var p Patient
 		var ownerEmail sql.NullString
