@@ -32,14 +32,36 @@ func searchTextIn(t *testing.T, db *gorm.DB, table string, id int64) *string {
 	return rows[0].SearchText
 }
 
+// searchTextStore is a fresh store on PostgreSQL; the test is skipped on
+// SQLite, which has no search_text (its searches fold case in their scan).
+func searchTextStore(t *testing.T) *models.Store {
+	t.Helper()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("search_text is PostgreSQL's; SQLite searches fold case in their scan")
+	}
+	return modelstest.Store(t)
+}
+
+// insertPatients inserts n copies of p for owner in a few statements
+// (without the Store's validation and audit) and returns them.
+func insertPatients(t *testing.T, db *gorm.DB, owner int64, n int, p models.Patient) []models.Patient {
+	t.Helper()
+	p.CreatedByID = owner
+	rows := make([]models.Patient, n)
+	for i := range rows {
+		rows[i] = p
+	}
+	if err := db.CreateInBatches(rows, 500).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
 // The trigger keeps search_text the lowered name, email and phone on every
 // write, and nothing else can set it.
 func TestPatientSearchTextKeptByTrigger(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	if modelstest.Engine() != models.Postgres {
-		t.Skip("patients.search_text is PostgreSQL's; SQLite searches fold case in their scan")
-	}
+	s := searchTextStore(t)
 	ctx := context.Background()
 	owner := listOwner(t, s, "owner@example.com")
 	p := listPatient(t, s, owner, models.Patient{Name: "Zoë ÅBERG", Gender: models.GenderFemale, Phone: "+1 555 0100", Email: "Zoe.Aberg@Example.com"})
@@ -203,19 +225,10 @@ func TestDoctorSearchWithAndWithoutSearchText(t *testing.T) {
 // ends, having visited each row once, and says it filled none.
 func TestBackfillEndsWhenNothingFills(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	if modelstest.Engine() != models.Postgres {
-		t.Skip("patients.search_text is PostgreSQL's")
-	}
+	s := searchTextStore(t)
 	db := s.DB()
 	owner := listOwner(t, s, "owner@example.com")
-	batch := make([]models.Patient, 2100)
-	for i := range batch {
-		batch[i] = models.Patient{Name: "Pat", Gender: models.GenderMale, Phone: "+1", Email: "p@example.com", CreatedByID: owner}
-	}
-	if err := db.CreateInBatches(batch, 700).Error; err != nil {
-		t.Fatal(err)
-	}
+	insertPatients(t, db, owner, 2100, models.Patient{Name: "Pat", Gender: models.GenderMale, Phone: "+1", Email: "p@example.com"})
 	if err := db.Exec(`ALTER TABLE patients DISABLE TRIGGER patients_search_text`).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -260,22 +273,13 @@ func unfill(t *testing.T, db *gorm.DB, table, cond string) {
 // in batches, once.
 func TestSearchTextMigratesAndBackfills(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	if modelstest.Engine() != models.Postgres {
-		t.Skip("patients.search_text is PostgreSQL's; SQLite searches fold case in their scan")
-	}
+	s := searchTextStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db := s.DB()
 	owner := listOwner(t, s, "owner@example.com")
 	const n = 2500 // more than one batch
-	batch := make([]models.Patient, n)
-	for i := range batch {
-		batch[i] = models.Patient{Name: "Pat Nowak", Gender: models.GenderMale, Phone: "+48", Email: "pat@example.com", CreatedByID: owner}
-	}
-	if err := db.CreateInBatches(batch, 500).Error; err != nil {
-		t.Fatal(err)
-	}
+	batch := insertPatients(t, db, owner, n, models.Patient{Name: "Pat Nowak", Gender: models.GenderMale, Phone: "+48", Email: "pat@example.com"})
 	doctor := &models.Doctor{Name: "Dr. Old", Specialization: "Surgery", Email: "old@clinic.example", Phone: "+48 2", YearsOfExperience: 9}
 	if err := s.CreateDoctor(ctx, owner, doctor); err != nil {
 		t.Fatal(err)
@@ -344,13 +348,7 @@ func TestSearchesArePlannedWithTheirWords(t *testing.T) {
 	staff := admStoreUser(t, s, "staff@clinic.example", true)
 	// Enough matches for a deep page, read by another statement
 	// (deferred join).
-	many := make([]models.Patient, 1100)
-	for i := range many {
-		many[i] = models.Patient{Name: "Bo Lopez", Gender: models.GenderMale, Phone: "+1", Email: "bo@example.com", CreatedByID: owner}
-	}
-	if err := db.CreateInBatches(many, 550).Error; err != nil {
-		t.Fatal(err)
-	}
+	insertPatients(t, db, owner, 1100, models.Patient{Name: "Bo Lopez", Gender: models.GenderMale, Phone: "+1", Email: "bo@example.com"})
 	for range 7 {
 		if _, err := s.Patients(ctx, owner, models.ListQuery{Page: 1, Search: "lopez"}); err != nil {
 			t.Fatal(err)
@@ -390,10 +388,7 @@ func TestSearchesArePlannedWithTheirWords(t *testing.T) {
 // deployment, a rollback) leaves the newer trigger in place.
 func TestSearchTextKeepsANewerTrigger(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	if modelstest.Engine() != models.Postgres {
-		t.Skip("patients.search_text is PostgreSQL's")
-	}
+	s := searchTextStore(t)
 	db := s.DB()
 	for _, stmt := range []string{
 		`CREATE FUNCTION patients_search_text_v99() RETURNS trigger LANGUAGE plpgsql AS $$
