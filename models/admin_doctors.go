@@ -14,8 +14,8 @@ type AdminDoctorFilter struct {
 
 var adminDoctorList = adminSpec{
 	table:  "doctors",
-	search: []string{"doctors.name", "doctors.specialization", "doctors.email"},
-	folded: doctorSearchText,
+	search: doctorSearch.qualified(),
+	folded: doctorSearch.folded(),
 	ordering: map[string]string{
 		"id": "doctors.id", "name": "doctors.name", "specialization": "doctors.specialization",
 		"email": "doctors.email", "years_of_experience": "doctors.years_of_experience", "created_at": "doctors.created_at",

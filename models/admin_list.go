@@ -128,14 +128,15 @@ var adminSpecs = map[string]adminSpec{
 	ObjectUser:    adminUserList,
 }
 
-// filter applies the search words and the date bound of q.
-func (spec adminSpec) filter(base *gorm.DB, q AdminQuery) *gorm.DB {
+// filter applies the search words and the date bound of q, and says
+// whether there were words to search.
+func (spec adminSpec) filter(base *gorm.DB, q AdminQuery) (filtered *gorm.DB, searching bool) {
 	words, err := searchWords(q.Search)
 	base = applyWords(base, spec.search, foldedOn(base, spec.folded), words, err)
 	if !q.Since.IsZero() {
 		base = base.Where(spec.created+" >= ?", q.Since.UTC())
 	}
-	return base
+	return base, err == nil && len(words) > 0
 }
 
 // order sorts by the allow-listed fields of ordering (unknown ones are
@@ -169,10 +170,10 @@ func (spec adminSpec) loadPage(db *gorm.DB) *gorm.DB {
 // the count is capped at AdminCountLimit.
 func adminList[T any](base *gorm.DB, spec adminSpec, q AdminQuery) (AdminPage[T], error) {
 	var page AdminPage[T]
-	base = spec.filter(base, q)
+	base, searching := spec.filter(base, q)
 	// A Session, so the two reads below do not share one statement.
 	query := spec.loadPage(spec.order(base.Session(&gorm.Session{}), q.Ordering)).Session(&gorm.Session{})
-	if words, err := searchWords(q.Search); err == nil && len(words) > 0 {
+	if searching {
 		page.Number = max(q.Page, 1)
 		if err := fetchPage(query, spec.scan, &page.AdminPageInfo, &page.Items); err != nil {
 			return page, err
@@ -203,7 +204,7 @@ func adminList[T any](base *gorm.DB, spec adminSpec, q AdminQuery) (AdminPage[T]
 // about 10^9.) A row deleted while the export runs is left out.
 func adminEach[T any](base *gorm.DB, spec adminSpec, q AdminQuery, fn func(*T) error) error {
 	const batch = 500
-	base = spec.filter(base, q)
+	base, _ = spec.filter(base, q)
 	rows, err := spec.order(base.Session(&gorm.Session{}), q.Ordering).Select(spec.table + ".id").Rows()
 	if err != nil {
 		return translate(err)

@@ -16,22 +16,24 @@ type LookupItem struct {
 	Detail string `json:"detail"`
 }
 
-// lookupSearch are the columns the picker searches, by object type.
-var lookupSearch = map[string][]string{
-	ObjectUser:    {"email", "name"},
-	ObjectPatient: {"name", "email", "phone"},
-	ObjectDoctor:  {"name", "specialization", "email"},
+// lookupSearch says what the picker searches, by object type: patients
+// and doctors as their API lists do (search_text first, on PostgreSQL).
+var lookupSearch = map[string]listSpec{
+	ObjectUser:    {search: []string{"email", "name"}},
+	ObjectPatient: patientList,
+	ObjectDoctor:  doctorList,
 }
 
 // Lookup returns up to limit objectType objects matching query (its words,
 // or an id), by name, for a picker. Finding patients is audited as a list.
 func (s *Store) Lookup(ctx context.Context, objectType, query string, limit int) ([]LookupItem, error) {
-	cols, ok := lookupSearch[objectType]
+	spec, ok := lookupSearch[objectType]
 	if !ok {
 		return nil, notFound()
 	}
 	db := s.db.WithContext(ctx)
-	q := applySearch(db, cols, query)
+	words, wordsErr := searchWords(query)
+	q := applyWords(db, spec.search, foldedOn(db, spec.folded), words, wordsErr)
 	if id, err := strconv.ParseInt(strings.TrimSpace(query), 10, 64); err == nil && id > 0 {
 		q = db.Where("id = ?", id)
 	}

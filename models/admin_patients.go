@@ -22,8 +22,8 @@ type AdminPatientFilter struct {
 
 var adminPatientList = adminSpec{
 	table:  "patients",
-	search: []string{"patients.name", "patients.email", "patients.phone"},
-	folded: patientSearchText,
+	search: patientSearch.qualified(),
+	folded: patientSearch.folded(),
 	ordering: map[string]string{
 		"id": "patients.id", "name": "patients.name", "date_of_birth": "patients.date_of_birth",
 		"gender": "patients.gender", "created_at": "patients.created_at",

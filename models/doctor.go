@@ -55,8 +55,8 @@ type DoctorFilter struct {
 }
 
 var doctorList = listSpec{
-	search:   []string{"name", "specialization", "email"},
-	folded:   doctorSearchText,
+	search:   doctorSearch.columns,
+	folded:   doctorSearch.folded(),
 	ordering: map[string]string{"name": "name", "years_of_experience": "years_of_experience", "created_at": "created_at"},
 }
 

@@ -248,18 +248,13 @@ func (v listView) count(base *gorm.DB, n *int64) error {
 	return nil
 }
 
-// applySearch adds, for each word of search, a condition that one of
-// columns contains it, case-insensitively, with % and _ taken literally.
-// Too many words make the query fail (engines cap bind parameters, SQLite
-// at 32766) or crawl, so the query's error is then an Invalid *Error.
-func applySearch(db *gorm.DB, columns []string, search string) *gorm.DB {
-	words, err := searchWords(search)
-	return applyWords(db, columns, "", words, err)
-}
-
-// applyWords is applySearch for a search already split (searchWords).
+// applyWords adds, for each word of a search (searchWords), a condition
+// that one of columns contains it, case-insensitively, with % and _ taken
+// literally. Too many words make the query fail (engines cap bind
+// parameters, SQLite at 32766) or crawl, so searchWords' error, err, is
+// then the query's (an Invalid *Error).
 // folded, when not "", is a column holding the searched columns lowered
-// and newline-separated (patientSearchText, PostgreSQL only): each word
+// and newline-separated (searchText.folded, PostgreSQL only): each word
 // is tested against it first, one LIKE instead of a lower() per column,
 // and the per-column test runs only on the rows it lets through (and on
 // rows where it is NULL). The per-column test stays for the planner: the

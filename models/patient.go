@@ -90,8 +90,8 @@ func (s *Store) Today() Date {
 }
 
 var patientList = listSpec{
-	search:   []string{"name", "email", "phone"},
-	folded:   patientSearchText,
+	search:   patientSearch.columns,
+	folded:   patientSearch.folded(),
 	ordering: map[string]string{"name": "name", "date_of_birth": "date_of_birth", "created_at": "created_at"},
 	nullable: map[string]bool{"date_of_birth": true},
 }

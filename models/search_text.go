@@ -37,17 +37,29 @@ type searchText struct {
 	columns []string // as the table's API search lists them
 }
 
-// searchTexts are the tables with a search_text column.
-var searchTexts = []searchText{
-	{table: "patients", columns: []string{"name", "email", "phone"}},
-	{table: "doctors", columns: []string{"name", "specialization", "email"}},
-}
-
-// The folded columns, for the list specs.
-const (
-	patientSearchText = "patients.search_text"
-	doctorSearchText  = "doctors.search_text"
+// patientSearch and doctorSearch are the fields a search of patients or
+// of doctors tests: the one list the API's lists, the admin's changelists
+// and pickers and the search_text trigger all take, so search_text holds
+// whatever a search tests.
+var (
+	patientSearch = searchText{table: "patients", columns: []string{"name", "email", "phone"}}
+	doctorSearch  = searchText{table: "doctors", columns: []string{"name", "specialization", "email"}}
 )
+
+// searchTexts are the tables with a search_text column.
+var searchTexts = []searchText{patientSearch, doctorSearch}
+
+// folded is the table's search_text column, qualified.
+func (st searchText) folded() string { return st.table + ".search_text" }
+
+// qualified are the searched columns with their table, for lists that join.
+func (st searchText) qualified() []string {
+	cols := make([]string, len(st.columns))
+	for i, c := range st.columns {
+		cols[i] = st.table + "." + c
+	}
+	return cols
+}
 
 // searchTextVersion numbers the trigger function's definition. A new
 // definition (other columns) takes the next number, and must also set the
@@ -228,14 +240,4 @@ func (s *Store) BackfillSearchText(ctx context.Context) (int64, error) {
 		}
 	}
 	return filled, nil
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,21 @@ func TestAdminSearchWithAndWithoutSearchText(t *testing.T) {
 		}
 		if a, o := listNames(page.Items), listNames(own.Items); !slices.Equal(a, o) {
 			t.Errorf("search %q: admin finds %q, the owner %q", q, a, o)
+		}
+		// The admin's patient picker too (which takes a number for an id).
+		if _, err := strconv.Atoi(q); err != nil {
+			items, err := s.Lookup(ctx, models.ObjectPatient, q, 100)
+			if err != nil {
+				t.Fatalf("picker search %q: %v", q, err)
+			}
+			var picked []string
+			for _, it := range items {
+				picked = append(picked, it.Label)
+			}
+			slices.Sort(picked)
+			if a := listNames(page.Items); !slices.Equal(a, picked) {
+				t.Errorf("search %q: admin finds %q, the picker %q", q, a, picked)
+			}
 		}
 		return listNames(page.Items)
 	}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -36,4 +37,16 @@ func (s *Store) Ping(ctx context.Context) error { return Ping(ctx, s.db) }
 // tx runs fn in a transaction bound to ctx and translates its error.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return translate(s.db.WithContext(ctx).Transaction(fn))
+}
+
+// sleepCtx waits d or until ctx ends, and reports whether it waited d.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

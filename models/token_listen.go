@@ -51,12 +51,8 @@ func (l *tokenListener) run(ctx context.Context) {
 			l.onError(err)
 			reported = true
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleepCtx(ctx, wait) {
 			return
-		case <-t.C:
 		}
 		wait = min(2*wait, listenRetryMax)
 	}
