@@ -1,22 +1,10 @@
 package templates
 
 import (
-	"context"
-	"html"
-	"io"
 	"strconv"
 
 	"github.com/a-h/templ"
 )
-
-// plainText writes s HTML-escaped, as templ escapes { s }, without the
-// fmt.Sprint templ passes every such expression through.
-func plainText(s string) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		_, err := io.WriteString(w, html.EscapeString(s))
-		return err
-	})
-}
 
 // Small helpers that turn view-model flags into attributes and classes.
 
