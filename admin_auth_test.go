@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"healthcare/handlers"
 	"healthcare/models"
 )
@@ -482,4 +484,60 @@ func TestAdminStaticAssets(t *testing.T) {
 		}
 	}
 	app.admAnon(t).get("/admin/static/nope.js").want(t, http.StatusNotFound)
+}
+
+// TestAdminSessionReadsItsUserOnce: a page reads the session and its user
+// in one query (no separate read of users), and that user is still read
+// fresh on every request: changes made straight in the database show at
+// the next page.
+func TestAdminSessionReadsItsUserOnce(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u, cl := app.admStaff(t)
+	var mu sync.Mutex
+	var seen []string
+	name := "test:statements:" + t.Name()
+	if err := app.store.DB().Callback().Query().After("gorm:query").Register(name, func(tx *gorm.DB) {
+		mu.Lock()
+		defer mu.Unlock()
+		// Unquoted: PostgreSQL's statements quote names with ", SQLite's with `.
+		seen = append(seen, strings.NewReplacer(`"`, "", "`", "").Replace(tx.Statement.SQL.String()))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	taken := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := seen
+		seen = nil
+		return out
+	}
+	cl.get("/admin/patients/").want(t, http.StatusOK)
+	var sessionReads, userReads int
+	for _, s := range taken() {
+		if strings.Contains(s, "FROM sessions") {
+			sessionReads++
+			if !strings.Contains(s, "JOIN users") {
+				t.Errorf("the session was read without its user: %s", s)
+			}
+		}
+		if strings.Contains(s, "FROM users") {
+			userReads++
+		}
+	}
+	if sessionReads != 1 || userReads != 0 {
+		t.Errorf("a page read the session %d times and users %d times, want 1 and 0", sessionReads, userReads)
+	}
+
+	db := app.store.DB().Model(&models.User{}).Where("id = ?", u.ID)
+	if err := db.Update("name", "Renamed In The Database").Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.get("/admin/").want(t, http.StatusOK).Body.String(); !strings.Contains(got, "Renamed In The Database") {
+		t.Error("the page shows the user's old name")
+	}
+	if err := app.store.DB().Model(&models.User{}).Where("id = ?", u.ID).Update("is_staff", false).Error; err != nil {
+		t.Fatal(err)
+	}
+	cl.get("/admin/patients/").want(t, http.StatusForbidden).testid(t, "error-403")
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,20 +20,29 @@ const ctxUser = "admin.user"
 // database cannot be asked) and, if it names a user, that user.
 func (a *Admin) loadSession(c *gin.Context) {
 	// The registry caches the session for sessions.Default, so this is the
-	// one load of the request.
+	// one load of the request; the session's user comes with it.
+	loaded := &sessionUserHolder{}
+	// In place, as gorilla's registry itself does: gin-contrib's session
+	// (sessions.Default) keeps this *http.Request and must find the
+	// registry that Get creates on it, or it would load the session again.
+	*c.Request = *c.Request.WithContext(context.WithValue(c.Request.Context(), sessionUserKey{}, loaded))
 	sess, err := gsessions.GetRegistry(c.Request).Get(a.sessions, cookieName)
 	if err != nil {
 		a.abort(c, err)
 		return
 	}
 	if id := int64Value(sess.Values[keyUserID]); id > 0 {
-		u, err := a.store.User(c.Request.Context(), id)
-		switch {
-		case err == nil:
+		u := loaded.user
+		if u == nil || u.ID != id {
+			// The row's user_id and the values disagree (never written
+			// so): believe the values, as before the join.
+			if u, err = a.store.User(c.Request.Context(), id); err != nil && models.ErrorCode(err) != models.NotFound {
+				a.abort(c, err)
+				return
+			}
+		}
+		if u != nil {
 			c.Set(ctxUser, u)
-		case models.ErrorCode(err) != models.NotFound:
-			a.abort(c, err)
-			return
 		}
 	}
 	c.Next()

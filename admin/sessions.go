@@ -79,8 +79,19 @@ func (s *sessionStore) New(r *http.Request, name string) (*gsessions.Session, er
 		return sess, nil // unreadable: start afresh
 	}
 	sess.ID, sess.Values, sess.IsNew = c.Value, values, false
+	if h, ok := r.Context().Value(sessionUserKey{}).(*sessionUserHolder); ok {
+		h.user = row.User
+	}
 	return sess, nil
 }
+
+// sessionUserKey marks a request context holding a *sessionUserHolder.
+type sessionUserKey struct{}
+
+// sessionUserHolder carries the user that New read with the session (in
+// the same query) to loadSession, which would otherwise read it again:
+// gorilla's Store interface returns only the session.
+type sessionUserHolder struct{ user *models.User }
 
 // Save writes the session to the database and its token to the cookie;
 // MaxAge < 0 deletes both (logout).

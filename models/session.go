@@ -56,15 +56,18 @@ func (ss *Session) expired(now time.Time, idle time.Duration) bool {
 	return !now.Before(ss.ExpiresAt) || (idle > 0 && now.Sub(ss.LastSeenAt) >= idle)
 }
 
-// Session returns the live session of token at now. An expired one is
-// deleted and, like an unknown token, NotFound.
+// Session returns the live session of token at now, with its user (nil
+// before login) read by the same query: the admin panel needs both on
+// every request, and one round trip instead of two was ~8% of a
+// changelist's server CPU (BENCHMARKS.md). An expired session is deleted
+// and, like an unknown token, NotFound.
 func (s *Store) Session(ctx context.Context, token string, now time.Time, idle time.Duration) (*Session, error) {
 	if token == "" {
 		return nil, notFound()
 	}
 	var ss Session
 	db := s.db.WithContext(ctx)
-	if err := db.Where("id = ?", sessionKey(token)).Take(&ss).Error; err != nil {
+	if err := db.Joins("User").Where("sessions.id = ?", sessionKey(token)).Take(&ss).Error; err != nil {
 		return nil, translate(err)
 	}
 	if ss.expired(now, idle) {
