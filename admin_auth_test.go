@@ -536,8 +536,33 @@ func TestAdminSessionReadsItsUserOnce(t *testing.T) {
 	if got := cl.get("/admin/").want(t, http.StatusOK).Body.String(); !strings.Contains(got, "Renamed In The Database") {
 		t.Error("the page shows the user's old name")
 	}
+	// A session row without its user_id (never written so) still follows
+	// the user of its values, read on its own.
+	tok := models.NewSessionToken()
+	if err := app.store.SaveSession(t.Context(), tok, nil, `{"uid":`+itoa64(u.ID)+`,"csrf":"x"}`, time.Now().UTC(),
+		models.SessionTimeouts{Idle: time.Hour, Absolute: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	byValues := app.admAnon(t)
+	byValues.cookies["admin_session"] = &http.Cookie{Name: "admin_session", Value: tok}
+	taken()
+	byValues.get("/admin/patients/").want(t, http.StatusOK)
+	userReads = 0
+	for _, s := range taken() {
+		if strings.Contains(s, "FROM users") {
+			userReads++
+		}
+	}
+	if userReads != 1 {
+		t.Errorf("a session without user_id read users %d times, want 1 (the user of its values)", userReads)
+	}
+
 	if err := app.store.DB().Model(&models.User{}).Where("id = ?", u.ID).Update("is_staff", false).Error; err != nil {
 		t.Fatal(err)
 	}
 	cl.get("/admin/patients/").want(t, http.StatusForbidden).testid(t, "error-403")
+	if err := app.store.DB().Model(&models.User{}).Where("id = ?", u.ID).Updates(map[string]any{"is_staff": true, "is_active": false}).Error; err != nil {
+		t.Fatal(err)
+	}
+	cl.get("/admin/patients/").wantRedirect(t, "/admin/login/?next=%2Fadmin%2Fpatients%2F")
 }

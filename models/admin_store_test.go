@@ -136,8 +136,23 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 			t.Fatal("the raw token is stored; only its hash may be")
 		}
 	}
-	if _, err := store.Session(ctx, a, now.Add(10*time.Minute), limits.Idle); err != nil {
+	live, err := store.Session(ctx, a, now.Add(10*time.Minute), limits.Idle)
+	if err != nil {
 		t.Fatalf("live session: %v", err)
+	}
+	// The user comes with the session (one query), and none before login.
+	if live.User == nil || live.User.ID != u.ID || live.User.Email != u.Email || !live.User.IsStaff {
+		t.Fatalf("session's user = %+v, want %d (%s, staff)", live.User, u.ID, u.Email)
+	}
+	anon := models.NewSessionToken()
+	if err := store.SaveSession(ctx, anon, nil, `{}`, now, limits); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.Session(ctx, anon, now, limits.Idle); err != nil || got.User != nil || got.UserID != nil {
+		t.Fatalf("anonymous session = %+v, %v; want no user", got, err)
+	}
+	if err := store.DeleteSession(ctx, anon); err != nil {
+		t.Fatal(err)
 	}
 	// Revoke all but b (a password change from session b).
 	if err := store.DeleteUserSessions(ctx, u.ID, b); err != nil {

@@ -87,7 +87,9 @@ type Row struct {
 	Cells []Cell
 }
 
-// Cell is one value. Kind "bool" shows Text as a yes/no badge.
+// Cell is one value. Kind "bool" shows Text as a yes/no badge. URL is
+// written as it is (escaped, not sanitized): the admin builds it from its
+// own paths and ids, never from stored text.
 type Cell struct {
 	Text, URL, Kind string
 	Yes             bool
