@@ -54,6 +54,8 @@ var scenarios = []scenario{
 		plan: (*bench).planPatientGet, target: "≥0.50×DB, 0 errors", check: ratioAtLeast(0.5)},
 	{name: "patients-page1", kind: "api", what: "GET /api/patients/ (page 1, 20 rows, with count)",
 		plan: getPlan("/api/patients/"), target: "≥0.30×DB, 0 errors", check: ratioAtLeast(0.3)},
+	{name: "patients-by-name", kind: "api", what: "GET /api/patients/?ordering=name (page 1, 20 rows, with count): the contract's ordering, by an index walk",
+		plan: getPlan("/api/patients/?ordering=name"), target: "≥0.30×DB, 0 errors", check: ratioAtLeast(0.3)},
 	{name: "patients-deep", kind: "api", what: "GET /api/patients/?page=N&page_size=20, N = 1000 (or the last page below 20,000 owned)",
 		plan: (*bench).planDeepPage, target: "≥0.30×DB, 0 errors", check: ratioAtLeast(0.3)},
 	{name: "patients-cursor", kind: "api", what: "GET /api/patients/?cursor=C&page_size=20, C = the keyset position of the same rows as patients-deep",

@@ -382,7 +382,16 @@ func orderBy(db *gorm.DB, ordering string, columns map[string]string, nullable m
 		}
 		seen[col] = true
 		if nullable[col] {
-			db = db.Order("(" + col + " IS NULL) " + dir)
+			// Empty values last going up, first going down, on both
+			// engines (SQLite's own default puts NULL first going up).
+			// Spelled NULLS LAST/FIRST rather than as "col IS NULL",
+			// which no index on col can serve.
+			nulls := " NULLS LAST"
+			if dir == "DESC" {
+				nulls = " NULLS FIRST"
+			}
+			db = db.Order(col + " " + dir + nulls)
+			continue
 		}
 		db = db.Order(col + " " + dir)
 	}

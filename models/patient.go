@@ -22,9 +22,14 @@ var Genders = []string{GenderMale, GenderFemale, GenderOther, GenderUnknown}
 
 // Patient is a patient record. It belongs to the user who created it.
 type Patient struct {
-	ID             int64  `gorm:"primaryKey;index:idx_patients_owner_created,priority:3;index:idx_patients_created,priority:2"`
-	Name           string `gorm:"size:100;not null"`
-	DateOfBirth    *Date
+	ID int64 `gorm:"primaryKey;index:idx_patients_owner_created,priority:3;index:idx_patients_created,priority:2"`
+	// The list orderings the contract documents (name, date_of_birth) walk
+	// an index instead of sorting: the owner's list by the owner-led ones,
+	// the admin's staff-wide changelist by the others. Sorting a user's
+	// 50,000 patients by name took 124–179 ms at 1,000,000 patients, the
+	// staff-wide 1,000,000 200–230 ms; the walk 0.1–0.2 ms (BENCHMARKS.md).
+	Name           string `gorm:"size:100;not null;index:idx_patients_owner_name,priority:2;index:idx_patients_name"`
+	DateOfBirth    *Date  `gorm:"index:idx_patients_owner_birth,priority:2;index:idx_patients_birth"`
 	Gender         string `gorm:"size:10;not null"`
 	Phone          string `gorm:"size:20;not null"`
 	Email          string `gorm:"size:254;not null"`
@@ -32,7 +37,7 @@ type Patient struct {
 	MedicalHistory string `gorm:"type:text;not null"`
 	// The composite index serves the owner's list in its default order and
 	// its keyset pages with one range scan.
-	CreatedByID int64 `gorm:"not null;index:idx_patients_owner_created,priority:1"`
+	CreatedByID int64 `gorm:"not null;index:idx_patients_owner_created,priority:1;index:idx_patients_owner_name,priority:1;index:idx_patients_owner_birth,priority:1"`
 	CreatedBy   *User `gorm:"constraint:OnDelete:CASCADE"`
 	// idx_patients_created serves the admin's staff-wide changelist, newest
 	// first, which stops at a page's rows instead of sorting the table.
