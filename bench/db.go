@@ -268,12 +268,44 @@ func reusable(ctx context.Context, db *gorm.DB, o options, rec *benchSeed) (bool
 	return total == int64(o.patients) && owned == int64(o.owned), nil
 }
 
+// pairDoctorDomain marks the doctors addPairDoctors adds (a reserved
+// domain: no seeded or real doctor has it).
+const pairDoctorDomain = "@bench-pairs.invalid"
+
+// addPairDoctors adds n doctors for mapping-create's pairs and returns
+// their ids.
+func addPairDoctors(ctx context.Context, t target, n int) ([]int64, error) {
+	db, err := models.Open(ctx, t.driver, t.dsn, models.PoolOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer models.Close(db)
+	docs := make([]models.Doctor, n)
+	stamp := time.Now().UnixNano()
+	for i := range docs {
+		docs[i] = models.Doctor{Name: fmt.Sprintf("Pair Doctor %d", i), Specialization: "Benchmark pairs",
+			Email: fmt.Sprintf("pair-%d-%d%s", stamp, i, pairDoctorDomain), Phone: "+1 555 0199", YearsOfExperience: 1}
+	}
+	if err := db.WithContext(ctx).CreateInBatches(docs, 500).Error; err != nil {
+		return nil, err
+	}
+	ids := make([]int64, n)
+	for i := range docs {
+		ids[i] = docs[i].ID
+	}
+	return ids, nil
+}
+
 // cleanup deletes the rows benchmark runs added after the seed.
 func cleanup(ctx context.Context, db *gorm.DB, rec benchSeed) error {
 	q := db.WithContext(ctx)
 	m := q.Exec("DELETE FROM mappings WHERE id > ?", rec.MaxMappingID)
 	if m.Error != nil {
 		return fmt.Errorf("clean up mappings: %w", m.Error)
+	}
+	// mapping-create's extra doctors (their mappings are gone already).
+	if err := q.Exec("DELETE FROM doctors WHERE email LIKE ?", "%"+pairDoctorDomain).Error; err != nil {
+		return fmt.Errorf("clean up doctors: %w", err)
 	}
 	p := q.Exec("DELETE FROM patients WHERE id > ?", rec.MaxPatientID)
 	if p.Error != nil {

@@ -441,8 +441,28 @@ func (p *pairs) take() ([2]int64, error) {
 	}
 }
 
+// maxPairRate bounds how many mappings a second mapping-create could
+// create (well above what 2 cores serve): the scenario needs that many
+// unassigned pairs for its warm-up and window.
+const maxPairRate = 10000
+
 func (b *bench) planMappingCreate(ctx context.Context) (plan, error) {
-	pp := &pairs{patients: b.fx.demoPatients, doctors: b.fx.doctors, taken: b.fx.mapped}
+	doctors := b.fx.doctors
+	want := int64(maxPairRate * (b.o.warmup + b.o.duration).Seconds())
+	if free := int64(len(b.fx.demoPatients))*int64(len(doctors)) - int64(len(b.fx.mapped)); free < want {
+		// A small seed (1,000 patients × 20 doctors) runs out within a few
+		// seconds on a fast machine, and every request after that fails:
+		// add doctors for this scenario alone (it runs last; the cleanup
+		// deletes them and their mappings).
+		extra, err := addPairDoctors(ctx, b.t, int((want-free)/int64(len(b.fx.demoPatients)))+1)
+		if err != nil {
+			return plan{}, fmt.Errorf("add doctors for mapping-create: %w", err)
+		}
+		doctors = append(append([]int64(nil), doctors...), extra...)
+		b.logf("mapping-create: added %d doctors so that %d unassigned pairs exist", len(extra),
+			int64(len(b.fx.demoPatients))*int64(len(doctors))-int64(len(b.fx.mapped)))
+	}
+	pp := &pairs{patients: b.fx.demoPatients, doctors: doctors, taken: b.fx.mapped}
 	body := func(_ *bench, _ *worker) ([]byte, error) {
 		pair, err := pp.take()
 		if err != nil {
