@@ -88,6 +88,7 @@ func BenchmarkRouter(b *testing.B) {
 	}{
 		{"patient-get", http.MethodGet, "", "", http.StatusOK},
 		{"patients-page1", http.MethodGet, "/api/patients/", "", http.StatusOK},
+		{"patients-by-name", http.MethodGet, "/api/patients/?ordering=name", "", http.StatusOK},
 		{"patients-page50", http.MethodGet, "/api/patients/?page=50&page_size=20", "", http.StatusOK},
 		{"patients-search", http.MethodGet, "/api/patients/?search=garcia", "", http.StatusOK},
 		{"doctors-search", http.MethodGet, "/api/doctors/?search=cardiology", "", http.StatusOK},
