@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -80,9 +81,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return checkHealth(ctx, getenv("ADDR"))
 	}
 
-	// GOMEMLIMIT only counts in the real environment: the runtime reads it
-	// at start-up, before any .env file.
+	// GOMEMLIMIT and GOMAXPROCS only count in the real environment: the
+	// runtime reads them at start-up, before any .env file.
 	gomemlimit := getenv("GOMEMLIMIT")
+	gomaxprocs := getenv("GOMAXPROCS")
 	getenv, err := config.WithDotEnv(".env", getenv)
 	if err != nil {
 		return err
@@ -107,7 +109,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if warning := models.SearchIndexWarning(db); warning != "" {
 		log.Warn(warning)
 	}
-	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, cfg.HashConcurrency))
+	hashSlots := cfg.HashConcurrency
+	if hashSlots <= 0 {
+		hashSlots = runtime.GOMAXPROCS(0) // one per core (before addSpareProc)
+	}
+	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, hashSlots))
 
 	switch {
 	case *createSuperuser:
@@ -121,6 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	}
 	applyMemoryLimit(cfg.MemoryLimit, gomemlimit, log)
+	addSpareProc(hashSlots, gomaxprocs, log)
 	return serve(ctx, cfg, db, store, log)
 }
 
