@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -109,11 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if warning := models.SearchIndexWarning(db); warning != "" {
 		log.Warn(warning)
 	}
-	hashSlots := cfg.HashConcurrency
-	if hashSlots <= 0 {
-		hashSlots = runtime.GOMAXPROCS(0) // one per core (before addSpareProc)
-	}
-	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, hashSlots))
+	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, cfg.HashConcurrency))
 
 	switch {
 	case *createSuperuser:
@@ -127,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	}
 	applyMemoryLimit(cfg.MemoryLimit, gomemlimit, log)
-	addSpareProc(hashSlots, gomaxprocs, log)
+	addSpareProc(store.Hasher().Slots(), gomaxprocs, log)
 	return serve(ctx, cfg, db, store, log)
 }
 

@@ -132,7 +132,7 @@ var adminSpecs = map[string]adminSpec{
 // whether there were words to search.
 func (spec adminSpec) filter(base *gorm.DB, q AdminQuery) (filtered *gorm.DB, searching bool) {
 	words, err := searchWords(q.Search)
-	base = applyWords(base, spec.search, foldedOn(base, spec.folded), words, err)
+	base = applyWords(base, spec.search, spec.folded, words, err)
 	if !q.Since.IsZero() {
 		base = base.Where(spec.created+" >= ?", q.Since.UTC())
 	}

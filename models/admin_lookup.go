@@ -33,7 +33,7 @@ func (s *Store) Lookup(ctx context.Context, objectType, query string, limit int)
 	}
 	db := s.db.WithContext(ctx)
 	words, wordsErr := searchWords(query)
-	q := applyWords(db, spec.search, foldedOn(db, spec.folded), words, wordsErr)
+	q := applyWords(db, spec.search, spec.folded, words, wordsErr)
 	if id, err := strconv.ParseInt(strings.TrimSpace(query), 10, 64); err == nil && id > 0 {
 		q = db.Where("id = ?", id)
 	}

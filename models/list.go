@@ -121,7 +121,7 @@ func errInvalidCursor() *Error { return &Error{Code: Invalid, Message: "Invalid 
 // may see) and returns one page.
 func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 	words, wordsErr := searchWords(q.Search)
-	base = applyWords(base, spec.search, foldedOn(base, spec.folded), words, wordsErr)
+	base = applyWords(base, spec.search, spec.folded, words, wordsErr)
 	if q.UseCursor {
 		return listByCursor[T](spec.load(base), q)
 	}
@@ -254,7 +254,8 @@ func (v listView) count(base *gorm.DB, n *int64) error {
 // parameters, SQLite at 32766) or crawl, so searchWords' error, err, is
 // then the query's (an Invalid *Error).
 // folded, when not "", is a column holding the searched columns lowered
-// and newline-separated (searchText.folded, PostgreSQL only): each word
+// and newline-separated (searchText.folded; used on PostgreSQL, the only
+// engine that has it, and ignored on SQLite): each word
 // is tested against it first, one LIKE instead of a lower() per column,
 // and the per-column test runs only on the rows it lets through (and on
 // rows where it is NULL). The per-column test stays for the planner: the
@@ -270,6 +271,9 @@ func applyWords(db *gorm.DB, columns []string, folded string, words []string, er
 	}
 	if len(words) > 0 {
 		db = planEachTime(db)
+	}
+	if db.Dialector.Name() != Postgres {
+		folded = ""
 	}
 	for _, w := range words {
 		pattern := "%" + likeEscaper.Replace(w) + "%"
@@ -288,15 +292,6 @@ func applyWords(db *gorm.DB, columns []string, folded string, words []string, er
 		db = db.Where(cond, args...)
 	}
 	return db
-}
-
-// foldedOn is the folded search column for a query on db: "" where the
-// engine has none (SQLite).
-func foldedOn(db *gorm.DB, folded string) string {
-	if db.Dialector.Name() != Postgres {
-		return ""
-	}
-	return folded
 }
 
 // maxSearchWords bounds the distinct words of a search.

@@ -95,7 +95,7 @@ func migrate(db *gorm.DB) error {
 		return fmt.Errorf("migrate: search indexes: %w", err)
 	}
 	if err := migrateSearchText(db); err != nil {
-		return fmt.Errorf("migrate: patients' search text: %w", err)
+		return fmt.Errorf("migrate: search text of patients and doctors: %w", err)
 	}
 	return nil
 }

@@ -165,6 +165,10 @@ func argon2idKey(password, salt []byte, p HashParams) []byte {
 	return argon2.IDKey(password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
 
+// Slots is how many hashes may run at once (the concurrency NewHasher
+// was given, or GOMAXPROCS at the time).
+func (h *Hasher) Slots() int { return cap(h.sem) }
+
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() HashParams { return h.params }
 

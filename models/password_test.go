@@ -544,3 +544,15 @@ func TestHasherCountsLoginRequestsAsItsOwn(t *testing.T) {
 		t.Fatalf("inHasher = %d after every login, want 0", n)
 	}
 }
+
+// Slots is the concurrency the Hasher was given, or one per P by default
+// (the server adds its spare P from it).
+func TestHasherSlots(t *testing.T) {
+	t.Parallel()
+	if got := NewHasher(cheapParams, 3).Slots(); got != 3 {
+		t.Errorf("Slots() = %d, want 3", got)
+	}
+	if got, want := NewHasher(cheapParams, 0).Slots(), runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("default Slots() = %d, want GOMAXPROCS %d", got, want)
+	}
+}
