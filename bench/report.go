@@ -160,7 +160,7 @@ func gitCommit() string {
 
 // growthScenarios are the growth targets: p50 within 2× of the
 // small database's.
-var growthScenarios = []string{"patients-page1", "patients-by-name", "patients-deep", "patients-cursor", "patients-search", "doctors-search", "admin-changelist"}
+var growthScenarios = []string{"patients-page1", "patients-by-name", "patients-deep", "patients-cursor", "patients-search", "doctors-search", "mappings-page1", "admin-changelist"}
 
 // compareWith adds an earlier run's p50 and the growth ratio to each line.
 func (rep *report) compareWith(path string) error {

@@ -64,6 +64,8 @@ var scenarios = []scenario{
 		plan: (*bench).planPatientSearch, target: "≥0.30×DB, 0 errors", check: ratioAtLeast(0.3)},
 	{name: "doctors-search", kind: "api", what: "GET /api/doctors/?search=<the most common specialization's first word>",
 		plan: (*bench).planDoctorSearch, target: "≥0.30×DB, 0 errors", check: ratioAtLeast(0.3)},
+	{name: "mappings-page1", kind: "api", what: "GET /api/mappings/ (page 1, 20 rows with their doctors, with count): the demo user's assignments (about one per patient)",
+		plan: getPlan("/api/mappings/"), target: "≥0.30×DB, 0 errors", check: ratioAtLeast(0.3)},
 	{name: "admin-changelist", kind: "api", what: "GET <admin-list>?q=<a last name> as the staff user (session cookie from the admin login form)",
 		plan: (*bench).planAdminChangelist, target: "0 errors", check: noErrors},
 	{name: "login", kind: "api", what: "POST /api/auth/login/ as the demo user (argon2id verify), a distinct X-Forwarded-For per request",

@@ -12,7 +12,7 @@ import (
 // Mapping assigns a doctor to a patient. A unique index on the pair decides
 // duplicates, so two racing assignments cannot both succeed.
 type Mapping struct {
-	ID          int64     `gorm:"primaryKey;index:idx_mappings_created,priority:2"`
+	ID          int64     `gorm:"primaryKey;index:idx_mappings_created,priority:2;index:idx_mappings_owner_created,priority:3"`
 	PatientID   int64     `gorm:"not null;uniqueIndex:idx_mappings_pair,priority:1"`
 	Patient     *Patient  `gorm:"constraint:OnDelete:CASCADE"`
 	DoctorID    int64     `gorm:"not null;uniqueIndex:idx_mappings_pair,priority:2;index"`
@@ -20,7 +20,13 @@ type Mapping struct {
 	Notes       string    `gorm:"size:1000;not null"`
 	CreatedByID *int64    `gorm:"index"`
 	CreatedBy   *User     `gorm:"constraint:OnDelete:SET NULL"`
-	CreatedAt   time.Time `gorm:"not null;index:idx_mappings_created,priority:1"`
+	CreatedAt   time.Time `gorm:"not null;index:idx_mappings_created,priority:1;index:idx_mappings_owner_created,priority:2"`
+	// PatientOwnerID is the owner of the patient (its created_by_id), not
+	// who assigned the doctor. Database triggers copy it and follow the
+	// patient to a new owner (mapping_count.go); Go only reads it (->).
+	// A user's mappings are then one range of idx_mappings_owner_created,
+	// where they were a join with every patient the user has.
+	PatientOwnerID *int64 `gorm:"->;index:idx_mappings_owner_created,priority:1"`
 }
 
 func (m *Mapping) key() (time.Time, int64) { return m.CreatedAt, m.ID }
@@ -38,10 +44,8 @@ const (
 )
 
 // ownedMappings scopes a query to mappings of owner's patients.
-func (s *Store) ownedMappings(ctx context.Context, owner int64) *gorm.DB {
-	db := s.db.WithContext(ctx)
-	return db.Model(&Mapping{}).
-		Where("patient_id IN (?)", db.Model(&Patient{}).Select("id").Where("created_by_id = ?", owner))
+func ownedMappings(db *gorm.DB, owner int64) *gorm.DB {
+	return db.Model(&Mapping{}).Where("patient_owner_id = ?", owner)
 }
 
 // CreateMapping assigns doctor m.DoctorID to owner's patient m.PatientID.
@@ -91,15 +95,20 @@ func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) erro
 
 // Mappings returns a page of mappings of owner's patients, doctors loaded.
 func (s *Store) Mappings(ctx context.Context, owner int64, filter MappingFilter, q ListQuery) (Page[Mapping], error) {
-	base := s.ownedMappings(ctx, owner)
+	base := ownedMappings(s.db.WithContext(ctx), owner)
+	spec := listSpec{preload: []string{"Doctor"}}
 	if filter.PatientID != 0 {
 		base = base.Where("patient_id = ?", filter.PatientID)
 	}
 	if filter.DoctorID != 0 {
 		base = base.Where("doctor_id = ?", filter.DoctorID)
 	}
+	if filter == (MappingFilter{}) {
+		// The whole list: its size is the owner's counter.
+		spec.state = func() (listState, error) { return s.ownedMappingState(ctx, owner) }
+	}
 	q.Search, q.Ordering = "", ""
-	page, err := list[Mapping](base, listSpec{preload: []string{"Doctor"}}, q)
+	page, err := list[Mapping](base, spec, q)
 	if err != nil {
 		return page, err
 	}
@@ -127,8 +136,7 @@ func (s *Store) PatientDoctors(ctx context.Context, owner, patientID int64) ([]D
 // DeleteMapping deletes mapping id if it is of one of owner's patients.
 func (s *Store) DeleteMapping(ctx context.Context, owner, id int64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		owned := tx.Model(&Patient{}).Select("id").Where("created_by_id = ?", owner)
-		res := tx.Where("id = ? AND patient_id IN (?)", id, owned).Delete(&Mapping{})
+		res := ownedMappings(tx, owner).Where("id = ?", id).Delete(&Mapping{})
 		if res.Error != nil {
 			return res.Error
 		}

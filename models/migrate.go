@@ -74,6 +74,7 @@ func migrate(db *gorm.DB) error {
 		&AuditEvent{},
 		&Session{},
 		&PatientCount{},
+		&MappingCount{},
 	); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -90,6 +91,9 @@ func migrate(db *gorm.DB) error {
 	}
 	if err := migratePatientCounts(db); err != nil {
 		return fmt.Errorf("migrate: patient counts: %w", err)
+	}
+	if err := migrateMappingCounts(db); err != nil {
+		return fmt.Errorf("migrate: mapping counts: %w", err)
 	}
 	if err := migrateSearchIndexes(db); err != nil {
 		return fmt.Errorf("migrate: search indexes: %w", err)

@@ -1,0 +1,340 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"healthcare/models"
+	"healthcare/models/modelstest"
+)
+
+// wantMappingCounts checks that every mapping carries its patient's owner
+// and that, for each owner of want, the counter, the API list's count and
+// rows, and a count through the patients all agree with want.
+func wantMappingCounts(t *testing.T, s *models.Store, want map[int64]int64) {
+	t.Helper()
+	db := s.DB()
+	var stale int64
+	if err := db.Raw(`SELECT count(*) FROM mappings m LEFT JOIN patients p ON p.id = m.patient_id
+	  WHERE m.patient_owner_id IS DISTINCT FROM p.created_by_id`).Scan(&stale).Error; err != nil {
+		t.Fatal(err)
+	}
+	if stale != 0 {
+		t.Errorf("%d mappings do not carry their patient's owner", stale)
+	}
+	for owner, n := range want {
+		var counted, joined int64
+		if err := db.Model(&models.MappingCount{}).Select("COALESCE(SUM(n), 0)").Where("owner_id = ?", owner).Scan(&counted).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Raw(`SELECT count(*) FROM mappings m JOIN patients p ON p.id = m.patient_id
+		  WHERE p.created_by_id = ?`, owner).Scan(&joined).Error; err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.Mappings(context.Background(), owner, models.MappingFilter{}, models.ListQuery{Page: 1, PageSize: models.MaxPageSize})
+		if err != nil {
+			t.Fatalf("Mappings(%d): %v", owner, err)
+		}
+		if counted != n || joined != n || page.Count != n || int64(len(page.Items)) != min(n, models.MaxPageSize) {
+			t.Errorf("owner %d: counter %d, through patients %d, list count %d with %d rows; want %d",
+				owner, counted, joined, page.Count, len(page.Items), n)
+		}
+		for _, m := range page.Items {
+			var patientOwner int64
+			if err := db.Model(&models.Patient{}).Select("created_by_id").Where("id = ?", m.PatientID).Scan(&patientOwner).Error; err != nil {
+				t.Fatal(err)
+			}
+			if patientOwner != owner {
+				t.Errorf("owner %d lists mapping %d of patient %d, owned by %d", owner, m.ID, m.PatientID, patientOwner)
+			}
+		}
+	}
+}
+
+func mappingDoctor(t *testing.T, s *models.Store, staff *models.User, name string) int64 {
+	t.Helper()
+	d := &models.Doctor{Name: name, Specialization: "Cardiology", Email: name + "@clinic.example"}
+	if err := s.CreateDoctor(admCtx(staff), staff.ID, d); err != nil {
+		t.Fatalf("CreateDoctor(%s): %v", name, err)
+	}
+	return d.ID
+}
+
+func assign(t *testing.T, s *models.Store, owner, patient, doctor int64) models.Mapping {
+	t.Helper()
+	m := models.Mapping{PatientID: patient, DoctorID: doctor}
+	if err := s.CreateMapping(context.Background(), owner, &m); err != nil {
+		t.Fatalf("CreateMapping(%d, %d): %v", patient, doctor, err)
+	}
+	return m
+}
+
+// Whatever writes a mapping or its patient (the API, the admin, a
+// cascade, SQL), a user's mappings are exactly those of the user's
+// patients, and the counter says how many.
+func TestMappingCounterFollowsEveryWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
+	d1, d2, d3 := mappingDoctor(t, s, staff, "one"), mappingDoctor(t, s, staff, "two"), mappingDoctor(t, s, staff, "three")
+	pa1, pa2 := listPatient(t, s, a, models.Patient{Name: "A1"}).ID, listPatient(t, s, a, models.Patient{Name: "A2"}).ID
+	pb1 := listPatient(t, s, b, models.Patient{Name: "B1"}).ID
+
+	m1 := assign(t, s, a, pa1, d1)
+	assign(t, s, a, pa1, d2)
+	m3 := assign(t, s, a, pa2, d1)
+	assign(t, s, b, pb1, d1)
+	wantMappingCounts(t, s, map[int64]int64{a: 3, b: 1})
+
+	// Refused writes change nothing: another's patient, a duplicate, a
+	// delete of another's mapping.
+	if err := s.CreateMapping(ctx, b, &models.Mapping{PatientID: pa1, DoctorID: d3}); err == nil {
+		t.Fatal("b assigned a doctor to a's patient")
+	}
+	if err := s.CreateMapping(ctx, a, &models.Mapping{PatientID: pa1, DoctorID: d1}); err == nil {
+		t.Fatal("duplicate assignment accepted")
+	}
+	if err := s.DeleteMapping(ctx, b, m1.ID); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("b deleting a's mapping: %v, want not found", err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 3, b: 1})
+
+	if err := s.DeleteMapping(ctx, a, m1.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 2, b: 1})
+
+	// The admin moves a mapping to another owner's patient.
+	moved := models.Mapping{ID: m3.ID, PatientID: pb1, DoctorID: d3, Notes: "moved"}
+	if err := s.AdminSaveMapping(admCtx(staff), staff.ID, &moved); err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 1, b: 2})
+
+	// A patient changes owner: its mappings follow. An edit that keeps
+	// the owner moves nothing.
+	if err := db.Model(&models.Patient{}).Where("id = ?", pa1).Update("created_by_id", b).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Model(&models.Patient{}).Where("id = ?", pb1).Update("name", "Renamed").Error; err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 0, b: 3})
+
+	// A batch insert, and one that rolls back.
+	batch := []models.Mapping{{PatientID: pa2, DoctorID: d1}, {PatientID: pa2, DoctorID: d2}, {PatientID: pa1, DoctorID: d3}}
+	if err := db.Create(&batch).Error; err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 2, b: 4})
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&models.Mapping{PatientID: pa2, DoctorID: d3}).Error; err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if err == nil {
+		t.Fatal("transaction did not fail")
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 2, b: 4})
+
+	// A doctor's deletion takes its mappings; a patient's too, through the
+	// API and by the foreign key's cascade.
+	if err := s.DeleteDoctor(admCtx(staff), d3); err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 2, b: 2})
+	if err := s.DeletePatient(ctx, a, pa2); err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 0, b: 2})
+	if err := db.Delete(&models.Patient{}, pa1).Error; err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 0, b: 1})
+
+	// A user's deletion takes its patients, their mappings and its counts.
+	if err := db.Delete(&models.User{}, b).Error; err != nil {
+		t.Fatal(err)
+	}
+	var left int64
+	if err := db.Model(&models.MappingCount{}).Where("owner_id = ?", b).Count(&left).Error; err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d counter rows left for a deleted user", left)
+	}
+	c := listOwner(t, s, "c@example.com") // SQLite may reuse b's id
+	wantMappingCounts(t, s, map[int64]int64{a: 0, b: 0, c: 0})
+}
+
+// A filtered list is counted by its rows, not by the owner's counter.
+func TestMappingFiltersAreCountedByTheirRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := modelstest.Store(t)
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	a := listOwner(t, s, "a@example.com")
+	d1, d2 := mappingDoctor(t, s, staff, "one"), mappingDoctor(t, s, staff, "two")
+	p1, p2 := listPatient(t, s, a, models.Patient{Name: "P1"}).ID, listPatient(t, s, a, models.Patient{Name: "P2"}).ID
+	assign(t, s, a, p1, d1)
+	assign(t, s, a, p1, d2)
+	assign(t, s, a, p2, d1)
+	for _, tc := range []struct {
+		filter models.MappingFilter
+		want   int64
+	}{{models.MappingFilter{}, 3}, {models.MappingFilter{PatientID: p1}, 2}, {models.MappingFilter{DoctorID: d2}, 1},
+		{models.MappingFilter{PatientID: p2, DoctorID: d2}, 0}} {
+		page, err := s.Mappings(ctx, a, tc.filter, models.ListQuery{Page: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Count != tc.want || int64(len(page.Items)) != tc.want {
+			t.Errorf("filter %+v: count %d, %d rows; want %d", tc.filter, page.Count, len(page.Items), tc.want)
+		}
+	}
+}
+
+// A database from before the copied owner (no triggers, the column empty)
+// gets both, and its counts, at the next migration; later ones keep them.
+func TestMappingOwnerBackfilledOnMigrate(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
+	d1, d2 := mappingDoctor(t, s, staff, "one"), mappingDoctor(t, s, staff, "two")
+	pa := listPatient(t, s, a, models.Patient{Name: "A"}).ID
+	pb := listPatient(t, s, b, models.Patient{Name: "B"}).ID
+	assign(t, s, a, pa, d1)
+	assign(t, s, b, pb, d1)
+
+	drops := []string{"DROP TRIGGER mapping_counts_insert", "DROP TRIGGER mapping_counts_delete", "DROP TRIGGER mapping_counts_update"}
+	if modelstest.Engine() == models.Postgres {
+		for i := range drops {
+			drops[i] += " ON mappings"
+		}
+		drops = append(drops, "DROP TRIGGER mappings_patient_owner ON mappings", "DROP TRIGGER patients_mapping_owner ON patients")
+	} else {
+		drops = append(drops, "DROP TRIGGER mappings_patient_owner_insert", "DROP TRIGGER mappings_patient_owner_update",
+			"DROP TRIGGER patients_mapping_owner")
+	}
+	for _, stmt := range append(drops, "UPDATE mappings SET patient_owner_id = NULL", "DELETE FROM mapping_counts") {
+		if err := db.Exec(stmt).Error; err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	// Written while no trigger kept anything.
+	if err := db.Create(&models.Mapping{PatientID: pa, DoctorID: d2}).Error; err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := models.Migrate(db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 2, b: 1})
+	assign(t, s, b, pb, d2)
+	wantMappingCounts(t, s, map[int64]int64{a: 2, b: 2})
+}
+
+// On PostgreSQL two transactions can race: one assigns a doctor to a
+// patient while the other gives the patient to another user. The mapping
+// must end with the patient's final owner whichever commits first: the
+// copy locks the patient row, so the change of owner waits for the
+// assignment and then moves it.
+func TestMappingOwnerRacesAChangeOfOwner(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("SQLite has one writer at a time")
+	}
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
+	d := mappingDoctor(t, s, staff, "one")
+	p := listPatient(t, s, a, models.Patient{Name: "Contested"}).ID
+
+	assignTx := db.Begin()
+	defer assignTx.Rollback()
+	if err := assignTx.Create(&models.Mapping{PatientID: p, DoctorID: d}).Error; err != nil {
+		t.Fatal(err)
+	}
+	changed := make(chan error, 1)
+	go func() {
+		changed <- db.Model(&models.Patient{}).Where("id = ?", p).Update("created_by_id", b).Error
+	}()
+	// Without the lock the change of owner finishes now, before the
+	// assignment is committed, and misses its mapping.
+	select {
+	case err := <-changed:
+		t.Fatalf("the change of owner did not wait for the assignment (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := assignTx.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-changed; err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 0, b: 1})
+}
+
+// A user's mapping list is one range of idx_mappings_owner_created, and
+// its size the counter's: no statement counts mappings or reads patients.
+func TestMappingListReadsOneIndexRange(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	a := listOwner(t, s, "a@example.com")
+	d := mappingDoctor(t, s, staff, "one")
+	for i := range 3 {
+		p := listPatient(t, s, a, models.Patient{Name: "P" + string(rune('A'+i))}).ID
+		assign(t, s, a, p, d)
+	}
+	taken := statements(t, db)
+	page, err := s.Mappings(context.Background(), a, models.MappingFilter{}, models.ListQuery{Page: 1})
+	if err != nil || page.Count != 3 || len(page.Items) != 3 {
+		t.Fatalf("Mappings: %v, count %d, %d rows", err, page.Count, len(page.Items))
+	}
+	stmts := taken()
+	for _, st := range stmts {
+		if low := strings.ToLower(st); strings.Contains(low, "count(") || strings.Contains(low, "patients") {
+			t.Errorf("the list counted or read patients: %s", st)
+		}
+	}
+	stmt := pageStatement(t, stmts)
+	var plan []string
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if modelstest.Engine() != models.Postgres {
+			var rows []struct{ Detail string }
+			err := tx.Raw("EXPLAIN QUERY PLAN " + stmt).Scan(&rows).Error
+			for _, r := range rows {
+				plan = append(plan, r.Detail)
+			}
+			return err
+		}
+		for _, set := range []string{"enable_sort", "enable_seqscan", "enable_bitmapscan"} {
+			if err := tx.Exec("SET LOCAL " + set + " = off").Error; err != nil {
+				return err
+			}
+		}
+		return tx.Raw("EXPLAIN " + stmt).Scan(&plan).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(plan, "\n"); !strings.Contains(text, "idx_mappings_owner_created") || sortNode.MatchString(text) ||
+		strings.Contains(text, "TEMP B-TREE") {
+		t.Errorf("the page does not walk idx_mappings_owner_created:\n%s\n%s", stmt, text)
+	}
+}
