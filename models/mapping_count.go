@@ -19,7 +19,9 @@ import (
 // mapping copies its patient's owner when it is written, every mapping of
 // a patient follows the patient to a new owner, and the counts follow
 // patient_owner_id. Whatever writes (the API, the admin, a cascade, psql),
-// the column and the counts stay true.
+// the column and the counts stay true; the exceptions, as for
+// patient_counts, are statements that fire no row trigger: TRUNCATE on
+// PostgreSQL, INSERT OR REPLACE on SQLite (its implicit deletes).
 type MappingCount struct {
 	OwnerID int64 `gorm:"primaryKey;autoIncrement:false"`
 	Shard   int   `gorm:"primaryKey;autoIncrement:false"`
@@ -56,21 +58,23 @@ var sqliteMappingTriggers = []struct{ name, body string }{
 	 WHEN OLD.created_by_id IS DISTINCT FROM NEW.created_by_id BEGIN
 	   UPDATE mappings SET patient_owner_id = NEW.created_by_id WHERE patient_id = NEW.id;
 	 END`},
-	{"mapping_counts_insert", `AFTER INSERT ON mappings WHEN NEW.patient_owner_id IS NOT NULL BEGIN
-	   INSERT INTO mapping_counts (owner_id, shard, n) VALUES (NEW.patient_owner_id, 0, 1)
-	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1;
-	 END`},
-	// A decrement is an UPDATE, never an insert: a user's deletion takes
-	// its counts and, by cascade, its patients' mappings.
-	{"mapping_counts_delete", `AFTER DELETE ON mappings WHEN OLD.patient_owner_id IS NOT NULL BEGIN
-	   UPDATE mapping_counts SET n = n - 1 WHERE owner_id = OLD.patient_owner_id AND shard = 0;
-	 END`},
+	{"mapping_counts_insert", `AFTER INSERT ON mappings BEGIN ` + sqliteMappingCountAdd("NEW", "+1") + ` END`},
+	{"mapping_counts_delete", `AFTER DELETE ON mappings BEGIN ` + sqliteMappingCountAdd("OLD", "-1") + ` END`},
 	{"mapping_counts_update", `AFTER UPDATE OF patient_owner_id ON mappings
-	 WHEN OLD.patient_owner_id IS DISTINCT FROM NEW.patient_owner_id BEGIN
-	   UPDATE mapping_counts SET n = n - 1 WHERE owner_id = OLD.patient_owner_id AND shard = 0;
-	   INSERT INTO mapping_counts (owner_id, shard, n) SELECT NEW.patient_owner_id, 0, 1 WHERE NEW.patient_owner_id IS NOT NULL
-	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n + 1;
-	 END`},
+	 WHEN OLD.patient_owner_id IS DISTINCT FROM NEW.patient_owner_id BEGIN ` +
+		sqliteMappingCountAdd("OLD", "-1") + sqliteMappingCountAdd("NEW", "+1") + ` END`},
+}
+
+// sqliteMappingCountAdd adds delta to the count of row's (NEW or OLD)
+// patient_owner_id. Every change is an addition, so the counts come out
+// the same in whatever order SQLite fires the triggers of one write (an
+// insert that names a wrong owner is counted, then moved by the copy's
+// update, or the other way round). Owners that are not users (a deleted
+// user's mappings going by cascade, after its counts) are skipped.
+func sqliteMappingCountAdd(row, delta string) string {
+	return fmt.Sprintf(`INSERT INTO mapping_counts (owner_id, shard, n)
+	   SELECT %[1]s.patient_owner_id, 0, %[2]s WHERE EXISTS (SELECT 1 FROM users WHERE id = %[1]s.patient_owner_id)
+	   ON CONFLICT (owner_id, shard) DO UPDATE SET n = n %[2]s;`, row, delta)
 }
 
 // postgresMappingCountDeltas are, per operation, the (owner, change)
@@ -100,14 +104,21 @@ type postgresMappingTrigger struct {
 }
 
 func postgresMappingTriggers() []postgresMappingTrigger {
+	// FOR SHARE: a change of the patient's owner that is under way
+	// finishes first (and is read), and one that comes later waits for
+	// this transaction, whose mapping it then moves. Only inserts and
+	// writes of the two columns read the patient: an edit of a mapping's
+	// notes that locked its patient could deadlock with an admin save of
+	// the patient (patient first, then its mappings).
+	const copyOwner = `SELECT created_by_id INTO NEW.patient_owner_id FROM patients WHERE id = NEW.patient_id FOR SHARE;
+			   RETURN NEW;`
 	triggers := []postgresMappingTrigger{
-		{name: "mappings_patient_owner", table: "mappings", when: "BEFORE INSERT OR UPDATE ON mappings FOR EACH ROW",
-			function: "mappings_patient_owner_v1",
-			// FOR SHARE: a change of the patient's owner that is under
-			// way finishes first (and is read), and one that comes later
-			// waits for this transaction, whose mapping it then moves.
-			body: `SELECT created_by_id INTO NEW.patient_owner_id FROM patients WHERE id = NEW.patient_id FOR SHARE;
-			   RETURN NEW;`},
+		{name: "mappings_patient_owner", table: "mappings", when: "BEFORE INSERT ON mappings FOR EACH ROW",
+			function: "mappings_patient_owner_v1", body: copyOwner},
+		{name: "mappings_patient_owner_update", table: "mappings",
+			when: `BEFORE UPDATE OF patient_id, patient_owner_id ON mappings FOR EACH ROW
+			  WHEN (NEW.patient_id IS DISTINCT FROM OLD.patient_id OR NEW.patient_owner_id IS DISTINCT FROM OLD.patient_owner_id)`,
+			function: "mappings_patient_owner_v1", body: copyOwner},
 		{name: "patients_mapping_owner", table: "patients",
 			when:     "AFTER UPDATE OF created_by_id ON patients FOR EACH ROW WHEN (OLD.created_by_id IS DISTINCT FROM NEW.created_by_id)",
 			function: "patients_mapping_owner_v1",

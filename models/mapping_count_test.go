@@ -338,3 +338,104 @@ func TestMappingListReadsOneIndexRange(t *testing.T) {
 		t.Errorf("the page does not walk idx_mappings_owner_created:\n%s\n%s", stmt, text)
 	}
 }
+
+// SQL that writes patient_owner_id itself, wrongly, is corrected, and
+// counted as corrected, whatever order the engine fires its triggers in.
+func TestMappingOwnerWrittenBySQLIsCorrected(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
+	d1, d2 := mappingDoctor(t, s, staff, "one"), mappingDoctor(t, s, staff, "two")
+	pa := listPatient(t, s, a, models.Patient{Name: "A"}).ID
+	for i, stmt := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO mappings (patient_id, doctor_id, notes, created_at, patient_owner_id) VALUES (?, ?, '', ?, ?)`,
+			[]any{pa, d1, time.Now().UTC(), b}},
+		{`INSERT INTO mappings (patient_id, doctor_id, notes, created_at, patient_owner_id) VALUES (?, ?, '', ?, ?)`,
+			[]any{pa, d2, time.Now().UTC(), int64(1 << 40)}}, // no such user
+		{`UPDATE mappings SET patient_owner_id = ? WHERE doctor_id = ?`, []any{b, d1}},
+		{`UPDATE mappings SET patient_owner_id = NULL WHERE doctor_id = ?`, []any{d2}},
+	} {
+		if err := db.Exec(stmt.sql, stmt.args...).Error; err != nil {
+			t.Fatalf("%s: %v", stmt.sql, err)
+		}
+		wantMappingCounts(t, s, map[int64]int64{a: int64(min(i+1, 2)), b: 0})
+	}
+}
+
+// On PostgreSQL an edit of a mapping's notes does not lock its patient:
+// an admin save of the patient (the patient first, then its mappings)
+// would otherwise deadlock with it.
+func TestMappingNotesEditLeavesThePatientUnlocked(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("SQLite has one writer at a time")
+	}
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	a := listOwner(t, s, "a@example.com")
+	p := listPatient(t, s, a, models.Patient{Name: "Edited"}).ID
+	m := assign(t, s, a, p, mappingDoctor(t, s, staff, "one"))
+
+	notes := db.Begin()
+	defer notes.Rollback()
+	if err := notes.Model(&models.Mapping{}).Where("id = ?", m.ID).Update("notes", "changed").Error; err != nil {
+		t.Fatal(err)
+	}
+	// A lock wait, not a slow machine, is what lock_timeout ends.
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL lock_timeout = '2s'").Error; err != nil {
+			return err
+		}
+		return tx.Model(&models.Patient{}).Where("id = ?", p).Update("name", "Renamed").Error
+	})
+	if err != nil {
+		t.Fatalf("the patient's edit waited for the mapping's: %v", err)
+	}
+	if err := notes.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 1})
+}
+
+// The other order of TestMappingOwnerRacesAChangeOfOwner: the change of
+// owner is under way when the assignment comes, which waits for it and
+// copies the new owner.
+func TestMappingOwnerWaitsForAChangeOfOwner(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("SQLite has one writer at a time")
+	}
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
+	d := mappingDoctor(t, s, staff, "one")
+	p := listPatient(t, s, a, models.Patient{Name: "Contested"}).ID
+
+	change := db.Begin()
+	defer change.Rollback()
+	if err := change.Model(&models.Patient{}).Where("id = ?", p).Update("created_by_id", b).Error; err != nil {
+		t.Fatal(err)
+	}
+	assigned := make(chan error, 1)
+	go func() { assigned <- db.Create(&models.Mapping{PatientID: p, DoctorID: d}).Error }()
+	// Without the lock the assignment copies the committed owner, a, now.
+	select {
+	case err := <-assigned:
+		t.Fatalf("the assignment did not wait for the change of owner (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := change.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-assigned; err != nil {
+		t.Fatal(err)
+	}
+	wantMappingCounts(t, s, map[int64]int64{a: 0, b: 1})
+}
