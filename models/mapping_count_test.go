@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -246,48 +247,6 @@ func TestMappingOwnerBackfilledOnMigrate(t *testing.T) {
 	wantMappingCounts(t, s, map[int64]int64{a: 2, b: 2})
 }
 
-// On PostgreSQL two transactions can race: one assigns a doctor to a
-// patient while the other gives the patient to another user. The mapping
-// must end with the patient's final owner whichever commits first: the
-// copy locks the patient row, so the change of owner waits for the
-// assignment and then moves it.
-func TestMappingOwnerRacesAChangeOfOwner(t *testing.T) {
-	t.Parallel()
-	if modelstest.Engine() != models.Postgres {
-		t.Skip("SQLite has one writer at a time")
-	}
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
-	d := mappingDoctor(t, s, staff, "one")
-	p := listPatient(t, s, a, models.Patient{Name: "Contested"}).ID
-
-	assignTx := db.Begin()
-	defer assignTx.Rollback()
-	if err := assignTx.Create(&models.Mapping{PatientID: p, DoctorID: d}).Error; err != nil {
-		t.Fatal(err)
-	}
-	changed := make(chan error, 1)
-	go func() {
-		changed <- db.Model(&models.Patient{}).Where("id = ?", p).Update("created_by_id", b).Error
-	}()
-	// Without the lock the change of owner finishes now, before the
-	// assignment is committed, and misses its mapping.
-	select {
-	case err := <-changed:
-		t.Fatalf("the change of owner did not wait for the assignment (err %v)", err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	if err := assignTx.Commit().Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-changed; err != nil {
-		t.Fatal(err)
-	}
-	wantMappingCounts(t, s, map[int64]int64{a: 0, b: 1})
-}
-
 // A user's mapping list is one range of idx_mappings_owner_created, and
 // its size the counter's: no statement counts mappings or reads patients.
 func TestMappingListReadsOneIndexRange(t *testing.T) {
@@ -403,39 +362,54 @@ func TestMappingNotesEditLeavesThePatientUnlocked(t *testing.T) {
 	wantMappingCounts(t, s, map[int64]int64{a: 1})
 }
 
-// The other order of TestMappingOwnerRacesAChangeOfOwner: the change of
-// owner is under way when the assignment comes, which waits for it and
-// copies the new owner.
-func TestMappingOwnerWaitsForAChangeOfOwner(t *testing.T) {
+// On PostgreSQL an assignment and a change of the patient's owner can
+// race. Whichever starts first, the other waits for it (the copy reads the
+// patient FOR SHARE), and the mapping ends with the patient's final owner.
+// Without the lock the second finishes at once, and the mapping keeps the
+// old owner: the change of owner misses the uncommitted mapping, or the
+// assignment copies the owner still committed.
+func TestMappingOwnerRacesAChangeOfOwner(t *testing.T) {
 	t.Parallel()
 	if modelstest.Engine() != models.Postgres {
 		t.Skip("SQLite has one writer at a time")
 	}
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
-	d := mappingDoctor(t, s, staff, "one")
-	p := listPatient(t, s, a, models.Patient{Name: "Contested"}).ID
+	for _, assignFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("assignment first %v", assignFirst), func(t *testing.T) {
+			t.Parallel()
+			s := modelstest.Store(t)
+			db := s.DB()
+			staff := admStoreUser(t, s, "staff@clinic.example", true)
+			a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
+			d := mappingDoctor(t, s, staff, "one")
+			p := listPatient(t, s, a, models.Patient{Name: "Contested"}).ID
+			assign := func(db *gorm.DB) error { return db.Create(&models.Mapping{PatientID: p, DoctorID: d}).Error }
+			changeOwner := func(db *gorm.DB) error {
+				return db.Model(&models.Patient{}).Where("id = ?", p).Update("created_by_id", b).Error
+			}
+			first, second := assign, changeOwner
+			if !assignFirst {
+				first, second = changeOwner, assign
+			}
 
-	change := db.Begin()
-	defer change.Rollback()
-	if err := change.Model(&models.Patient{}).Where("id = ?", p).Update("created_by_id", b).Error; err != nil {
-		t.Fatal(err)
+			tx := db.Begin()
+			defer tx.Rollback()
+			if err := first(tx); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- second(db) }()
+			select {
+			case err := <-done:
+				t.Fatalf("the second write did not wait for the first (err %v)", err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if err := tx.Commit().Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			wantMappingCounts(t, s, map[int64]int64{a: 0, b: 1})
+		})
 	}
-	assigned := make(chan error, 1)
-	go func() { assigned <- db.Create(&models.Mapping{PatientID: p, DoctorID: d}).Error }()
-	// Without the lock the assignment copies the committed owner, a, now.
-	select {
-	case err := <-assigned:
-		t.Fatalf("the assignment did not wait for the change of owner (err %v)", err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	if err := change.Commit().Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-assigned; err != nil {
-		t.Fatal(err)
-	}
-	wantMappingCounts(t, s, map[int64]int64{a: 0, b: 1})
 }
