@@ -35,6 +35,12 @@ func TestDoctorSearchCountsInItsPage(t *testing.T) {
 		taken() // what came before: the reference query, the page past the end
 		for page := 1; ; page++ {
 			got, err := s.Doctors(ctx, models.DoctorFilter{}, models.ListQuery{Page: page, PageSize: 10, Search: "cardio", Ordering: ordering})
+			stmts := taken()
+			if len(stmts) != 1 {
+				t.Errorf("ordering %q page %d: %d statements, want the page alone: %q", ordering, page, len(stmts), stmts)
+			} else if strings.Contains(stmts[0], "*,") || strings.Contains(stmts[0], "search_text,") {
+				t.Errorf("the page reads more than the model's columns: %s", stmts[0])
+			}
 			if page == 4 {
 				if models.ErrorCode(err) != models.NotFound {
 					t.Fatalf("ordering %q: page past the end: %v, %d rows", ordering, err, len(got.Items))
@@ -43,9 +49,6 @@ func TestDoctorSearchCountsInItsPage(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("ordering %q page %d: %v", ordering, page, err)
-			}
-			if stmts := taken(); len(stmts) != 1 {
-				t.Errorf("ordering %q page %d: %d statements, want the page alone: %q", ordering, page, len(stmts), stmts)
 			}
 			wantLen := map[int]int{1: 10, 2: 10, 3: 5}[page]
 			if got.Count != 25 || len(got.Items) != wantLen || got.HasPrev != (page > 1) || got.HasNext != (page < 3) {
@@ -79,10 +82,24 @@ func TestDoctorSearchCountsInItsPage(t *testing.T) {
 			t.Errorf("ordering %q: pages %q, want %q", ordering, want, names)
 		}
 	}
-	// No match: an empty first page, counted.
+	// No match: an empty first page, counted by the same statement.
+	taken()
 	empty, err := s.Doctors(ctx, models.DoctorFilter{}, models.ListQuery{Page: 1, Search: "dermatology"})
 	if err != nil || empty.Count != 0 || len(empty.Items) != 0 || empty.HasNext {
 		t.Fatalf("no match: %v, %+v", err, empty)
+	}
+	if stmts := taken(); len(stmts) != 1 {
+		t.Errorf("no match: %d statements: %q", len(stmts), stmts)
+	}
+	// The search within a specialization (5 surgeons, all matching "dr").
+	surgeons, err := s.Doctors(ctx, models.DoctorFilter{Specialization: "surgery"}, models.ListQuery{Page: 1, Search: "dr"})
+	if err != nil || surgeons.Count != 5 || len(surgeons.Items) != 5 {
+		t.Fatalf("filtered search: %v, count %d, %d rows", err, surgeons.Count, len(surgeons.Items))
+	}
+	for _, d := range surgeons.Items {
+		if d.Specialization != "Surgery" {
+			t.Errorf("filtered search returned %+v", d)
+		}
 	}
 	// Unsearched, the count and the page stay two statements (see
 	// listSpec.countSearchInPage).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Page sizes of the API's lists.
@@ -146,13 +147,14 @@ func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 		if err != nil {
 			return page, err
 		}
-		if len(rows) > 0 {
-			page.Items, page.Count = rows, total
-			page.HasPrev = q.Page > 1
-			page.HasNext = int64(offset+len(rows)) < total
-			return page, nil
+		// No row at offset: the list is empty (page 1) or ends before it.
+		if len(rows) == 0 && q.Page > 1 {
+			return page, errInvalidPage()
 		}
-		// No row there: counting tells an empty list from a page past its end.
+		page.Items, page.Count = rows, total
+		page.HasPrev = q.Page > 1
+		page.HasNext = int64(offset+len(rows)) < total
+		return page, nil
 	}
 	if err := v.count(base, &page.Count); err != nil {
 		return page, err
@@ -199,8 +201,19 @@ type withListTotal[T any] struct {
 // pageCounted reads size rows of the ordered query from offset and, from
 // the same statement, how many rows the query has: 0 with no row.
 func pageCounted[T any](ordered *gorm.DB, offset, size int) ([]T, int64, error) {
+	// The model's columns by name, as every other read (QueryFields), not
+	// "*": a table may hold more (doctors.search_text, on PostgreSQL).
+	stmt := ordered.Statement
+	if err := stmt.Parse(new(T)); err != nil {
+		return nil, 0, translate(err)
+	}
+	columns := make([]string, 0, len(stmt.Schema.DBNames)+1)
+	for _, name := range stmt.Schema.DBNames {
+		columns = append(columns, stmt.Quote(clause.Column{Table: stmt.Table, Name: name}))
+	}
+	columns = append(columns, "COUNT(*) OVER () AS list_total")
 	var counted []withListTotal[T]
-	err := ordered.Select("*, COUNT(*) OVER () AS list_total").Offset(offset).Limit(size).Find(&counted).Error
+	err := ordered.Select(strings.Join(columns, ", ")).Offset(offset).Limit(size).Find(&counted).Error
 	if err != nil || len(counted) == 0 {
 		return nil, 0, translate(err)
 	}
