@@ -57,6 +57,27 @@ func wantMappingCounts(t *testing.T, s *models.Store, want map[int64]int64) {
 	}
 }
 
+// mappingCast is who the mapping tests need: a store, a staff user (who
+// adds doctors), two owners a and b, and the doctors asked for.
+type mappingCast struct {
+	s       *models.Store
+	db      *gorm.DB
+	staff   *models.User
+	a, b    int64
+	doctors []int64
+}
+
+func newMappingCast(t *testing.T, doctors int) mappingCast {
+	t.Helper()
+	s := modelstest.Store(t)
+	cast := mappingCast{s: s, db: s.DB(), staff: admStoreUser(t, s, "staff@clinic.example", true),
+		a: listOwner(t, s, "a@example.com"), b: listOwner(t, s, "b@example.com")}
+	for i := range doctors {
+		cast.doctors = append(cast.doctors, mappingDoctor(t, s, cast.staff, fmt.Sprintf("doctor%d", i+1)))
+	}
+	return cast
+}
+
 func mappingDoctor(t *testing.T, s *models.Store, staff *models.User, name string) int64 {
 	t.Helper()
 	d := &models.Doctor{Name: name, Specialization: "Cardiology", Email: name + "@clinic.example"}
@@ -81,11 +102,9 @@ func assign(t *testing.T, s *models.Store, owner, patient, doctor int64) models.
 func TestMappingCounterFollowsEveryWrite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
-	d1, d2, d3 := mappingDoctor(t, s, staff, "one"), mappingDoctor(t, s, staff, "two"), mappingDoctor(t, s, staff, "three")
+	cast := newMappingCast(t, 3)
+	s, db, staff, a, b := cast.s, cast.db, cast.staff, cast.a, cast.b
+	d1, d2, d3 := cast.doctors[0], cast.doctors[1], cast.doctors[2]
 	pa1, pa2 := listPatient(t, s, a, models.Patient{Name: "A1"}).ID, listPatient(t, s, a, models.Patient{Name: "A2"}).ID
 	pb1 := listPatient(t, s, b, models.Patient{Name: "B1"}).ID
 
@@ -181,10 +200,8 @@ func TestMappingCounterFollowsEveryWrite(t *testing.T) {
 func TestMappingFiltersAreCountedByTheirRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := modelstest.Store(t)
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	a := listOwner(t, s, "a@example.com")
-	d1, d2 := mappingDoctor(t, s, staff, "one"), mappingDoctor(t, s, staff, "two")
+	cast := newMappingCast(t, 2)
+	s, a, d1, d2 := cast.s, cast.a, cast.doctors[0], cast.doctors[1]
 	p1, p2 := listPatient(t, s, a, models.Patient{Name: "P1"}).ID, listPatient(t, s, a, models.Patient{Name: "P2"}).ID
 	assign(t, s, a, p1, d1)
 	assign(t, s, a, p1, d2)
@@ -208,11 +225,8 @@ func TestMappingFiltersAreCountedByTheirRows(t *testing.T) {
 // gets both, and its counts, at the next migration; later ones keep them.
 func TestMappingOwnerBackfilledOnMigrate(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
-	d1, d2 := mappingDoctor(t, s, staff, "one"), mappingDoctor(t, s, staff, "two")
+	cast := newMappingCast(t, 2)
+	s, db, a, b, d1, d2 := cast.s, cast.db, cast.a, cast.b, cast.doctors[0], cast.doctors[1]
 	pa := listPatient(t, s, a, models.Patient{Name: "A"}).ID
 	pb := listPatient(t, s, b, models.Patient{Name: "B"}).ID
 	assign(t, s, a, pa, d1)
@@ -251,11 +265,8 @@ func TestMappingOwnerBackfilledOnMigrate(t *testing.T) {
 // its size the counter's: no statement counts mappings or reads patients.
 func TestMappingListReadsOneIndexRange(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	a := listOwner(t, s, "a@example.com")
-	d := mappingDoctor(t, s, staff, "one")
+	cast := newMappingCast(t, 1)
+	s, db, a, d := cast.s, cast.db, cast.a, cast.doctors[0]
 	for i := range 3 {
 		p := listPatient(t, s, a, models.Patient{Name: "P" + string(rune('A'+i))}).ID
 		assign(t, s, a, p, d)
@@ -272,27 +283,7 @@ func TestMappingListReadsOneIndexRange(t *testing.T) {
 		}
 	}
 	stmt := pageStatement(t, stmts)
-	var plan []string
-	err = db.Transaction(func(tx *gorm.DB) error {
-		if modelstest.Engine() != models.Postgres {
-			var rows []struct{ Detail string }
-			err := tx.Raw("EXPLAIN QUERY PLAN " + stmt).Scan(&rows).Error
-			for _, r := range rows {
-				plan = append(plan, r.Detail)
-			}
-			return err
-		}
-		for _, set := range []string{"enable_sort", "enable_seqscan", "enable_bitmapscan"} {
-			if err := tx.Exec("SET LOCAL " + set + " = off").Error; err != nil {
-				return err
-			}
-		}
-		return tx.Raw("EXPLAIN " + stmt).Scan(&plan).Error
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text := strings.Join(plan, "\n"); !strings.Contains(text, "idx_mappings_owner_created") || sortNode.MatchString(text) ||
+	if text := walkPlan(t, db, stmt); !strings.Contains(text, "idx_mappings_owner_created") || sortNode.MatchString(text) ||
 		strings.Contains(text, "TEMP B-TREE") {
 		t.Errorf("the page does not walk idx_mappings_owner_created:\n%s\n%s", stmt, text)
 	}
@@ -302,11 +293,8 @@ func TestMappingListReadsOneIndexRange(t *testing.T) {
 // counted as corrected, whatever order the engine fires its triggers in.
 func TestMappingOwnerWrittenBySQLIsCorrected(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
-	d1, d2 := mappingDoctor(t, s, staff, "one"), mappingDoctor(t, s, staff, "two")
+	cast := newMappingCast(t, 2)
+	s, db, a, b, d1, d2 := cast.s, cast.db, cast.a, cast.b, cast.doctors[0], cast.doctors[1]
 	pa := listPatient(t, s, a, models.Patient{Name: "A"}).ID
 	for i, stmt := range []struct {
 		sql  string
@@ -334,12 +322,10 @@ func TestMappingNotesEditLeavesThePatientUnlocked(t *testing.T) {
 	if modelstest.Engine() != models.Postgres {
 		t.Skip("SQLite has one writer at a time")
 	}
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	a := listOwner(t, s, "a@example.com")
+	cast := newMappingCast(t, 1)
+	s, db, a := cast.s, cast.db, cast.a
 	p := listPatient(t, s, a, models.Patient{Name: "Edited"}).ID
-	m := assign(t, s, a, p, mappingDoctor(t, s, staff, "one"))
+	m := assign(t, s, a, p, cast.doctors[0])
 
 	notes := db.Begin()
 	defer notes.Rollback()
@@ -376,11 +362,8 @@ func TestMappingOwnerRacesAChangeOfOwner(t *testing.T) {
 	for _, assignFirst := range []bool{true, false} {
 		t.Run(fmt.Sprintf("assignment first %v", assignFirst), func(t *testing.T) {
 			t.Parallel()
-			s := modelstest.Store(t)
-			db := s.DB()
-			staff := admStoreUser(t, s, "staff@clinic.example", true)
-			a, b := listOwner(t, s, "a@example.com"), listOwner(t, s, "b@example.com")
-			d := mappingDoctor(t, s, staff, "one")
+			cast := newMappingCast(t, 1)
+			s, db, a, b, d := cast.s, cast.db, cast.a, cast.b, cast.doctors[0]
 			p := listPatient(t, s, a, models.Patient{Name: "Contested"}).ID
 			assign := func(db *gorm.DB) error { return db.Create(&models.Mapping{PatientID: p, DoctorID: d}).Error }
 			changeOwner := func(db *gorm.DB) error {
