@@ -40,20 +40,20 @@ func (s *Store) ownedMappingState(ctx context.Context, owner int64) (listState, 
 // mappingOwnerOf is the owner of a mapping's patient, for SQLite's triggers.
 const mappingOwnerOf = `(SELECT created_by_id FROM patients WHERE id = NEW.patient_id)`
 
+// sqliteCopyOwner is the body of SQLite's triggers that copy the owner
+// onto a written mapping, when it is not already there.
+const sqliteCopyOwner = `WHEN NEW.patient_owner_id IS DISTINCT FROM ` + mappingOwnerOf + ` BEGIN
+	   UPDATE mappings SET patient_owner_id = ` + mappingOwnerOf + ` WHERE id = NEW.id;
+	 END`
+
 // sqliteMappingTriggers keep patient_owner_id and mapping_counts true on
 // SQLite. An AFTER trigger cannot change NEW there, so the copy is an
 // UPDATE of the new row, which the counting trigger of an update then
 // counts. SQLite's triggers do not fire themselves again
 // (recursive_triggers is off), but do fire the others.
 var sqliteMappingTriggers = []struct{ name, body string }{
-	{"mappings_patient_owner_insert", `AFTER INSERT ON mappings
-	 WHEN NEW.patient_owner_id IS DISTINCT FROM ` + mappingOwnerOf + ` BEGIN
-	   UPDATE mappings SET patient_owner_id = ` + mappingOwnerOf + ` WHERE id = NEW.id;
-	 END`},
-	{"mappings_patient_owner_update", `AFTER UPDATE OF patient_id, patient_owner_id ON mappings
-	 WHEN NEW.patient_owner_id IS DISTINCT FROM ` + mappingOwnerOf + ` BEGIN
-	   UPDATE mappings SET patient_owner_id = ` + mappingOwnerOf + ` WHERE id = NEW.id;
-	 END`},
+	{"mappings_patient_owner_insert", `AFTER INSERT ON mappings ` + sqliteCopyOwner},
+	{"mappings_patient_owner_update", `AFTER UPDATE OF patient_id, patient_owner_id ON mappings ` + sqliteCopyOwner},
 	{"patients_mapping_owner", `AFTER UPDATE OF created_by_id ON patients
 	 WHEN OLD.created_by_id IS DISTINCT FROM NEW.created_by_id BEGIN
 	   UPDATE mappings SET patient_owner_id = NEW.created_by_id WHERE patient_id = NEW.id;
@@ -160,16 +160,9 @@ func migrateMappingCounts(db *gorm.DB) error {
 					return err
 				}
 			}
-			var found []struct{ Name, Function string }
-			err := tx.Raw(`SELECT t.tgname AS name, p.proname AS function
-			  FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-			  WHERE t.tgrelid IN ('patients'::regclass, 'mappings'::regclass) AND NOT t.tgisinternal`).Scan(&found).Error
+			calls, err := triggerFunctions(tx, "patients", "mappings")
 			if err != nil {
 				return err
-			}
-			calls := make(map[string]string, len(found))
-			for _, f := range found {
-				calls[f.Name] = f.Function
 			}
 			_, installed = calls["mapping_counts_insert"]
 			current := installed
@@ -185,12 +178,11 @@ func migrateMappingCounts(db *gorm.DB) error {
 					fmt.Sprintf(`CREATE TRIGGER %s %s EXECUTE FUNCTION %s()`, t.name, t.when, t.function))
 			}
 		default:
-			var n int64
-			err := tx.Raw(`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'mapping_counts_insert'`).Scan(&n).Error
+			calls, err := triggerFunctions(tx, "mappings")
 			if err != nil {
 				return err
 			}
-			installed = n > 0
+			_, installed = calls["mapping_counts_insert"]
 			// SQLite has one writer, and this transaction holds it.
 			for _, t := range sqliteMappingTriggers {
 				stmts = append(stmts, `DROP TRIGGER IF EXISTS `+t.name, `CREATE TRIGGER `+t.name+` `+t.body)

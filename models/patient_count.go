@@ -133,29 +133,16 @@ func postgresPatientCountTriggers() []string {
 func migratePatientCounts(db *gorm.DB) error {
 	return db.Transaction(func(tx *gorm.DB) error {
 		dialect := tx.Dialector.Name()
-		// The function each counting trigger calls ("" on SQLite).
-		var triggers []struct{ Name, Function string }
-		var err error
-		switch dialect {
-		case Postgres:
+		if dialect == Postgres {
 			for _, stmt := range postgresPatientCountFunctions() {
 				if err := tx.Exec(stmt).Error; err != nil {
 					return err
 				}
 			}
-			err = tx.Raw(`SELECT t.tgname AS name, p.proname AS function
-			  FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-			  WHERE t.tgrelid = 'patients'::regclass AND t.tgname LIKE 'patient\_counts\_%'`).Scan(&triggers).Error
-		default:
-			err = tx.Raw(`SELECT name FROM sqlite_master
-			  WHERE type = 'trigger' AND tbl_name = 'patients' AND name LIKE 'patient\_counts\_%' ESCAPE '\'`).Scan(&triggers).Error
 		}
+		calls, err := triggerFunctions(tx, "patients")
 		if err != nil {
 			return err
-		}
-		calls := make(map[string]string, len(triggers))
-		for _, t := range triggers {
-			calls[t.Name] = t.Function
 		}
 		_, installed := calls["patient_counts_insert"]
 		var stmts []string
@@ -206,6 +193,25 @@ func (s *Store) ownedPatientState(ctx context.Context, owner int64) (listState, 
 // lookup, evaluated once): a later version makes it match no row.
 func atPatientVersion(db *gorm.DB, st listState) *gorm.DB {
 	return db.Where("(SELECT COALESCE(SUM(version), 0) FROM patient_counts WHERE owner_id = ?) = ?", st.owner, st.version)
+}
+
+// triggerFunctions maps the name of each trigger on tables to the function
+// it calls: on SQLite, whose triggers hold their bodies, to "".
+func triggerFunctions(tx *gorm.DB, tables ...string) (map[string]string, error) {
+	var triggers []struct{ Name, Function string }
+	var err error
+	if tx.Dialector.Name() == Postgres {
+		err = tx.Raw(`SELECT t.tgname AS name, p.proname AS function
+		  FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+		  WHERE t.tgrelid::regclass::text IN ? AND NOT t.tgisinternal`, tables).Scan(&triggers).Error
+	} else {
+		err = tx.Raw(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ?`, tables).Scan(&triggers).Error
+	}
+	calls := make(map[string]string, len(triggers))
+	for _, t := range triggers {
+		calls[t.Name] = t.Function
+	}
+	return calls, err
 }
 
 // postgresTriggersCurrent reports whether every counting trigger calls
