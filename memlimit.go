@@ -11,13 +11,16 @@ import (
 // GOMEMLIMIT, is set: the runtime has applied that one itself at start-up,
 // and the operator's explicit choice wins.
 //
-// Why a default limit: each argon2id hash allocates 19 MiB and up to
-// PASSWORD_HASH_CONCURRENCY of them run at once, and with GOGC=100 alone
-// the heap may grow to twice what is live before the next collection. Near
-// the limit the collector runs sooner instead (BENCHMARKS.md: a login
-// run's peak went from 149 to 113 MB with GOMEMLIMIT=80MiB). The limit is
-// soft: the process never fails for reaching it, it spends more CPU on
-// collection.
+// Why a default limit: with GOGC=100 alone the heap may grow to twice
+// what is live before the next collection, and what is live includes 19
+// MiB of argon2id memory per hashing slot while logins come
+// (models/hash_memory.go). Near the limit the collector runs sooner
+// instead. It was set when each hash allocated its 19 MiB afresh (a login
+// run's peak went from 149 to 113 MB with GOMEMLIMIT=80MiB); since the
+// Hasher keeps that memory the benchmark's peaks are the same with and
+// without it (BENCHMARKS.md), and it stays as a bound on what else the
+// heap may grow to. The limit is soft: the process never fails for
+// reaching it, it spends more CPU on collection.
 //
 // It returns the limit in force afterwards (math.MaxInt64 for none).
 func applyMemoryLimit(limit int64, gomemlimit string, log *slog.Logger) int64 {

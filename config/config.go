@@ -63,11 +63,11 @@ const (
 	DefaultRegisterRatePerIP      = 60
 	DefaultRefreshRatePerIP       = 120
 	DefaultLoginFailuresPerEmail  = 10
-	// DefaultMemoryLimit is MEMORY_LIMIT's default soft memory limit. Each
-	// argon2id hash allocates 19 MiB and GOMAXPROCS of them run at once;
-	// with GOGC=100 alone the heap may grow to twice what is live before a
-	// collection (BENCHMARKS.md: a login run peaked at 149 MB without a
-	// limit, 113 MB with GOMEMLIMIT=80MiB).
+	// DefaultMemoryLimit is MEMORY_LIMIT's default soft memory limit: with
+	// GOGC=100 alone the heap may grow to twice what is live before a
+	// collection, and what is live includes 19 MiB of argon2id memory per
+	// hashing slot while logins come (the main package's applyMemoryLimit
+	// says more).
 	DefaultMemoryLimit = 110 << 20
 	// MinMemoryLimit is the smallest MEMORY_LIMIT accepted. Below it the
 	// collector would run almost constantly; it mostly catches a unit left

@@ -18,7 +18,7 @@ func TestAuthenticateCostsOneHashWhateverFails(t *testing.T) {
 	var derived atomic.Int64
 	h.derive = func(pw, salt []byte, p HashParams) []byte {
 		derived.Add(1)
-		return argon2idKey(pw, salt, p)
+		return h.argon2idKey(pw, salt, p)
 	}
 	s := NewStore(db, h)
 	ctx := context.Background()

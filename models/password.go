@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	"healthcare/models/internal/argon2"
 )
 
 // HashParams are argon2id cost parameters.
@@ -89,9 +89,11 @@ type Hasher struct {
 	params HashParams
 	// sem holds one token per hash in progress; its capacity is the bound.
 	sem chan struct{}
-	// derive computes the key; it is argon2.IDKey with the parameters
-	// unpacked. Tests in this package swap it to observe concurrency.
-	derive func(password, salt []byte, p HashParams) []byte
+	// derive computes the key; it is argon2idKey, argon2.IDKey in the
+	// Hasher's kept memory. Tests in this package swap it to observe
+	// concurrency.
+	derive   func(password, salt []byte, p HashParams) []byte
+	memories *hashMemories
 
 	dummyOnce sync.Once
 	dummy     string
@@ -154,15 +156,21 @@ func NewHasher(p HashParams, concurrency int) *Hasher {
 	if concurrency <= 0 {
 		concurrency = runtime.GOMAXPROCS(0)
 	}
-	return &Hasher{
-		params: p,
-		sem:    make(chan struct{}, concurrency),
-		derive: argon2idKey,
+	h := &Hasher{
+		params:   p,
+		sem:      make(chan struct{}, concurrency),
+		memories: newHashMemories(p.Memory),
 	}
+	h.derive = h.argon2idKey
+	return h
 }
 
-func argon2idKey(password, salt []byte, p HashParams) []byte {
-	return argon2.IDKey(password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+// argon2idKey is argon2id in memory the Hasher keeps between hashes (a
+// stored hash made with more memory than h's gets its own).
+func (h *Hasher) argon2idKey(password, salt []byte, p HashParams) []byte {
+	mem := h.memories.get()
+	defer h.memories.put(mem)
+	return argon2.IDKey(mem, password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
 
 // Slots is how many hashes may run at once (the concurrency NewHasher

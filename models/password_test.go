@@ -440,7 +440,7 @@ func holdHashes(t *testing.T, h *Hasher) (started *atomic.Int64, release chan st
 	h.derive = func(pw, salt []byte, p HashParams) []byte {
 		started.Add(1)
 		<-release
-		return argon2idKey(pw, salt, p)
+		return h.argon2idKey(pw, salt, p)
 	}
 	return started, release, func(want int64) {
 		t.Helper()

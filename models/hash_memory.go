@@ -1,0 +1,77 @@
+package models
+
+import (
+	"sync"
+	"time"
+
+	"healthcare/models/internal/argon2"
+)
+
+// hashMemoryIdle is how long a Hasher keeps its hashes' working memory
+// after the last hash: a login flood reuses it, a quiet server gives it
+// back to the collector.
+const hashMemoryIdle = time.Minute
+
+// hashMemories lends each running hash working memory of the Hasher's size
+// and keeps it between hashes. Why: x/crypto's argon2 allocates 19 MiB a
+// hash, and under a login flood that garbage kept the collector running
+// against the memory limit and made the kernel fault the pages in again:
+// a login cost about two hashes of CPU (BENCHMARKS.md). Only a slot's
+// holder hashes, so there are never more memories than slots.
+type hashMemories struct {
+	kib  uint32
+	idle time.Duration
+
+	mu    sync.Mutex
+	free  []*argon2.Memory
+	made  int // memories ever made; tests read it
+	timer *time.Timer
+}
+
+func newHashMemories(kib uint32) *hashMemories {
+	return &hashMemories{kib: kib, idle: hashMemoryIdle}
+}
+
+// get returns a kept memory, or a new one.
+func (m *hashMemories) get() *argon2.Memory {
+	m.mu.Lock()
+	if n := len(m.free); n > 0 {
+		mem := m.free[n-1]
+		m.free[n-1] = nil
+		m.free = m.free[:n-1]
+		m.mu.Unlock()
+		return mem
+	}
+	m.made++
+	m.mu.Unlock()
+	return argon2.NewMemory(m.kib) // 19 MiB: not under the lock
+}
+
+// put keeps mem for the next hash, until the memories have been idle for
+// m.idle.
+func (m *hashMemories) put(mem *argon2.Memory) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.free = append(m.free, mem)
+	if m.timer == nil {
+		m.timer = time.AfterFunc(m.idle, m.letGo)
+	} else {
+		m.timer.Reset(m.idle)
+	}
+}
+
+// letGo drops the kept memories; a hash running now keeps its own and
+// brings it back.
+func (m *hashMemories) letGo() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.free)
+	m.free = m.free[:0]
+}
+
+// kept is how many memories wait for a hash.
+func (m *hashMemories) kept() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.free)
+}
