@@ -114,6 +114,7 @@ type report struct {
 	StartupMedianS  float64   `json:"startup_median_s"`
 	HashMs          float64   `json:"hash_cpu_ms"`
 	HashWallMs      float64   `json:"hash_wall_ms"`
+	LoginHashMs     float64   `json:"hash_cpu_ms_before_login,omitempty"`
 	ExpectedLoginPS float64   `json:"expected_logins_per_s"`
 	HashesAtOnce    float64   `json:"hashes_per_s_all_cores"`
 	ServerPeakRSSMB float64   `json:"server_peak_rss_mb"`
@@ -137,7 +138,7 @@ func (b *bench) report(hwm int64) *report {
 	sorted := slices.Clone(rep.StartupS)
 	slices.Sort(sorted)
 	rep.StartupMedianS = sorted[len(sorted)/2]
-	rep.HashMs, rep.HashWallMs = ms(b.hashTime), ms(b.hashWall)
+	rep.HashMs, rep.HashWallMs, rep.LoginHashMs = ms(b.hashTime), ms(b.hashWall), ms(b.loginHashTime)
 	rep.ExpectedLoginPS = b.expectedLogins()
 	rep.HashesAtOnce = b.hashesAtOnce
 	rep.ServerPeakRSSMB = mb(hwm)
@@ -271,7 +272,11 @@ func (rep *report) print(w io.Writer) {
 	fmt.Fprintf(w, "\nstart-up to ready (/readyz 200): %s (median %.0f ms; target < 2 s at 1,000,000 patients)\n",
 		strings.Join(startups, ", "), rep.StartupMedianS*1000)
 	fmt.Fprintf(w, "server peak resident memory (VmHWM over the run): %.0f MB (target < 150 MB)\n", rep.ServerPeakRSSMB)
-	fmt.Fprintf(w, "one argon2id hash: %.1f ms of CPU (%.1f ms wall), so logins/s should be about %.1f\n", rep.HashMs, rep.HashWallMs, rep.ExpectedLoginPS)
+	fmt.Fprintf(w, "one argon2id hash: %.1f ms of CPU (%.1f ms wall)", rep.HashMs, rep.HashWallMs)
+	if rep.LoginHashMs > 0 {
+		fmt.Fprintf(w, " at the start, %.1f ms just before the login scenario", rep.LoginHashMs)
+	}
+	fmt.Fprintf(w, ", so logins/s should be about %.1f\n", rep.ExpectedLoginPS)
 	if rep.ExpectedLoginPS > 0 {
 		fmt.Fprintf(w, "one hash per core at once: %.1f hashes/s, %.0f%% of that (the cores share caches and memory bandwidth)\n",
 			rep.HashesAtOnce, 100*rep.HashesAtOnce/rep.ExpectedLoginPS)
