@@ -13,8 +13,8 @@ import (
 //
 // Why a default limit: with GOGC=100 alone the heap may grow to twice
 // what is live before the next collection, and what is live includes 19
-// MiB of argon2id memory per hashing slot while logins come
-// (models/hash_memory.go). Near the limit the collector runs sooner
+// MiB of argon2id memory per hashing slot while logins come and for a
+// minute after (models/hash_memory.go). Near the limit the collector runs sooner
 // instead. It was set when each hash allocated its 19 MiB afresh (a login
 // run's peak went from 149 to 113 MB with GOMEMLIMIT=80MiB); since the
 // Hasher keeps that memory the benchmark's peaks are the same with and

@@ -66,8 +66,8 @@ const (
 	// DefaultMemoryLimit is MEMORY_LIMIT's default soft memory limit: with
 	// GOGC=100 alone the heap may grow to twice what is live before a
 	// collection, and what is live includes 19 MiB of argon2id memory per
-	// hashing slot while logins come (the main package's applyMemoryLimit
-	// says more).
+	// hashing slot while logins come and for a minute after (the main
+	// package's applyMemoryLimit says more).
 	DefaultMemoryLimit = 110 << 20
 	// MinMemoryLimit is the smallest MEMORY_LIMIT accepted. Below it the
 	// collector would run almost constantly; it mostly catches a unit left

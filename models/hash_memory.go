@@ -16,8 +16,8 @@ const hashMemoryIdle = time.Minute
 // and keeps it between hashes. Why: x/crypto's argon2 allocates 19 MiB a
 // hash, and under a login flood that garbage kept the collector running
 // against the memory limit and made the kernel fault the pages in again:
-// a login cost about two hashes of CPU (BENCHMARKS.md). Only a slot's
-// holder hashes, so there are never more memories than slots.
+// a login cost 1.6 to 2 hashes of CPU (BENCHMARKS.md). Only a slot's
+// holder hashes, so at most one memory per slot is in use or kept.
 type hashMemories struct {
 	kib  uint32
 	idle time.Duration
@@ -60,11 +60,15 @@ func (m *hashMemories) put(mem *argon2.Memory) {
 	}
 }
 
-// letGo drops the kept memories; a hash running now keeps its own and
-// brings it back.
+// letGo drops the kept memories, cleared first: they hold the last
+// hashes' blocks, derived from passwords, which as garbage could stay in
+// the heap for long. A hash running now keeps its own and brings it back.
 func (m *hashMemories) letGo() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, mem := range m.free {
+		mem.Clear()
+	}
 	clear(m.free)
 	m.free = m.free[:0]
 }

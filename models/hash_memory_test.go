@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/subtle"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -97,4 +98,47 @@ func TestHasherAgreesWithXCrypto(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The Hasher's hashes work in the memory it keeps: after the first, a hash
+// with its parameters allocates nothing of the memory's size, and a stored
+// hash made with more memory allocates its own without taking or making a
+// kept one. Not parallel: it counts the whole program's allocations.
+func TestHasherHashesInItsKeptMemory(t *testing.T) {
+	ctx := context.Background()
+	p := HashParams{Memory: 8 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32} // 8 MiB
+	h := NewHasher(p, 1)
+
+	big := p
+	big.Memory = 16 << 10
+	salt := []byte("0123456789abcdef")
+	stored := encodeArgon2id(big, salt, xargon2.IDKey([]byte("pw"), salt, big.Time, big.Memory, big.Threads, big.KeyLen))
+	var ok bool
+	var err error
+	if grew := allocated(func() { ok, err = h.Verify(ctx, stored, "pw") }); err != nil || !ok || grew < 16<<20 {
+		t.Fatalf("Verify of a 16 MiB hash: %v, %v, %d bytes allocated, want true and at least 16 MiB", ok, err, grew)
+	}
+	if made := h.memories.made; made != 0 {
+		t.Fatalf("the 16 MiB hash made %d kept memories, want none (it cannot use one)", made)
+	}
+
+	encoded, err := h.Hash(ctx, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grew := allocated(func() { ok, err = h.Verify(ctx, encoded, "pw") }); err != nil || !ok || grew >= 1<<20 {
+		t.Fatalf("a Verify with the Hasher's parameters: %v, %v, %d bytes allocated, want true and under 1 MiB", ok, err, grew)
+	}
+	if made, kept := h.memories.made, h.memories.kept(); made != 1 || kept != 1 {
+		t.Fatalf("%d memories made, %d kept; want 1 and 1", made, kept)
+	}
+}
+
+// allocated is how many bytes the program allocated while f ran.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }

@@ -9,14 +9,15 @@
 // Why: each OWASP-sized hash allocates 19 MiB in x/crypto, which has no way
 // to reuse it. Under a login flood that garbage drove the garbage collector
 // against the server's memory limit, and the pages freshly returned to the
-// kernel had to be faulted in again: a login cost about twice one hash's CPU
+// kernel had to be faulted in again: a login cost 1.6 to 2 hashes of CPU
 // (BENCHMARKS.md). The server's Hasher lends each running hash a memory it
 // keeps between hashes.
 //
-// The change, beside the API (IDKey takes a *Memory; Key, argon2i and
-// argon2d's entry points are gone): a lent memory holds the last hash's
-// blocks, so the first pass writes each block (processBlock) where x/crypto
-// XORs it into freshly zeroed memory (processBlockXOR). Both are the first
+// The change, beside the API (IDKey takes a *Memory, which Clear zeroes;
+// Key, argon2i and argon2d's entry points are gone): a lent memory holds
+// the last hash's blocks, so the first pass writes each block
+// (processBlock) where x/crypto XORs it into freshly zeroed memory
+// (processBlockXOR). Both are the first
 // pass of RFC 9106 section 3.4, so the keys are the same bit for bit; the
 // tests compare them with x/crypto's on random inputs and dirty memory.
 // blake2b.go and the blamka files are x/crypto's, unchanged.
@@ -60,7 +61,8 @@ const (
 // good random salt.
 //
 // mem, when not nil, is the working memory the call uses if it is large
-// enough (NewMemory with at least memory KiB); otherwise, and for a nil mem,
+// enough (NewMemory with at least max(memory, 8*threads) KiB); otherwise,
+// and for a nil mem,
 // the call allocates its own as x/crypto does. A Memory must not be used by
 // two calls at once; it holds the hash's blocks after the call.
 //
@@ -74,6 +76,9 @@ type Memory struct{ blocks []block }
 
 // NewMemory returns working memory for hashes of up to kib KiB.
 func NewMemory(kib uint32) *Memory { return &Memory{blocks: make([]block, kib)} }
+
+// Clear zeroes m: it holds the last hash's blocks.
+func (m *Memory) Clear() { clear(m.blocks) }
 
 // blocksFor returns memory blocks of m, or new ones if m has fewer.
 func (m *Memory) blocksFor(memory uint32) []block {

@@ -7,22 +7,30 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 
 	xargon2 "golang.org/x/crypto/argon2"
 )
 
-// implementations runs f with the vector (SSE4) blocks and with the
-// generic Go ones, as x/crypto's own tests do.
+// implementations runs f with the vector blocks (SSE4 on amd64, LSX on
+// loong64) and without them, as x/crypto's own tests do. Without them
+// amd64 still mixes blocks in SSE2 assembly; .ci/run also runs these tests
+// with -tags purego, which is all Go.
 func implementations(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	defer func(sse4 bool) { useSSE4 = sse4 }(useSSE4)
+	defer func(sse4, lsx bool) { useSSE4, useLSX = sse4, lsx }(useSSE4, useLSX)
 	if useSSE4 {
 		t.Run("sse4", f)
 		useSSE4 = false
+	}
+	if useLSX {
+		t.Run("lsx", f)
+		useLSX = false
 	}
 	t.Run("generic", f)
 }
@@ -71,6 +79,26 @@ func TestRFC9106VectorsInDirtyMemory(t *testing.T) {
 	})
 }
 
+// x/crypto's vectors from the reference implementation (password
+// "password", salt "somesalt"; up to 8 lanes), each computed twice in one
+// memory dirty from the hash before.
+func TestReferenceVectorsInDirtyMemory(t *testing.T) {
+	password, salt := []byte("password"), []byte("somesalt")
+	implementations(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		mem := NewMemory(1024)
+		dirty(mem, r)
+		for i, v := range testVectors {
+			for range 2 {
+				got := hex.EncodeToString(deriveKey(mem, v.mode, password, salt, nil, nil, v.time, v.memory, v.threads, uint32(len(v.hash)/2)))
+				if got != v.hash {
+					t.Errorf("vector %d (mode %d t=%d m=%d p=%d): got %s, want %s", i, v.mode, v.time, v.memory, v.threads, got, v.hash)
+				}
+			}
+		}
+	})
+}
+
 func describe(m *Memory) string {
 	if m == nil {
 		return "its own memory"
@@ -98,7 +126,9 @@ func TestIDKeyMatchesXCrypto(t *testing.T) {
 			fill(r, salt)
 			want := xargon2.IDKey(password, salt, time, memory, threads, keyLen)
 
-			lent := []*Memory{nil, shared, NewMemory(memory / 2), NewMemory(memory + 64)}
+			larger := NewMemory(memory + 64)
+			dirty(larger, r)
+			lent := []*Memory{nil, shared, NewMemory(memory / 2), larger}
 			if i%5 == 0 {
 				dirty(shared, r)
 			}
@@ -182,5 +212,146 @@ func TestForkedFromTheXCryptoInUse(t *testing.T) {
 	if v := string(m[1]); v != forkedFrom {
 		t.Fatalf("go.mod has golang.org/x/crypto %s, this package copies the argon2 of %s: "+
 			"diff its argon2 directory with this one, carry any change over, then set forkedFrom", v, forkedFrom)
+	}
+}
+
+// The files copied unchanged are still x/crypto's, byte for byte (the
+// module is in the module cache: this test imports it).
+func TestCopiedFilesAreXCryptos(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env GOMODCACHE: %v", err)
+	}
+	upstream := filepath.Join(strings.TrimSpace(string(out)), "golang.org", "x", "crypto@"+forkedFrom, "argon2")
+	for _, name := range []string{"blake2b.go", "blamka_amd64.go", "blamka_amd64.s", "blamka_generic.go",
+		"blamka_loong64.go", "blamka_loong64.s", "blamka_ref.go"} {
+		want, err := os.ReadFile(filepath.Join(upstream, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from x/crypto %s's", name, forkedFrom)
+		}
+	}
+}
+
+// Generated with the CLI of https://github.com/P-H-C/phc-winner-argon2/blob/master/argon2-specs.pdf
+var testVectors = []struct {
+	mode         int
+	time, memory uint32
+	threads      uint8
+	hash         string
+}{
+	{
+		mode: argon2i, time: 1, memory: 64, threads: 1,
+		hash: "b9c401d1844a67d50eae3967dc28870b22e508092e861a37",
+	},
+	{
+		mode: argon2d, time: 1, memory: 64, threads: 1,
+		hash: "8727405fd07c32c78d64f547f24150d3f2e703a89f981a19",
+	},
+	{
+		mode: argon2id, time: 1, memory: 64, threads: 1,
+		hash: "655ad15eac652dc59f7170a7332bf49b8469be1fdb9c28bb",
+	},
+	{
+		mode: argon2i, time: 2, memory: 64, threads: 1,
+		hash: "8cf3d8f76a6617afe35fac48eb0b7433a9a670ca4a07ed64",
+	},
+	{
+		mode: argon2d, time: 2, memory: 64, threads: 1,
+		hash: "3be9ec79a69b75d3752acb59a1fbb8b295a46529c48fbb75",
+	},
+	{
+		mode: argon2id, time: 2, memory: 64, threads: 1,
+		hash: "068d62b26455936aa6ebe60060b0a65870dbfa3ddf8d41f7",
+	},
+	{
+		mode: argon2i, time: 2, memory: 64, threads: 2,
+		hash: "2089f3e78a799720f80af806553128f29b132cafe40d059f",
+	},
+	{
+		mode: argon2d, time: 2, memory: 64, threads: 2,
+		hash: "68e2462c98b8bc6bb60ec68db418ae2c9ed24fc6748a40e9",
+	},
+	{
+		mode: argon2id, time: 2, memory: 64, threads: 2,
+		hash: "350ac37222f436ccb5c0972f1ebd3bf6b958bf2071841362",
+	},
+	{
+		mode: argon2i, time: 3, memory: 256, threads: 2,
+		hash: "f5bbf5d4c3836af13193053155b73ec7476a6a2eb93fd5e6",
+	},
+	{
+		mode: argon2d, time: 3, memory: 256, threads: 2,
+		hash: "f4f0669218eaf3641f39cc97efb915721102f4b128211ef2",
+	},
+	{
+		mode: argon2id, time: 3, memory: 256, threads: 2,
+		hash: "4668d30ac4187e6878eedeacf0fd83c5a0a30db2cc16ef0b",
+	},
+	{
+		mode: argon2i, time: 4, memory: 4096, threads: 4,
+		hash: "a11f7b7f3f93f02ad4bddb59ab62d121e278369288a0d0e7",
+	},
+	{
+		mode: argon2d, time: 4, memory: 4096, threads: 4,
+		hash: "935598181aa8dc2b720914aa6435ac8d3e3a4210c5b0fb2d",
+	},
+	{
+		mode: argon2id, time: 4, memory: 4096, threads: 4,
+		hash: "145db9733a9f4ee43edf33c509be96b934d505a4efb33c5a",
+	},
+	{
+		mode: argon2i, time: 4, memory: 1024, threads: 8,
+		hash: "0cdd3956aa35e6b475a7b0c63488822f774f15b43f6e6e17",
+	},
+	{
+		mode: argon2d, time: 4, memory: 1024, threads: 8,
+		hash: "83604fc2ad0589b9d055578f4d3cc55bc616df3578a896e9",
+	},
+	{
+		mode: argon2id, time: 4, memory: 1024, threads: 8,
+		hash: "8dafa8e004f8ea96bf7c0f93eecf67a6047476143d15577f",
+	},
+	{
+		mode: argon2i, time: 2, memory: 64, threads: 3,
+		hash: "5cab452fe6b8479c8661def8cd703b611a3905a6d5477fe6",
+	},
+	{
+		mode: argon2d, time: 2, memory: 64, threads: 3,
+		hash: "22474a423bda2ccd36ec9afd5119e5c8949798cadf659f51",
+	},
+	{
+		mode: argon2id, time: 2, memory: 64, threads: 3,
+		hash: "4a15b31aec7c2590b87d1f520be7d96f56658172deaa3079",
+	},
+	{
+		mode: argon2i, time: 3, memory: 1024, threads: 6,
+		hash: "d236b29c2b2a09babee842b0dec6aa1e83ccbdea8023dced",
+	},
+	{
+		mode: argon2d, time: 3, memory: 1024, threads: 6,
+		hash: "a3351b0319a53229152023d9206902f4ef59661cdca89481",
+	},
+	{
+		mode: argon2id, time: 3, memory: 1024, threads: 6,
+		hash: "1640b932f4b60e272f5d2207b9a9c626ffa1bd88d2349016",
+	},
+}
+
+// Clear leaves no trace of the last hash in the memory.
+func TestClearZeroesTheMemory(t *testing.T) {
+	mem := NewMemory(64)
+	IDKey(mem, []byte("pw"), []byte("0123456789abcdef"), 1, 64, 1, 32)
+	mem.Clear()
+	for i := range mem.blocks {
+		if mem.blocks[i] != (block{}) {
+			t.Fatalf("block %d not zero after Clear", i)
+		}
 	}
 }
