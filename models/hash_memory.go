@@ -24,7 +24,7 @@ type hashMemories struct {
 
 	mu    sync.Mutex
 	free  []*argon2.Memory
-	made  int // memories ever made; tests read it
+	made  int // memories ever made (counts)
 	timer *time.Timer
 }
 
@@ -32,8 +32,15 @@ func newHashMemories(kib uint32) *hashMemories {
 	return &hashMemories{kib: kib, idle: hashMemoryIdle}
 }
 
-// get returns a kept memory, or a new one.
-func (m *hashMemories) get() *argon2.Memory {
+// get returns a kept memory, or a new one, for a hash of kib KiB; nil for
+// a hash larger than the memories kept (a stored hash made with more
+// memory than the Hasher's: argon2.IDKey allocates its own, and no kept
+// memory is taken or made that it could not use). Validate's Memory >=
+// 8*Threads means kib is all a hash needs.
+func (m *hashMemories) get(kib uint32) *argon2.Memory {
+	if kib > m.kib {
+		return nil
+	}
 	m.mu.Lock()
 	if n := len(m.free); n > 0 {
 		mem := m.free[n-1]
@@ -47,9 +54,12 @@ func (m *hashMemories) get() *argon2.Memory {
 	return argon2.NewMemory(m.kib) // 19 MiB: not under the lock
 }
 
-// put keeps mem for the next hash, until the memories have been idle for
-// m.idle.
+// put keeps mem, from get, for the next hash, until the memories have
+// been idle for m.idle.
 func (m *hashMemories) put(mem *argon2.Memory) {
+	if mem == nil {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.free = append(m.free, mem)
@@ -73,9 +83,10 @@ func (m *hashMemories) letGo() {
 	m.free = m.free[:0]
 }
 
-// kept is how many memories wait for a hash.
-func (m *hashMemories) kept() int {
+// counts reports how many memories were ever made and how many wait for a
+// hash now.
+func (m *hashMemories) counts() (made, kept int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.free)
+	return m.made, len(m.free)
 }

@@ -21,7 +21,7 @@ func TestHasherKeepsItsHashesMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if made, kept := h.memories.made, h.memories.kept(); made != 1 || kept != 1 {
+	if made, kept := h.memories.counts(); made != 1 || kept != 1 {
 		t.Fatalf("after 5 hashes one after another: %d memories made, %d kept; want 1 and 1", made, kept)
 	}
 
@@ -34,7 +34,7 @@ func TestHasherKeepsItsHashesMemory(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if made, kept := h.memories.made, h.memories.kept(); made > 2 || kept != made {
+	if made, kept := h.memories.counts(); made > 2 || kept != made {
 		t.Fatalf("after 16 hashes on 2 slots: %d memories made, %d kept; want at most 2, all kept", made, kept)
 	}
 }
@@ -49,16 +49,16 @@ func TestHasherLetsItsMemoryGoWhenIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for h.memories.kept() != 0 {
+	for _, kept := h.memories.counts(); kept != 0; _, kept = h.memories.counts() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d memories still kept long after the idle time", h.memories.kept())
+			t.Fatalf("%d memories still kept long after the idle time", kept)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	if _, err := h.Hash(ctx, "pw"); err != nil {
 		t.Fatal(err)
 	}
-	if made := h.memories.made; made != 2 {
+	if made, _ := h.memories.counts(); made != 2 {
 		t.Fatalf("%d memories made, want 2 (one let go, one new)", made)
 	}
 }
@@ -118,7 +118,7 @@ func TestHasherHashesInItsKeptMemory(t *testing.T) {
 	if grew := allocated(func() { ok, err = h.Verify(ctx, stored, "pw") }); err != nil || !ok || grew < 16<<20 {
 		t.Fatalf("Verify of a 16 MiB hash: %v, %v, %d bytes allocated, want true and at least 16 MiB", ok, err, grew)
 	}
-	if made := h.memories.made; made != 0 {
+	if made, _ := h.memories.counts(); made != 0 {
 		t.Fatalf("the 16 MiB hash made %d kept memories, want none (it cannot use one)", made)
 	}
 
@@ -129,7 +129,7 @@ func TestHasherHashesInItsKeptMemory(t *testing.T) {
 	if grew := allocated(func() { ok, err = h.Verify(ctx, encoded, "pw") }); err != nil || !ok || grew >= 1<<20 {
 		t.Fatalf("a Verify with the Hasher's parameters: %v, %v, %d bytes allocated, want true and under 1 MiB", ok, err, grew)
 	}
-	if made, kept := h.memories.made, h.memories.kept(); made != 1 || kept != 1 {
+	if made, kept := h.memories.counts(); made != 1 || kept != 1 {
 		t.Fatalf("%d memories made, %d kept; want 1 and 1", made, kept)
 	}
 }

@@ -165,15 +165,9 @@ func NewHasher(p HashParams, concurrency int) *Hasher {
 	return h
 }
 
-// argon2idKey is argon2id in memory the Hasher keeps between hashes. A
-// stored hash made with more memory than h's gets its own, without taking
-// a kept one it could not use (Validate: Memory >= 8*Threads, so p.Memory
-// is all it needs).
+// argon2idKey is argon2id in memory the Hasher keeps between hashes.
 func (h *Hasher) argon2idKey(password, salt []byte, p HashParams) []byte {
-	if p.Memory > h.memories.kib {
-		return argon2.IDKey(nil, password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-	}
-	mem := h.memories.get()
+	mem := h.memories.get(p.Memory)
 	defer h.memories.put(mem)
 	return argon2.IDKey(mem, password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }

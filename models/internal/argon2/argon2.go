@@ -17,9 +17,9 @@
 // Key, argon2i and argon2d's entry points are gone): a lent memory holds
 // the last hash's blocks, so the first pass writes each block
 // (processBlock) where x/crypto XORs it into freshly zeroed memory
-// (processBlockXOR). Both are the first
-// pass of RFC 9106 section 3.4, so the keys are the same bit for bit; the
-// tests compare them with x/crypto's on random inputs and dirty memory.
+// (processBlockXOR). Both are the first pass of RFC 9106 section 3.4, so
+// the keys are the same bit for bit; the tests compare them with
+// x/crypto's on random inputs and dirty memory.
 // blake2b.go and the blamka files are x/crypto's, unchanged.
 package argon2
 
@@ -47,7 +47,7 @@ const (
 // For example, you can get a derived key for e.g. AES-256 (which needs a
 // 32-byte key) by doing:
 //
-//	key := argon2.IDKey([]byte("some password"), salt, 1, 2*1024*1024, 4, 32)
+//	key := argon2.IDKey(nil, []byte("some password"), salt, 1, 2*1024*1024, 4, 32)
 //
 // The example above uses the first [RFC 9106 Section 4] recommended option.
 // If much less memory is available, the second recommended option is time=3,
@@ -62,9 +62,9 @@ const (
 //
 // mem, when not nil, is the working memory the call uses if it is large
 // enough (NewMemory with at least max(memory, 8*threads) KiB); otherwise,
-// and for a nil mem,
-// the call allocates its own as x/crypto does. A Memory must not be used by
-// two calls at once; it holds the hash's blocks after the call.
+// and for a nil mem, the call allocates its own as x/crypto does. A Memory
+// must not be used by two calls at once; it holds the hash's blocks after
+// the call.
 //
 // [RFC 9106 Section 4]: https://www.rfc-editor.org/rfc/rfc9106.html#section-4
 func IDKey(mem *Memory, password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
