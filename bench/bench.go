@@ -37,6 +37,7 @@ type bench struct {
 	// ms in one run and 51 ms in the next (BENCHMARKS.md, ninth session),
 	// so the start's figure can be minutes stale when logins run.
 	loginHashTime time.Duration
+	hasher        *models.Hasher // the server's hash, measured here
 	// hashesAtOnce is how many hashes per second this machine computes
 	// with one hash per core at once: below cores ÷ hashTime when the
 	// cores share caches and memory bandwidth.
@@ -89,8 +90,12 @@ func (b *bench) run(ctx context.Context) (err error) {
 			b.logf("clean up: %v", cerr)
 		}
 	}()
-	b.hashTime, b.hashWall = measureHash(ctx)
-	b.hashesAtOnce = measureHashesAtOnce(ctx, b.mach.NumCPU)
+	// One Hasher for every measurement: it keeps a hash's 19 MiB per slot
+	// for a minute, which a Hasher per measurement would multiply in the
+	// load generator's heap.
+	b.hasher = models.NewHasher(models.DefaultHashParams, b.mach.NumCPU)
+	b.hashTime, b.hashWall = measureHash(ctx, b.hasher)
+	b.hashesAtOnce = measureHashesAtOnce(ctx, b.hasher)
 
 	bin := b.o.serverBin
 	if bin == "" {
@@ -296,8 +301,7 @@ func (b *bench) result(name string) *result {
 // the cost a login cannot avoid. It returns the median CPU time of the
 // process per hash (not wall time, which other processes on a busy machine
 // would inflate) and the median wall time.
-func measureHash(ctx context.Context) (cpu, wall time.Duration) {
-	h := models.NewHasher(models.DefaultHashParams, 1)
+func measureHash(ctx context.Context, h *models.Hasher) (cpu, wall time.Duration) {
 	var cpus, walls []time.Duration
 	for i := range 6 {
 		c0, w0 := processCPU(), time.Now()
@@ -305,7 +309,7 @@ func measureHash(ctx context.Context) (cpu, wall time.Duration) {
 			return 0, 0
 		}
 		if i == 0 {
-			continue // the first run pays for growing the heap
+			continue // the first run may pay for the Hasher's memory
 		}
 		cpus, walls = append(cpus, processCPU()-c0), append(walls, time.Since(w0))
 	}
@@ -317,10 +321,10 @@ func measureHash(ctx context.Context) (cpu, wall time.Duration) {
 // measureHashesAtOnce runs one hash per core at once, several rounds, and
 // returns the hashes per second of wall time: the most logins this machine
 // could ever serve, with nothing else running.
-func measureHashesAtOnce(ctx context.Context, cores int) float64 {
+func measureHashesAtOnce(ctx context.Context, h *models.Hasher) float64 {
 	const rounds = 8
-	h := models.NewHasher(models.DefaultHashParams, cores)
-	if _, err := h.Hash(ctx, "benchmark-password"); err != nil { // grow the heap first
+	cores := h.Slots()
+	if _, err := h.Hash(ctx, "benchmark-password"); err != nil { // make the Hasher's memory first
 		return 0
 	}
 	var wg sync.WaitGroup
