@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -37,7 +39,6 @@ type bench struct {
 	// ms in one run and 51 ms in the next (BENCHMARKS.md, ninth session),
 	// so the start's figure can be minutes stale when logins run.
 	loginHashTime time.Duration
-	hasher        *models.Hasher // the server's hash, measured here
 	// hashesAtOnce is how many hashes per second this machine computes
 	// with one hash per core at once: below cores ÷ hashTime when the
 	// cores share caches and memory bandwidth.
@@ -90,12 +91,11 @@ func (b *bench) run(ctx context.Context) (err error) {
 			b.logf("clean up: %v", cerr)
 		}
 	}()
-	// One Hasher for every measurement: it keeps a hash's 19 MiB per slot
-	// for a minute, which a Hasher per measurement would multiply in the
-	// load generator's heap.
-	b.hasher = models.NewHasher(models.DefaultHashParams, b.mach.NumCPU)
-	b.hashTime, b.hashWall = measureHash(ctx, b.hasher)
-	b.hashesAtOnce = measureHashesAtOnce(ctx, b.hasher)
+	start, err := measureHashElsewhere(ctx)
+	if err != nil {
+		return err
+	}
+	b.hashTime, b.hashWall, b.hashesAtOnce = start.CPU, start.Wall, start.AtOnce
 
 	bin := b.o.serverBin
 	if bin == "" {
@@ -297,31 +297,65 @@ func (b *bench) result(name string) *result {
 	return nil
 }
 
+// hashMeasurement is what a process of its own measures of the server's
+// password hash (measureHashFlag).
+type hashMeasurement struct {
+	CPU, Wall time.Duration // one hash, median
+	AtOnce    float64       // hashes/s with one hash per core at once
+}
+
+// measureHashElsewhere measures the server's password hash in a fresh
+// process of this command (measureHashFlag), as idle as the server's
+// hashing goroutines find it. Measured in the load generator itself, the
+// same hash took 16-17 ms at the start of a run and 23-30 ms later in it
+// or after seeding (run after run: its heap, its goroutines), where
+// `go test -bench Hash` and the server's own CPU per login (19-20 ms for a
+// whole login, 95% of it in argon2) said 16-17; a login cannot cost less
+// CPU than its hash, so those figures were not the server's.
+func measureHashElsewhere(ctx context.Context) (hashMeasurement, error) {
+	var m hashMeasurement
+	exe, err := os.Executable()
+	if err != nil {
+		return m, err
+	}
+	cmd := exec.CommandContext(ctx, exe, measureHashFlag)
+	for _, k := range []string{"PATH", "HOME", "GOMAXPROCS"} {
+		if v, ok := os.LookupEnv(k); ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return m, fmt.Errorf("measure the password hash: %w", err)
+	}
+	if err := json.Unmarshal(out, &m); err != nil || m.CPU <= 0 || m.AtOnce <= 0 {
+		return m, fmt.Errorf("measure the password hash: unexpected output %q", out)
+	}
+	return m, nil
+}
+
+// printHashMeasurement is measureHashFlag's process: it measures the
+// server's hash and writes the hashMeasurement as JSON.
+func printHashMeasurement(ctx context.Context, w io.Writer) error {
+	h := models.NewHasher(models.DefaultHashParams, runtime.NumCPU())
+	var m hashMeasurement
+	m.CPU, m.Wall = measureHash(ctx, h)
+	m.AtOnce = measureHashesAtOnce(ctx, h)
+	if m.CPU <= 0 || m.AtOnce <= 0 {
+		return errors.New("hashing failed")
+	}
+	return json.NewEncoder(w).Encode(m)
+}
+
 // measureHash times one password hash with the server's parameters here:
 // the cost a login cannot avoid. It returns the median CPU time of the
 // process per hash (not wall time, which other processes on a busy machine
 // would inflate) and the median wall time.
-//
-// Each hash runs in a goroutine of its own, as a login does in its
-// request's. Hashed in the benchmark's main goroutine, after the seeding
-// and fixtures, a hash took 27-30 ms here, run after run, where the same
-// Hasher in a fresh goroutine, `go test -bench Hash` and the server (19 ms
-// of CPU per whole login) took 16-17: a login cannot cost less CPU than
-// its hash, so that figure was not the server's. Why the caller matters
-// was not pinned down (argon2 hashes each segment in a goroutine of its
-// own anyway; moving its scratch block off the stack also gave 18 ms).
 func measureHash(ctx context.Context, h *models.Hasher) (cpu, wall time.Duration) {
 	var cpus, walls []time.Duration
 	for i := range 6 {
 		c0, w0 := processCPU(), time.Now()
-		var err error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, err = h.Hash(ctx, "benchmark-password")
-		}()
-		<-done
-		if err != nil {
+		if _, err := h.Hash(ctx, "benchmark-password"); err != nil {
 			return 0, 0
 		}
 		if i == 0 {

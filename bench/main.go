@@ -66,9 +66,16 @@ type options struct {
 // server.
 const serveFloorFlag = "-serve-floor"
 
+// measureHashFlag makes the command measure the server's password hash and
+// print it (measureHashElsewhere): a fresh process, not the load generator.
+const measureHashFlag = "-measure-hash"
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 2 && args[0] == serveFloorFlag {
 		return serveFloor(ctx, args[1])
+	}
+	if len(args) == 1 && args[0] == measureHashFlag {
+		return printHashMeasurement(ctx, stdout)
 	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {

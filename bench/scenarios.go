@@ -336,7 +336,11 @@ func (b *bench) nextIP() string {
 }
 
 func (b *bench) planLogin(ctx context.Context) (plan, error) {
-	b.loginHashTime, _ = measureHash(ctx, b.hasher)
+	before, err := measureHashElsewhere(ctx)
+	if err != nil {
+		return plan{}, err
+	}
+	b.loginHashTime = before.CPU
 	p := b.apiPlan(b.loginFunc(b.client))
 	p.after = func(r *result, _ []loadStats) {
 		r.Note = fmt.Sprintf("expected %.1f/s = %d cores / %.1f ms of CPU per hash (measured just before; %.1f at the start); %.1f hashes/s with one per core at once, nothing else running",
