@@ -35,9 +35,9 @@ type bench struct {
 	hashTime time.Duration // CPU time of one hash, at the start
 	hashWall time.Duration
 	// loginHashTime is the CPU time of one hash measured again just
-	// before the login scenario: on a shared host the same hash took 26
-	// ms in one run and 51 ms in the next (BENCHMARKS.md, ninth session),
-	// so the start's figure can be minutes stale when logins run.
+	// before the login scenario: on a shared host the figure moves from
+	// minute to minute (15.5 to 19.4 ms within one run, BENCHMARKS.md),
+	// so the start's can be stale when logins run.
 	loginHashTime time.Duration
 	// hashesAtOnce is how many hashes per second this machine computes
 	// with one hash per core at once: below cores ÷ hashTime when the
@@ -319,11 +319,7 @@ func measureHashElsewhere(ctx context.Context) (hashMeasurement, error) {
 		return m, err
 	}
 	cmd := exec.CommandContext(ctx, exe, measureHashFlag)
-	for _, k := range []string{"PATH", "HOME", "GOMAXPROCS"} {
-		if v, ok := os.LookupEnv(k); ok {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-	}
+	cmd.Env = inherited("PATH", "HOME", "GOMAXPROCS")
 	out, err := cmd.Output()
 	if err != nil {
 		return m, fmt.Errorf("measure the password hash: %w", err)

@@ -109,13 +109,7 @@ func (b *bench) planFloor(ctx context.Context) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	var env []string
-	for _, k := range []string{"PATH", "HOME", "GOMAXPROCS"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	floor, _, err := startProcess(ctx, exe, []string{serveFloorFlag, addr}, env, b.tmp,
+	floor, _, err := startProcess(ctx, exe, []string{serveFloorFlag, addr}, inherited("PATH", "HOME", "GOMAXPROCS"), b.tmp,
 		filepath.Join(b.tmp, "floor.log"), addr, floorPath)
 	if err != nil {
 		return plan{}, fmt.Errorf("start the HTTP floor: %w", err)

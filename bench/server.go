@@ -86,11 +86,7 @@ func serverEnv(t target, o options, addr string) []string {
 		// measure nothing but itself. Its cost (one limiter lookup) stays in.
 		"API_RATE_LIMIT=0",
 	}
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOMAXPROCS"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
+	env = append(env, inherited("PATH", "HOME", "TMPDIR", "GOMAXPROCS")...)
 	if t.driver == models.Postgres {
 		env = append(env, "DATABASE_URL="+t.dsn)
 	} else {
@@ -309,4 +305,16 @@ func loadAverage() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
+}
+
+// inherited is KEY=value for each of keys set in this process's
+// environment: what a child process gets of it, no more.
+func inherited(keys ...string) []string {
+	var env []string
+	for _, k := range keys {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }

@@ -3,12 +3,13 @@ package models
 import (
 	"context"
 	"crypto/subtle"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	xargon2 "golang.org/x/crypto/argon2"
+
+	"healthcare/models/internal/memtest"
 )
 
 // A Hasher hashes in memory it keeps: one memory for hashes one after
@@ -115,7 +116,7 @@ func TestHasherHashesInItsKeptMemory(t *testing.T) {
 	stored := encodeArgon2id(big, salt, xargon2.IDKey([]byte("pw"), salt, big.Time, big.Memory, big.Threads, big.KeyLen))
 	var ok bool
 	var err error
-	if grew := allocated(func() { ok, err = h.Verify(ctx, stored, "pw") }); err != nil || !ok || grew < 16<<20 {
+	if grew := memtest.Allocated(func() { ok, err = h.Verify(ctx, stored, "pw") }); err != nil || !ok || grew < 16<<20 {
 		t.Fatalf("Verify of a 16 MiB hash: %v, %v, %d bytes allocated, want true and at least 16 MiB", ok, err, grew)
 	}
 	if made, _ := h.memories.counts(); made != 0 {
@@ -126,7 +127,7 @@ func TestHasherHashesInItsKeptMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if grew := allocated(func() { ok, err = h.Verify(ctx, encoded, "pw") }); err != nil || !ok || grew >= 1<<20 {
+	if grew := memtest.Allocated(func() { ok, err = h.Verify(ctx, encoded, "pw") }); err != nil || !ok || grew >= 1<<20 {
 		t.Fatalf("a Verify with the Hasher's parameters: %v, %v, %d bytes allocated, want true and under 1 MiB", ok, err, grew)
 	}
 	if made, kept := h.memories.counts(); made != 1 || kept != 1 {
@@ -134,11 +135,10 @@ func TestHasherHashesInItsKeptMemory(t *testing.T) {
 	}
 }
 
-// allocated is how many bytes the program allocated while f ran.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
+// counts reports how many memories were ever made and how many wait for a
+// hash now.
+func (m *hashMemories) counts() (made, kept int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.made, len(m.free)
 }

@@ -183,13 +183,10 @@ func TestListMemoPagesMatchTheList(t *testing.T) {
 // statements records the SQL that db runs from now on, with its values.
 func statements(t *testing.T, db *gorm.DB) func() []string {
 	t.Helper()
-	var mu sync.Mutex
-	var seen []string
+	var r sqlRecorder
 	record := func(tx *gorm.DB) {
-		mu.Lock()
-		defer mu.Unlock()
 		// With its values: PostgreSQL binds LIMIT and OFFSET too.
-		seen = append(seen, tx.Dialector.Explain(tx.Statement.SQL.String(), tx.Statement.Vars...))
+		r.add(tx.Dialector.Explain(tx.Statement.SQL.String(), tx.Statement.Vars...))
 	}
 	name := "test:statements:" + t.Name()
 	if err := db.Callback().Query().After("gorm:query").Register(name, record); err != nil {
@@ -198,13 +195,29 @@ func statements(t *testing.T, db *gorm.DB) func() []string {
 	if err := db.Callback().Row().After("gorm:row").Register(name, record); err != nil {
 		t.Fatal(err)
 	}
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		out := seen
-		seen = nil
-		return out
-	}
+	return r.taken
+}
+
+// sqlRecorder collects statements from gorm callbacks, which may run on
+// several goroutines at once.
+type sqlRecorder struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *sqlRecorder) add(stmt string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, stmt)
+}
+
+// taken returns the statements added since the last call.
+func (r *sqlRecorder) taken() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.seen
+	r.seen = nil
+	return out
 }
 
 var offsetClause = regexp.MustCompile(`(?i)OFFSET (\d+)`)

@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"gorm.io/gorm"
@@ -85,26 +84,16 @@ func mustExec(t *testing.T, db *gorm.DB, stmt string, args ...any) {
 // now on; each call returns those since the last.
 func alterations(t *testing.T, db *gorm.DB) func() []string {
 	t.Helper()
-	var mu sync.Mutex
-	var seen []string
+	var r sqlRecorder
 	name := "test:alterations:" + t.Name()
 	err := db.Callback().Raw().After("gorm:raw").Register(name, func(tx *gorm.DB) {
-		stmt := tx.Statement.SQL.String()
-		if strings.HasPrefix(stmt, "ALTER") || strings.HasPrefix(stmt, "ANALYZE") {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, stmt)
+		if stmt := tx.Statement.SQL.String(); strings.HasPrefix(stmt, "ALTER") || strings.HasPrefix(stmt, "ANALYZE") {
+			r.add(stmt)
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Callback().Raw().Remove(name) })
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		out := seen
-		seen = nil
-		return out
-	}
+	return r.taken
 }

@@ -10,11 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
 	xargon2 "golang.org/x/crypto/argon2"
+
+	"healthcare/models/internal/memtest"
 )
 
 // implementations runs f with the vector blocks (SSE4 on amd64, LSX on
@@ -157,21 +158,12 @@ func fill(r *rand.Rand, b []byte) {
 func TestIDKeyWorksInTheLentMemory(t *testing.T) {
 	mem := NewMemory(19 * 1024)
 	password, salt := []byte("correct-Horse-battery-9"), []byte("0123456789abcdef")
-	if grew := allocated(func() { IDKey(mem, password, salt, 1, 19*1024, 1, 32) }); grew >= 1<<20 {
+	if grew := memtest.Allocated(func() { IDKey(mem, password, salt, 1, 19*1024, 1, 32) }); grew >= 1<<20 {
 		t.Errorf("a hash in a lent 19 MiB memory allocated %d bytes", grew)
 	}
-	if grew := allocated(func() { IDKey(nil, password, salt, 1, 19*1024, 1, 32) }); grew < 19<<20 {
+	if grew := memtest.Allocated(func() { IDKey(nil, password, salt, 1, 19*1024, 1, 32) }); grew < 19<<20 {
 		t.Errorf("a hash in its own memory allocated %d bytes, want at least 19 MiB (is the measure broken?)", grew)
 	}
-}
-
-// allocated is how many bytes the program allocated while f ran.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }
 
 // BenchmarkIDKey is the server's hash (OWASP: 19 MiB, 2 passes, 1 lane)
