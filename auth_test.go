@@ -80,6 +80,17 @@ func authWantBody(t *testing.T, r *response, want any) {
 // tokenInvalid.
 func authWant401(t *testing.T, r *response, detail string, tokenInvalid bool) {
 	t.Helper()
+	code := ""
+	if tokenInvalid {
+		code = "token_not_valid"
+	}
+	authWant401Code(t, r, detail, code)
+}
+
+// authWant401Code is authWant401 for a 401 whose "code" must be code (""
+// for none).
+func authWant401Code(t *testing.T, r *response, detail, code string) {
+	t.Helper()
 	r.want(t, http.StatusUnauthorized)
 	if got := r.Header().Get("WWW-Authenticate"); got != authWWWAuthenticate {
 		t.Errorf("%s %s: WWW-Authenticate = %q, want %q", r.req.method, r.req.path, got, authWWWAuthenticate)
@@ -92,12 +103,12 @@ func authWant401(t *testing.T, r *response, detail string, tokenInvalid bool) {
 	if detail != "" && d != detail {
 		t.Errorf("%s %s: detail = %q, want %q", r.req.method, r.req.path, d, detail)
 	}
-	code, hasCode := body["code"]
+	got, hasCode := body["code"]
 	switch {
-	case tokenInvalid && code != "token_not_valid":
-		t.Errorf("%s %s: code = %v, want \"token_not_valid\"; body: %s", r.req.method, r.req.path, code, r.Body.String())
-	case !tokenInvalid && hasCode:
-		t.Errorf("%s %s: code = %v, want none; body: %s", r.req.method, r.req.path, code, r.Body.String())
+	case code != "" && got != code:
+		t.Errorf("%s %s: code = %v, want %q; body: %s", r.req.method, r.req.path, got, code, r.Body.String())
+	case code == "" && hasCode:
+		t.Errorf("%s %s: code = %v, want none; body: %s", r.req.method, r.req.path, got, r.Body.String())
 	}
 	for k := range body {
 		if k != "detail" && k != "code" {
@@ -840,38 +851,38 @@ func TestAuthAccessTokenRejected(t *testing.T) {
 	}()
 
 	tests := []struct {
-		name         string
-		header       string // the whole Authorization header; "" sends none
-		wantDetail   string // "" : not checked
-		tokenInvalid bool   // "code": "token_not_valid" expected
+		name       string
+		header     string // the whole Authorization header; "" sends none
+		wantDetail string // "" : not checked
+		code       string // the body's "code"; "" for none
 	}{
-		{"no Authorization header", "", authMsgNoCredentials, false},
-		{"Bearer without a token", "Bearer", authMsgTwoValues, false},
-		{"Bearer and spaces only", "Bearer   ", authMsgTwoValues, false},
-		{"three space-delimited values", "Bearer " + u.Access + " extra", authMsgTwoValues, false},
-		{"another scheme is no credentials", "Basic dXNlcjpwYXNz", authMsgNoCredentials, false},
-		{"not a JWT", "Bearer not-a-jwt", "", true},
-		{"bad signature byte", "Bearer " + string(flipped), "", true},
-		{"payload changed under the original signature", "Bearer " + tamperedPayload, "", true},
-		{"alg none", "Bearer " + authForge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, real), "", true},
-		{"signed with another key", "Bearer " + authForge(t, jwt.SigningMethodHS256, []byte("another-secret-key-of-at-least-32-bytes"), real), "", true},
-		{"HS512 with the right key", "Bearer " + authForge(t, jwt.SigningMethodHS512, testSecret, real), "", true},
-		{"HS384 with the right key", "Bearer " + authForge(t, jwt.SigningMethodHS384, testSecret, real), "", true},
-		{"RS256 signed with an RSA key", "Bearer " + authForge(t, jwt.SigningMethodRS256, rsaKey, real), "", true},
-		{"RS256 header over an HMAC signature", "Bearer " + authForgeRaw(t, `{"alg":"RS256","typ":"JWT"}`, real, testSecret), "", true},
-		{"refresh token used as access", "Bearer " + u.Refresh, "", true},
-		{"token_type refresh on an access jti", "Bearer " + hs256(map[string]any{"token_type": "refresh"}), "", true},
-		{"token_type missing", "Bearer " + hs256(map[string]any{"token_type": nil}), "", true},
-		{"exp missing", "Bearer " + hs256(map[string]any{"exp": nil}), "", true},
-		{"exp in the past", "Bearer " + hs256(map[string]any{"exp": now.Add(-time.Minute).Unix()}), "", true},
-		{"user_id as a string", "Bearer " + hs256(map[string]any{"user_id": strconv.FormatInt(u.ID, 10)}), "", true},
-		{"user_id missing", "Bearer " + hs256(map[string]any{"user_id": nil}), "", true},
-		{"user_id of another user", "Bearer " + hs256(map[string]any{"user_id": v.ID}), "", true},
-		{"jti never issued", "Bearer " + hs256(map[string]any{"jti": authNewJTI()}), "", true},
-		{"jti missing", "Bearer " + hs256(map[string]any{"jti": nil}), "", true},
-		{"access type over a refresh token's jti", "Bearer " + hs256(map[string]any{"jti": refreshJTI}), "", true},
+		{"no Authorization header", "", authMsgNoCredentials, ""},
+		{"Bearer without a token", "Bearer", authMsgTwoValues, "bad_authorization_header"},
+		{"Bearer and spaces only", "Bearer   ", authMsgTwoValues, "bad_authorization_header"},
+		{"three space-delimited values", "Bearer " + u.Access + " extra", authMsgTwoValues, "bad_authorization_header"},
+		{"another scheme is no credentials", "Basic dXNlcjpwYXNz", authMsgNoCredentials, ""},
+		{"not a JWT", "Bearer not-a-jwt", "", "token_not_valid"},
+		{"bad signature byte", "Bearer " + string(flipped), "", "token_not_valid"},
+		{"payload changed under the original signature", "Bearer " + tamperedPayload, "", "token_not_valid"},
+		{"alg none", "Bearer " + authForge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, real), "", "token_not_valid"},
+		{"signed with another key", "Bearer " + authForge(t, jwt.SigningMethodHS256, []byte("another-secret-key-of-at-least-32-bytes"), real), "", "token_not_valid"},
+		{"HS512 with the right key", "Bearer " + authForge(t, jwt.SigningMethodHS512, testSecret, real), "", "token_not_valid"},
+		{"HS384 with the right key", "Bearer " + authForge(t, jwt.SigningMethodHS384, testSecret, real), "", "token_not_valid"},
+		{"RS256 signed with an RSA key", "Bearer " + authForge(t, jwt.SigningMethodRS256, rsaKey, real), "", "token_not_valid"},
+		{"RS256 header over an HMAC signature", "Bearer " + authForgeRaw(t, `{"alg":"RS256","typ":"JWT"}`, real, testSecret), "", "token_not_valid"},
+		{"refresh token used as access", "Bearer " + u.Refresh, "", "token_not_valid"},
+		{"token_type refresh on an access jti", "Bearer " + hs256(map[string]any{"token_type": "refresh"}), "", "token_not_valid"},
+		{"token_type missing", "Bearer " + hs256(map[string]any{"token_type": nil}), "", "token_not_valid"},
+		{"exp missing", "Bearer " + hs256(map[string]any{"exp": nil}), "", "token_not_valid"},
+		{"exp in the past", "Bearer " + hs256(map[string]any{"exp": now.Add(-time.Minute).Unix()}), "", "token_not_valid"},
+		{"user_id as a string", "Bearer " + hs256(map[string]any{"user_id": strconv.FormatInt(u.ID, 10)}), "", "token_not_valid"},
+		{"user_id missing", "Bearer " + hs256(map[string]any{"user_id": nil}), "", "token_not_valid"},
+		{"user_id of another user", "Bearer " + hs256(map[string]any{"user_id": v.ID}), "", "token_not_valid"},
+		{"jti never issued", "Bearer " + hs256(map[string]any{"jti": authNewJTI()}), "", "token_not_valid"},
+		{"jti missing", "Bearer " + hs256(map[string]any{"jti": nil}), "", "token_not_valid"},
+		{"access type over a refresh token's jti", "Bearer " + hs256(map[string]any{"jti": refreshJTI}), "", "token_not_valid"},
 		{"another user's real token with this user's id", "Bearer " + authForge(t, jwt.SigningMethodHS256, testSecret,
-			authWith(authClaims(t, v.Access), map[string]any{"user_id": u.ID})), "", true},
+			authWith(authClaims(t, v.Access), map[string]any{"user_id": u.ID})), "", "token_not_valid"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -879,7 +890,7 @@ func TestAuthAccessTokenRejected(t *testing.T) {
 			if tc.header != "" {
 				h = map[string]string{"Authorization": tc.header}
 			}
-			authWant401(t, app.do(request{method: "GET", path: "/api/auth/me/", header: h}), tc.wantDetail, tc.tokenInvalid)
+			authWant401Code(t, app.do(request{method: "GET", path: "/api/auth/me/", header: h}), tc.wantDetail, tc.code)
 		})
 	}
 	// The real tokens the forgeries started from still work.

@@ -280,6 +280,48 @@ func TestConvWrongMethodIs405(t *testing.T) {
 	}
 }
 
+// A path whose id is not a positive integer names no object: 404 whatever
+// the method (as Django's <int:> converter answers), once authenticated;
+// with a real id, the wrong method is still 405.
+func TestConvWrongMethodOnANonIDIs404(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	for _, tc := range []struct {
+		method, path, token string
+		status              int
+	}{
+		{"POST", "/api/patients/abc/", u.Access, 404},
+		{"POST", "/api/patients/0", u.Access, 404},
+		{"POST", "/api/patients/+1/", u.Access, 404},
+		{"POST", "/api/doctors/1.5/", u.Access, 404},
+		{"PUT", "/api/mappings/-3/", u.Access, 404},
+		{"GET", "/api/mappings/delete/abc/", u.Access, 404},
+		{"GET", "/api/mappings/delete/99999999999999999999/", u.Access, 404},
+		{"POST", "/api/patients/abc/", "", 401},
+		{"GET", "/api/mappings/delete/abc/", "not-a-token", 401},
+		{"POST", "/api/patients/7/", u.Access, 405},
+		{"GET", "/api/mappings/delete/7", u.Access, 405},
+	} {
+		r := app.do(request{method: tc.method, path: tc.path, token: tc.token})
+		if r.Code != tc.status {
+			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, r.Code, r.Body, tc.status)
+			continue
+		}
+		switch tc.status {
+		case 404:
+			convWantBody(t, r, `{"detail":"Not found."}`)
+			if allow := r.Header().Get("Allow"); allow != "" {
+				t.Errorf("%s %s: a 404 names allowed methods: %q", tc.method, tc.path, allow)
+			}
+		case 401:
+			authWant401(t, r, "", tc.token != "")
+		case 405:
+			convWantBody(t, r, fmt.Sprintf(`{"detail":"Method \"%s\" not allowed."}`, tc.method))
+		}
+	}
+}
+
 // convPatientCount is the number of u's patients, through the API.
 func (app *testApp) convPatientCount(t *testing.T, u *testUser) int {
 	t.Helper()

@@ -159,6 +159,12 @@ func (p *pathPatterns) add(pattern string) {
 }
 
 func (p pathPatterns) match(path string) bool {
+	_, ok := p.find(path)
+	return ok
+}
+
+// find returns the first pattern path matches, and whether it matched.
+func (p pathPatterns) find(path string) (pattern []string, ok bool) {
 	segments := strings.Split(strings.Trim(path, "/"), "/")
 next:
 	for _, pattern := range p {
@@ -170,9 +176,22 @@ next:
 				continue next
 			}
 		}
-		return true
+		return pattern, true
 	}
-	return false
+	return nil, false
+}
+
+// namesObject reports whether every parameter of pattern (":id") is, in
+// path, an id pathID accepts: a path whose id is not one names no object,
+// whatever the method.
+func namesObject(pattern []string, path string) bool {
+	segments := strings.Split(strings.Trim(path, "/"), "/")
+	for i, s := range pattern {
+		if _, ok := parseID(segments[i]); strings.HasPrefix(s, ":") && !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // WithHead is method, and HEAD if method is GET: as Django (and so DRF)

@@ -32,8 +32,10 @@ func (a *API) authenticate(c *gin.Context) {
 	}
 	token = strings.TrimSpace(token)
 	if !ok || token == "" || strings.ContainsAny(token, " \t") {
+		// simplejwt names this failure with a code of its own, not
+		// token_not_valid: no token could be read from the header.
 		a.abort(c, &httpError{status: http.StatusUnauthorized,
-			detail: "Authorization header must contain two space-delimited values"})
+			detail: "Authorization header must contain two space-delimited values", code: "bad_authorization_header"})
 		return
 	}
 	cl, err := a.signer.verify(token, models.AccessToken)

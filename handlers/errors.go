@@ -18,7 +18,8 @@ import (
 type httpError struct {
 	status     int
 	detail     string
-	retryAfter int // seconds, for 429
+	code       string // simplejwt's "code", when it sends one
+	retryAfter int    // seconds, for 429
 }
 
 func (e *httpError) Error() string { return fmt.Sprintf("http %d: %s", e.status, e.detail) }
@@ -76,7 +77,11 @@ func (a *API) writeError(c *gin.Context, err error) {
 		if he.status == http.StatusUnauthorized {
 			c.Header("WWW-Authenticate", `Bearer realm="api"`)
 		}
-		c.JSON(he.status, gin.H{"detail": he.detail})
+		body := gin.H{"detail": he.detail}
+		if he.code != "" {
+			body["code"] = he.code
+		}
+		c.JSON(he.status, body)
 		return
 	}
 	var me *models.Error
@@ -120,7 +125,7 @@ func (a *API) NotFound(c *gin.Context) {
 // the Allow header.
 func (a *API) MethodNotAllowed(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
-	if a.needsToken.match(c.Request.URL.Path) {
+	if pattern, ok := a.needsToken.find(c.Request.URL.Path); ok {
 		// DRF authenticates before it looks at the method: on a path that
 		// needs a token, a request without a valid one is a 401 whatever
 		// its method, and only an authenticated one learns what is allowed.
@@ -128,6 +133,13 @@ func (a *API) MethodNotAllowed(c *gin.Context) {
 		if a.authenticate(c); c.IsAborted() {
 			c.Writer.Header().Del("Allow")
 			a.writeError(c, c.Errors.Last().Err)
+			return
+		}
+		// "A path id that is not one is 404" (API.md), as Django's <int:>
+		// converter answers for any method: /api/patients/abc/ is no path.
+		if !namesObject(pattern, c.Request.URL.Path) {
+			c.Writer.Header().Del("Allow")
+			c.JSON(http.StatusNotFound, gin.H{"detail": msgNotFound})
 			return
 		}
 	}

@@ -116,15 +116,21 @@ func scheme(c *gin.Context) string {
 // pathID parses the path parameter name as a positive integer id; anything
 // else is 404, as a Django path converter would answer.
 func pathID(c *gin.Context, name string) (int64, error) {
-	raw := c.Param(name)
-	for _, r := range raw {
-		if r < '0' || r > '9' {
-			return 0, &models.Error{Code: models.NotFound, Message: msgNotFound}
-		}
-	}
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 {
+	id, ok := parseID(c.Param(name))
+	if !ok {
 		return 0, &models.Error{Code: models.NotFound, Message: msgNotFound}
 	}
 	return id, nil
+}
+
+// parseID parses raw as Django's <int:> converter matches it (digits only:
+// no sign, no space) and keeps it only if it is a positive int64.
+func parseID(raw string) (int64, bool) {
+	for _, r := range raw {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	return id, err == nil && id >= 1
 }
