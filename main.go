@@ -234,7 +234,7 @@ func purgeSessions(ctx context.Context, store *models.Store, idle time.Duration,
 // purgeTokens deletes expired token records hourly.
 func purgeTokens(ctx context.Context, store *models.Store, log *slog.Logger) {
 	hourly(ctx, log, "purge expired tokens", func() error {
-		_, err := store.PurgeExpiredTokens(ctx, time.Now().Add(-time.Hour))
+		_, err := store.PurgeExpiredTokens(ctx, time.Now().UTC().Add(-time.Hour))
 		return err
 	})
 }

@@ -61,6 +61,7 @@ func (s *Store) StartTokenFamily(ctx context.Context, userID int64, tokens ...Is
 func insertTokens(tx *gorm.DB, familyID, userID int64, tokens []IssuedToken) error {
 	for i := range tokens {
 		tokens[i].FamilyID, tokens[i].UserID = familyID, userID
+		tokens[i].ExpiresAt = tokens[i].ExpiresAt.UTC() // as stored: SQLite compares times as text (NowFunc)
 	}
 	return tx.Create(&tokens).Error
 }
@@ -136,10 +137,10 @@ func (s *Store) requireActive(tx *gorm.DB, userID int64) (string, error) {
 func (s *Store) revokeFamilyOf(ctx context.Context, jti string) error {
 	now := s.db.NowFunc()
 	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
-		// Write first: SQLite transactions here are not IMMEDIATE (the
-		// driver ignores _txlock after _time_format), and one that reads
-		// first fails with SQLITE_BUSY instead of waiting when another
-		// writer got in between.
+		// On SQLite the transaction holds the write lock from its BEGIN
+		// IMMEDIATE (sqlite_immediate.go), so reading the owners after the
+		// write cannot fail with SQLITE_BUSY; on PostgreSQL the UPDATE's
+		// row locks make a concurrent revocation of the family wait.
 		if err := tx.Model(&TokenFamily{}).
 			Where("revoked_at IS NULL AND id IN (?)", tx.Model(&IssuedToken{}).Select("family_id").Where("jti = ?", jti)).
 			Update("revoked_at", now).Error; err != nil {
@@ -244,6 +245,7 @@ func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
 // families left empty, so the tables stay small. An expired token fails
 // verification on its own exp claim, so its record is no longer needed.
 func (s *Store) PurgeExpiredTokens(ctx context.Context, cutoff time.Time) (int64, error) {
+	cutoff = cutoff.UTC() // as stored: SQLite compares times as text (NowFunc)
 	var n int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Where("expires_at < ?", cutoff).Delete(&IssuedToken{})
