@@ -121,7 +121,10 @@ func TestListPatientPagination(t *testing.T) {
 	}
 
 	for _, query := range []string{"?page=4", "?page=0", "?page=-1", "?page=abc", "?page=", "?page=1.5", "?page_size=50&page=2",
-		"?page=99999999999999999999"} {
+		"?page=99999999999999999999",
+		// Pages whose offset, (page-1)*size, would wrap around to a negative number.
+		"?page=100000000000000000&page_size=100", "?page=9223372036854775807", "?page=461168601842738791",
+		"?search=page&page=100000000000000000&page_size=100", "?ordering=name&page=9223372036854775807"} {
 		t.Run("GET /api/patients/"+query+" is an invalid page", func(t *testing.T) {
 			r := app.do(request{method: "GET", path: "/api/patients/" + query, token: a.Access}).want(t, http.StatusNotFound)
 			resWantBody(t, r, resDetail("Invalid page."))

@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"gorm.io/gorm"
@@ -19,6 +20,10 @@ type AdminQuery struct {
 	Page     int       // from 1
 	Since    time.Time // created at or after; zero for any time
 }
+
+// maxAdminPage is the largest page number a changelist reads: its offset
+// fits any int.
+const maxAdminPage = math.MaxInt32 / AdminPageSize
 
 // AdminCountLimit bounds how many matching rows a changelist counts.
 // Counting every match of a search over a million patients costs a scan of
@@ -170,6 +175,8 @@ func (spec adminSpec) loadPage(db *gorm.DB) *gorm.DB {
 // the count is capped at AdminCountLimit.
 func adminList[T any](base *gorm.DB, spec adminSpec, q AdminQuery) (AdminPage[T], error) {
 	var page AdminPage[T]
+	// A page number so large that its offset would wrap is past any end.
+	q.Page = min(q.Page, maxAdminPage)
 	base, searching := spec.filter(base, q)
 	// A Session, so the two reads below do not share one statement.
 	query := spec.loadPage(spec.order(base.Session(&gorm.Session{}), q.Ordering)).Session(&gorm.Session{})

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -283,6 +284,18 @@ func TestAdminPatientPageReadsWhatItShows(t *testing.T) {
 	}
 	if len(page.Items) != 2 || page.Items[0].Name != "Cara Jones" || page.Items[1].Name != "Bea Smith" {
 		t.Fatalf("owner's patients by name descending: %+v", page.Items)
+	}
+	// A page number whose offset would wrap around is past the end: the last
+	// page, searched or not, never page 1 again under another number.
+	for _, q := range []models.AdminQuery{{Search: "jones", Page: math.MaxInt}, {Page: math.MaxInt}, {Page: math.MaxInt64 / 50}} {
+		last, err := store.AdminPatients(ctx, models.AdminPatientFilter{}, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 2, false: 3}[q.Search != ""]; last.Number != 1 || last.Count != int64(want) || len(last.Items) != want || last.HasNext {
+			t.Errorf("%+v: page %d of %d, count %d, %d items, next %v; want the last page, 1, with %d", q,
+				last.Number, last.NumPages, last.Count, len(last.Items), last.HasNext, want)
+		}
 	}
 	// The whole row is still there for the change page.
 	full, err := store.AdminPatient(ctx, page.Items[0].ID)

@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +142,11 @@ func list[T any](base *gorm.DB, spec listSpec, q ListQuery) (Page[T], error) {
 		return page, err
 	}
 	size := q.size()
+	if q.Page-1 > (math.MaxInt-size)/size {
+		// Past any list's end; (Page-1)*size would wrap to a negative
+		// offset, which gorm leaves out: page 1 again, with a next link.
+		return page, errInvalidPage()
+	}
 	offset := (q.Page - 1) * size
 	if spec.countSearchInPage && v.searched && v.memo == nil && len(spec.preload) == 0 && offset < deferredJoinOffset {
 		rows, total, err := pageCounted[T](applyOrdering(base.Session(&gorm.Session{}), spec, q.Ordering), offset, size)
