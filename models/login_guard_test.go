@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,28 @@ func TestLoginGuard(t *testing.T) {
 	}
 	if _, err := g.Check(ctx, u.Email, password, nil); err != nil {
 		t.Fatalf("after cancelled checks: %v", err)
+	}
+}
+
+// An email far longer than any account's is locked like any other, and
+// apart from another long one that differs only at its end.
+func TestLoginGuardLongEmails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := modelstest.Store(t)
+	clock := func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+	perIP := models.NewLimiter(models.Limit{Events: 100, Window: time.Minute}, clock)
+	perEmail := models.NewLimiter(models.Limit{Events: 2, Window: 15 * time.Minute}, clock)
+	g := models.NewLoginGuard(s, perIP, perEmail, func(bool) {})
+	long := strings.Repeat("x", 1<<20) + "@example.com"
+	for i, wantLocked := range []bool{false, false, true} {
+		_, err := g.Check(ctx, long, "wrong", nil)
+		var th *models.Throttled
+		if locked := errors.As(err, &th); locked != wantLocked || (!locked && models.ErrorCode(err) != models.Unauthorized) {
+			t.Fatalf("attempt %d with a 1 MiB email: %v, want locked %v", i+1, err, wantLocked)
+		}
+	}
+	if _, err := g.Check(ctx, long+"y", "wrong", nil); models.ErrorCode(err) != models.Unauthorized {
+		t.Fatalf("another long email is locked with the first: %v", err)
 	}
 }
