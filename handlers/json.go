@@ -195,8 +195,8 @@ func (r *fieldReader) present(name string, required bool) (json.RawMessage, bool
 	return raw, true
 }
 
-// str decodes a string field into dst if present. Strings are trimmed
-// later, by the model's validation; passwords use rawStr.
+// str decodes a string field into dst if present, untrimmed: the model's
+// validation trims what it should, and never a password (NewUser.Clean).
 func (r *fieldReader) str(name string, required bool, dst *string) {
 	raw, ok := r.present(name, required)
 	if !ok {

@@ -396,3 +396,43 @@ func TestMappingOwnerRacesAChangeOfOwner(t *testing.T) {
 		})
 	}
 }
+
+// Deleting a patient takes its mappings with it even where the foreign key
+// does not cascade (a database whose constraint predates the cascade:
+// AutoMigrate never rewrites one), and touches no other owner's mappings.
+func TestDeletePatientWithoutCascade(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("SQLite cannot change a table's foreign keys in place")
+	}
+	cast := newMappingCast(t, 2)
+	s, db, a, b := cast.s, cast.db, cast.a, cast.b
+	if err := db.Exec(`ALTER TABLE mappings DROP CONSTRAINT fk_mappings_patient,
+	  ADD CONSTRAINT fk_mappings_patient FOREIGN KEY (patient_id) REFERENCES patients (id)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	mine := listPatient(t, s, a, models.Patient{Name: "Mine"}).ID
+	theirs := listPatient(t, s, b, models.Patient{Name: "Theirs"}).ID
+	for _, d := range cast.doctors {
+		assign(t, s, a, mine, d)
+		assign(t, s, b, theirs, d)
+	}
+	if err := s.DeletePatient(context.Background(), a, theirs); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("deleting another owner's patient: %v, want NotFound", err)
+	}
+	if err := s.DeletePatient(context.Background(), a, mine); err != nil {
+		t.Fatalf("DeletePatient: %v", err)
+	}
+	for _, tc := range []struct {
+		patient int64
+		want    int64
+	}{{mine, 0}, {theirs, 2}} {
+		var n int64
+		if err := db.Model(&models.Mapping{}).Where("patient_id = ?", tc.patient).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("patient %d has %d mappings, want %d", tc.patient, n, tc.want)
+		}
+	}
+}

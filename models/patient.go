@@ -195,17 +195,21 @@ func (s *Store) UpdatePatient(ctx context.Context, owner int64, p *Patient) erro
 // DeletePatient deletes owner's patient id and its mappings.
 func (s *Store) DeletePatient(ctx context.Context, owner, id int64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		// The foreign key cascades too; deleting the mappings first, and
+		// explicitly, keeps the rule true on a database whose key does not
+		// cascade (AutoMigrate never rewrites an existing constraint), where
+		// deleting the patient first would fail.
+		err := tx.Where("patient_id IN (SELECT id FROM patients WHERE id = ? AND created_by_id = ?)", id, owner).
+			Delete(&Mapping{}).Error
+		if err != nil {
+			return err
+		}
 		res := tx.Where("id = ? AND created_by_id = ?", id, owner).Delete(&Patient{})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return notFound()
-		}
-		// The foreign key cascades too; deleting explicitly keeps the rule
-		// true on a database created without it.
-		if err := tx.Where("patient_id = ?", id).Delete(&Mapping{}).Error; err != nil {
-			return err
 		}
 		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectPatient, objectID: id})
 	})
