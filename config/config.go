@@ -120,6 +120,14 @@ type Config struct {
 	// when empty.
 	TrustedProxies []string
 
+	// AllowedHosts is ALLOWED_HOSTS, Django's setting: comma-separated host
+	// names or IP addresses (lower-cased, no port) that a request's Host
+	// must name, or it is answered 400. A leading "." also matches every
+	// subdomain; "*" matches any host. Nil (the default) accepts any Host:
+	// set it in production, since the API's absolute pagination links are
+	// built from the Host a client sent.
+	AllowedHosts AllowedHosts
+
 	// HashConcurrency is PASSWORD_HASH_CONCURRENCY, the number of password
 	// hashes allowed to run at once. 0 (the default) means the caller picks
 	// GOMAXPROCS.
@@ -233,6 +241,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MaxBodyBytes = l.positiveInt64("MAX_BODY_BYTES", DefaultMaxBodyBytes)
 	c.RequestTimeout = l.duration("REQUEST_TIMEOUT", DefaultRequestTimeout)
 	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
+	c.AllowedHosts = l.hosts("ALLOWED_HOSTS")
 	c.HashConcurrency = l.nonNegativeInt("PASSWORD_HASH_CONCURRENCY", 0)
 	c.APIRateLimit = l.rateLimit("API_RATE_LIMIT", DefaultAPIRateLimit, perMinute)
 	c.LoginRatePerIP = l.rateLimit("LOGIN_RATE_PER_IP", DefaultLoginRatePerIP, perMinute)
@@ -489,6 +498,71 @@ func (l *loader) proxies(name string) []string {
 	return out
 }
 
+// hostPattern is an ALLOWED_HOSTS entry without its leading "." (DNS
+// labels), or an IPv6 address in brackets (checked with net.ParseIP).
+var hostPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+
+func (l *loader) hosts(name string) AllowedHosts {
+	v := l.get(name)
+	if v == "" {
+		return nil
+	}
+	var out AllowedHosts
+	for _, h := range strings.Split(v, ",") {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" {
+			continue // tolerate "a, b," and similar
+		}
+		if h != "*" && !validHost(strings.TrimPrefix(h, ".")) {
+			l.fail(name, "invalid host %q (want a name such as api.example.com or .example.com, an IP address, or *; no port)", h)
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// validHost reports whether h (lower-case, without a port) is a host name
+// or an IP address, IPv6 in brackets.
+func validHost(h string) bool {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		ip := net.ParseIP(h[1 : len(h)-1])
+		return ip != nil && ip.To4() == nil
+	}
+	return hostPattern.MatchString(h)
+}
+
+// AllowedHosts is ALLOWED_HOSTS (Config.AllowedHosts).
+type AllowedHosts []string
+
+// Allow reports whether a request naming host (its Host header, perhaps
+// with a port) may be served, matching as Django's validate_host: the
+// host without its port and trailing dot, lower-cased, must be a valid
+// host and equal an entry, or end with an entry that starts with ".", or
+// there must be a "*" entry. No entries allow every host.
+func (a AllowedHosts) Allow(host string) bool {
+	if len(a) == 0 {
+		return true
+	}
+	host = strings.ToLower(host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+		if strings.Contains(h, ":") {
+			host = "[" + h + "]"
+		}
+	}
+	host = strings.TrimSuffix(host, ".")
+	if !validHost(host) {
+		return false
+	}
+	for _, p := range a {
+		if p == "*" || p == host || (strings.HasPrefix(p, ".") && (host == p[1:] || strings.HasSuffix(host, p))) {
+			return true
+		}
+	}
+	return false
+}
+
 func (l *loader) logFormat(name string) string {
 	v := strings.ToLower(l.get(name))
 	switch v {
@@ -719,6 +793,10 @@ func (c Config) attrs() []slog.Attr {
 	if len(c.SecretKey) > 0 {
 		secret = redacted
 	}
+	hosts := slog.StringValue("[]")
+	if len(c.AllowedHosts) > 0 {
+		hosts = slog.StringValue("[" + strings.Join(c.AllowedHosts, " ") + "]")
+	}
 	proxies := slog.StringValue("[]")
 	if len(c.TrustedProxies) > 0 {
 		proxies = slog.StringValue("[" + strings.Join(c.TrustedProxies, " ") + "]")
@@ -735,6 +813,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.Int64("MaxBodyBytes", c.MaxBodyBytes),
 		slog.Duration("RequestTimeout", c.RequestTimeout),
 		{Key: "TrustedProxies", Value: proxies},
+		{Key: "AllowedHosts", Value: hosts},
 		slog.Int("HashConcurrency", c.HashConcurrency),
 		slog.Int("APIRateLimit", c.APIRateLimit),
 		slog.Int("LoginRatePerIP", c.LoginRatePerIP),

@@ -120,6 +120,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		"MAX_BODY_BYTES":             "2048",
 		"REQUEST_TIMEOUT":            "1m30s",
 		"TRUSTED_PROXIES":            " 10.0.0.1, 192.168.0.0/16 ,::1,fd00::/8,",
+		"ALLOWED_HOSTS":              " API.example.com, .clinic.example,10.0.0.5 ,[::1],",
 		"PASSWORD_HASH_CONCURRENCY":  "4",
 		"API_RATE_LIMIT":             "0",
 		"LOGIN_RATE_PER_IP":          "30",
@@ -148,6 +149,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		MaxBodyBytes:           2048,
 		RequestTimeout:         90 * time.Second,
 		TrustedProxies:         []string{"10.0.0.1", "192.168.0.0/16", "::1", "fd00::/8"},
+		AllowedHosts:           AllowedHosts{"api.example.com", ".clinic.example", "10.0.0.5", "[::1]"},
 		HashConcurrency:        4,
 		LoginRatePerIP:         30,
 		RegisterRatePerIP:      5,
@@ -309,6 +311,11 @@ func TestLoadErrors(t *testing.T) {
 		{prod("TRUSTED_PROXIES", "10.0.0.1,proxy.local"), "TRUSTED_PROXIES", `"proxy.local"`},
 		{prod("TRUSTED_PROXIES", "10.0.0.0/33"), "TRUSTED_PROXIES", `"10.0.0.0/33"`},
 		{prod("TRUSTED_PROXIES", "300.1.1.1"), "TRUSTED_PROXIES", `"300.1.1.1"`},
+		{prod("ALLOWED_HOSTS", "api.example.com:8000"), "ALLOWED_HOSTS", `invalid host "api.example.com:8000"`},
+		{prod("ALLOWED_HOSTS", "https://api.example.com"), "ALLOWED_HOSTS", `"https://api.example.com"`},
+		{prod("ALLOWED_HOSTS", "*.example.com"), "ALLOWED_HOSTS", `"*.example.com"`},
+		{prod("ALLOWED_HOSTS", "[not-an-ip]"), "ALLOWED_HOSTS", `"[not-an-ip]"`},
+		{prod("ALLOWED_HOSTS", "-bad.example"), "ALLOWED_HOSTS", `"-bad.example"`},
 		{prod("LOG_FORMAT", "xml"), "LOG_FORMAT", `"xml"`},
 		{prod("LOG_LEVEL", "verbose"), "LOG_LEVEL", `"verbose"`},
 		{prod("ADDR", "8000"), "ADDR", `"8000"`},
@@ -647,5 +654,41 @@ func TestErrorsAreJoinable(t *testing.T) {
 	var joined interface{ Unwrap() []error }
 	if !errors.As(err, &joined) || len(joined.Unwrap()) != 2 {
 		t.Errorf("want an errors.Join of 2 errors, got %v", err)
+	}
+}
+
+// Hosts are matched as Django's validate_host matches ALLOWED_HOSTS.
+func TestAllowedHosts(t *testing.T) {
+	t.Parallel()
+	hosts := mustLoad(t, prod("ALLOWED_HOSTS", "api.example.com,.clinic.example,10.0.0.5,[::1]")).AllowedHosts
+	for host, want := range map[string]bool{
+		"api.example.com":          true,
+		"API.Example.COM:8443":     true,
+		"api.example.com.":         true,
+		"clinic.example":           true,
+		"eu.clinic.example:443":    true,
+		"a.b.clinic.example":       true,
+		"10.0.0.5:8000":            true,
+		"[::1]:8000":               true,
+		"[::1]":                    true,
+		"example.com":              false,
+		"evil.example.com":         false,
+		"api.example.com.evil.net": false,
+		"notclinic.example":        false,
+		"evil/.clinic.example":     false,
+		"evil@eu.clinic.example":   false,
+		"10.0.0.6":                 false,
+		"::1":                      false,
+		"":                         false,
+	} {
+		if got := hosts.Allow(host); got != want {
+			t.Errorf("Allow(%q) = %v, want %v", host, got, want)
+		}
+	}
+	if !(AllowedHosts{"*"}).Allow("anything.example:1") || (AllowedHosts{"*"}).Allow("bad host") {
+		t.Error(`"*" must allow any valid host, and only valid ones`)
+	}
+	if !AllowedHosts(nil).Allow("anything/at all") {
+		t.Error("no ALLOWED_HOSTS must allow every Host, as before the setting")
 	}
 }
