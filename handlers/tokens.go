@@ -40,7 +40,9 @@ type signer struct {
 func newSigner(secret []byte, accessTTL, refreshTTL time.Duration, now func() time.Time) *signer {
 	// Only HS256 (so never "none" nor an RSA key used as an HMAC secret),
 	// and exp is required: golang-jwt treats it as optional by default.
-	timeChecks := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(now)}
+	// iat is checked by verify, with issuedAtLeeway: golang-jwt's leeway
+	// would stretch exp too.
+	timeChecks := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithTimeFunc(now)}
 	return &signer{
 		secret: secret, accessTTL: accessTTL, refreshTTL: refreshTTL, now: now,
 		// Strict decoding: a token is accepted in the one encoding it was
@@ -97,7 +99,7 @@ func (s *signer) verify(token, typ string) (*claims, error) {
 		return nil, invalid
 	}
 	if known := s.verified.get(token); known != nil {
-		if known.TokenType != typ || s.validator.Validate(known) != nil {
+		if known.TokenType != typ || s.validator.Validate(known) != nil || s.issuedLater(known) {
 			return nil, invalid
 		}
 		c := *known // its pointers (times, audience) are shared: read-only
@@ -105,7 +107,7 @@ func (s *signer) verify(token, typ string) (*claims, error) {
 	}
 	var c claims
 	_, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.secret, nil })
-	if err != nil || c.TokenType != typ || c.ID == "" || c.UserID < 1 || c.IssuedAt == nil {
+	if err != nil || c.TokenType != typ || c.ID == "" || c.UserID < 1 || c.IssuedAt == nil || s.issuedLater(&c) {
 		return nil, invalid
 	}
 	if typ == models.AccessToken {
@@ -115,6 +117,18 @@ func (s *signer) verify(token, typ string) (*claims, error) {
 		s.verified.put(token, &known, s.now())
 	}
 	return &c, nil
+}
+
+// issuedAtLeeway is how far in this process's future a token's iat may
+// be: another server process, whose clock runs a little ahead, may have
+// issued it a moment ago (jwt's second-granular iat alone leaves a
+// fraction of a second). A clock set back further still refuses tokens
+// "issued" after its now. exp has no leeway.
+const issuedAtLeeway = 30 * time.Second
+
+// issuedLater reports whether c was issued after now, beyond the leeway.
+func (s *signer) issuedLater(c *claims) bool {
+	return c.IssuedAt == nil || c.IssuedAt.After(s.now().Add(issuedAtLeeway))
 }
 
 // maxTokenLen bounds a token: ours are under 300 bytes.

@@ -122,6 +122,40 @@ func TestAuthSignerRemembersVerifiedTokensStrictly(t *testing.T) {
 	invalid("before its iat", token, models.AccessToken)
 }
 
+// A token issued by another process whose clock runs a few seconds ahead
+// is accepted at once; one "issued" further ahead than the leeway is not,
+// and exp gets no leeway at all.
+func TestAuthSignerClockSkew(t *testing.T) {
+	secret := []byte("unit-test-secret-of-at-least-32-bytes!")
+	here := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	s := newSigner(secret, 5*time.Minute, 24*time.Hour, func() time.Time { return here })
+	for _, tc := range []struct {
+		ahead time.Duration
+		ok    bool
+	}{{2 * time.Second, true}, {issuedAtLeeway, true}, {issuedAtLeeway + 2*time.Second, false}, {time.Hour, false}} {
+		other := newSigner(secret, 5*time.Minute, 24*time.Hour, func() time.Time { return here.Add(tc.ahead) })
+		token, _, err := other.issue(models.AccessToken, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Twice: the second answer comes from the memo of verified tokens.
+		for range 2 {
+			if _, err := s.verify(token, models.AccessToken); (err == nil) != tc.ok {
+				t.Errorf("issued by a clock %v ahead: err %v, want accepted %v", tc.ahead, err, tc.ok)
+			}
+		}
+	}
+	// Issued 5 minutes ago by a clock 10 s behind: expired 10 s ago here.
+	behind := newSigner(secret, 5*time.Minute, 24*time.Hour, func() time.Time { return here.Add(-5*time.Minute - 10*time.Second) })
+	token, _, err := behind.issue(models.AccessToken, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.verify(token, models.AccessToken); err == nil {
+		t.Error("a token past its exp is accepted: exp must have no leeway")
+	}
+}
+
 // The memo is bounded, and a full one forgets expired tokens first, then
 // others, down to three quarters; refresh tokens and other spellings of a
 // token never get in.
