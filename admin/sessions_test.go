@@ -109,6 +109,41 @@ func TestSessionStoreRoundTripAndRotation(t *testing.T) {
 	}
 }
 
+// A request that read its session before the session was revoked
+// (logout elsewhere, a password change, a deactivation) cannot bring it
+// back when it saves at its end: the cookie is cleared and no row is made,
+// and two saves in one request of a new session still make one session.
+func TestSessionStoreNeverRevivesARevokedSession(t *testing.T) {
+	t.Parallel()
+	rig := newSessionRig(t)
+	s, r := rig.load("")
+	s.Values[keyCSRF] = "token"
+	first := rig.save(s, r)
+	s.Values[keyCSRF] = "token2"
+	if again := rig.save(s, r); again.Value != first.Value {
+		t.Fatalf("a second save of a new session moved it to another token")
+	}
+
+	inFlight, r2 := rig.load(first.Value)
+	if inFlight.IsNew {
+		t.Fatal("the session was not loaded from its cookie")
+	}
+	if err := rig.db.DeleteSession(t.Context(), first.Value); err != nil { // revoked meanwhile
+		t.Fatal(err)
+	}
+	inFlight.AddFlash("success|done")
+	rig.now = rig.now.Add(time.Minute)
+	if c := rig.save(inFlight, r2); c.Value != "" || c.MaxAge >= 0 {
+		t.Fatalf("saving a revoked session set cookie %+v, want it cleared", c)
+	}
+	if _, err := rig.db.Session(t.Context(), first.Value, rig.now, time.Hour); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("the revoked session's row is back: %v", err)
+	}
+	if again, _ := rig.load(first.Value); !again.IsNew {
+		t.Fatal("the revoked token works again")
+	}
+}
+
 func TestSessionStoreTimeouts(t *testing.T) {
 	t.Parallel()
 	rig := newSessionRig(t)

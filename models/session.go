@@ -103,6 +103,23 @@ func (s *Store) SaveSession(ctx context.Context, token string, userID *int64, da
 	return translate(err)
 }
 
+// UpdateSession stores the data and user of token's existing session and
+// marks it seen at now; it never creates one. NotFound means the session
+// is gone (logged out, revoked by a password change or deactivation, or
+// purged) while the request that read it ran: writing it back would
+// revive it.
+func (s *Store) UpdateSession(ctx context.Context, token string, userID *int64, data string, now time.Time) error {
+	res := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).
+		Updates(map[string]any{"user_id": userID, "data": data, "last_seen_at": now.UTC()})
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound()
+	}
+	return nil
+}
+
 // DeleteSession ends token's session (logout).
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	return translate(s.db.WithContext(ctx).Where("id = ?", sessionKey(token)).Delete(&Session{}).Error)
