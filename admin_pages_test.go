@@ -65,9 +65,19 @@ func TestAdminEveryPageRenders(t *testing.T) {
 		cl.get(path).want(t, http.StatusNotFound).testid(t, "error-404")
 	}
 	app.admAnon(t).do(http.MethodGet, "/admin", nil, nil).want(t, http.StatusMovedPermanently)
-	// The mapping page names a patient: an audited view.
-	if evs := app.admEvents(t, models.AuditFilter{UserID: super.ID, Action: models.ActionView, ObjectType: models.ObjectMapping}); len(evs) != 1 {
-		t.Errorf("mapping views audited = %d, want 1", len(evs))
+	// The mapping's change page and its history name a patient: audited views.
+	if evs := app.admEvents(t, models.AuditFilter{UserID: super.ID, Action: models.ActionView, ObjectType: models.ObjectMapping}); len(evs) != 2 {
+		t.Errorf("mapping views audited = %d, want 2 (change page, history)", len(evs))
+	}
+	// A form whose patient field is filled in names the patient (and its
+	// date of birth): an audited view of that patient.
+	viewsOfP := func() int {
+		return len(app.admEvents(t, models.AuditFilter{UserID: super.ID, Action: models.ActionView, ObjectType: models.ObjectPatient, ObjectID: p.ID}))
+	}
+	before := viewsOfP()
+	cl.get("/admin/mappings/add/?patient="+pid).want(t, http.StatusOK).testid(t, "form-mapping")
+	if got := viewsOfP(); got != before+1 {
+		t.Errorf("views of the patient a new mapping's form names: %d more, want 1", got-before)
 	}
 }
 

@@ -58,7 +58,7 @@ func (a *Admin) fk(c *gin.Context, v formValues, name, label string, target *res
 		Help: "Type to search, or enter the " + target.name + "'s ID.",
 	}
 	if id, err := strconv.ParseInt(strings.TrimSpace(v[name]), 10, 64); err == nil && id > 0 {
-		if item, err := a.store.LookupLabel(c.Request.Context(), target.objectType, id); err == nil {
+		if item, err := a.store.ViewLookupLabel(c.Request.Context(), target.objectType, id); err == nil {
 			f.LookupLabel = item.Label
 			if item.Detail != "" {
 				f.LookupLabel += " (" + item.Detail + ")"

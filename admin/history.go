@@ -32,7 +32,7 @@ func (a *Admin) history(res *resource) handlerFunc {
 			}
 			name = p.Name
 		case mappings:
-			m, err := a.store.AdminMapping(ctx, id)
+			m, err := a.store.AdminViewMapping(ctx, id) // its patient's name is shown
 			if err != nil {
 				return err
 			}

@@ -74,7 +74,9 @@ func (s *Store) Lookup(ctx context.Context, objectType, query string, limit int)
 }
 
 // LookupLabel returns the picker's item for objectType object id (the
-// current value of a foreign key), or NotFound.
+// current value of a foreign key), or NotFound. Not audited: for names in
+// messages about a write, which is audited itself; a page that shows the
+// item uses ViewLookupLabel.
 func (s *Store) LookupLabel(ctx context.Context, objectType string, id int64) (LookupItem, error) {
 	db := s.db.WithContext(ctx)
 	take := func(dst any) error { return translate(db.Take(dst, id).Error) }
@@ -99,6 +101,17 @@ func (s *Store) LookupLabel(ctx context.Context, objectType string, id int64) (L
 		return doctorItem(&d), nil
 	}
 	return LookupItem{}, translate(gorm.ErrRecordNotFound)
+}
+
+// ViewLookupLabel is LookupLabel for a person to see: a patient's item
+// (name and date of birth) is patient data, so its read is audited, as the
+// picker's lists are.
+func (s *Store) ViewLookupLabel(ctx context.Context, objectType string, id int64) (LookupItem, error) {
+	item, err := s.LookupLabel(ctx, objectType, id)
+	if err != nil || objectType != ObjectPatient {
+		return item, err
+	}
+	return item, s.audit(ctx, auditEntry{action: ActionView, objectType: ObjectPatient, objectID: id})
 }
 
 func userItem(u *User) LookupItem {
