@@ -123,6 +123,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	applyMemoryLimit(cfg.MemoryLimit, gomemlimit, log)
 	addSpareProc(store.Hasher().Slots(), gomaxprocs, log)
+	if !cfg.SecretGenerated && len(cfg.AllowedHosts) == 0 {
+		// A deployment (its own SECRET_KEY) that serves any Host: say so
+		// once, as Django refuses to start without ALLOWED_HOSTS.
+		log.Warn("ALLOWED_HOSTS is not set: requests naming any Host are served, and the API's pagination links name the Host a request sent. Set ALLOWED_HOSTS to the site's host names.")
+	}
 	return serve(ctx, cfg, db, store, log)
 }
 

@@ -47,9 +47,9 @@ type secServer struct {
 	err  error         // Wait's result, once done
 }
 
-// secStartServer starts the server in its own process over dsn and waits
-// until it listens.
-func secStartServer(t *testing.T, dsn modelstest.DSN) *secServer {
+// secStartServer starts the server in its own process over dsn, with the
+// extra KEY=VALUE settings given, and waits until it listens.
+func secStartServer(t *testing.T, dsn modelstest.DSN, extra ...string) *secServer {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("needs SIGTERM")
@@ -62,7 +62,7 @@ func secStartServer(t *testing.T, dsn modelstest.DSN) *secServer {
 	} else {
 		env = append(env, "SQLITE_PATH="+dsn.DSN)
 	}
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), env...), extra...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -267,4 +267,25 @@ func TestSecGracefulShutdown(t *testing.T) {
 func secRefusedAtConnect(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial" && errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// A deployment (its own SECRET_KEY) started without ALLOWED_HOSTS says, once,
+// that it serves any Host; with ALLOWED_HOSTS it does not.
+func TestWarnsWithoutAllowedHosts(t *testing.T) {
+	t.Parallel()
+	const warning = "ALLOWED_HOSTS is not set"
+	for _, tc := range []struct {
+		extra []string
+		warns bool
+	}{{nil, true}, {[]string{"ALLOWED_HOSTS=api.example.com"}, false}} {
+		_, dsn := modelstest.OpenDSN(t)
+		srv := secStartServer(t, dsn, tc.extra...)
+		if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		<-srv.done
+		if got := strings.Count(srv.logs.String(), warning); got != map[bool]int{true: 1, false: 0}[tc.warns] {
+			t.Errorf("settings %v: the warning appears %d times; logs:\n%s", tc.extra, got, srv.logs)
+		}
+	}
 }
