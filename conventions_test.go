@@ -280,48 +280,6 @@ func TestConvWrongMethodIs405(t *testing.T) {
 	}
 }
 
-// A path whose id is not a positive integer names no object: 404 whatever
-// the method (as Django's <int:> converter answers), once authenticated;
-// with a real id, the wrong method is still 405.
-func TestConvWrongMethodOnANonIDIs404(t *testing.T) {
-	t.Parallel()
-	app := newTestApp(t)
-	u := app.mustUser(t, false)
-	for _, tc := range []struct {
-		method, path, token string
-		status              int
-	}{
-		{"POST", "/api/patients/abc/", u.Access, 404},
-		{"POST", "/api/patients/0", u.Access, 404},
-		{"POST", "/api/patients/+1/", u.Access, 404},
-		{"POST", "/api/doctors/1.5/", u.Access, 404},
-		{"PUT", "/api/mappings/-3/", u.Access, 404},
-		{"GET", "/api/mappings/delete/abc/", u.Access, 404},
-		{"GET", "/api/mappings/delete/99999999999999999999/", u.Access, 404},
-		{"POST", "/api/patients/abc/", "", 401},
-		{"GET", "/api/mappings/delete/abc/", "not-a-token", 401},
-		{"POST", "/api/patients/7/", u.Access, 405},
-		{"GET", "/api/mappings/delete/7", u.Access, 405},
-	} {
-		r := app.do(request{method: tc.method, path: tc.path, token: tc.token})
-		if r.Code != tc.status {
-			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, r.Code, r.Body, tc.status)
-			continue
-		}
-		switch tc.status {
-		case 404:
-			convWantBody(t, r, `{"detail":"Not found."}`)
-			if allow := r.Header().Get("Allow"); allow != "" {
-				t.Errorf("%s %s: a 404 names allowed methods: %q", tc.method, tc.path, allow)
-			}
-		case 401:
-			authWant401(t, r, "", tc.token != "")
-		case 405:
-			convWantBody(t, r, fmt.Sprintf(`{"detail":"Method \"%s\" not allowed."}`, tc.method))
-		}
-	}
-}
-
 // convPatientCount is the number of u's patients, through the API.
 func (app *testApp) convPatientCount(t *testing.T, u *testUser) int {
 	t.Helper()
@@ -879,7 +837,9 @@ func TestConvRepeatedQueryParameterLastWins(t *testing.T) {
 
 // As DRF authenticates before it looks at the method, a wrong method on a
 // path that needs a token is a 401 without a valid one (and says nothing
-// of the methods there are); on public paths it is a 405 for anyone.
+// of the methods there are); on public paths it is a 405 for anyone. Once
+// authenticated, a path whose id is not a positive integer names no
+// object: 404 whatever the method (as Django's <int:> converter answers).
 func TestConvWrongMethodWithoutTokenIs401(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
@@ -902,19 +862,39 @@ func TestConvWrongMethodWithoutTokenIs401(t *testing.T) {
 		{"POST", "/api/schema", "", 405},
 		{"POST", "/api/docs/assets/swagger-ui.css", "", 405},
 		{"POST", "/healthz", "", 405},
+		{"POST", "/api/patients/abc/", "", 401},
+		{"GET", "/api/mappings/delete/abc/", "not-a-token", 401},
+		{"POST", "/api/patients/abc/", u.Access, 404},
+		{"POST", "/api/patients/0", u.Access, 404},
+		{"POST", "/api/patients/+1/", u.Access, 404},
+		{"POST", "/api/doctors/1.5/", u.Access, 404},
+		{"PUT", "/api/mappings/-3/", u.Access, 404},
+		{"GET", "/api/mappings/delete/abc/", u.Access, 404},
+		{"GET", "/api/mappings/delete/99999999999999999999/", u.Access, 404},
+		{"POST", "/api/patients/7/", u.Access, 405},
+		{"GET", "/api/mappings/delete/7", u.Access, 405},
 	} {
 		r := app.do(request{method: tc.method, path: tc.path, token: tc.token})
 		if r.Code != tc.status {
 			t.Errorf("%s %s (token sent: %v): %d %s, want %d", tc.method, tc.path, tc.token != "", r.Code, r.Body, tc.status)
 			continue
 		}
-		if tc.status == 401 {
+		switch allow := r.Header().Get("Allow"); tc.status {
+		case 401:
 			authWant401(t, r, "", tc.token != "")
-			if r.Header().Get("Allow") != "" {
-				t.Errorf("%s %s: a 401 names the allowed methods: %q", tc.method, tc.path, r.Header().Get("Allow"))
+			if allow != "" {
+				t.Errorf("%s %s: a 401 names the allowed methods: %q", tc.method, tc.path, allow)
 			}
-		} else if r.Header().Get("Allow") == "" {
-			t.Errorf("%s %s: 405 without Allow", tc.method, tc.path)
+		case 404:
+			convWantBody(t, r, `{"detail":"Not found."}`)
+			if allow != "" {
+				t.Errorf("%s %s: a 404 names allowed methods: %q", tc.method, tc.path, allow)
+			}
+		case 405:
+			convWantBody(t, r, fmt.Sprintf(`{"detail":"Method \"%s\" not allowed."}`, tc.method))
+			if allow == "" {
+				t.Errorf("%s %s: 405 without Allow", tc.method, tc.path)
+			}
 		}
 	}
 }
