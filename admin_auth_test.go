@@ -29,19 +29,21 @@ func TestAdminLoginFlow(t *testing.T) {
 	if v, _ := page.testid(t, "login-form").Find(`input[name="next"]`).Attr("value"); v != "/admin/patients/" {
 		t.Fatalf("login form next = %q", v)
 	}
-	before := anon.token()
-	if before == "" {
-		t.Fatal("login page set no session cookie (needed for its CSRF token)")
+	if anon.token() != "" || anon.cookies["admin_csrftoken"] == nil {
+		t.Fatalf("login page: session %q, CSRF cookie %v; want no session, a CSRF cookie", anon.token(), anon.cookies["admin_csrftoken"])
 	}
+	// A session token planted before login (fixation) is not the one login
+	// gives, and opens nothing after it.
+	const planted = "planted-session-token-of-an-attacker"
+	anon.cookies["admin_session"] = &http.Cookie{Name: "admin_session", Value: planted}
 	res := anon.post("/admin/login/", url.Values{"email": {strings.ToUpper(staff.Email)}, "password": {staff.Password}, "next": {"/admin/patients/"}})
 	res.wantRedirect(t, "/admin/patients/")
 	after := anon.token()
-	if after == "" || after == before {
-		t.Fatalf("session token not rotated at login: before %q, after %q", before, after)
+	if after == "" || after == planted {
+		t.Fatalf("session token not rotated at login: planted %q, after %q", planted, after)
 	}
-	// The pre-login token is dead.
 	old := app.admAnon(t)
-	old.cookies["admin_session"] = &http.Cookie{Name: "admin_session", Value: before}
+	old.cookies["admin_session"] = &http.Cookie{Name: "admin_session", Value: planted}
 	old.get("/admin/").wantRedirect(t, "/admin/login/")
 
 	anon.get("/admin/patients/").want(t, http.StatusOK)
@@ -391,20 +393,61 @@ func TestAdminSecurityHeaders(t *testing.T) {
 	}
 	res := cl.get("/admin/nope/").want(t, http.StatusNotFound)
 	res.testid(t, "error-404")
-	// Session cookie flags.
+	// Cookie flags: the login page's CSRF cookie, then the session's.
 	anon := app.admAnon(t)
-	r := anon.get("/admin/login/")
-	var found bool
-	for _, c := range r.Result().Cookies() {
-		if c.Name == "admin_session" {
-			found = true
-			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/admin/" {
-				t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Lax, Path=/admin/", c)
+	wantFlags := func(r *admResponse, name string) {
+		t.Helper()
+		for _, c := range r.Result().Cookies() {
+			if c.Name == name {
+				if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/admin/" {
+					t.Errorf("%s cookie = %+v, want HttpOnly, SameSite=Lax, Path=/admin/", name, c)
+				}
+				return
 			}
 		}
+		t.Errorf("%s %s set no %s cookie", r.method, r.path, name)
 	}
-	if !found {
-		t.Error("no session cookie on the login page")
+	wantFlags(anon.get("/admin/login/"), "admin_csrftoken")
+	u := app.admUser(t, true, false)
+	wantFlags(anon.post("/admin/login/", url.Values{"email": {u.Email}, "password": {u.Password}}), "admin_session")
+}
+
+// A visitor who is not signed in gets the login form's CSRF token in a
+// cookie, not in a session row: GETs of the login page and failed logins
+// store nothing (anyone could otherwise fill the sessions table), and a
+// login POST must carry the cookie's token.
+func TestAdminAnonymousVisitorsStoreNoSession(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.admUser(t, true, false)
+	rows := func() int64 {
+		var n int64
+		if err := app.store.DB().Model(&models.Session{}).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for range 5 {
+		app.admAnon(t).get("/admin/login/").want(t, http.StatusOK)
+	}
+	anon := app.admAnon(t)
+	anon.get("/admin/login/?next=/admin/patients/").want(t, http.StatusOK)
+	token := anon.csrf
+	anon.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {"wrong-Password-1"}}).want(t, http.StatusOK)
+	if anon.csrf != token {
+		t.Errorf("a failed login changed the visitor's CSRF token")
+	}
+	if n := rows(); n != 0 {
+		t.Fatalf("%d session rows after visitors' GETs and a failed login, want 0", n)
+	}
+	// The form's token without the cookie it came with is refused.
+	thief := app.admAnon(t)
+	thief.csrf = token
+	thief.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).want(t, http.StatusForbidden)
+	// With the cookie, the login works and makes the one session.
+	anon.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {staff.Password}}).want(t, http.StatusSeeOther)
+	if n := rows(); n != 1 {
+		t.Fatalf("%d session rows after one login, want 1", n)
 	}
 }
 

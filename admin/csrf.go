@@ -32,6 +32,9 @@ func (a *Admin) csrf(c *gin.Context) {
 		return
 	}
 	want, _ := session(c).Get(keyCSRF).(string)
+	if want == "" {
+		want = cookieCSRF(c) // a visitor not signed in (csrfToken)
+	}
 	got := c.Request.Header.Get("X-CSRF-Token")
 	if got == "" {
 		got = c.PostForm(csrfField)
@@ -58,17 +61,57 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && u.Host != "" && u.Host == r.Host
 }
 
-// csrfToken returns the session's token, creating (but not saving) one if
-// it has none.
-func csrfToken(c *gin.Context) string {
+// csrfCookie holds the CSRF token of a visitor who is not signed in, as
+// Django's csrftoken cookie does. The login form needs a token before
+// there is a session to keep it in, and keeping it in a session row made
+// every anonymous GET of the login page write a row (anyone could fill
+// the table). The signed-in keep theirs in the session, created anew at
+// login; this cookie is only ever compared with a form field, and the
+// browser's Origin and Sec-Fetch-Site are checked as well (sameOrigin).
+const csrfCookie = "admin_csrftoken"
+
+// csrfToken returns the token the page's forms must send: the session's,
+// or for a visitor not signed in the csrfCookie's (set now if missing).
+// A signed-in session without one (not made by this version's login) gets
+// one, saved with the session.
+func (a *Admin) csrfToken(c *gin.Context) string {
 	s := session(c)
 	if t, _ := s.Get(keyCSRF).(string); t != "" {
 		return t
 	}
+	if sessionUser(c) != nil {
+		t := newCSRFToken()
+		s.Set(keyCSRF, t)
+		return t
+	}
+	if t := cookieCSRF(c); t != "" {
+		return t
+	}
+	if t, ok := c.Get(csrfCookie); ok { // set earlier in this request
+		return t.(string)
+	}
 	t := newCSRFToken()
-	s.Set(keyCSRF, t)
+	c.Set(csrfCookie, t)
+	http.SetCookie(c.Writer, &http.Cookie{Name: csrfCookie, Value: t, Path: "/admin/", HttpOnly: true,
+		Secure: a.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
 	return t
 }
+
+// cookieCSRF returns the request's csrfCookie if it holds a token as
+// newCSRFToken makes them, else "".
+func cookieCSRF(c *gin.Context) string {
+	ck, err := c.Request.Cookie(csrfCookie)
+	if err != nil || len(ck.Value) != csrfTokenLen {
+		return ""
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(ck.Value); err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// csrfTokenLen is the length of newCSRFToken's tokens.
+var csrfTokenLen = base64.RawURLEncoding.EncodedLen(32)
 
 func newCSRFToken() string {
 	b := make([]byte, 32)

@@ -55,7 +55,7 @@ const maxPooledPage = 1 << 20
 // has none, and every page view would write the session row.
 func (a *Admin) layout(c *gin.Context, title, section string, crumbs ...templates.Link) (templates.Layout, error) {
 	l := templates.Layout{
-		Title: title, CSRF: csrfToken(c),
+		Title: title, CSRF: a.csrfToken(c),
 		CSS: a.assets.url("admin.css"), JS: a.assets.url("admin.js"),
 	}
 	if u := sessionUser(c); u != nil && u.IsActive && u.IsStaff {
