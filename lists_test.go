@@ -103,6 +103,9 @@ func TestListPatientPagination(t *testing.T) {
 		{"?page_size=-5", order[:20], resPtr(resListBase + "?page=2&page_size=-5"), nil},
 		{"?page_size=", order[:20], resPtr(resListBase + "?page=2&page_size="), nil},
 		{"?page_size=2.5", order[:20], resPtr(resListBase + "?page=2&page_size=2.5"), nil},
+		// As Django's int(): surrounding space ("+" in a query string) and a sign.
+		{"?page=+2", order[20:40], resPtr(resListBase + "?page=3"), resPtr(resListBase)},
+		{"?page=%2B2&page_size=%205", order[5:10], resPtr(resListBase + "?page=3&page_size=+5"), resPtr(resListBase + "?page_size=+5")},
 		{"?search=page&page=2", order[20:40], resPtr(resListBase + "?page=3&search=page"), resPtr(resListBase + "?search=page")},
 	}
 	for _, tc := range tests {

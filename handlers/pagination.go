@@ -22,7 +22,9 @@ func listQuery(c *gin.Context) (models.ListQuery, error) {
 		return q, nil
 	}
 	if raw, ok := c.GetQuery("page"); ok {
-		n, err := strconv.Atoi(raw)
+		// Django's paginator takes int(page): surrounding space (a "+" in a
+		// query string is one) and a sign are allowed.
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
 		if err != nil || n < 1 {
 			return q, &models.Error{Code: models.NotFound, Message: "Invalid page."}
 		}
@@ -35,6 +37,7 @@ func listQuery(c *gin.Context) (models.ListQuery, error) {
 // MaxPageSize (so one too big for an int is the cap too); anything else
 // means the default (0).
 func pageSize(raw string) int {
+	raw = strings.TrimSpace(raw) // as for page
 	size, err := strconv.Atoi(raw)
 	switch {
 	case err == nil && size > 0:
