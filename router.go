@@ -78,7 +78,8 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	if err := r.SetTrustedProxies(d.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
-	r.Use(requestID, accessLog(d.log), securityHeaders(d.cfg.SecureCookies), allowedHosts(d.cfg.AllowedHosts))
+	r.Use(requestID, accessLog(d.log), securityHeaders(d.cfg.SecureCookies), allowedHosts(d.cfg.AllowedHosts),
+		cors(d.cfg.CORSAllowedOrigins))
 	// Password hashes leave the last core to other requests while there
 	// are any (models.Hasher.ShareCPUWith).
 	var inFlight atomic.Int64

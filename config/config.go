@@ -128,6 +128,12 @@ type Config struct {
 	// built from the Host a client sent.
 	AllowedHosts AllowedHosts
 
+	// CORSAllowedOrigins is CORS_ALLOWED_ORIGINS, as django-cors-headers'
+	// setting: comma-separated origins ("https://app.example.com", scheme,
+	// host and port only) whose browser pages may call the API. Nil (the
+	// default) sends no CORS headers: only same-origin pages can.
+	CORSAllowedOrigins []string
+
 	// HashConcurrency is PASSWORD_HASH_CONCURRENCY, the number of password
 	// hashes allowed to run at once. 0 (the default) means the caller picks
 	// GOMAXPROCS.
@@ -242,6 +248,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RequestTimeout = l.duration("REQUEST_TIMEOUT", DefaultRequestTimeout)
 	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
 	c.AllowedHosts = l.hosts("ALLOWED_HOSTS")
+	c.CORSAllowedOrigins = l.origins("CORS_ALLOWED_ORIGINS")
 	c.HashConcurrency = l.nonNegativeInt("PASSWORD_HASH_CONCURRENCY", 0)
 	c.APIRateLimit = l.rateLimit("API_RATE_LIMIT", DefaultAPIRateLimit, perMinute)
 	c.LoginRatePerIP = l.rateLimit("LOGIN_RATE_PER_IP", DefaultLoginRatePerIP, perMinute)
@@ -522,6 +529,29 @@ func (l *loader) hosts(name string) AllowedHosts {
 	return out
 }
 
+func (l *loader) origins(name string) []string {
+	v := l.get(name)
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue // tolerate "a, b," and similar
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") {
+			l.fail(name, "invalid origin %q (want scheme://host[:port], e.g. https://app.example.com)", o)
+			continue
+		}
+		// A browser's Origin header: lower-case scheme and host, no slash.
+		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
+	}
+	return out
+}
+
 // validHost reports whether h (lower-case, without a port) is a host name
 // or an IP address, IPv6 in brackets.
 func validHost(h string) bool {
@@ -797,6 +827,10 @@ func (c Config) attrs() []slog.Attr {
 	if len(c.AllowedHosts) > 0 {
 		hosts = slog.StringValue("[" + strings.Join(c.AllowedHosts, " ") + "]")
 	}
+	origins := slog.StringValue("[]")
+	if len(c.CORSAllowedOrigins) > 0 {
+		origins = slog.StringValue("[" + strings.Join(c.CORSAllowedOrigins, " ") + "]")
+	}
 	proxies := slog.StringValue("[]")
 	if len(c.TrustedProxies) > 0 {
 		proxies = slog.StringValue("[" + strings.Join(c.TrustedProxies, " ") + "]")
@@ -814,6 +848,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.Duration("RequestTimeout", c.RequestTimeout),
 		{Key: "TrustedProxies", Value: proxies},
 		{Key: "AllowedHosts", Value: hosts},
+		{Key: "CORSAllowedOrigins", Value: origins},
 		slog.Int("HashConcurrency", c.HashConcurrency),
 		slog.Int("APIRateLimit", c.APIRateLimit),
 		slog.Int("LoginRatePerIP", c.LoginRatePerIP),
