@@ -480,27 +480,30 @@ func (l *loader) addr(name, def string) string {
 }
 
 func (l *loader) proxies(name string) []string {
-	v := l.get(name)
-	if v == "" {
-		return nil
-	}
-	var out []string
-	for _, p := range strings.Split(v, ",") {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue // tolerate "a, b," and similar
-		}
-		var err error
+	return l.list(name, func(p string) (string, bool) {
 		if strings.Contains(p, "/") {
-			_, _, err = net.ParseCIDR(p)
-		} else if net.ParseIP(p) == nil {
-			err = errors.New("bad IP")
+			_, _, err := net.ParseCIDR(p)
+			return p, err == nil
 		}
-		if err != nil {
-			l.fail(name, "invalid IP address or CIDR %q", p)
+		return p, net.ParseIP(p) != nil
+	}, "invalid IP address or CIDR %q")
+}
+
+// list reads name as a comma-separated list (spaces around items and empty
+// items, as in "a, b,", are forgiven). keep returns an item as stored, and
+// false for an invalid one, which fails with invalid (given the item).
+func (l *loader) list(name string, keep func(item string) (string, bool), invalid string) []string {
+	var out []string
+	for _, item := range strings.Split(l.get(name), ",") {
+		if item = strings.TrimSpace(item); item == "" {
 			continue
 		}
-		out = append(out, p)
+		kept, ok := keep(item)
+		if !ok {
+			l.fail(name, invalid, item)
+			continue
+		}
+		out = append(out, kept)
 	}
 	return out
 }
@@ -510,46 +513,22 @@ func (l *loader) proxies(name string) []string {
 var hostPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
 
 func (l *loader) hosts(name string) AllowedHosts {
-	v := l.get(name)
-	if v == "" {
-		return nil
-	}
-	var out AllowedHosts
-	for _, h := range strings.Split(v, ",") {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "" {
-			continue // tolerate "a, b," and similar
-		}
-		if h != "*" && !validHost(strings.TrimPrefix(h, ".")) {
-			l.fail(name, "invalid host %q (want a name such as api.example.com or .example.com, an IP address, or *; no port)", h)
-			continue
-		}
-		out = append(out, h)
-	}
-	return out
+	return l.list(name, func(h string) (string, bool) {
+		h = strings.ToLower(h)
+		return h, h == "*" || validHost(strings.TrimPrefix(h, "."))
+	}, "invalid host %q (want a name such as api.example.com or .example.com, an IP address, or *; no port)")
 }
 
 func (l *loader) origins(name string) []string {
-	v := l.get(name)
-	if v == "" {
-		return nil
-	}
-	var out []string
-	for _, o := range strings.Split(v, ",") {
-		o = strings.TrimSpace(o)
-		if o == "" {
-			continue // tolerate "a, b," and similar
-		}
+	return l.list(name, func(o string) (string, bool) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") {
-			l.fail(name, "invalid origin %q (want scheme://host[:port], e.g. https://app.example.com)", o)
-			continue
+			return "", false
 		}
-		// A browser's Origin header: lower-case scheme and host, no slash.
-		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
-	}
-	return out
+		// As a browser's Origin header: lower-case scheme and host, no slash.
+		return strings.ToLower(u.Scheme + "://" + u.Host), true
+	}, "invalid origin %q (want scheme://host[:port], e.g. https://app.example.com)")
 }
 
 // validHost reports whether h (lower-case, without a port) is a host name
