@@ -46,10 +46,9 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 		// gorm.ErrForeignKeyViolated whatever the engine.
 		TranslateError: true,
 		// Microseconds in UTC: what PostgreSQL keeps, so a timestamp read back
-		// equals the one written (keyset cursors depend on it). SQLite keeps a
-		// time as text in the zone it was given and compares the text, so
-		// every time a Store method takes from its caller is made UTC too
-		// before it is stored or compared.
+		// equals the one written (keyset cursors depend on it). On SQLite,
+		// times from callers are made UTC where they enter the driver
+		// (immediateConn.CheckNamedValue).
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,

@@ -65,7 +65,6 @@ func (s *Store) Session(ctx context.Context, token string, now time.Time, idle t
 	if token == "" {
 		return nil, notFound()
 	}
-	now = now.UTC() // as stored: SQLite compares times as text (NowFunc)
 	var ss Session
 	db := s.db.WithContext(ctx)
 	if err := db.Joins("User").Where("sessions.id = ?", sessionKey(token)).Take(&ss).Error; err != nil {
@@ -90,7 +89,6 @@ func (s *Store) Session(ctx context.Context, token string, now time.Time, idle t
 // then expires at now plus the absolute timeout) if it does not exist.
 func (s *Store) SaveSession(ctx context.Context, token string, userID *int64, data string, now time.Time, t SessionTimeouts) error {
 	a := ActorFrom(ctx)
-	now = now.UTC() // as stored: SQLite compares times as text (NowFunc)
 	ss := Session{
 		ID: sessionKey(token), UserID: userID, Data: data,
 		IP: truncate(a.IP, 64), UserAgent: truncate(a.UserAgent, 512),
@@ -110,7 +108,7 @@ func (s *Store) SaveSession(ctx context.Context, token string, userID *int64, da
 // revive it.
 func (s *Store) UpdateSession(ctx context.Context, token string, userID *int64, data string, now time.Time) error {
 	res := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).
-		Updates(map[string]any{"user_id": userID, "data": data, "last_seen_at": now.UTC()})
+		Updates(map[string]any{"user_id": userID, "data": data, "last_seen_at": now})
 	if res.Error != nil {
 		return translate(res.Error)
 	}
@@ -143,7 +141,6 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepToken 
 // PurgeExpiredSessions deletes the sessions that have expired by now and
 // returns how many.
 func (s *Store) PurgeExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
-	now = now.UTC() // as stored: SQLite compares times as text (NowFunc)
 	q := s.db.WithContext(ctx).Where("expires_at <= ?", now)
 	if idle > 0 {
 		q = q.Or("last_seen_at <= ?", now.Add(-idle))

@@ -108,6 +108,25 @@ func (c *immediateConn) waitAtMost(ctx context.Context) error {
 	return nil
 }
 
+// CheckNamedValue converts each statement argument as database/sql would
+// by default, and makes times UTC: go-sqlite stores a time as text in the
+// zone it is given, and SQLite compares that text, so a time in a zone
+// east of UTC compared with times stored in UTC reads as hours later (the
+// hourly token purge, given time.Now() on such a host, deleted tokens with
+// hours to live). Every argument of every statement, prepared or not,
+// passes here; PostgreSQL compares instants and needs nothing.
+func (c *immediateConn) CheckNamedValue(nv *driver.NamedValue) error {
+	v, err := driver.DefaultParameterConverter.ConvertValue(nv.Value)
+	if err != nil {
+		return err
+	}
+	if t, ok := v.(time.Time); ok {
+		v = t.UTC()
+	}
+	nv.Value = v
+	return nil
+}
+
 func (c *immediateConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if err := c.waitAtMost(ctx); err != nil {
 		return nil, err

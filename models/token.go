@@ -61,7 +61,6 @@ func (s *Store) StartTokenFamily(ctx context.Context, userID int64, tokens ...Is
 func insertTokens(tx *gorm.DB, familyID, userID int64, tokens []IssuedToken) error {
 	for i := range tokens {
 		tokens[i].FamilyID, tokens[i].UserID = familyID, userID
-		tokens[i].ExpiresAt = tokens[i].ExpiresAt.UTC() // as stored: SQLite compares times as text (NowFunc)
 	}
 	return tx.Create(&tokens).Error
 }
@@ -245,7 +244,6 @@ func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
 // families left empty, so the tables stay small. An expired token fails
 // verification on its own exp claim, so its record is no longer needed.
 func (s *Store) PurgeExpiredTokens(ctx context.Context, cutoff time.Time) (int64, error) {
-	cutoff = cutoff.UTC() // as stored: SQLite compares times as text (NowFunc)
 	var n int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Where("expires_at < ?", cutoff).Delete(&IssuedToken{})
