@@ -123,30 +123,28 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 	if id := int64Value(sess.Values[keyUserID]); id > 0 {
 		uid = &id
 	}
-	if !sess.IsNew {
+	if sess.IsNew {
+		if sess.ID == "" {
+			sess.ID = models.NewSessionToken()
+		}
+		if err := s.store.SaveSession(ctx, sess.ID, uid, data, s.now().UTC(), s.limits); err != nil {
+			return err
+		}
+		sess.IsNew = false // created: a second Save in this request updates it
+	} else {
 		// A session read from the cookie is only ever updated: if its row
 		// went while this request ran (logout, a password change, a
 		// deactivation), creating it again would bring the token back to
-		// life, with a new absolute timeout.
+		// life, with a new absolute timeout. It ends instead.
 		err := s.store.UpdateSession(ctx, sess.ID, uid, data, s.now().UTC())
 		if models.ErrorCode(err) == models.NotFound {
 			sess.Options.MaxAge = -1
-			http.SetCookie(w, gsessions.NewCookie(sess.Name(), "", sess.Options))
-			return nil
+			return s.Save(r, w, sess)
 		}
 		if err != nil {
 			return err
 		}
-		http.SetCookie(w, gsessions.NewCookie(sess.Name(), sess.ID, sess.Options))
-		return nil
 	}
-	if sess.ID == "" {
-		sess.ID = models.NewSessionToken()
-	}
-	if err := s.store.SaveSession(ctx, sess.ID, uid, data, s.now().UTC(), s.limits); err != nil {
-		return err
-	}
-	sess.IsNew = false // created: a second Save in this request updates it
 	// No Max-Age: the cookie ends with the browser; the server enforces
 	// the idle and absolute timeouts.
 	http.SetCookie(w, gsessions.NewCookie(sess.Name(), sess.ID, sess.Options))
