@@ -21,7 +21,8 @@ const corsMaxAge = "600"
 // admin panel), get no CORS headers, so browsers keep their pages out.
 func cors(origins []string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if len(origins) == 0 || !strings.HasPrefix(c.Request.URL.Path, "/api/") && c.Request.URL.Path != "/api" {
+		path := c.Request.URL.Path
+		if len(origins) == 0 || (path != "/api" && !strings.HasPrefix(path, "/api/")) {
 			c.Next()
 			return
 		}

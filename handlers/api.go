@@ -159,13 +159,14 @@ func (p *pathPatterns) add(pattern string) {
 }
 
 func (p pathPatterns) match(path string) bool {
-	_, ok := p.find(path)
-	return ok
+	pattern, _ := p.find(path)
+	return pattern != nil
 }
 
-// find returns the first pattern path matches, and whether it matched.
-func (p pathPatterns) find(path string) (pattern []string, ok bool) {
-	segments := strings.Split(strings.Trim(path, "/"), "/")
+// find returns the first pattern path matches (nil for none) and the
+// path's segments.
+func (p pathPatterns) find(path string) (pattern, segments []string) {
+	segments = strings.Split(strings.Trim(path, "/"), "/")
 next:
 	for _, pattern := range p {
 		if len(pattern) != len(segments) {
@@ -176,16 +177,15 @@ next:
 				continue next
 			}
 		}
-		return pattern, true
+		return pattern, segments
 	}
-	return nil, false
+	return nil, segments
 }
 
 // namesObject reports whether every parameter of pattern (":id") is, in
-// path, an id pathID accepts: a path whose id is not one names no object,
-// whatever the method.
-func namesObject(pattern []string, path string) bool {
-	segments := strings.Split(strings.Trim(path, "/"), "/")
+// segments (the path's, which matched it), an id pathID accepts: a path
+// whose id is not one names no object, whatever the method.
+func namesObject(pattern, segments []string) bool {
 	for i, s := range pattern {
 		if _, ok := parseID(segments[i]); strings.HasPrefix(s, ":") && !ok {
 			return false

@@ -125,7 +125,7 @@ func (a *API) NotFound(c *gin.Context) {
 // the Allow header.
 func (a *API) MethodNotAllowed(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
-	if pattern, ok := a.needsToken.find(c.Request.URL.Path); ok {
+	if pattern, segments := a.needsToken.find(c.Request.URL.Path); pattern != nil {
 		// DRF authenticates before it looks at the method: on a path that
 		// needs a token, a request without a valid one is a 401 whatever
 		// its method, and only an authenticated one learns what is allowed.
@@ -137,9 +137,9 @@ func (a *API) MethodNotAllowed(c *gin.Context) {
 		}
 		// "A path id that is not one is 404" (API.md), as Django's <int:>
 		// converter answers for any method: /api/patients/abc/ is no path.
-		if !namesObject(pattern, c.Request.URL.Path) {
+		if !namesObject(pattern, segments) {
 			c.Writer.Header().Del("Allow")
-			c.JSON(http.StatusNotFound, gin.H{"detail": msgNotFound})
+			a.NotFound(c)
 			return
 		}
 	}

@@ -107,7 +107,7 @@ func (s *signer) verify(token, typ string) (*claims, error) {
 	}
 	var c claims
 	_, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.secret, nil })
-	if err != nil || c.TokenType != typ || c.ID == "" || c.UserID < 1 || c.IssuedAt == nil || s.issuedLater(&c) {
+	if err != nil || c.TokenType != typ || c.ID == "" || c.UserID < 1 || s.issuedLater(&c) {
 		return nil, invalid
 	}
 	if typ == models.AccessToken {
@@ -126,7 +126,8 @@ func (s *signer) verify(token, typ string) (*claims, error) {
 // "issued" after its now. exp has no leeway.
 const issuedAtLeeway = 30 * time.Second
 
-// issuedLater reports whether c was issued after now, beyond the leeway.
+// issuedLater reports whether c has no iat or was issued after now,
+// beyond the leeway.
 func (s *signer) issuedLater(c *claims) bool {
 	return c.IssuedAt == nil || c.IssuedAt.After(s.now().Add(issuedAtLeeway))
 }
