@@ -19,19 +19,14 @@ func TestAllowedHostsRefuseOtherHosts(t *testing.T) {
 	r := secRouter(t, nil, nil, func(c *config.Config) {
 		c.AllowedHosts = config.AllowedHosts{"api.example.com", ".clinic.example"}
 	})
+	// send is secServe naming host in the request's Host.
 	send := func(method, host, path, body, token string) *httptest.ResponseRecorder {
 		t.Helper()
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Host = host
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
+		var h map[string]string
 		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+			h = map[string]string{"Authorization": "Bearer " + token}
 		}
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, req)
-		return w
+		return secServe(r, method, "http://"+host+path, body, h)
 	}
 	refused := func(w *httptest.ResponseRecorder, what string) {
 		t.Helper()

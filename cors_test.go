@@ -17,18 +17,17 @@ func TestCORSAllowedOrigins(t *testing.T) {
 	t.Parallel()
 	const app = "https://app.example.com"
 	r := secRouter(t, nil, nil, func(c *config.Config) { c.CORSAllowedOrigins = []string{app} })
+	// send is secServe with an Origin (none for "") and the other headers.
 	send := func(r http.Handler, method, path, origin string, header map[string]string) *httptest.ResponseRecorder {
 		t.Helper()
-		req := httptest.NewRequest(method, path, nil)
-		if origin != "" {
-			req.Header.Set("Origin", origin)
-		}
+		h := map[string]string{}
 		for k, v := range header {
-			req.Header.Set(k, v)
+			h[k] = v
 		}
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, req)
-		return w
+		if origin != "" {
+			h["Origin"] = origin
+		}
+		return secServe(r, method, path, "", h)
 	}
 	preflight := map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
 
