@@ -730,6 +730,16 @@ func TestAuthTrustedProxyForwardedFor(t *testing.T) {
 	// An untrusted peer's header is ignored: its own address counts.
 	authWant401(t, login("203.0.113.9:1", "198.51.100.3"), authMsgBadCredentials, false)
 	authWant429(t, login("203.0.113.9:1", "198.51.100.4"), 60)
+	// X-Forwarded-For is the one header believed, even from the trusted
+	// proxy: a client's own X-Real-IP, passed through by a proxy that does
+	// not set that header, does not make it another address.
+	realIP := func(ip string) *response {
+		return authDoFrom(t, app, "192.0.2.1:1234", request{method: "POST", path: "/api/auth/login/",
+			header: map[string]string{"X-Real-IP": ip},
+			body:   map[string]string{"email": "nobody@example.com", "password": "wrong-Guess-1"}})
+	}
+	authWant401(t, realIP("198.51.100.5"), authMsgBadCredentials, false) // the proxy's own address
+	authWant429(t, realIP("198.51.100.6"), 60)
 }
 
 func TestAuthTokenClaims(t *testing.T) {
