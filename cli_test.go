@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"gorm.io/gorm"
@@ -364,5 +367,32 @@ func TestCLIExitCodes(t *testing.T) {
 	// A broken configuration is a plain failure too.
 	if code, stderr := exitCode([]string{"-migrate"}, "DEBUG=maybe"); code != 1 || !strings.Contains(stderr, "DEBUG") {
 		t.Errorf("DEBUG=maybe: exited %d, want 1; stderr %q", code, stderr)
+	}
+
+	// -healthcheck probes /healthz at ADDR, from the environment or from
+	// .env like every other setting; 0 only for a 200.
+	var healthStatus atomic.Int32 // the process's requests are not ours to order
+	healthStatus.Store(http.StatusOK)
+	probed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(int(healthStatus.Load()))
+	}))
+	defer probed.Close()
+	addr := strings.TrimPrefix(probed.URL, "http://")
+	if code, stderr := exitCode([]string{"-healthcheck"}, "ADDR="+addr); code != 0 {
+		t.Errorf("-healthcheck with ADDR=%s: exited %d, want 0; stderr %q", addr, code, stderr)
+	}
+	if err := os.WriteFile(filepath.Join(workDir, ".env"), []byte("ADDR="+addr+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := exitCode([]string{"-healthcheck"}); code != 0 {
+		t.Errorf("-healthcheck with ADDR=%s in .env: exited %d, want 0; stderr %q", addr, code, stderr)
+	}
+	healthStatus.Store(http.StatusServiceUnavailable)
+	if code, stderr := exitCode([]string{"-healthcheck"}); code != 1 || !strings.Contains(stderr, "503") {
+		t.Errorf("-healthcheck of a server answering 503: exited %d, want 1; stderr %q", code, stderr)
 	}
 }

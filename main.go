@@ -76,10 +76,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "healthcare", version())
 		return nil
 	}
-	if *healthcheck {
-		return checkHealth(ctx, getenv("ADDR"))
-	}
-
 	// GOMEMLIMIT and GOMAXPROCS only count in the real environment: the
 	// runtime reads them at start-up, before any .env file.
 	gomemlimit := getenv("GOMEMLIMIT")
@@ -87,6 +83,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	getenv, err := config.WithDotEnv(".env", getenv)
 	if err != nil {
 		return err
+	}
+	if *healthcheck {
+		// Before config.Load: the probe needs ADDR alone, not a SECRET_KEY.
+		return checkHealth(ctx, getenv("ADDR"))
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
