@@ -600,14 +600,23 @@ func (l *loader) logLevel(name string) slog.Level {
 	return slog.LevelInfo
 }
 
-// zeroSetup reports a machine where nothing is configured: no DEBUG, no
-// listen address and no database settings, so the server would serve the
-// embedded SQLite file on loopback. There, as in DEBUG mode, a missing
-// SECRET_KEY gets a random key for the run (and a loud warning), so that
-// `go run .` works on a fresh clone. Setting any of them, as every
-// deployment does, brings back the rule that SECRET_KEY is required.
+// deploymentSettings are the variables that say a server is being
+// deployed: DEBUG (set at all), where it listens, its database, and what
+// only matters behind a proxy or a domain.
+var deploymentSettings = []string{
+	"DEBUG", "ADDR",
+	"DATABASE_URL", "DB_NAME", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_SSLMODE", "SQLITE_PATH",
+	"SECURE_COOKIES", "TRUSTED_PROXIES", "ALLOWED_HOSTS", "CORS_ALLOWED_ORIGINS",
+}
+
+// zeroSetup reports a machine where none of the deploymentSettings is set,
+// so the server would serve the embedded SQLite file on loopback. There,
+// as in DEBUG mode, a missing SECRET_KEY gets a random key for the run
+// (and a loud warning), so that `go run .` works on a fresh clone. Setting
+// any of them, as every deployment does, brings back the rule that
+// SECRET_KEY is required.
 func (l *loader) zeroSetup() bool {
-	for _, name := range []string{"DEBUG", "ADDR", "DATABASE_URL", "DB_NAME", "DB_HOST", "DB_USER", "SQLITE_PATH"} {
+	for _, name := range deploymentSettings {
 		if l.get(name) != "" {
 			return false
 		}

@@ -451,6 +451,24 @@ func TestLoadSecretKey(t *testing.T) {
 	}
 }
 
+// Any deployment setting ends the zero setup: with it, a missing SECRET_KEY
+// is an error, not a random key (a server behind a proxy, or with its
+// database password set, is not somebody's `go run .`).
+func TestLoadDeploymentSettingsRequireSecretKey(t *testing.T) {
+	t.Parallel()
+	for name, value := range map[string]string{
+		"ADDR": "0.0.0.0:8000", "DATABASE_URL": "postgres://h/db", "SQLITE_PATH": "/data/x.db",
+		"DB_NAME": "hc", "DB_HOST": "db", "DB_USER": "app", "DB_PASSWORD": "pw", "DB_PORT": "5432", "DB_SSLMODE": "require",
+		"SECURE_COOKIES": "true", "TRUSTED_PROXIES": "127.0.0.1", "ALLOWED_HOSTS": "clinic.example",
+		"CORS_ALLOWED_ORIGINS": "https://app.clinic.example",
+	} {
+		_, err := Load(mapEnv(map[string]string{name: value}))
+		if err == nil || !strings.Contains(err.Error(), "SECRET_KEY is not set") {
+			t.Errorf("%s=%s without SECRET_KEY: err = %v, want SECRET_KEY is not set", name, value, err)
+		}
+	}
+}
+
 func TestLoadDatabaseSelection(t *testing.T) {
 	t.Parallel()
 	const pgURL = "postgresql://app:pw@db.example.com:6543/hc?sslmode=require"
