@@ -326,6 +326,7 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 	}
 	do(request{method: "GET", path: next.RequestURI(), token: access}, 200)
 	do(request{method: "GET", path: "/api/patients/?cursor=garbage", token: access}, 400)
+	do(request{method: "GET", path: "/api/patients/?search=" + url.QueryEscape(oasWords(21)), token: access}, 400)
 	do(request{method: "GET", path: "/api/patients/" + pid + "/", token: access}, 200)
 	do(request{method: "GET", path: "/api/patients/" + pid, token: access}, 200)
 	do(request{method: "GET", path: "/api/patients/999999/", token: access}, 404)
@@ -363,18 +364,25 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 	do(request{method: "GET", path: "/api/mappings/?doctor_id=abc", token: access}, 400)
 	do(request{method: "GET", path: "/api/mappings/" + pid + "/", token: access}, 200)
 	do(request{method: "PUT", path: "/api/mappings/", token: access, body: map[string]any{}}, 405)
-	do(request{method: "DELETE", path: "/api/mappings/delete/" + strconv.FormatInt(id(t, m, "id"), 10) + "/", token: access}, 204)
+	// Routes that take no body refuse a malformed one rather than act.
+	mpath := "/api/mappings/delete/" + strconv.FormatInt(id(t, m, "id"), 10) + "/"
+	do(request{method: "DELETE", path: mpath, token: access, body: "x", header: map[string]string{"Content-Type": "text/plain"}}, 415)
+	do(request{method: "DELETE", path: mpath, token: access, body: "{"}, 400)
+	do(request{method: "DELETE", path: mpath, token: access}, 204)
 	do(request{method: "DELETE", path: "/api/mappings/delete/" + strconv.FormatInt(id(t, m, "id"), 10) + "/", token: access}, 404)
 
 	// Deletes, then logging out.
 	do(request{method: "DELETE", path: "/api/doctors/" + did + "/", token: access}, 403)
+	do(request{method: "DELETE", path: "/api/doctors/" + did + "/", token: staff.Access, body: "{"}, 400)
 	do(request{method: "DELETE", path: "/api/doctors/" + did + "/", token: staff.Access}, 204)
+	do(request{method: "DELETE", path: "/api/patients/" + pid + "/", token: access, body: "x", header: map[string]string{"Content-Type": "text/plain"}}, 415)
 	do(request{method: "DELETE", path: "/api/patients/" + pid + "/", token: access}, 204)
 	do(request{method: "DELETE", path: "/api/patients/" + pid + "/", token: access}, 404)
 	do(request{method: "POST", path: "/api/auth/logout/", token: access, body: map[string]any{}}, 400)
 	do(request{method: "POST", path: "/api/auth/logout/", token: access, body: map[string]any{"refresh": other.Refresh}}, 401)
 	do(request{method: "POST", path: "/api/auth/logout/", token: access, body: map[string]any{"refresh": refresh}}, 204)
 	do(request{method: "GET", path: "/api/auth/me/", token: access}, 401)
+	do(request{method: "POST", path: "/api/auth/logout/all/", token: other.Access, body: "{"}, 400)
 	do(request{method: "POST", path: "/api/auth/logout/all/", token: other.Access}, 204)
 	do(request{method: "POST", path: "/api/auth/token/refresh/", body: map[string]any{"refresh": other.Refresh}}, 401)
 
@@ -438,4 +446,13 @@ func oasMeteredApp(t *testing.T) *testApp {
 	}
 	app.router = router
 	return app
+}
+
+// oasWords is a search of n distinct words, none of which a search may drop.
+func oasWords(n int) string {
+	words := make([]string, n)
+	for i := range words {
+		words[i] = "w" + strconv.Itoa(i) + "z" // none inside another
+	}
+	return strings.Join(words, " ")
 }
