@@ -64,10 +64,12 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 		registerSQLiteFunctions.Do(registerUnicodeLower)
 		registerSQLiteImmediate()
 		dialector = &sqlite.Dialector{DriverName: sqliteImmediateDriver, DSN: sqliteDSN(dsn)}
-		// Parsing SQL was 13% of the CPU of SQLite's requests (pgx caches
-		// PostgreSQL's statements itself). Bounded: searches of different
-		// word counts are different statements.
-		cfg.PrepareStmt, cfg.PrepareStmtMaxSize = true, 256
+		// No gorm.Config.PrepareStmt: go-sqlite parses a prepared statement
+		// again at each execution (its Stmt keeps only the text), so the
+		// cache saved nothing, and its shared lock let a transaction holding
+		// the write lock wait for another goroutine's prepare, which waited
+		// for a connection held by a statement waiting for that lock
+		// (TestSQLiteTransactionNeverWaitsForAnotherPrepare).
 		if maxOpen == 0 {
 			maxOpen = 8
 		}
