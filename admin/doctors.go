@@ -211,10 +211,15 @@ func (a *Admin) updateDoctor(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	orig := *d
-	v, err := readDoctor(c, d)
+	orig, posted := *d, *d
+	v, err := readDoctor(c, &posted)
 	if err == nil {
-		err = a.store.UpdateDoctor(c.Request.Context(), d)
+		// The form replaces every field, as Django's admin does.
+		d, err = a.store.UpdateDoctor(c.Request.Context(), id, func(d *models.Doctor) error {
+			d.Name, d.Specialization, d.Email = posted.Name, posted.Specialization, posted.Email
+			d.Phone, d.YearsOfExperience = posted.Phone, posted.YearsOfExperience
+			return nil
+		})
 	}
 	if err != nil {
 		return a.doctorFormError(c, &orig, v, err)

@@ -45,6 +45,11 @@ func readDoctor(c *gin.Context, d *models.Doctor, partial bool) error {
 	if err != nil {
 		return err
 	}
+	return setDoctor(obj, d, partial)
+}
+
+// setDoctor sets d's fields from the request body obj, as readDoctor.
+func setDoctor(obj object, d *models.Doctor, partial bool) error {
 	r := newFieldReader(obj, partial)
 	r.str("name", true, &d.Name)
 	r.str("specialization", true, &d.Specialization)
@@ -103,14 +108,18 @@ func (a *API) updateDoctor(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	d, err := a.store.Doctor(ctx, id)
+	// 404 before the body is read; the body applied to the locked row, as
+	// updatePatient.
+	if _, err := a.store.Doctor(ctx, id); err != nil {
+		return err
+	}
+	obj, err := readObject(c)
 	if err != nil {
 		return err
 	}
-	if err := readDoctor(c, d, c.Request.Method == http.MethodPatch); err != nil {
-		return err
-	}
-	if err := a.store.UpdateDoctor(ctx, d); err != nil {
+	partial := c.Request.Method == http.MethodPatch
+	d, err := a.store.UpdateDoctor(ctx, id, func(d *models.Doctor) error { return setDoctor(obj, d, partial) })
+	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, newDoctorResponse(d))

@@ -49,6 +49,11 @@ func (a *API) readPatient(c *gin.Context, p *models.Patient, partial bool) error
 	if err != nil {
 		return err
 	}
+	return a.setPatient(obj, p, partial)
+}
+
+// setPatient sets p's fields from the request body obj, as readPatient.
+func (a *API) setPatient(obj object, p *models.Patient, partial bool) error {
 	r := newFieldReader(obj, partial)
 	r.str("name", true, &p.Name)
 	r.date("date_of_birth", &p.DateOfBirth)
@@ -108,14 +113,20 @@ func (a *API) updatePatient(c *gin.Context) error {
 		return err
 	}
 	ctx, owner := c.Request.Context(), currentUser(c).ID
-	p, err := a.store.Patient(ctx, owner, id)
+	// Someone else's or no patient is 404 before the body is read, as DRF
+	// finds the object first.
+	if _, err := a.store.Patient(ctx, owner, id); err != nil {
+		return err
+	}
+	// The body is read before the row is locked, and applied to the row
+	// as it stands once locked (models.Store.UpdatePatient).
+	obj, err := readObject(c)
 	if err != nil {
 		return err
 	}
-	if err := a.readPatient(c, p, c.Request.Method == http.MethodPatch); err != nil {
-		return err
-	}
-	if err := a.store.UpdatePatient(ctx, owner, p); err != nil {
+	partial := c.Request.Method == http.MethodPatch
+	p, err := a.store.UpdatePatient(ctx, owner, id, func(p *models.Patient) error { return a.setPatient(obj, p, partial) })
+	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, newPatientResponse(p))

@@ -109,6 +109,9 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 	}
 	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		now := s.db.NowFunc()
+		if err := lockForDelete(tx, objectType, ids); err != nil {
+			return err
+		}
 		patients, mappings, err := deletionScope(tx, objectType, ids)
 		if err != nil {
 			return err
@@ -204,4 +207,42 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 		return nil
 	})
 	return n, translate(err)
+}
+
+// lockForDelete locks, on PostgreSQL, the rows of objectType among ids and
+// the rows that hang mappings off them, before a deletion touches anything
+// else. Two reasons. New mappings of those rows wait until the deletion
+// ends (and then fail on the foreign key), so none is added between the
+// deletion collecting the mappings it records as deleted and the cascade
+// removing them unrecorded. And the deletion waits for a mapping insert
+// already under way before it takes any lock of its own: that insert holds
+// its patient's and doctor's rows and then wants a mapping_counts row,
+// which a deletion that removed mappings first could hold while it waited
+// for the parent row: a deadlock, answered 500. Rows are locked in id
+// order, so two deletions cannot deadlock on each other. SQLite's write
+// transactions hold the database's one write lock from their start.
+func lockForDelete(tx *gorm.DB, objectType string, ids []int64) error {
+	type rows struct {
+		model  any
+		column string
+	}
+	var lock []rows
+	switch objectType {
+	case ObjectUser: // and their patients, whose mappings go with them
+		lock = []rows{{&User{}, "id"}, {&Patient{}, "created_by_id"}}
+	case ObjectDoctor:
+		lock = []rows{{&Doctor{}, "id"}}
+	case ObjectPatient:
+		lock = []rows{{&Patient{}, "id"}}
+	}
+	if tx.Dialector.Name() != Postgres {
+		return nil
+	}
+	for _, r := range lock {
+		var locked []int64
+		if err := forUpdate(tx).Model(r.model).Where(r.column+" IN ?", ids).Order("id").Pluck("id", &locked).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -199,18 +199,19 @@ func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch P
 			now = p.CreatedAt
 		} else {
 			var old Patient
-			if err := tx.Take(&old, p.ID).Error; err != nil {
+			if err := forUpdate(tx).Take(&old, p.ID).Error; err != nil {
 				return err
 			}
 			p.UpdatedAt = now
-			err := tx.Model(&Patient{}).Where("id = ?", p.ID).
+			res := tx.Model(&Patient{}).Where("id = ?", p.ID).
 				Select("name", "date_of_birth", "gender", "phone", "email", "address", "medical_history", "created_by_id", "updated_at").
-				Updates(p).Error
-			if err != nil {
+				Updates(p)
+			if err := updatedOne(res); err != nil {
 				return err
 			}
 			p.CreatedAt = old.CreatedAt
 			action, changes = ActionUpdate, diff(adminPatientValues(&old), adminPatientValues(p))
+			var err error
 			if doctorsBefore, err = assignedDoctors(tx, p.ID); err != nil {
 				return err
 			}

@@ -107,9 +107,10 @@ func TestAuditPatientActions(t *testing.T) {
 	}
 	wantEvent(t, evs[0], actor, models.ActionCreate, models.ObjectPatient, p.ID, models.OutcomeSuccess)
 
-	upd := *p
-	upd.Name, upd.Phone, upd.MedicalHistory = "Ann Smith", "555 0199", "asthma, penicillin allergy"
-	if err := store.UpdatePatient(ctx, owner.ID, &upd); err != nil {
+	if _, err := store.UpdatePatient(ctx, owner.ID, p.ID, func(upd *models.Patient) error {
+		upd.Name, upd.Phone, upd.MedicalHistory = "Ann Smith", "555 0199", "asthma, penicillin allergy"
+		return nil
+	}); err != nil {
 		t.Fatalf("UpdatePatient: %v", err)
 	}
 	if _, err := store.ViewPatient(ctx, owner.ID, p.ID); err != nil {
@@ -264,14 +265,12 @@ func TestAuditFailedWritesRecordNothing(t *testing.T) {
 			return store.CreatePatient(ctx, owner.ID, &models.Patient{Name: " ", Gender: "robot"})
 		}, models.Invalid},
 		{"update invalid patient", func() error {
-			p := *mine
-			p.Email = "not an email"
-			return store.UpdatePatient(ctx, owner.ID, &p)
+			_, err := store.UpdatePatient(ctx, owner.ID, mine.ID, func(p *models.Patient) error { p.Email = "not an email"; return nil })
+			return err
 		}, models.Invalid},
 		{"update another user's patient", func() error {
-			p := *theirs
-			p.Name = "Stolen"
-			return store.UpdatePatient(ctx, owner.ID, &p)
+			_, err := store.UpdatePatient(ctx, owner.ID, theirs.ID, func(p *models.Patient) error { p.Name = "Stolen"; return nil })
+			return err
 		}, models.NotFound},
 		{"delete another user's patient", func() error {
 			return store.DeletePatient(ctx, owner.ID, theirs.ID)
@@ -340,9 +339,7 @@ func TestAuditWriteNeverWithoutItsEvent(t *testing.T) {
 	if err := store.CreatePatient(ctx, owner.ID, &models.Patient{Name: "Ghost"}); err == nil {
 		t.Error("CreatePatient with audit inserts failing: no error")
 	}
-	upd := *p
-	upd.Name = "After"
-	if err := store.UpdatePatient(ctx, owner.ID, &upd); err == nil {
+	if _, err := store.UpdatePatient(ctx, owner.ID, p.ID, func(upd *models.Patient) error { upd.Name = "After"; return nil }); err == nil {
 		t.Error("UpdatePatient with audit inserts failing: no error")
 	}
 	if err := store.DeletePatient(ctx, owner.ID, p.ID); err == nil {

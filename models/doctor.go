@@ -114,32 +114,46 @@ func (s *Store) Doctors(ctx context.Context, filter DoctorFilter, q ListQuery) (
 	return list[Doctor](base, doctorList, q)
 }
 
-// UpdateDoctor validates d and saves every editable field.
-func (s *Store) UpdateDoctor(ctx context.Context, d *Doctor) error {
-	if err := d.Clean(); err != nil {
-		return err
-	}
-	d.UpdatedAt = s.db.NowFunc()
-	return doctorWriteErr(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+// UpdateDoctor applies edit to doctor id as it stands in the database,
+// validates the result and saves every editable field, holding the row as
+// UpdatePatient does (and with the same rules for edit).
+func (s *Store) UpdateDoctor(ctx context.Context, id int64, edit func(*Doctor) error) (*Doctor, error) {
+	var d Doctor
+	err := doctorWriteErr(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var old Doctor
-		if err := tx.Take(&old, d.ID).Error; err != nil {
+		if err := forUpdate(tx).Take(&old, id).Error; err != nil {
 			return err
 		}
-		err := tx.Model(&Doctor{}).Where("id = ?", d.ID).
+		d = old
+		if err := edit(&d); err != nil {
+			return err
+		}
+		if err := d.Clean(); err != nil {
+			return err
+		}
+		d.ID, d.CreatedByID, d.CreatedAt, d.UpdatedAt = old.ID, old.CreatedByID, old.CreatedAt, s.db.NowFunc()
+		res := tx.Model(&Doctor{}).Where("id = ?", id).
 			Select("name", "specialization", "email", "phone", "years_of_experience", "updated_at").
-			UpdateColumns(d).Error // not Updates: see UpdatePatient
-		if err != nil {
+			UpdateColumns(&d) // not Updates: see UpdatePatient
+		if err := updatedOne(res); err != nil {
 			return err
 		}
-		d.CreatedAt, d.CreatedByID = old.CreatedAt, old.CreatedByID
-		return record(ctx, tx, d.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectDoctor, objectID: d.ID,
-			changes: diff(doctorValues(&old), doctorValues(d))})
+		return record(ctx, tx, d.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectDoctor, objectID: id,
+			changes: diff(doctorValues(&old), doctorValues(&d))})
 	}))
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
 }
 
 // DeleteDoctor deletes doctor id and its mappings.
 func (s *Store) DeleteDoctor(ctx context.Context, id int64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		// The doctor first (lockForDelete).
+		if err := lockForDelete(tx, ObjectDoctor, []int64{id}); err != nil {
+			return err
+		}
 		if err := tx.Where("doctor_id = ?", id).Delete(&Mapping{}).Error; err != nil {
 			return err
 		}

@@ -149,9 +149,8 @@ func TestListMemoPagesMatchTheList(t *testing.T) {
 			return f.s.CreatePatient(ctx, f.owner, &models.Patient{Name: "Fresh Smith", Gender: models.GenderUnknown})
 		}},
 		{"rename one out of the search", func() error {
-			p := victims[1]
-			p.Name = "Renamed"
-			return f.s.UpdatePatient(ctx, f.owner, &p)
+			_, err := f.s.UpdatePatient(ctx, f.owner, victims[1].ID, func(p *models.Patient) error { p.Name = "Renamed"; return nil })
+			return err
 		}},
 		{"rename one into the search", func() error {
 			return f.s.DB().Model(&models.Patient{}).Where("id = ?", victims[2].ID).Update("name", "Now a Smith").Error

@@ -74,6 +74,17 @@ func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) erro
 	}
 	m.ID, m.CreatedByID, m.Doctor = 0, &owner, nil
 	err = db.Transaction(func(tx *gorm.DB) error {
+		// The checks above answer most requests without a write lock; this
+		// one holds the patient as owner's until the mapping is in, so that
+		// neither a deletion nor a change of owner by staff can come between.
+		var still []int64
+		err := forShare(tx).Model(&Patient{}).Where("id = ? AND created_by_id = ?", m.PatientID, owner).Pluck("id", &still).Error
+		if err != nil {
+			return err
+		}
+		if len(still) == 0 {
+			return invalidField("patient_id", msgPatientNotFound)
+		}
 		if err := tx.Create(m).Error; err != nil {
 			return err
 		}
@@ -84,8 +95,9 @@ func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) erro
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return invalidField(NonFieldErrors, msgAlreadyAssigned)
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
-		// The patient or doctor was deleted between the checks and the insert.
-		return invalidField(NonFieldErrors, "The patient or doctor no longer exists.")
+		// The doctor was deleted between the check and the insert (the
+		// patient is held).
+		return invalidField("doctor_id", msgDoctorNotFound)
 	case err != nil:
 		return translate(err)
 	}

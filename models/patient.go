@@ -165,36 +165,52 @@ func (s *Store) Patients(ctx context.Context, owner int64, q ListQuery) (Page[Pa
 	return page, s.audit(ctx, auditEntry{action: ActionList, objectType: ObjectPatient})
 }
 
-// UpdatePatient validates p and saves every editable field, if p is still
-// owner's.
-func (s *Store) UpdatePatient(ctx context.Context, owner int64, p *Patient) error {
-	if err := p.Clean(s.Today()); err != nil {
-		return err
-	}
-	p.CreatedByID = owner
-	p.UpdatedAt = s.db.NowFunc()
-	return s.tx(ctx, func(tx *gorm.DB) error {
+// UpdatePatient applies edit to owner's patient id as it stands in the
+// database, validates the result and saves every editable field, all in
+// one transaction that holds the row: two edits of the same patient at
+// once are applied one after the other, so a PATCH of the phone cannot
+// write back the address another PATCH has just changed. edit sets fields
+// only (the id, owner and timestamps are the row's) and runs while the row
+// is locked: it must not wait on anything (decode the request before).
+func (s *Store) UpdatePatient(ctx context.Context, owner, id int64, edit func(*Patient) error) (*Patient, error) {
+	var p Patient
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var old Patient
-		if err := tx.Where("id = ? AND created_by_id = ?", p.ID, owner).Take(&old).Error; err != nil {
+		if err := forUpdate(tx).Where("id = ? AND created_by_id = ?", id, owner).Take(&old).Error; err != nil {
 			return err
 		}
-		err := tx.Model(&Patient{}).Where("id = ? AND created_by_id = ?", p.ID, owner).
+		p = old
+		if err := edit(&p); err != nil {
+			return err
+		}
+		if err := p.Clean(s.Today()); err != nil {
+			return err
+		}
+		p.ID, p.CreatedByID, p.CreatedAt, p.UpdatedAt = old.ID, old.CreatedByID, old.CreatedAt, s.db.NowFunc()
+		res := tx.Model(&Patient{}).Where("id = ? AND created_by_id = ?", id, owner).
 			Select("name", "date_of_birth", "gender", "phone", "email", "address", "medical_history", "updated_at").
 			// UpdateColumns, not Updates: Updates would stamp its own
 			// updated_at, and the response would differ from the row.
-			UpdateColumns(p).Error
-		if err != nil {
+			UpdateColumns(&p)
+		if err := updatedOne(res); err != nil {
 			return err
 		}
-		p.CreatedAt = old.CreatedAt
-		return record(ctx, tx, p.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectPatient, objectID: p.ID,
-			changes: diff(patientValues(&old), patientValues(p))})
+		return record(ctx, tx, p.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectPatient, objectID: id,
+			changes: diff(patientValues(&old), patientValues(&p))})
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // DeletePatient deletes owner's patient id and its mappings.
 func (s *Store) DeletePatient(ctx context.Context, owner, id int64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		// The patient first (lockForDelete).
+		if err := lockForDelete(tx, ObjectPatient, []int64{id}); err != nil {
+			return err
+		}
 		// The foreign key cascades too; deleting the mappings first, and
 		// explicitly, keeps the rule true on a database whose key does not
 		// cascade (AutoMigrate never rewrites an existing constraint), where

@@ -70,8 +70,10 @@ func TestPatientSearchTextKeptByTrigger(t *testing.T) {
 	if got := searchTextOf(t, s.DB(), p.ID); got == nil || *got != want {
 		t.Fatalf("after insert: search_text = %v, want %q", got, want)
 	}
-	p.Name, p.Phone = "Zoë NYSTRÖM", "+1 555 0199"
-	if err := s.UpdatePatient(ctx, owner, &p); err != nil {
+	if _, err := s.UpdatePatient(ctx, owner, p.ID, func(p *models.Patient) error {
+		p.Name, p.Phone = "Zoë NYSTRÖM", "+1 555 0199"
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	want = "zoë nyström\nzoe.aberg@example.com\n+1 555 0199"

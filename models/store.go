@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Store runs every query of the application. Ownership rules live here, in
@@ -33,6 +34,36 @@ func (s *Store) Hasher() *Hasher { return s.hasher }
 
 // Ping reports whether the database answers within ctx.
 func (s *Store) Ping(ctx context.Context) error { return Ping(ctx, s.db) }
+
+// forUpdate locks the rows tx reads until it ends, on PostgreSQL. SQLite
+// has no row locks and needs none: its write transactions begin
+// IMMEDIATE, holding the database's one write lock from the start.
+func forUpdate(tx *gorm.DB) *gorm.DB {
+	if tx.Dialector.Name() == Postgres {
+		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	return tx
+}
+
+// forShare keeps the rows tx reads from being changed or deleted by others
+// until it ends, on PostgreSQL (SQLite: see forUpdate).
+func forShare(tx *gorm.DB) *gorm.DB {
+	if tx.Dialector.Name() == Postgres {
+		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+	}
+	return tx
+}
+
+// updatedOne checks that an UPDATE of one row found it.
+func updatedOne(res *gorm.DB) error {
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return notFound()
+	}
+	return nil
+}
 
 // tx runs fn in a transaction bound to ctx and translates its error.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {

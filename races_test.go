@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"healthcare/models"
+)
+
+// raceRounds is how many times each race is run: one round may happen to
+// serialize by luck, ten in a row do not.
+const raceRounds = 10
+
+// raceAll sends every request at once (as far as the scheduler lets them
+// start together) and returns the responses in the order given.
+func raceAll(app *testApp, reqs []request) []*response {
+	out := make([]*response, len(reqs))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out[i] = app.do(req)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// raceWantCreatedOr fails unless each mapping create racing a deletion was
+// created (before it) or refused with the contract's answer for what the
+// deletion removed (after it).
+func raceWantCreatedOr(t *testing.T, round int, res []*response, refused string) {
+	t.Helper()
+	for _, r := range res {
+		if r.Code == http.StatusCreated || (r.Code == http.StatusBadRequest && strings.TrimSpace(r.Body.String()) == refused) {
+			continue
+		}
+		t.Errorf("round %d: a mapping create racing the delete: %d %s, want 201 or 400 %s", round, r.Code, r.Body, refused)
+	}
+}
+
+// Concurrent PATCHes of one patient's different fields all take effect:
+// each is applied to the row as the one before it left it, so none writes
+// back a field another has just changed (the lost update of a handler that
+// read the row before taking it).
+func TestConcurrentPatchesOfOnePatientAllApply(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	for round := range raceRounds {
+		tag := strconv.Itoa(round)
+		want := map[string]any{
+			"name": "Name " + tag, "date_of_birth": "1970-01-1" + tag[:1], "gender": "female",
+			"phone": "+1 555 010 000" + tag[:1], "email": "p" + tag + "@example.com",
+			"address": "Street " + tag, "medical_history": "History " + tag,
+		}
+		p := app.mustPatient(t, u, map[string]any{"name": "Before", "gender": "male"})
+		path := "/api/patients/" + strconv.FormatInt(id(t, p, "id"), 10) + "/"
+		var reqs []request
+		for field, value := range want {
+			reqs = append(reqs, request{method: "PATCH", path: path, token: u.Access, body: map[string]any{field: value}})
+		}
+		for _, r := range raceAll(app, reqs) {
+			r.want(t, http.StatusOK)
+		}
+		got := app.do(request{method: "GET", path: path, token: u.Access}).want(t, http.StatusOK).json(t)
+		for field, value := range want {
+			if got[field] != value {
+				t.Errorf("round %d: %s = %v after every PATCH answered 200, want %v (a PATCH lost)", round, field, got[field], value)
+			}
+		}
+	}
+}
+
+// The same for a doctor's fields, edited by staff.
+func TestConcurrentPatchesOfOneDoctorAllApply(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.mustUser(t, true)
+	for round := range raceRounds {
+		tag := strconv.Itoa(round)
+		want := map[string]any{
+			"name": "Dr. Name " + tag, "specialization": "Field " + tag, "email": "dr" + tag + "@clinic.example",
+			"phone": "+1 555 020 000" + tag[:1], "years_of_experience": float64(10 + round),
+		}
+		d := app.mustDoctor(t, "Dr. Before", "Before")
+		path := "/api/doctors/" + strconv.FormatInt(d.ID, 10) + "/"
+		var reqs []request
+		for field, value := range want {
+			reqs = append(reqs, request{method: "PATCH", path: path, token: staff.Access, body: map[string]any{field: value}})
+		}
+		for _, r := range raceAll(app, reqs) {
+			r.want(t, http.StatusOK)
+		}
+		got := app.do(request{method: "GET", path: path, token: staff.Access}).want(t, http.StatusOK).json(t)
+		for field, value := range want {
+			if got[field] != value {
+				t.Errorf("round %d: %s = %v after every PATCH answered 200, want %v (a PATCH lost)", round, field, got[field], value)
+			}
+		}
+	}
+}
+
+// A patient deleted while mappings to it are being created: the delete and
+// each create either succeed or get a documented answer, never a 500 (on
+// PostgreSQL the delete and a create deadlocked on the mapping counter),
+// and nothing of the patient is left.
+func TestDeletePatientRacingMappingCreates(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	doctors := make([]*models.Doctor, 8)
+	for i := range doctors {
+		doctors[i] = app.mustDoctor(t, "Dr. Race "+strconv.Itoa(i), "Cardiology")
+	}
+	for round := range raceRounds {
+		p := app.mustPatient(t, u, nil)
+		pid := id(t, p, "id")
+		app.admMapping(t, u.ID, pid, doctors[0].ID) // one to delete from the start
+		reqs := []request{{method: "DELETE", path: "/api/patients/" + strconv.FormatInt(pid, 10) + "/", token: u.Access}}
+		for _, d := range doctors[1:] {
+			reqs = append(reqs, request{method: "POST", path: "/api/mappings/", token: u.Access,
+				body: map[string]any{"patient_id": pid, "doctor_id": d.ID}})
+		}
+		res := raceAll(app, reqs)
+		res[0].want(t, http.StatusNoContent)
+		raceWantCreatedOr(t, round, res[1:], `{"patient_id":["Patient not found."]}`)
+		var left int64
+		if err := app.store.DB().Model(&models.Mapping{}).Where("patient_id = ?", pid).Count(&left).Error; err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Errorf("round %d: %d mappings of the deleted patient left", round, left)
+		}
+	}
+}
+
+// The same with a doctor deleted by staff while mappings to it are being
+// created for several patients.
+func TestDeleteDoctorRacingMappingCreates(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	staff := app.mustUser(t, true)
+	patients := make([]int64, 8)
+	for i := range patients {
+		patients[i] = id(t, app.mustPatient(t, u, nil), "id")
+	}
+	for round := range raceRounds {
+		d := app.mustDoctor(t, "Dr. Leaving "+strconv.Itoa(round), "Surgery")
+		app.admMapping(t, u.ID, patients[0], d.ID)
+		reqs := []request{{method: "DELETE", path: "/api/doctors/" + strconv.FormatInt(d.ID, 10) + "/", token: staff.Access}}
+		for _, pid := range patients[1:] {
+			reqs = append(reqs, request{method: "POST", path: "/api/mappings/", token: u.Access,
+				body: map[string]any{"patient_id": pid, "doctor_id": d.ID}})
+		}
+		res := raceAll(app, reqs)
+		res[0].want(t, http.StatusNoContent)
+		raceWantCreatedOr(t, round, res[1:], `{"doctor_id":["Doctor not found."]}`)
+		var left int64
+		if err := app.store.DB().Model(&models.Mapping{}).Where("doctor_id = ?", d.ID).Count(&left).Error; err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Errorf("round %d: %d mappings of the deleted doctor left", round, left)
+		}
+	}
+}
+
+// An admin deletion records every mapping it removes, even one created
+// while it ran: each mapping created is either refused or deleted with an
+// audit event of its own.
+func TestAdminDeleteRecordsMappingsCreatedMeanwhile(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	staff := app.mustUser(t, true)
+	doctors := make([]*models.Doctor, 8)
+	for i := range doctors {
+		doctors[i] = app.mustDoctor(t, "Dr. Audit "+strconv.Itoa(i), "Neurology")
+	}
+	ctx := context.Background()
+	for round := range raceRounds {
+		p := app.admPatient(t, u.ID, "Audited "+strconv.Itoa(round))
+		first := app.admMapping(t, u.ID, p.ID, doctors[0].ID)
+		created := []int64{first.ID}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		var deleteErr error
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, deleteErr = app.store.AdminDelete(ctx, staff.ID, models.ObjectPatient, []int64{p.ID})
+		}()
+		for _, d := range doctors[1:] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
+				if err := app.store.CreateMapping(ctx, u.ID, m); err == nil {
+					mu.Lock()
+					created = append(created, m.ID)
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if deleteErr != nil {
+			t.Fatalf("round %d: AdminDelete: %v", round, deleteErr)
+		}
+		for _, mid := range created {
+			evs := app.admEvents(t, models.AuditFilter{Action: models.ActionDelete, ObjectType: models.ObjectMapping, ObjectID: mid})
+			if len(evs) != 1 {
+				t.Errorf("round %d: mapping %d of the deleted patient has %d delete events, want 1", round, mid, len(evs))
+			}
+		}
+	}
+}
