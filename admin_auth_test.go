@@ -56,6 +56,21 @@ func TestAdminLoginFlow(t *testing.T) {
 	if res := app.admLogin(t, staff).get("/admin/logout/"); res.Code == http.StatusOK || res.Code == http.StatusSeeOther {
 		t.Fatalf("GET /admin/logout/: status = %d, want an error", res.Code)
 	}
+
+	// A real session planted the same way: a superuser signing in over
+	// another user's live session gets a token of their own; the token the
+	// first user knows opens nothing of theirs.
+	super := app.admUser(t, true, true)
+	shared := app.admLogin(t, staff)
+	known := shared.token()
+	shared.post("/admin/login/", url.Values{"email": {super.Email}, "password": {super.Password}}).wantRedirect(t, "/admin/")
+	if now := shared.token(); now == "" || now == known {
+		t.Fatalf("session token not rotated at a login over a live session: before %q, after %q", known, now)
+	}
+	shared.get("/admin/users/").want(t, http.StatusOK)
+	attacker := app.admAnon(t)
+	attacker.cookies["admin_session"] = &http.Cookie{Name: "admin_session", Value: known}
+	attacker.get("/admin/users/").wantRedirect(t, "/admin/login/?next=%2Fadmin%2Fusers%2F")
 }
 
 func TestAdminLoginRefusals(t *testing.T) {

@@ -884,6 +884,7 @@ func TestAuthAccessTokenRejected(t *testing.T) {
 		{"token_type refresh on an access jti", "Bearer " + hs256(map[string]any{"token_type": "refresh"}), "", "token_not_valid"},
 		{"token_type missing", "Bearer " + hs256(map[string]any{"token_type": nil}), "", "token_not_valid"},
 		{"exp missing", "Bearer " + hs256(map[string]any{"exp": nil}), "", "token_not_valid"},
+		{"iat missing", "Bearer " + hs256(map[string]any{"iat": nil}), "", "token_not_valid"},
 		{"exp in the past", "Bearer " + hs256(map[string]any{"exp": now.Add(-time.Minute).Unix()}), "", "token_not_valid"},
 		{"user_id as a string", "Bearer " + hs256(map[string]any{"user_id": strconv.FormatInt(u.ID, 10)}), "", "token_not_valid"},
 		{"user_id missing", "Bearer " + hs256(map[string]any{"user_id": nil}), "", "token_not_valid"},

@@ -302,9 +302,9 @@ func TestSecDatabaseLockedPastTheDeadline(t *testing.T) {
 		if w.Code != http.StatusServiceUnavailable || w.Body.String() != `{"detail":"Service temporarily unavailable."}` {
 			t.Fatalf("POST while locked = %d %s, want 503 and the contract's body", w.Code, w.Body)
 		}
-		// Within the deadline, give or take scheduling; the busy timeout
-		// alone would be 10 s.
-		if took > requestTimeout+500*time.Millisecond {
+		// By the deadline, with room for a noisy machine under -race; the
+		// busy timeout alone, the failure this guards against, is 10 s.
+		if took > requestTimeout+4*time.Second {
 			t.Errorf("the 503 took %v, the request's deadline is %v", took.Round(time.Millisecond), requestTimeout)
 		}
 	}

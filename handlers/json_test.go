@@ -222,7 +222,7 @@ func TestJSONCheckDepth(t *testing.T) {
 	if status, _ := jsonStatus(err); status != 400 {
 		t.Errorf("depth 1000: status %d (%v), want 400", status, err)
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 5*time.Second { // a pathology's bound, not a speed target
 		t.Errorf("depth 1000 took %v", d)
 	}
 }

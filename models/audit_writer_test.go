@@ -185,7 +185,9 @@ func TestAuditedReadsKeepTheirDeadlineWhileInsertsBlock(t *testing.T) {
 	if n := answered.Load(); n != 0 {
 		t.Fatalf("%d reads answered while their audit events could not be stored", n)
 	}
-	if elapsed > 3*time.Second {
+	// Generous for a noisy machine, and still short of the 8 s the reads
+	// ahead of them may wait, which is the failure this guards against.
+	if elapsed > 6*time.Second {
 		t.Fatalf("reads with a 300 ms deadline took %v behind reads with later deadlines", elapsed)
 	}
 }

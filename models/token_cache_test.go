@@ -215,10 +215,14 @@ func TestTokenCacheRevocationInProcessIsImmediate(t *testing.T) {
 				t.Fatalf("RotateRefresh (reused) = %v, want unauthorized", err)
 			}
 		}},
-		{"deactivated by an admin", func(t *testing.T, store *models.Store, u *models.User, _, _ string) {
-			if _, err := store.AdminUpdateUser(context.Background(), super, u.ID,
-				models.UserChanges{Name: u.Name, Email: u.Email, IsActive: false}); err != nil {
-				t.Fatalf("AdminUpdateUser: %v", err)
+		// Reactivated at once: the tokens of before stay revoked (not just
+		// refused while the user is inactive).
+		{"deactivated and reactivated by an admin", func(t *testing.T, store *models.Store, u *models.User, _, _ string) {
+			for _, active := range []bool{false, true} {
+				if _, err := store.AdminUpdateUser(context.Background(), super, u.ID,
+					models.UserChanges{Name: u.Name, Email: u.Email, IsActive: active}); err != nil {
+					t.Fatalf("AdminUpdateUser(active %v): %v", active, err)
+				}
 			}
 		}},
 		{"password set by an admin", func(t *testing.T, store *models.Store, u *models.User, _, _ string) {
@@ -413,5 +417,25 @@ func TestTokenCacheConcurrentRevocation(t *testing.T) {
 	wg.Wait()
 	if n := bad.Load(); n > 0 {
 		t.Fatalf("%d requests authenticated with a token revoked before they started", n)
+	}
+}
+
+// Logout takes only the caller's own refresh token: another user's (whose
+// jti the caller learned) is refused and revokes nothing of either.
+func TestLogoutRefusesAnotherUsersRefreshToken(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	u := tcUser(t, store, "caller@example.com", false)
+	v := tcUser(t, store, "victim@example.com", false)
+	uAccess, _ := tcTokens(t, store, u, time.Now().Add(time.Hour))
+	vAccess, vRefresh := tcTokens(t, store, v, time.Now().Add(time.Hour))
+	if err := store.Logout(context.Background(), u.ID, vRefresh, uAccess); models.ErrorCode(err) != models.Unauthorized {
+		t.Fatalf("Logout with another user's refresh token = %v, want unauthorized", err)
+	}
+	tcAuth(t, store, vAccess, v)
+	tcAuth(t, store, uAccess, u)
+	next := []models.IssuedToken{{JTI: tcJTI(), Type: models.AccessToken, ExpiresAt: time.Now().Add(time.Hour)}}
+	if err := store.RotateRefresh(context.Background(), vRefresh, v.ID, next...); err != nil {
+		t.Errorf("the victim's refresh token after the refused logout: %v", err)
 	}
 }
