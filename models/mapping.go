@@ -54,13 +54,6 @@ func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) erro
 	f := FieldErrors{}
 	checkText(f, "notes", m.Notes, false, 1000)
 	db := s.db.WithContext(ctx)
-	var n int64
-	if err := db.Model(&Patient{}).Where("id = ? AND created_by_id = ?", m.PatientID, owner).Count(&n).Error; err != nil {
-		return translate(err)
-	}
-	if n == 0 {
-		f.Add("patient_id", msgPatientNotFound)
-	}
 	var doctor Doctor
 	err := db.Take(&doctor, m.DoctorID).Error
 	switch {
@@ -69,21 +62,21 @@ func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) erro
 	case err != nil:
 		return translate(err)
 	}
-	if err := f.Err(); err != nil {
-		return err
-	}
 	m.ID, m.CreatedByID, m.Doctor = 0, &owner, nil
 	err = db.Transaction(func(tx *gorm.DB) error {
-		// The checks above answer most requests without a write lock; this
-		// one holds the patient as owner's until the mapping is in, so that
-		// neither a deletion nor a change of owner by staff can come between.
-		var still []int64
-		err := forShare(tx).Model(&Patient{}).Where("id = ? AND created_by_id = ?", m.PatientID, owner).Pluck("id", &still).Error
+		// The patient is checked here, and held as owner's until the
+		// mapping is in, so that neither a deletion nor a change of owner
+		// by staff can come between the check and the insert.
+		var patient []int64
+		err := forShare(tx).Model(&Patient{}).Where("id = ? AND created_by_id = ?", m.PatientID, owner).Pluck("id", &patient).Error
 		if err != nil {
 			return err
 		}
-		if len(still) == 0 {
-			return invalidField("patient_id", msgPatientNotFound)
+		if len(patient) == 0 {
+			f.Add("patient_id", msgPatientNotFound)
+		}
+		if err := f.Err(); err != nil {
+			return err
 		}
 		if err := tx.Create(m).Error; err != nil {
 			return err
