@@ -240,6 +240,12 @@ func TestDoctorValidation(t *testing.T) {
 		{name: "type and validation errors together",
 			body:       ok(map[string]any{"years_of_experience": "5", "name": "", "email": "bad"}),
 			wantStatus: 400, wantKeys: []string{"years_of_experience", "name", "email"}},
+		// A taken email is reported with the other errors, as DRF's unique
+		// validator runs with the field's others.
+		{name: "taken email with a validation error", body: ok(map[string]any{"name": "", "email": "Taken@clinic.example"}), wantStatus: 400,
+			wantErrors: map[string][]string{"name": {resMsgBlank}, "email": {"doctor with this email already exists."}}},
+		{name: "taken email with a type error", body: ok(map[string]any{"years_of_experience": "5", "email": "taken@clinic.example"}),
+			wantStatus: 400, wantKeys: []string{"years_of_experience", "email"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,6 +298,12 @@ func TestDoctorUpdate(t *testing.T) {
 			wantKeys: []string{"years_of_experience"}},
 		{name: "PATCH another doctor's email in capitals is 400", method: "PATCH",
 			body: map[string]any{"email": strings.ToUpper(other.Email)}, wantStatus: 400, wantKeys: []string{"email"}},
+		{name: "PATCH another doctor's email with a blank name reports both", method: "PATCH",
+			body: map[string]any{"name": "", "email": other.Email}, wantStatus: 400,
+			wantErrors: map[string][]string{"name": {resMsgBlank}, "email": {"doctor with this email already exists."}}},
+		{name: "PATCH its own email with a blank name reports the name only", method: "PATCH",
+			body: map[string]any{"name": "", "email": "GREY@clinic.example"}, wantStatus: 400,
+			wantErrors: map[string][]string{"name": {resMsgBlank}}},
 		{name: "PATCH its own email in capitals keeps it", method: "PATCH",
 			body: map[string]any{"email": "GREY@clinic.example"}, wantStatus: 200, want: map[string]any{"email": "grey@clinic.example"}},
 		{name: "PUT without specialization is 400", method: "PUT",

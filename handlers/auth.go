@@ -38,7 +38,7 @@ func (a *API) register(c *gin.Context) error {
 	r.str("email", true, &in.Email)
 	r.str("password", true, &in.Password)
 	if err := r.errWith(in.Clean); err != nil {
-		return err
+		return a.store.WithTakenEmail(c.Request.Context(), err, models.ObjectUser, 0, in.Email)
 	}
 	in.IsActive = true
 	u, err := a.store.CreateUser(c.Request.Context(), in)

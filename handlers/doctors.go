@@ -63,7 +63,7 @@ func setDoctor(obj object, d *models.Doctor, partial bool) error {
 func (a *API) createDoctor(c *gin.Context) error {
 	var d models.Doctor
 	if err := readDoctor(c, &d, false); err != nil {
-		return err
+		return a.store.WithTakenEmail(c.Request.Context(), err, models.ObjectDoctor, 0, d.Email)
 	}
 	if err := a.store.CreateDoctor(c.Request.Context(), currentUser(c).ID, &d); err != nil {
 		return err

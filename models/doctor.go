@@ -64,8 +64,10 @@ var doctorList = listSpec{
 }
 
 func errDoctorEmailTaken() *Error {
-	return invalidField("email", "doctor with this email already exists.")
+	return invalidField("email", msgDoctorEmailTaken)
 }
+
+const msgDoctorEmailTaken = "doctor with this email already exists."
 
 // doctorWriteErr turns a duplicate email into the field error.
 func doctorWriteErr(err error) error {
@@ -78,7 +80,7 @@ func doctorWriteErr(err error) error {
 // CreateDoctor validates d and stores it as added by staff user by.
 func (s *Store) CreateDoctor(ctx context.Context, by int64, d *Doctor) error {
 	if err := d.Clean(); err != nil {
-		return err
+		return s.WithTakenEmail(ctx, err, ObjectDoctor, 0, d.Email)
 	}
 	d.ID, d.CreatedByID = 0, &by
 	return doctorWriteErr(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -125,11 +127,12 @@ func (s *Store) UpdateDoctor(ctx context.Context, id int64, edit func(*Doctor) e
 			return err
 		}
 		d = old
-		if err := edit(&d); err != nil {
-			return err
+		err := edit(&d)
+		if err == nil {
+			err = d.Clean()
 		}
-		if err := d.Clean(); err != nil {
-			return err
+		if err != nil {
+			return withTakenEmail(tx, err, ObjectDoctor, id, d.Email)
 		}
 		d.ID, d.CreatedByID, d.CreatedAt, d.UpdatedAt = old.ID, old.CreatedByID, old.CreatedAt, s.db.NowFunc()
 		res := tx.Model(&Doctor{}).Where("id = ?", id).

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -80,4 +81,36 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// WithTakenEmail adds to the validation error err of a user or doctor
+// (objectType ObjectUser or ObjectDoctor) being created (id 0) or edited
+// that email is taken by another, as DRF reports a unique field along with
+// the others; any other err is returned as is. Only the error path asks: a
+// valid request meets the unique index instead, which also decides races.
+func (s *Store) WithTakenEmail(ctx context.Context, err error, objectType string, id int64, email string) error {
+	return withTakenEmail(s.db.WithContext(ctx), err, objectType, id, email)
+}
+
+// withTakenEmail is WithTakenEmail on db (a transaction's, say).
+func withTakenEmail(db *gorm.DB, err error, objectType string, id int64, email string) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != Invalid || e.Fields == nil || len(e.Fields["email"]) > 0 {
+		return err
+	}
+	if email = NormalizeEmail(email); email == "" {
+		return err
+	}
+	model, msg := any(&User{}), msgUserEmailTaken
+	if objectType == ObjectDoctor {
+		model, msg = &Doctor{}, msgDoctorEmailTaken
+	}
+	var taken []int64
+	if qerr := db.Model(model).Where("email = ? AND id <> ?", email, id).Limit(1).Pluck("id", &taken).Error; qerr != nil {
+		return translate(qerr)
+	}
+	if len(taken) > 0 {
+		e.Fields["email"] = []string{msg}
+	}
+	return err
 }

@@ -35,6 +35,9 @@ type NewUser struct {
 // reveals whether an email is registered or an account inactive.
 const MsgBadCredentials = "No active account found with the given credentials"
 
+// msgUserEmailTaken is DRF's message for a taken unique email.
+const msgUserEmailTaken = "user with this email already exists."
+
 // Clean trims and lower-cases in's name and email and validates it,
 // password rules included. The password is never trimmed.
 func (in *NewUser) Clean() error {
@@ -57,7 +60,7 @@ func (in *NewUser) Clean() error {
 // taken email (in any case) is an Invalid error under "email".
 func (s *Store) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 	if err := in.Clean(); err != nil {
-		return nil, err
+		return nil, s.WithTakenEmail(ctx, err, ObjectUser, 0, in.Email)
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
@@ -76,7 +79,7 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 			changes: map[string]Change{"email": {New: u.Email}, "is_staff": {New: u.IsStaff}, "is_superuser": {New: u.IsSuperuser}}})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return nil, invalidField("email", "user with this email already exists.")
+		return nil, invalidField("email", msgUserEmailTaken)
 	}
 	if err != nil {
 		return nil, translate(err)
