@@ -214,10 +214,10 @@ func (a *Admin) updateDoctor(c *gin.Context) error {
 	orig, posted := *d, *d
 	v, err := readDoctor(c, &posted)
 	if err == nil {
-		// The form replaces every field, as Django's admin does.
+		// The form replaces every field, as Django's admin does
+		// (UpdateDoctor keeps the row's id, creator and timestamps).
 		d, err = a.store.UpdateDoctor(c.Request.Context(), id, func(d *models.Doctor) error {
-			d.Name, d.Specialization, d.Email = posted.Name, posted.Specialization, posted.Email
-			d.Phone, d.YearsOfExperience = posted.Phone, posted.YearsOfExperience
+			*d = posted
 			return nil
 		})
 	}

@@ -218,29 +218,31 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 // already under way before it takes any lock of its own: that insert holds
 // its patient's and doctor's rows and then wants a mapping_counts row,
 // which a deletion that removed mappings first could hold while it waited
-// for the parent row: a deadlock, answered 500. Rows are locked in id
-// order, so two deletions cannot deadlock on each other. SQLite's write
-// transactions hold the database's one write lock from their start.
+// for the parent row: a deadlock, answered 500. The order is every
+// writer's: a patient before its owner (a patient's writes reach the
+// user's row through foreign keys, after the patient's), rows of a table
+// in id order. SQLite's write transactions hold the database's one write
+// lock from their start.
 func lockForDelete(tx *gorm.DB, objectType string, ids []int64) error {
+	if tx.Dialector.Name() != Postgres {
+		return nil
+	}
 	type rows struct {
 		model  any
 		column string
 	}
 	var lock []rows
 	switch objectType {
-	case ObjectUser: // and their patients, whose mappings go with them
-		lock = []rows{{&User{}, "id"}, {&Patient{}, "created_by_id"}}
+	case ObjectUser: // their patients first, whose mappings go with them
+		lock = []rows{{&Patient{}, "created_by_id"}, {&User{}, "id"}}
 	case ObjectDoctor:
 		lock = []rows{{&Doctor{}, "id"}}
 	case ObjectPatient:
 		lock = []rows{{&Patient{}, "id"}}
 	}
-	if tx.Dialector.Name() != Postgres {
-		return nil
-	}
 	for _, r := range lock {
 		var locked []int64
-		if err := forUpdate(tx).Model(r.model).Where(r.column+" IN ?", ids).Order("id").Pluck("id", &locked).Error; err != nil {
+		if err := forDelete(tx).Model(r.model).Where(r.column+" IN ?", ids).Order("id").Pluck("id", &locked).Error; err != nil {
 			return err
 		}
 	}

@@ -62,20 +62,26 @@ func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) erro
 	case err != nil:
 		return translate(err)
 	}
-	m.ID, m.CreatedByID, m.Doctor = 0, &owner, nil
-	err = db.Transaction(func(tx *gorm.DB) error {
-		// The patient is checked here, and held as owner's until the
-		// mapping is in, so that neither a deletion nor a change of owner
-		// by staff can come between the check and the insert.
+	checkPatient := func(q *gorm.DB) error {
 		var patient []int64
-		err := forShare(tx).Model(&Patient{}).Where("id = ? AND created_by_id = ?", m.PatientID, owner).Pluck("id", &patient).Error
-		if err != nil {
+		if err := q.Model(&Patient{}).Where("id = ? AND created_by_id = ?", m.PatientID, owner).Pluck("id", &patient).Error; err != nil {
 			return err
 		}
 		if len(patient) == 0 {
 			f.Add("patient_id", msgPatientNotFound)
 		}
-		if err := f.Err(); err != nil {
+		return f.Err()
+	}
+	if len(f) > 0 {
+		// Refused already: every field's error, without a write lock.
+		return translate(checkPatient(db))
+	}
+	m.ID, m.CreatedByID, m.Doctor = 0, &owner, nil
+	err = db.Transaction(func(tx *gorm.DB) error {
+		// The patient is checked here, and held as owner's until the
+		// mapping is in, so that neither a deletion nor a change of owner
+		// by staff can come between the check and the insert.
+		if err := checkPatient(forShare(tx)); err != nil {
 			return err
 		}
 		if err := tx.Create(m).Error; err != nil {

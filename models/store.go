@@ -36,10 +36,23 @@ func (s *Store) Hasher() *Hasher { return s.hasher }
 // Ping reports whether the database answers within ctx.
 func (s *Store) Ping(ctx context.Context) error { return Ping(ctx, s.db) }
 
-// forUpdate locks the rows tx reads until it ends, on PostgreSQL. SQLite
-// has no row locks and needs none: its write transactions begin
-// IMMEDIATE, holding the database's one write lock from the start.
+// forUpdate locks the rows tx reads until it ends, on PostgreSQL, against
+// other writers and deletion: FOR NO KEY UPDATE, since the callers change
+// no key, so that inserts referencing the rows (a mapping of a doctor being
+// edited) need not wait. SQLite has no row locks and needs none: its write
+// transactions begin IMMEDIATE, holding the database's one write lock from
+// the start.
 func forUpdate(tx *gorm.DB) *gorm.DB {
+	if tx.Dialector.Name() == Postgres {
+		return tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
+	}
+	return tx
+}
+
+// forDelete locks the rows tx reads until it ends, on PostgreSQL, as rows
+// about to be deleted: FOR UPDATE, which also holds off inserts that would
+// reference them (SQLite: see forUpdate).
+func forDelete(tx *gorm.DB) *gorm.DB {
 	if tx.Dialector.Name() == Postgres {
 		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
