@@ -436,3 +436,29 @@ func TestDeletePatientWithoutCascade(t *testing.T) {
 		}
 	}
 }
+
+// A patient created for an owner deleted meanwhile (the user's deletion
+// committed while the request ran) is refused as the owner's token now is,
+// not answered 500, and nothing is stored.
+func TestCreatePatientForADeletedOwner(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	ctx := context.Background()
+	owner := listOwner(t, s, "leaving@example.com")
+	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
+		IsActive: true, IsStaff: true, IsSuperuser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.AdminDelete(ctx, staff.ID, models.ObjectUser, []int64{owner}); err != nil || n != 1 {
+		t.Fatalf("AdminDelete = %d, %v", n, err)
+	}
+	err = s.CreatePatient(ctx, owner, &models.Patient{Name: "Orphan"})
+	if models.ErrorCode(err) != models.Unauthorized {
+		t.Fatalf("CreatePatient for a deleted owner = %v, want unauthorized", err)
+	}
+	var n int64
+	if err := s.DB().Model(&models.Patient{}).Where("created_by_id = ?", owner).Count(&n).Error; err != nil || n != 0 {
+		t.Errorf("%d patients of the deleted owner stored (%v)", n, err)
+	}
+}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -112,12 +113,18 @@ func (s *Store) CreatePatient(ctx context.Context, owner int64, p *Patient) erro
 		return err
 	}
 	p.ID, p.CreatedByID = 0, owner
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(p).Error; err != nil {
 			return err
 		}
 		return record(ctx, tx, p.CreatedAt, auditEntry{action: ActionCreate, objectType: ObjectPatient, objectID: p.ID})
 	})
+	if errors.Is(err, gorm.ErrForeignKeyViolated) {
+		// The owner was deleted while the request ran: its token is no
+		// longer valid, as the next request would be told.
+		return errTokenInvalid()
+	}
+	return err
 }
 
 // patientValues are the editable fields of p, for audit diffs.
