@@ -34,63 +34,53 @@ func raceAll(app *testApp, reqs []request) []*response {
 	return out
 }
 
-// Concurrent PATCHes of one patient's different fields all take effect:
+// Concurrent PATCHes of one record's different fields all take effect:
 // each is applied to the row as the one before it left it, so none writes
 // back a field another has just changed (the lost update of a handler that
-// read the row before taking it).
-func TestConcurrentPatchesOfOnePatientAllApply(t *testing.T) {
+// read the row before taking it). For a patient by its owner and a doctor
+// by staff.
+func TestConcurrentPatchesAllApply(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
-	u := app.mustUser(t, false)
-	for round := range raceRounds {
-		tag := strconv.Itoa(round)
-		want := map[string]any{
-			"name": "Name " + tag, "date_of_birth": "1970-01-1" + tag[:1], "gender": "female",
-			"phone": "+1 555 010 000" + tag[:1], "email": "p" + tag + "@example.com",
-			"address": "Street " + tag, "medical_history": "History " + tag,
-		}
-		p := app.mustPatient(t, u, map[string]any{"name": "Before", "gender": "male"})
-		path := "/api/patients/" + strconv.FormatInt(id(t, p, "id"), 10) + "/"
-		var reqs []request
-		for field, value := range want {
-			reqs = append(reqs, request{method: "PATCH", path: path, token: u.Access, body: map[string]any{field: value}})
-		}
-		for _, r := range raceAll(app, reqs) {
-			r.want(t, http.StatusOK)
-		}
-		got := app.do(request{method: "GET", path: path, token: u.Access}).want(t, http.StatusOK).json(t)
-		for field, value := range want {
-			if got[field] != value {
-				t.Errorf("round %d: %s = %v after every PATCH answered 200, want %v (a PATCH lost)", round, field, got[field], value)
+	owner, staff := app.mustUser(t, false), app.mustUser(t, true)
+	tests := []struct {
+		name  string
+		token string
+		// record makes a fresh record and returns its path, and what
+		// round's PATCHes set, one field each.
+		record func(round int, tag string) (string, map[string]any)
+	}{
+		{"patient", owner.Access, func(_ int, tag string) (string, map[string]any) {
+			p := app.mustPatient(t, owner, map[string]any{"name": "Before", "gender": "male"})
+			return "/api/patients/" + strconv.FormatInt(id(t, p, "id"), 10) + "/", map[string]any{
+				"name": "Name " + tag, "date_of_birth": "1970-01-1" + tag[:1], "gender": "female",
+				"phone": "+1 555 010 000" + tag[:1], "email": "p" + tag + "@example.com",
+				"address": "Street " + tag, "medical_history": "History " + tag,
 			}
-		}
+		}},
+		{"doctor", staff.Access, func(round int, tag string) (string, map[string]any) {
+			d := app.mustDoctor(t, "Dr. Before", "Before")
+			return "/api/doctors/" + strconv.FormatInt(d.ID, 10) + "/", map[string]any{
+				"name": "Dr. Name " + tag, "specialization": "Field " + tag, "email": "dr" + tag + "@clinic.example",
+				"phone": "+1 555 020 000" + tag[:1], "years_of_experience": float64(10 + round),
+			}
+		}},
 	}
-}
-
-// The same for a doctor's fields, edited by staff.
-func TestConcurrentPatchesOfOneDoctorAllApply(t *testing.T) {
-	t.Parallel()
-	app := newTestApp(t)
-	staff := app.mustUser(t, true)
-	for round := range raceRounds {
-		tag := strconv.Itoa(round)
-		want := map[string]any{
-			"name": "Dr. Name " + tag, "specialization": "Field " + tag, "email": "dr" + tag + "@clinic.example",
-			"phone": "+1 555 020 000" + tag[:1], "years_of_experience": float64(10 + round),
-		}
-		d := app.mustDoctor(t, "Dr. Before", "Before")
-		path := "/api/doctors/" + strconv.FormatInt(d.ID, 10) + "/"
-		var reqs []request
-		for field, value := range want {
-			reqs = append(reqs, request{method: "PATCH", path: path, token: staff.Access, body: map[string]any{field: value}})
-		}
-		for _, r := range raceAll(app, reqs) {
-			r.want(t, http.StatusOK)
-		}
-		got := app.do(request{method: "GET", path: path, token: staff.Access}).want(t, http.StatusOK).json(t)
-		for field, value := range want {
-			if got[field] != value {
-				t.Errorf("round %d: %s = %v after every PATCH answered 200, want %v (a PATCH lost)", round, field, got[field], value)
+	for _, tc := range tests {
+		for round := range raceRounds {
+			path, want := tc.record(round, strconv.Itoa(round))
+			var reqs []request
+			for field, value := range want {
+				reqs = append(reqs, request{method: "PATCH", path: path, token: tc.token, body: map[string]any{field: value}})
+			}
+			for _, r := range raceAll(app, reqs) {
+				r.want(t, http.StatusOK)
+			}
+			got := app.do(request{method: "GET", path: path, token: tc.token}).want(t, http.StatusOK).json(t)
+			for field, value := range want {
+				if got[field] != value {
+					t.Errorf("%s, round %d: %s = %v after every PATCH answered 200, want %v (a PATCH lost)", tc.name, round, field, got[field], value)
+				}
 			}
 		}
 	}
