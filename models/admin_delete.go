@@ -241,8 +241,8 @@ func lockForDelete(tx *gorm.DB, objectType string, ids []int64) error {
 		lock = []rows{{&Patient{}, "id"}}
 	}
 	for _, r := range lock {
-		var locked []int64
-		if err := forDelete(tx).Model(r.model).Where(r.column+" IN ?", ids).Order("id").Pluck("id", &locked).Error; err != nil {
+		var held []int64
+		if err := locked(tx, lockToDelete).Model(r.model).Where(r.column+" IN ?", ids).Order("id").Pluck("id", &held).Error; err != nil {
 			return err
 		}
 	}

@@ -199,14 +199,14 @@ func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch P
 			now = p.CreatedAt
 		} else {
 			var old Patient
-			if err := forUpdate(tx).Take(&old, p.ID).Error; err != nil {
+			if err := locked(tx, lockToEdit).Take(&old, p.ID).Error; err != nil {
 				return err
 			}
 			p.UpdatedAt = now
 			res := tx.Model(&Patient{}).Where("id = ?", p.ID).
 				Select("name", "date_of_birth", "gender", "phone", "email", "address", "medical_history", "created_by_id", "updated_at").
 				Updates(p)
-			if err := updatedOne(res); err != nil {
+			if err := foundOne(res); err != nil {
 				return err
 			}
 			p.CreatedAt = old.CreatedAt

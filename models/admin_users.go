@@ -141,7 +141,7 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 		return record(ctx, tx, u.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectUser, objectID: id, changes: changes})
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return nil, invalidField("email", "user with this email already exists.")
+		return nil, invalidField("email", msgUserEmailTaken)
 	}
 	if err != nil {
 		return nil, translate(err)
@@ -173,11 +173,8 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepTok
 		changed(id)
 		now := s.db.NowFunc()
 		res := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return notFound()
+		if err := foundOne(res); err != nil {
+			return err
 		}
 		if err := deleteUserSessions(tx, id, keepToken); err != nil {
 			return err

@@ -123,7 +123,7 @@ func (s *Store) UpdateDoctor(ctx context.Context, id int64, edit func(*Doctor) e
 	var d Doctor
 	err := doctorWriteErr(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var old Doctor
-		if err := forUpdate(tx).Take(&old, id).Error; err != nil {
+		if err := locked(tx, lockToEdit).Take(&old, id).Error; err != nil {
 			return err
 		}
 		d = old
@@ -138,7 +138,7 @@ func (s *Store) UpdateDoctor(ctx context.Context, id int64, edit func(*Doctor) e
 		res := tx.Model(&Doctor{}).Where("id = ?", id).
 			Select("name", "specialization", "email", "phone", "years_of_experience", "updated_at").
 			UpdateColumns(&d) // not Updates: see UpdatePatient
-		if err := updatedOne(res); err != nil {
+		if err := foundOne(res); err != nil {
 			return err
 		}
 		return record(ctx, tx, d.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectDoctor, objectID: id,
@@ -161,11 +161,8 @@ func (s *Store) DeleteDoctor(ctx context.Context, id int64) error {
 			return err
 		}
 		res := tx.Delete(&Doctor{}, id)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return notFound()
+		if err := foundOne(res); err != nil {
+			return err
 		}
 		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectDoctor, objectID: id})
 	})

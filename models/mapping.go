@@ -81,7 +81,7 @@ func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) erro
 		// The patient is checked here, and held as owner's until the
 		// mapping is in, so that neither a deletion nor a change of owner
 		// by staff can come between the check and the insert.
-		if err := checkPatient(forShare(tx)); err != nil {
+		if err := checkPatient(locked(tx, lockToKeep)); err != nil {
 			return err
 		}
 		if err := tx.Create(m).Error; err != nil {
@@ -148,11 +148,8 @@ func (s *Store) PatientDoctors(ctx context.Context, owner, patientID int64) ([]D
 func (s *Store) DeleteMapping(ctx context.Context, owner, id int64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		res := ownedMappings(tx, owner).Where("id = ?", id).Delete(&Mapping{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return notFound()
+		if err := foundOne(res); err != nil {
+			return err
 		}
 		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectMapping, objectID: id})
 	})

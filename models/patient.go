@@ -183,7 +183,7 @@ func (s *Store) UpdatePatient(ctx context.Context, owner, id int64, edit func(*P
 	var p Patient
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var old Patient
-		if err := forUpdate(tx).Where("id = ? AND created_by_id = ?", id, owner).Take(&old).Error; err != nil {
+		if err := locked(tx, lockToEdit).Where("id = ? AND created_by_id = ?", id, owner).Take(&old).Error; err != nil {
 			return err
 		}
 		p = old
@@ -199,7 +199,7 @@ func (s *Store) UpdatePatient(ctx context.Context, owner, id int64, edit func(*P
 			// UpdateColumns, not Updates: Updates would stamp its own
 			// updated_at, and the response would differ from the row.
 			UpdateColumns(&p)
-		if err := updatedOne(res); err != nil {
+		if err := foundOne(res); err != nil {
 			return err
 		}
 		return record(ctx, tx, p.UpdatedAt, auditEntry{action: ActionUpdate, objectType: ObjectPatient, objectID: id,
@@ -228,11 +228,8 @@ func (s *Store) DeletePatient(ctx context.Context, owner, id int64) error {
 			return err
 		}
 		res := tx.Where("id = ? AND created_by_id = ?", id, owner).Delete(&Patient{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return notFound()
+		if err := foundOne(res); err != nil {
+			return err
 		}
 		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectPatient, objectID: id})
 	})

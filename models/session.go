@@ -109,13 +109,7 @@ func (s *Store) SaveSession(ctx context.Context, token string, userID *int64, da
 func (s *Store) UpdateSession(ctx context.Context, token string, userID *int64, data string, now time.Time) error {
 	res := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).
 		Updates(map[string]any{"user_id": userID, "data": data, "last_seen_at": now})
-	if res.Error != nil {
-		return translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return notFound()
-	}
-	return nil
+	return translate(foundOne(res))
 }
 
 // DeleteSession ends token's session (logout).

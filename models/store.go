@@ -36,40 +36,32 @@ func (s *Store) Hasher() *Hasher { return s.hasher }
 // Ping reports whether the database answers within ctx.
 func (s *Store) Ping(ctx context.Context) error { return Ping(ctx, s.db) }
 
-// forUpdate locks the rows tx reads until it ends, on PostgreSQL, against
-// other writers and deletion: FOR NO KEY UPDATE, since the callers change
-// no key, so that inserts referencing the rows (a mapping of a doctor being
-// edited) need not wait. SQLite has no row locks and needs none: its write
-// transactions begin IMMEDIATE, holding the database's one write lock from
-// the start.
-func forUpdate(tx *gorm.DB) *gorm.DB {
+// Row lock strengths for locked, on PostgreSQL.
+const (
+	// lockToEdit holds rows against other writers and deletion. NO KEY
+	// UPDATE: the editors change no key, so inserts that reference the rows
+	// (a mapping of a doctor being edited) need not wait.
+	lockToEdit = "NO KEY UPDATE"
+	// lockToDelete also holds off inserts that would reference the rows.
+	lockToDelete = clause.LockingStrengthUpdate
+	// lockToKeep keeps others from changing or deleting the rows.
+	lockToKeep = clause.LockingStrengthShare
+)
+
+// locked makes tx's reads lock the rows they read until tx ends, with
+// strength, on PostgreSQL. SQLite has no row locks and needs none: its
+// write transactions begin IMMEDIATE, holding the database's one write
+// lock from the start.
+func locked(tx *gorm.DB, strength string) *gorm.DB {
 	if tx.Dialector.Name() == Postgres {
-		return tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
+		return tx.Clauses(clause.Locking{Strength: strength})
 	}
 	return tx
 }
 
-// forDelete locks the rows tx reads until it ends, on PostgreSQL, as rows
-// about to be deleted: FOR UPDATE, which also holds off inserts that would
-// reference them (SQLite: see forUpdate).
-func forDelete(tx *gorm.DB) *gorm.DB {
-	if tx.Dialector.Name() == Postgres {
-		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
-	}
-	return tx
-}
-
-// forShare keeps the rows tx reads from being changed or deleted by others
-// until it ends, on PostgreSQL (SQLite: see forUpdate).
-func forShare(tx *gorm.DB) *gorm.DB {
-	if tx.Dialector.Name() == Postgres {
-		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
-	}
-	return tx
-}
-
-// updatedOne checks that an UPDATE of one row found it.
-func updatedOne(res *gorm.DB) error {
+// foundOne checks that a statement meant for one row (an UPDATE or DELETE
+// by id) found it: none is NotFound.
+func foundOne(res *gorm.DB) error {
 	if res.Error != nil {
 		return res.Error
 	}
