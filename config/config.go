@@ -805,23 +805,16 @@ func (d Database) LogValue() slog.Value {
 }
 
 // attrs is the single redacted view of a Config behind String and LogValue,
+// listValue logs a list setting as "[a b]" ("[]" when empty).
+func listValue(items []string) slog.Value {
+	return slog.StringValue("[" + strings.Join(items, " ") + "]")
+}
+
 // so the two cannot drift apart. A test checks every field is listed.
 func (c Config) attrs() []slog.Attr {
 	secret := "[none]"
 	if len(c.SecretKey) > 0 {
 		secret = redacted
-	}
-	hosts := slog.StringValue("[]")
-	if len(c.AllowedHosts) > 0 {
-		hosts = slog.StringValue("[" + strings.Join(c.AllowedHosts, " ") + "]")
-	}
-	origins := slog.StringValue("[]")
-	if len(c.CORSAllowedOrigins) > 0 {
-		origins = slog.StringValue("[" + strings.Join(c.CORSAllowedOrigins, " ") + "]")
-	}
-	proxies := slog.StringValue("[]")
-	if len(c.TrustedProxies) > 0 {
-		proxies = slog.StringValue("[" + strings.Join(c.TrustedProxies, " ") + "]")
 	}
 	return []slog.Attr{
 		slog.Bool("Debug", c.Debug),
@@ -834,9 +827,9 @@ func (c Config) attrs() []slog.Attr {
 		slog.Duration("RefreshTokenTTL", c.RefreshTokenTTL),
 		slog.Int64("MaxBodyBytes", c.MaxBodyBytes),
 		slog.Duration("RequestTimeout", c.RequestTimeout),
-		{Key: "TrustedProxies", Value: proxies},
-		{Key: "AllowedHosts", Value: hosts},
-		{Key: "CORSAllowedOrigins", Value: origins},
+		{Key: "TrustedProxies", Value: listValue(c.TrustedProxies)},
+		{Key: "AllowedHosts", Value: listValue(c.AllowedHosts)},
+		{Key: "CORSAllowedOrigins", Value: listValue(c.CORSAllowedOrigins)},
 		slog.Int("HashConcurrency", c.HashConcurrency),
 		slog.Int("APIRateLimit", c.APIRateLimit),
 		slog.Int("LoginRatePerIP", c.LoginRatePerIP),
