@@ -15,23 +15,40 @@ import (
 // serialize by luck, ten in a row do not.
 const raceRounds = 10
 
-// raceAll sends every request at once (as far as the scheduler lets them
-// start together) and returns the responses in the order given.
-func raceAll(app *testApp, reqs []request) []*response {
-	out := make([]*response, len(reqs))
+// race runs every f at once (as far as the scheduler lets them start
+// together) and returns when all have.
+func race(fs ...func()) {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for i, req := range reqs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for _, f := range fs {
+		wg.Go(func() {
 			<-start
-			out[i] = app.do(req)
-		}()
+			f()
+		})
 	}
 	close(start)
 	wg.Wait()
+}
+
+// raceAll sends every request at once and returns the responses in the
+// order given.
+func raceAll(app *testApp, reqs []request) []*response {
+	out := make([]*response, len(reqs))
+	fs := make([]func(), len(reqs))
+	for i, req := range reqs {
+		fs[i] = func() { out[i] = app.do(req) }
+	}
+	race(fs...)
 	return out
+}
+
+// raceDoctors makes n doctors for a race's mappings.
+func raceDoctors(t *testing.T, app *testApp, n int, specialization string) []*models.Doctor {
+	doctors := make([]*models.Doctor, n)
+	for i := range doctors {
+		doctors[i] = app.mustDoctor(t, "Dr. "+specialization+" "+strconv.Itoa(i), specialization)
+	}
+	return doctors
 }
 
 // Concurrent PATCHes of one record's different fields all take effect:
@@ -97,10 +114,9 @@ func TestDeletionsRacingMappingCreates(t *testing.T) {
 	app := newTestApp(t)
 	u := app.mustUser(t, false)
 	staff := app.mustUser(t, true)
-	doctors := make([]*models.Doctor, 8)
+	doctors := raceDoctors(t, app, 8, "Cardiology")
 	patients := make([]int64, 8)
-	for i := range doctors {
-		doctors[i] = app.mustDoctor(t, "Dr. Race "+strconv.Itoa(i), "Cardiology")
+	for i := range patients {
 		patients[i] = id(t, app.mustPatient(t, u, nil), "id")
 	}
 	mapping := func(pid, did int64) request {
@@ -162,10 +178,7 @@ func TestAdminDeleteRecordsMappingsCreatedMeanwhile(t *testing.T) {
 	app := newTestApp(t)
 	u := app.mustUser(t, false)
 	staff := app.mustUser(t, true)
-	doctors := make([]*models.Doctor, 8)
-	for i := range doctors {
-		doctors[i] = app.mustDoctor(t, "Dr. Audit "+strconv.Itoa(i), "Neurology")
-	}
+	doctors := raceDoctors(t, app, 8, "Neurology")
 	ctx := context.Background()
 	for round := range raceRounds {
 		p := app.admPatient(t, u.ID, "Audited "+strconv.Itoa(round))
@@ -173,20 +186,12 @@ func TestAdminDeleteRecordsMappingsCreatedMeanwhile(t *testing.T) {
 		created := []int64{first.ID}
 		var createErrs []error // other than the refusal once the patient is gone
 		var mu sync.Mutex
-		var wg sync.WaitGroup
-		start := make(chan struct{})
 		var deleteErr error
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
+		fs := []func(){func() {
 			_, deleteErr = app.store.AdminDelete(ctx, staff.ID, models.ObjectPatient, []int64{p.ID})
-		}()
+		}}
 		for _, d := range doctors[1:] {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
+			fs = append(fs, func() {
 				m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
 				err := app.store.CreateMapping(ctx, u.ID, m)
 				mu.Lock()
@@ -197,10 +202,9 @@ func TestAdminDeleteRecordsMappingsCreatedMeanwhile(t *testing.T) {
 				case models.ErrorCode(err) != models.Invalid:
 					createErrs = append(createErrs, err)
 				}
-			}()
+			})
 		}
-		close(start)
-		wg.Wait()
+		race(fs...)
 		if deleteErr != nil {
 			t.Fatalf("round %d: AdminDelete: %v", round, deleteErr)
 		}
