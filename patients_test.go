@@ -777,3 +777,49 @@ func TestPatientUpdateReturnsStoredUpdatedAt(t *testing.T) {
 		})
 	}
 }
+
+// An update finds its record before it reads the body, as DRF's
+// get_object comes before the data: someone else's patient, or no such
+// patient or doctor, is 404 whatever the body, so a malformed body tells
+// nothing about another user's ids, and nothing changes; on the caller's
+// own record the body's fault is answered.
+func TestUpdateFindsTheRecordBeforeReadingTheBody(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	owner, caller, staff := app.mustUser(t, false), app.mustUser(t, false), app.mustUser(t, true)
+	theirs := app.mustPatient(t, owner, map[string]any{"name": "Theirs"})
+	theirsPath := "/api/patients/" + jsonNumber(theirs["id"]) + "/"
+	mine := "/api/patients/" + jsonNumber(app.mustPatient(t, caller, nil)["id"]) + "/"
+	bodies := []struct {
+		name   string
+		body   string
+		header map[string]string
+		own    int // the answer on the caller's own patient
+	}{
+		{"malformed JSON", "{", nil, http.StatusBadRequest},
+		{"not JSON", "name=x", map[string]string{"Content-Type": "text/plain"}, http.StatusUnsupportedMediaType},
+		{"valid", `{"name": "Renamed"}`, nil, http.StatusOK},
+	}
+	for _, method := range []string{"PUT", "PATCH"} {
+		for _, b := range bodies {
+			for _, tc := range []struct {
+				path, token string
+				want        int
+			}{
+				{theirsPath, caller.Access, http.StatusNotFound},
+				{"/api/patients/999999/", caller.Access, http.StatusNotFound},
+				{"/api/doctors/999999/", staff.Access, http.StatusNotFound},
+				{mine, caller.Access, b.own},
+			} {
+				r := app.do(request{method: method, path: tc.path, token: tc.token, body: b.body, header: b.header})
+				if r.Code != tc.want {
+					t.Errorf("%s %s with a %s body: %d %s, want %d", method, tc.path, b.name, r.Code, r.Body, tc.want)
+				}
+			}
+		}
+	}
+	got := app.do(request{method: "GET", path: theirsPath, token: owner.Access}).want(t, http.StatusOK).json(t)
+	if got["name"] != "Theirs" || got["updated_at"] != theirs["updated_at"] {
+		t.Errorf("another user's patient changed: %v, was %v", got, theirs)
+	}
+}

@@ -108,17 +108,16 @@ func (a *API) updateDoctor(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	// 404 before the body is read; the body applied to the locked row, as
-	// updatePatient.
-	if _, err := a.store.Doctor(ctx, id); err != nil {
-		return err
-	}
-	obj, err := readObject(c)
-	if err != nil {
-		return err
-	}
+	// As updatePatient: the body applied to the locked row, a body error
+	// answered once the row is found.
+	obj, bodyErr := readObject(c)
 	partial := c.Request.Method == http.MethodPatch
-	d, err := a.store.UpdateDoctor(ctx, id, func(d *models.Doctor) error { return setDoctor(obj, d, partial) })
+	d, err := a.store.UpdateDoctor(ctx, id, func(d *models.Doctor) error {
+		if bodyErr != nil {
+			return bodyErr
+		}
+		return setDoctor(obj, d, partial)
+	})
 	if err != nil {
 		return err
 	}

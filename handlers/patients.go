@@ -113,19 +113,18 @@ func (a *API) updatePatient(c *gin.Context) error {
 		return err
 	}
 	ctx, owner := c.Request.Context(), currentUser(c).ID
-	// Someone else's or no patient is 404 before the body is read, as DRF
-	// finds the object first.
-	if _, err := a.store.Patient(ctx, owner, id); err != nil {
-		return err
-	}
-	// The body is read before the row is locked, and applied to the row
-	// as it stands once locked (models.Store.UpdatePatient).
-	obj, err := readObject(c)
-	if err != nil {
-		return err
-	}
+	// The body is read before the row is locked and applied to the row as
+	// it stands once locked (models.Store.UpdatePatient). A body that
+	// cannot be read is answered once the row is found: someone else's or
+	// no patient is 404 first, as DRF finds the object before the data.
+	obj, bodyErr := readObject(c)
 	partial := c.Request.Method == http.MethodPatch
-	p, err := a.store.UpdatePatient(ctx, owner, id, func(p *models.Patient) error { return a.setPatient(obj, p, partial) })
+	p, err := a.store.UpdatePatient(ctx, owner, id, func(p *models.Patient) error {
+		if bodyErr != nil {
+			return bodyErr
+		}
+		return a.setPatient(obj, p, partial)
+	})
 	if err != nil {
 		return err
 	}
