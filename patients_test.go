@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -816,6 +817,14 @@ func TestUpdateFindsTheRecordBeforeReadingTheBody(t *testing.T) {
 					t.Errorf("%s %s with a %s body: %d %s, want %d", method, tc.path, b.name, r.Code, r.Body, tc.want)
 				}
 			}
+		}
+	}
+	// A doctor that exists: the body's fault, in the same shape.
+	doctor := "/api/doctors/" + strconv.FormatInt(app.mustDoctor(t, "Dr. Body", "Cardiology").ID, 10) + "/"
+	for _, b := range bodies[:2] {
+		r := app.do(request{method: "PATCH", path: doctor, token: staff.Access, body: b.body, header: b.header})
+		if r.Code != b.own || !strings.HasPrefix(r.Body.String(), `{"detail":`) {
+			t.Errorf("PATCH %s with a %s body: %d %s, want %d and a detail", doctor, b.name, r.Code, r.Body, b.own)
 		}
 	}
 	got := app.do(request{method: "GET", path: theirsPath, token: owner.Access}).want(t, http.StatusOK).json(t)
