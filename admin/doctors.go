@@ -20,7 +20,7 @@ var doctorColumns = []columnDef{
 
 func (a *Admin) registerDoctors(r routes) {
 	r.handle(http.MethodGet, "/doctors", a.listDoctors)
-	r.handle(http.MethodGet, "/doctors/export", a.exportDoctors)
+	a.export(r, "/doctors/export", a.exportDoctors)
 	r.handle(http.MethodGet, "/doctors/add", a.addDoctor)
 	r.handle(http.MethodPost, "/doctors/add", a.createDoctor)
 	r.handle(http.MethodGet, "/doctors/:id", a.changeDoctor)

@@ -12,15 +12,17 @@ import (
 )
 
 // writeCSV streams a CSV download: header, then the rows each writes.
-// Once the first byte is out the status cannot change, so a later failure
-// is logged and the download cut short.
+// A failure before the first byte is out is answered with its error page.
+// After it, the status cannot change: the connection is cut before the
+// response's end, so the client reports a failed download instead of
+// keeping a file that looks complete but lacks rows.
 func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func(row func(...string) error) error) error {
 	filename := name + "-" + a.opts.Now().UTC().Format("20060102-150405") + ".csv"
-	c.Header("Content-Type", "text/csv; charset=utf-8")
-	c.Header("Content-Disposition", `attachment; filename="`+filename+`"`)
-	c.Header("Cache-Control", "no-store")
-	c.Status(http.StatusOK)
-	w := csv.NewWriter(c.Writer)
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	h.Set("Cache-Control", "no-store")
+	w := csv.NewWriter(c.Writer) // buffered: nothing is out before 4 KiB of rows
 	row := func(cells ...string) error {
 		for i, s := range cells {
 			cells[i] = csvSafe(s)
@@ -31,15 +33,20 @@ func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func
 	if err == nil {
 		err = each(row)
 	}
-	w.Flush()
 	if err == nil {
+		w.Flush()
 		err = w.Error()
 	}
-	if err != nil {
-		a.log.ErrorContext(c.Request.Context(), "csv export failed", slog.String("export", name), slog.Any("error", err))
-		c.Abort()
+	if err == nil {
+		return nil
 	}
-	return nil
+	if !c.Writer.Written() {
+		h.Del("Content-Type")
+		h.Del("Content-Disposition")
+		return err
+	}
+	a.log.ErrorContext(c.Request.Context(), "csv export cut short", slog.String("export", name), slog.Any("error", err))
+	panic(http.ErrAbortHandler)
 }
 
 // csvSafe defuses spreadsheet formulas: a cell that starts with = + - @

@@ -19,7 +19,7 @@ var mappingColumns = []columnDef{
 
 func (a *Admin) registerMappings(r routes) {
 	r.handle(http.MethodGet, "/mappings", a.listMappings)
-	r.handle(http.MethodGet, "/mappings/export", a.exportMappings)
+	a.export(r, "/mappings/export", a.exportMappings)
 	r.handle(http.MethodGet, "/mappings/add", a.addMapping)
 	r.handle(http.MethodPost, "/mappings/add", a.createMapping)
 	r.handle(http.MethodGet, "/mappings/:id", a.changeMapping)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -59,13 +60,25 @@ func (a *Admin) recovery(c *gin.Context) {
 }
 
 // deadline bounds the request's context, so database calls give up (and
-// show the 503 page) instead of hanging.
+// show the 503 page) instead of hanging: by RequestTimeout, or by
+// ExportTimeout for a CSV export.
 func (a *Admin) deadline(c *gin.Context) {
-	if a.opts.RequestTimeout <= 0 {
+	timeout := a.opts.RequestTimeout
+	if a.exports[c.FullPath()] {
+		timeout = a.opts.ExportTimeout
+		// The server's write timeout is sized for a page too. The context's
+		// deadline, a little earlier, is the one that ends an export.
+		var until time.Time
+		if timeout > 0 {
+			until = time.Now().Add(timeout + 5*time.Second)
+		}
+		_ = http.NewResponseController(c.Writer).SetWriteDeadline(until)
+	}
+	if timeout <= 0 {
 		c.Next()
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()

@@ -33,7 +33,7 @@ var patientFilters = []filterDef{
 
 func (a *Admin) registerPatients(r routes) {
 	r.handle(http.MethodGet, "/patients", a.listPatients)
-	r.handle(http.MethodGet, "/patients/export", a.exportPatients)
+	a.export(r, "/patients/export", a.exportPatients)
 	r.handle(http.MethodGet, "/patients/add", a.addPatient)
 	r.handle(http.MethodPost, "/patients/add", a.createPatient)
 	r.handle(http.MethodGet, "/patients/:id", a.changePatient)

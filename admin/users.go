@@ -30,7 +30,7 @@ var userFilters = []filterDef{
 
 func (a *Admin) registerUsers(r routes) {
 	r.handle(http.MethodGet, "/users", a.listUsers)
-	r.handle(http.MethodGet, "/users/export", a.exportUsers)
+	a.export(r, "/users/export", a.exportUsers)
 	r.handle(http.MethodGet, "/users/add", a.addUser)
 	r.handle(http.MethodPost, "/users/add", a.createUser)
 	r.handle(http.MethodGet, "/users/:id", a.changeUser)

@@ -246,10 +246,11 @@ func eachAuditEvent(query func() *gorm.DB, fn func(AuditEvent) error) error {
 }
 
 // ExportAuditEvents is EachAuditEvent for an operator's export: when it
-// ends it records, as an export of the audit log (as the admin panel's CSV
-// export of it is recorded), who exported which range and how many events,
-// with the outcome. It returns the number of events
-// passed to fn.
+// ends it records, as an export of the audit log, who exported which range
+// and how many events, with the outcome (the admin panel's CSV exports,
+// of patient data among others, are recorded before their first row
+// instead, so that nothing leaves unrecorded). It returns the
+// number of events passed to fn.
 func (s *Store) ExportAuditEvents(ctx context.Context, f AuditFilter, fn func(AuditEvent) error) (int64, error) {
 	var n int64
 	err := s.EachAuditEvent(ctx, f, func(ev AuditEvent) error {
@@ -267,6 +268,8 @@ func (s *Store) ExportAuditEvents(ctx context.Context, f AuditFilter, fn func(Au
 	if err != nil {
 		outcome = OutcomeFailure
 	}
+	// An interrupted export (Ctrl-C cancels ctx) is recorded all the same.
+	ctx = context.WithoutCancel(ctx)
 	if aerr := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectAuditLog, outcome: outcome, changes: changes}); aerr != nil && err == nil {
 		err = aerr
 	}

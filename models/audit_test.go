@@ -450,3 +450,32 @@ func TestAuditNeverHoldsSecrets(t *testing.T) {
 		}
 	}
 }
+
+// An operator's export interrupted part-way (Ctrl-C cancels its context) is
+// recorded all the same, as a failure with the events it wrote.
+func TestAuditInterruptedExportIsRecorded(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	u := auditUser(t, store, "interrupted@example.com")
+	for i := 0; i < 3; i++ {
+		if _, err := store.Authenticate(models.WithActor(context.Background(), auditActor(u)), u.Email, "wrong-"+auditPassword); err == nil {
+			t.Fatal("a wrong password logged in")
+		}
+	}
+	ctx, cancel := context.WithCancel(models.WithActor(context.Background(), models.Actor{Email: "operator", Source: "cli"}))
+	defer cancel()
+	n, err := store.ExportAuditEvents(ctx, models.AuditFilter{}, func(models.AuditEvent) error {
+		cancel()
+		return ctx.Err()
+	})
+	if err == nil || n != 1 {
+		t.Fatalf("interrupted export: %d events, %v", n, err)
+	}
+	evs := auditEvents(t, store, models.AuditFilter{Action: models.ActionExport})
+	if len(evs) != 1 || evs[0].Outcome != models.OutcomeFailure || evs[0].ObjectType != models.ObjectAuditLog {
+		t.Fatalf("export events = %+v, want one failed export of the audit log", evs)
+	}
+	if !strings.Contains(evs[0].Changes, `"events"`) {
+		t.Errorf("changes = %s, want the number of events written", evs[0].Changes)
+	}
+}

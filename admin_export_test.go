@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"healthcare/models"
+)
+
+// A CSV export that fails before its first byte is out is answered with
+// the error page, not a 200 file holding only the header.
+func TestAdminExportErrorBeforeTheFirstRow(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	words := make([]string, 21) // one more than a search may have
+	for i := range words {
+		words[i] = fmt.Sprintf("x%cy", 'a'+i)
+	}
+	res := cl.get("/admin/patients/export/?q=" + strings.Join(words, "+")).want(t, http.StatusBadRequest)
+	if cd := res.Header().Get("Content-Disposition"); cd != "" {
+		t.Errorf("Content-Disposition = %q on an error page", cd)
+	}
+	if ct := res.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("Content-Type = %q, want the HTML error page", ct)
+	}
+	if !strings.Contains(res.Body.String(), "Too many search terms") {
+		t.Errorf("error page does not say why:\n%s", res.Body.String())
+	}
+}
+
+// An export that fails once rows are out cannot change its status: the
+// connection is cut before the response's end, so the client sees a failed
+// download rather than a complete-looking file that lacks rows. And an
+// export is bounded by ExportTimeout, not by the 10 s of a page: a million
+// patients take longer than that to stream.
+func TestAdminExportCutShortIsAFailedDownload(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	const n = 700 // more than one batch of the export (500)
+	ps := make([]models.Patient, n)
+	for i := range ps {
+		ps[i] = models.Patient{Name: fmt.Sprintf("Patient %03d", i), CreatedByID: owner.ID, Gender: "other"}
+	}
+	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+
+	// The export's second batch of patients fails.
+	var mu sync.Mutex
+	var reads int
+	var deadlines []time.Duration
+	const name = "test:fail-second-export-batch"
+	db := app.store.DB()
+	err := db.Callback().Query().Before("gorm:query").Register(name, func(tx *gorm.DB) {
+		if tx.Statement.Table != "patients" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if d, ok := tx.Statement.Context.Deadline(); ok {
+			deadlines = append(deadlines, time.Until(d))
+		} else {
+			deadlines = append(deadlines, -1)
+		}
+		if reads++; reads == 2 {
+			_ = tx.AddError(errors.New("injected failure"))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Callback().Query().Remove(name) })
+
+	srv := httptest.NewServer(app.router)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/patients/export/", nil)
+	for _, c := range cl.cookies {
+		req.AddCookie(c)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err == nil {
+		t.Fatalf("the cut-short download read as complete (%d bytes, %d lines)", len(body), strings.Count(string(body), "\n"))
+	}
+	if lines := strings.Count(string(body), "\n"); lines < 2 || lines > n {
+		t.Errorf("%d lines arrived before the cut, want part of the export", lines)
+	}
+	if !strings.Contains(app.logs.String(), "csv export cut short") {
+		t.Errorf("the cut is not logged:\n%s", app.logs.String())
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(deadlines) < 2 {
+		t.Fatalf("%d reads of patients", len(deadlines))
+	}
+	if page := testConfig().RequestTimeout; deadlines[0] <= page || deadlines[0] > 10*time.Minute {
+		t.Errorf("export bounded by %v, want ExportTimeout (10 min), not a page's %v", deadlines[0], page)
+	}
+}
