@@ -1278,3 +1278,37 @@ func TestAuthLoginLockoutWindowPasses(t *testing.T) {
 	}
 	authLogin(app, u.Email, u.Password).want(t, http.StatusOK)
 }
+
+// A rotated refresh token presented at logout is reuse too (API.md:
+// "Presenting a refresh token that was already rotated revokes every token
+// descended from the same login"), not just a 401.
+func TestAuthLogoutWithARotatedRefreshTokenRevokesTheLogin(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	r0 := u.Refresh
+	otherAccess, _ := authSession(t, app, u) // a second login of u
+	a1, r1 := authTokens(t, authRefresh(app, r0).want(t, http.StatusOK))
+
+	authWant401(t, app.do(request{method: "POST", path: "/api/auth/logout/", token: a1,
+		body: map[string]string{"refresh": r0}}), "", true)
+	authWant401(t, authMe(app, a1), "", true)
+	authWant401(t, authRefresh(app, r1), "", true)
+	evs := app.admEvents(t, models.AuditFilter{UserID: u.ID, Action: models.ActionLogout})
+	if len(evs) != 1 || evs[0].Outcome != models.OutcomeFailure || !strings.Contains(evs[0].Changes, "reused_token_family") {
+		t.Errorf("logout events = %+v, want one failed logout that revoked the reused family", evs)
+	}
+	authMe(app, otherAccess).want(t, http.StatusOK) // another login: untouched
+}
+
+// The refresh field is trimmed as every string (API.md), at refresh and at
+// logout.
+func TestAuthRefreshTokenIsTrimmed(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	a1, r1 := authTokens(t, authRefresh(app, " "+u.Refresh+"\n").want(t, http.StatusOK))
+	app.do(request{method: "POST", path: "/api/auth/logout/", token: a1,
+		body: map[string]string{"refresh": "\t" + r1 + " "}}).want(t, http.StatusNoContent)
+	authWant401(t, authMe(app, a1), "", true)
+}

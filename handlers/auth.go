@@ -100,7 +100,9 @@ func (a *API) readRefresh(c *gin.Context) (*claims, error) {
 	if err := r.err(); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(token) == "" {
+	// Trimmed as every string field (simplejwt's CharField trims too).
+	token = strings.TrimSpace(token)
+	if token == "" {
 		return nil, &models.Error{Code: models.Invalid, Message: "This field may not be blank.",
 			Fields: map[string][]string{"refresh": {"This field may not be blank."}}}
 	}

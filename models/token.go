@@ -82,11 +82,10 @@ func (s *Store) RotateRefresh(ctx context.Context, jti string, userID int64, nex
 			return live.Error
 		}
 		if live.RowsAffected == 0 {
-			var spent int64
-			if err := tx.Model(&IssuedToken{}).Where("jti = ? AND used_at IS NOT NULL", jti).Count(&spent).Error; err != nil {
+			var err error
+			if reused, err = spent(tx, jti); err != nil {
 				return err
 			}
-			reused = spent > 0
 			return errTokenInvalid()
 		}
 		var tok IssuedToken
@@ -103,20 +102,34 @@ func (s *Store) RotateRefresh(ctx context.Context, jti string, userID int64, nex
 		return record(ctx, tx, now, auditEntry{action: ActionTokenRefresh, objectType: ObjectToken, userID: &userID, email: email})
 	})
 	if reused {
-		// Outside the failed transaction, so the revocation sticks.
-		if rerr := s.revokeFamilyOf(ctx, jti); rerr != nil {
-			return rerr
-		}
-		// The request carries no session, so the event looks the email up
-		// (best effort: "" if the user is gone).
-		var u User
-		_ = s.db.WithContext(ctx).Select("email").Where("id = ?", userID).Limit(1).Find(&u).Error
-		if rerr := s.audit(ctx, auditEntry{action: ActionTokenRefresh, objectType: ObjectToken, userID: &userID, email: u.Email,
-			outcome: OutcomeFailure, changes: map[string]Change{"reused_token_family": {New: "revoked"}}}); rerr != nil {
+		if rerr := s.revokeReused(ctx, jti, userID, ActionTokenRefresh); rerr != nil {
 			return rerr
 		}
 	}
 	return err
+}
+
+// spent reports whether refresh token jti was already rotated: presented
+// again, it has been stolen (or its successor has).
+func spent(tx *gorm.DB, jti string) (bool, error) {
+	var n int64
+	err := tx.Model(&IssuedToken{}).Where("jti = ? AND used_at IS NOT NULL", jti).Count(&n).Error
+	return n > 0, err
+}
+
+// revokeReused revokes the family of the rotated refresh token jti of
+// userID, presented again for action, and records the reuse. It runs
+// outside the failed request's transaction, so the revocation sticks.
+func (s *Store) revokeReused(ctx context.Context, jti string, userID int64, action string) error {
+	if err := s.revokeFamilyOf(ctx, jti); err != nil {
+		return err
+	}
+	// The request carries no session, so the event looks the email up
+	// (best effort: "" if the user is gone).
+	var u User
+	_ = s.db.WithContext(ctx).Select("email").Where("id = ?", userID).Limit(1).Find(&u).Error
+	return s.audit(ctx, auditEntry{action: action, objectType: ObjectToken, userID: &userID, email: u.Email,
+		outcome: OutcomeFailure, changes: map[string]Change{"reused_token_family": {New: "revoked"}}})
 }
 
 // requireActive returns the email of userID if the user is active, for
@@ -198,10 +211,13 @@ func (s *Store) AuthenticateToken(ctx context.Context, jti string, userID int64)
 }
 
 // Logout revokes the family of refresh token refreshJTI, which must be a
-// live token of userID, and the access token accessJTI.
+// live token of userID, and the access token accessJTI. A refresh token
+// that was already rotated revokes its family as at a refresh (reuse), and
+// is token_not_valid.
 func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI string) error {
 	now := s.db.NowFunc()
-	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+	var reused bool
+	err := translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		changed(userID)
 		var tok IssuedToken
 		err := tx.Where("jti = ? AND user_id = ? AND type = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
@@ -209,6 +225,9 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 			Where("family_id IN (?)", tx.Model(&TokenFamily{}).Select("id").Where("revoked_at IS NULL")).
 			Take(&tok).Error
 		if err == gorm.ErrRecordNotFound {
+			if reused, err = spent(tx, refreshJTI); err != nil {
+				return err
+			}
 			return errTokenInvalid()
 		}
 		if err != nil {
@@ -224,6 +243,12 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 		}
 		return record(ctx, tx, now, auditEntry{action: ActionLogout, objectType: ObjectToken})
 	}))
+	if reused {
+		if rerr := s.revokeReused(ctx, refreshJTI, userID, ActionLogout); rerr != nil {
+			return rerr
+		}
+	}
+	return err
 }
 
 // RevokeUserTokens revokes every token family of userID: logout everywhere.
