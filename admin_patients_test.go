@@ -344,3 +344,29 @@ func TestAdminPatientExportCSV(t *testing.T) {
 		t.Fatalf("export not audited: %+v", evs)
 	}
 }
+
+// Form bytes that are not UTF-8 read as U+FFFD (one for each run of them),
+// as Django decodes a form:
+// they were a 500 on PostgreSQL (which refuses them in text) and stored
+// as sent on SQLite.
+func TestAdminFormBytesThatAreNotUTF8(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admSuper(t)
+	owner := app.admUser(t, false, false)
+	res := cl.post("/admin/patients/add/", url.Values{"name": {"Bad\xff\xfeName"}, "gender": {"male"},
+		"address": {"1 \xc3 Road"}, "created_by": {itoa64(owner.ID)}}).want(t, http.StatusSeeOther)
+	var p models.Patient
+	if err := app.store.DB().Where("created_by_id = ?", owner.ID).Take(&p).Error; err != nil {
+		t.Fatalf("patient not saved (%s): %v", res.Header().Get("Location"), err)
+	}
+	if p.Name != "Bad\uFFFDName" || p.Address != "1 \uFFFD Road" {
+		t.Errorf("stored name %q, address %q: want the bad bytes as U+FFFD", p.Name, p.Address)
+	}
+	cl.post("/admin/users/add/", url.Values{"name": {"U\xff"}, "email": {"bytes@clinic.example"},
+		"password": {"blue-Lagoon-horse-7"}, "password2": {"blue-Lagoon-horse-7"}, "is_active": {"on"}}).want(t, http.StatusSeeOther)
+	var u models.User
+	if err := app.store.DB().Where("email = ?", "bytes@clinic.example").Take(&u).Error; err != nil || u.Name != "U\uFFFD" {
+		t.Errorf("user %q, %v: want the name with U+FFFD", u.Name, err)
+	}
+}

@@ -56,7 +56,7 @@ func (a *Admin) login(c *gin.Context) error {
 	ctx, done := a.store.Hasher().Hashing(c.Request.Context())
 	defer done()
 	c.Request = c.Request.WithContext(ctx)
-	email, password, next := c.PostForm("email"), c.PostForm("password"), c.PostForm("next")
+	email, password, next := posted(c, "email"), posted(c, "password"), posted(c, "next")
 	vm := templates.Login{Email: email, Next: next}
 	u, err := a.checkLogin(ctx, c.ClientIP(), email, password)
 	var th *models.Throttled

@@ -21,9 +21,16 @@ type formValues map[string]string
 func postedValues(c *gin.Context, names ...string) formValues {
 	v := formValues{}
 	for _, n := range names {
-		v[n] = c.PostForm(n)
+		v[n] = posted(c, n)
 	}
 	return v
+}
+
+// posted is the POSTed form's value of name, bytes that are not UTF-8
+// read as U+FFFD, as Django decodes a form (and as the API's JSON decoder
+// does): PostgreSQL refuses them in text, SQLite would store them as sent.
+func posted(c *gin.Context, name string) string {
+	return strings.ToValidUTF8(c.PostForm(name), "\uFFFD")
 }
 
 // input is a text-like field (text, email, tel, date, number, textarea,

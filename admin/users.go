@@ -157,10 +157,10 @@ const msgPasswordMismatch = "The two password fields didn’t match."
 // createUser handles POST /admin/users/add.
 func (a *Admin) createUser(c *gin.Context) error {
 	v := postedValues(c, "name", "email", "password", "password2", "is_active", "is_staff", "is_superuser")
-	in := models.NewUser{Name: v["name"], Email: v["email"], Password: c.PostForm("password"),
+	in := models.NewUser{Name: v["name"], Email: v["email"], Password: posted(c, "password"),
 		IsActive: v["is_active"] != "", IsStaff: v["is_staff"] != "", IsSuperuser: v["is_superuser"] != ""}
 	var err error
-	if in.Password != c.PostForm("password2") {
+	if in.Password != posted(c, "password2") {
 		pe := models.FieldErrors{}
 		pe.Add("password2", msgPasswordMismatch)
 		check := in
@@ -266,8 +266,8 @@ func (a *Admin) setPassword(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	password := c.PostForm("password")
-	if password != c.PostForm("password2") {
+	password := posted(c, "password")
+	if password != posted(c, "password2") {
 		pe := models.FieldErrors{}
 		pe.Add("password2", msgPasswordMismatch)
 		err = pe.Err()

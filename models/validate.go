@@ -41,6 +41,12 @@ func checkText(f FieldErrors, field, value string, required bool, max int) {
 		f.Add(field, "Null characters are not allowed.")
 		return
 	}
+	// The API's JSON and the panel's forms read such bytes as U+FFFD; a
+	// caller that did not would get PostgreSQL's error as a 500.
+	if !utf8.ValidString(value) {
+		f.Add(field, "Enter valid UTF-8 text.")
+		return
+	}
 	if utf8.RuneCountInString(value) > max {
 		f.Add(field, msgMaxLen(max))
 	}
