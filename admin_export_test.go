@@ -26,7 +26,7 @@ func TestAdminExportErrorBeforeTheFirstRow(t *testing.T) {
 	for i := range words {
 		words[i] = fmt.Sprintf("x%cy", 'a'+i)
 	}
-	res := cl.get("/admin/patients/export/?q=" + strings.Join(words, "+")).want(t, http.StatusBadRequest)
+	res := cl.get("/admin/patients/export/?q="+strings.Join(words, "+")).want(t, http.StatusBadRequest)
 	if cd := res.Header().Get("Content-Disposition"); cd != "" {
 		t.Errorf("Content-Disposition = %q on an error page", cd)
 	}

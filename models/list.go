@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -328,6 +329,13 @@ func applyWords(db *gorm.DB, columns []string, folded string, words []string, er
 		_ = db.AddError(err)
 		return db
 	}
+	for _, w := range words {
+		if utf8.RuneCountInString(w) > longestText {
+			// No field holds that much text, so nothing contains the word;
+			// and SQLite refuses LIKE patterns over 50,000 bytes.
+			return db.Where("1 = 0")
+		}
+	}
 	if len(words) > 0 {
 		db = planEachTime(db)
 	}
@@ -472,6 +480,9 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
+// maxCursorMicros is 10000-01-01T00:00:00Z in Unix microseconds.
+const maxCursorMicros = 253402300800000000
+
 func decodeCursor(s string) (cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
@@ -483,7 +494,9 @@ func decodeCursor(s string) (cursor, error) {
 	}
 	micros, err1 := strconv.ParseInt(parts[1], 10, 64)
 	id, err2 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil || id < 1 || micros < 0 {
+	// Past year 9999 no row can be: SQLite, which compares times as
+	// text, and PostgreSQL would answer differently.
+	if err1 != nil || err2 != nil || id < 1 || micros < 0 || micros >= maxCursorMicros {
 		return cursor{}, errInvalidCursor()
 	}
 	return cursor{reverse: parts[0] == "p", at: time.UnixMicro(micros).UTC(), id: id}, nil

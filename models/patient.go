@@ -68,7 +68,7 @@ func (p *Patient) Clean(today Date) error {
 	checkPhone(f, "phone", p.Phone)
 	checkEmail(f, "email", p.Email, false)
 	checkText(f, "address", p.Address, false, 500)
-	checkText(f, "medical_history", p.MedicalHistory, false, 10000)
+	checkText(f, "medical_history", p.MedicalHistory, false, longestText)
 	if d := p.DateOfBirth; d != nil {
 		switch {
 		case d.After(today.Time):

@@ -29,6 +29,10 @@ func msgMaxLen(n int) string {
 	return fmt.Sprintf("Ensure this field has no more than %d characters.", n)
 }
 
+// longestText is the most characters any text field holds (a patient's
+// medical history).
+const longestText = 10000
+
 // checkText validates a trimmed string: required means not blank; max counts
 // code points, not bytes.
 func checkText(f FieldErrors, field, value string, required bool, max int) {
