@@ -114,6 +114,22 @@ func TestAdminPatientPagination(t *testing.T) {
 	if got := res.text(t, "pagination"); !strings.Contains(got, "Page 3 of 3") {
 		t.Fatalf("pagination past the end = %q", got)
 	}
+
+	// A search is not counted past its page: page 1 of more than 100
+	// matches still links the next page (it had no links at all).
+	res = cl.get("/admin/patients/?q=patient&o=name").want(t, http.StatusOK)
+	if got := res.text(t, "result-count"); !strings.Contains(got, "More than 100 patients") {
+		t.Fatalf("count of a full searched page = %q", got)
+	}
+	next, _ = res.testid(t, "page-next").Attr("href")
+	if !strings.Contains(next, "p=2") || !strings.Contains(next, "q=patient") {
+		t.Fatalf("next link of a searched page 1 = %q", next)
+	}
+	res = cl.get(next).want(t, http.StatusOK)
+	prev, _ := res.testid(t, "page-prev").Attr("href")
+	if n := res.testid(t, "results").Find("tbody tr").Length(); n != 100 || !strings.Contains(prev, "p=1") {
+		t.Fatalf("searched page 2: %d rows, previous link %q", n, prev)
+	}
 }
 
 func TestAdminPatientForm(t *testing.T) {
