@@ -309,6 +309,30 @@ func TestMappingList(t *testing.T) {
 	}
 }
 
+// A filter value that is not an id is a 400 under its name, and every
+// invalid filter is reported at once (django-filter's form errors), the
+// same every time.
+func TestMappingListInvalidFilters(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	a := app.mustUser(t, false)
+	const choice = "Select a valid choice. That choice is not one of the available choices."
+	for _, tc := range []struct {
+		query string
+		want  map[string][]string
+	}{
+		{"?patient_id=x", map[string][]string{"patient_id": {choice}}},
+		{"?doctor_id=0", map[string][]string{"doctor_id": {choice}}},
+		{"?patient_id=-1&doctor_id=1", map[string][]string{"patient_id": {choice}}},
+		{"?patient_id=1.5&doctor_id=abc", map[string][]string{"patient_id": {choice}, "doctor_id": {choice}}},
+	} {
+		for range 5 { // a map's order changed from one request to the next
+			r := app.do(request{method: "GET", path: "/api/mappings/" + tc.query, token: a.Access}).want(t, http.StatusBadRequest)
+			resWantBody(t, r, tc.want)
+		}
+	}
+}
+
 func TestMappingPatientDoctors(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)

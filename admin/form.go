@@ -3,6 +3,8 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -116,11 +118,12 @@ func attachErrors(err error, fieldsets []templates.Fieldset, inline *templates.I
 	}
 	out := []string{summary}
 	out = append(out, fields[models.NonFieldErrors]...)
-	for name, msgs := range fields {
+	// In name order: the same page for the same errors.
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
 		if used[name] || name == models.NonFieldErrors {
 			continue
 		}
-		for _, m := range msgs {
+		for _, m := range fields[name] {
 			out = append(out, name+": "+m)
 		}
 	}

@@ -67,17 +67,25 @@ func (a *API) listMappings(c *gin.Context) error {
 		return err
 	}
 	var filter models.MappingFilter
-	for param, dst := range map[string]*int64{"patient_id": &filter.PatientID, "doctor_id": &filter.DoctorID} {
-		raw, ok := c.GetQuery(param)
+	// Every invalid filter is reported, as django-filter does.
+	invalid := models.FieldErrors{}
+	for _, f := range []struct {
+		param string
+		dst   *int64
+	}{{"patient_id", &filter.PatientID}, {"doctor_id", &filter.DoctorID}} {
+		raw, ok := c.GetQuery(f.param)
 		if !ok || raw == "" {
 			continue
 		}
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id < 1 {
-			return &models.Error{Code: models.Invalid, Message: "Invalid filter.",
-				Fields: map[string][]string{param: {"Select a valid choice. That choice is not one of the available choices."}}}
+			invalid.Add(f.param, "Select a valid choice. That choice is not one of the available choices.")
+			continue
 		}
-		*dst = id
+		*f.dst = id
+	}
+	if len(invalid) > 0 {
+		return &models.Error{Code: models.Invalid, Message: "Invalid filter.", Fields: invalid}
 	}
 	page, err := a.store.Mappings(c.Request.Context(), currentUser(c).ID, filter, q)
 	if err != nil {
