@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -172,9 +173,17 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	if m != nil {
 		m.TokenCacheLive(store.TokenCacheLive)
 	}
-	go backfillSearchText(ctx, store, log)
-	go purgeTokens(ctx, store, log)
-	go purgeSessions(ctx, store, cfg.SessionIdleTimeout, log) // admin panel sessions
+	// The background jobs end with serve: it waits for them, so run never
+	// closes the database under one.
+	jobCtx, stopJobs := context.WithCancel(ctx)
+	var jobs sync.WaitGroup
+	defer func() {
+		stopJobs()
+		jobs.Wait()
+	}()
+	jobs.Go(func() { backfillSearchText(jobCtx, store, log) })
+	jobs.Go(func() { purgeTokens(jobCtx, store, log) })
+	jobs.Go(func() { purgeSessions(jobCtx, store, cfg.SessionIdleTimeout, log) }) // admin panel sessions
 
 	// Listening first means a taken port fails here, and the log names the
 	// real address (ADDR may ask for port 0).
@@ -244,18 +253,20 @@ func purgeTokens(ctx context.Context, store *models.Store, log *slog.Logger) {
 	})
 }
 
-// hourly runs job every hour until ctx ends, logging (as what) its errors.
+// hourly runs job at once, then every hour, until ctx ends, logging (as
+// what) its errors: a server restarted more often than hourly (deploys,
+// scaling) still runs it.
 func hourly(ctx context.Context, log *slog.Logger, what string, job func() error) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
+		if err := job(); err != nil && ctx.Err() == nil {
+			log.Warn(what, slog.Any("error", err))
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := job(); err != nil {
-				log.Warn(what, slog.Any("error", err))
-			}
 		}
 	}
 }

@@ -16,6 +16,10 @@ import (
 func runSeedDemo(ctx context.Context, store *models.Store, opts models.SeedOptions, stdout io.Writer) error {
 	start := time.Now()
 	res, err := store.SeedDemo(ctx, opts)
+	if models.ErrorCode(err) == models.Internal {
+		// The operator needs the cause (SQL, disk), not the API's message.
+		return fmt.Errorf("seed demo data: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("seed demo data: %s", models.ErrorMessage(err))
 	}
