@@ -198,7 +198,10 @@ func (s *Store) auditQuery(ctx context.Context, f AuditFilter) *gorm.DB {
 	if !f.From.IsZero() {
 		q = q.Where("at >= ?", f.From.UTC())
 	}
-	if !f.To.IsZero() {
+	// An end past year 9999 (the day after 9999-12-31) bounds nothing; and
+	// SQLite, comparing times as text, would read year 10000 as before
+	// every event.
+	if !f.To.IsZero() && f.To.UTC().Year() <= 9999 {
 		q = q.Where("at < ?", f.To.UTC())
 	}
 	if f.UserID != 0 {
