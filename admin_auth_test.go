@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -623,4 +626,53 @@ func TestAdminSessionReadsItsUserOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl.get("/admin/patients/").wantRedirect(t, "/admin/login/?next=%2Fadmin%2Fpatients%2F")
+}
+
+// A form over the body limit is a 413 and one that does not parse a 400,
+// each saying so: both were a 403 "CSRF verification failed" (the token
+// could not be read from a body that was never parsed). Nothing is saved.
+func TestAdminFormBodyErrorsAreNotCSRFFailures(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	big := url.Values{"name": {"Big"}, "created_by": {itoa64(owner.ID)}, "medical_history": {strings.Repeat("x", 1<<20)}}
+	res := cl.post("/admin/patients/add/", big).want(t, http.StatusRequestEntityTooLarge)
+	if !strings.Contains(res.Body.String(), "larger than this server accepts") {
+		t.Errorf("413 page does not say why:\n%s", res.Body.String())
+	}
+	res = cl.do(http.MethodPost, "/admin/patients/add/", nil, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	res.want(t, http.StatusForbidden) // no body, so no token: still the CSRF page
+	r := httptest.NewRequest(http.MethodPost, "/admin/patients/add/", strings.NewReader("csrf_token="+cl.csrf+"&name=%zz"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range cl.cookies {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	app.router.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "could not be read") {
+		t.Errorf("malformed form: status %d, want 400 saying the form could not be read", w.Code)
+	}
+	var n int64
+	if err := app.store.DB().Model(&models.Patient{}).Count(&n).Error; err != nil || n != 0 {
+		t.Fatalf("patients after refused forms: %d, %v", n, err)
+	}
+
+	// A multipart form is read as well.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range map[string]string{"csrf_token": cl.csrf, "name": "Multi Part", "gender": "other", "created_by": itoa64(owner.ID)} {
+		_ = mw.WriteField(k, v)
+	}
+	_ = mw.Close()
+	r = httptest.NewRequest(http.MethodPost, "/admin/patients/add/", &buf)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	for _, c := range cl.cookies {
+		r.AddCookie(c)
+	}
+	w = httptest.NewRecorder()
+	app.router.ServeHTTP(w, r)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("multipart form: status %d, want 303", w.Code)
+	}
 }

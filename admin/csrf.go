@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -31,6 +32,17 @@ func (a *Admin) csrf(c *gin.Context) {
 		a.abort(c, models.Errorf(models.Forbidden, msgCSRF))
 		return
 	}
+	// The form is read here, once: a body over the limit or one that does
+	// not parse is said to be so, not taken for a form without its token.
+	if err := readForm(c.Request); err != nil {
+		c.Abort()
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			a.renderError(c, bodyTooLarge)
+			return
+		}
+		a.fail(c, models.Errorf(models.Invalid, "The form sent could not be read."))
+		return
+	}
 	want, _ := session(c).Get(keyCSRF).(string)
 	if want == "" {
 		want = cookieCSRF(c) // a visitor not signed in (csrfToken)
@@ -45,6 +57,27 @@ func (a *Admin) csrf(c *gin.Context) {
 	}
 	c.Next()
 }
+
+// formMemory is how much of a multipart form is kept in memory (the rest
+// would go to temporary files; the body limit bounds the whole anyway).
+const formMemory = 1 << 20
+
+// readForm parses the posted form, URL-encoded or multipart.
+// (ParseMultipartForm alone would hide ParseForm's error behind
+// ErrNotMultipart.)
+func readForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	if err := r.ParseMultipartForm(formMemory); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return err
+	}
+	return nil
+}
+
+// bodyTooLarge is the page of a form over the body limit.
+var bodyTooLarge = errorPage{http.StatusRequestEntityTooLarge, "Request too large",
+	"The form sent is larger than this server accepts."}
 
 // sameOrigin rejects requests that the browser marks as cross-site, by
 // Sec-Fetch-Site or by an Origin header naming another host.
