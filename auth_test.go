@@ -335,6 +335,8 @@ func TestAuthRegisterValidation(t *testing.T) {
 		wantBody   any // nil: not checked
 	}{
 		{"valid registration is 201", ok("Ada Lovelace", "ada@example.com", authStrongPassword), http.StatusCreated, nil},
+		{"password with NUL is 400", ok("Nul Byte", "nul@example.com", "Corr3ct\x00Horse-Battery"),
+			http.StatusBadRequest, errs("password", "Null characters are not allowed.")},
 		{"duplicate email in another case is 400", ok("Someone", "TAKEN@Example.COM", authStrongPassword),
 			http.StatusBadRequest, errs("email", authMsgDuplicate)},
 		{"duplicate email with surrounding spaces is 400", ok("Someone", "  taken@example.com ", authStrongPassword),

@@ -76,7 +76,12 @@ type PasswordAttr struct {
 //  5. max_length 128
 //
 // The password is not trimmed; lengths count code points, as Python's len.
+// A NUL character fails the field itself first (DRF's CharField), so the
+// rules above are not run.
 func ValidatePassword(password string, attrs ...PasswordAttr) []string {
+	if strings.ContainsRune(password, 0) {
+		return []string{msgNullCharacters}
+	}
 	var msgs []string
 	if name, ok := passwordTooSimilar(password, attrs); ok {
 		msgs = append(msgs, "The password is too similar to the "+name+".")

@@ -49,6 +49,10 @@ func TestValidatePassword(t *testing.T) {
 		{"bobobobobobobobobobobobobobobobobobobob", []PasswordAttr{{"name", "Bob"}}, nil},
 		{"bob-the-builder-is-a-very-long-passphrase!!", []PasswordAttr{{"name", "Bob"}}, nil},
 
+		// NUL fails the field (DRF's CharField) before any rule runs.
+		{"Corr3ct\x00Horse-Battery", nil, []string{"Null characters are not allowed."}},
+		{"\x00", []PasswordAttr{email}, []string{"Null characters are not allowed."}},
+
 		// 2. MinimumLengthValidator; the password is not trimmed.
 		{"short", nil, []string{wantShort}},
 		{"", nil, []string{wantShort}},

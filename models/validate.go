@@ -33,6 +33,9 @@ func msgMaxLen(n int) string {
 // medical history).
 const longestText = 10000
 
+// msgNullCharacters is DRF's ProhibitNullCharactersValidator's message.
+const msgNullCharacters = "Null characters are not allowed."
+
 // checkText validates a trimmed string: required means not blank; max counts
 // code points, not bytes.
 func checkText(f FieldErrors, field, value string, required bool, max int) {
@@ -42,7 +45,7 @@ func checkText(f FieldErrors, field, value string, required bool, max int) {
 	}
 	// DRF's ProhibitNullCharactersValidator; PostgreSQL refuses NUL in text.
 	if strings.ContainsRune(value, 0) {
-		f.Add(field, "Null characters are not allowed.")
+		f.Add(field, msgNullCharacters)
 		return
 	}
 	// The API's JSON and the panel's forms read such bytes as U+FFFD; a
