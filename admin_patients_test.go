@@ -321,6 +321,38 @@ func TestAdminPatientHistoryShowsAPIAndAdminViews(t *testing.T) {
 	}
 }
 
+// A record's history is paged: every view is an event, so its changes can
+// lie far back (the page showed the newest 1,000 events and nothing older).
+func TestAdminHistoryIsPaged(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Paged History")
+	ctx := models.WithActor(t.Context(), models.Actor{Source: "admin", Email: "viewer@clinic.example"})
+	for range 150 {
+		if _, err := app.store.AdminViewPatient(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := "/admin/patients/" + itoa64(p.ID) + "/history/"
+	res := cl.get(path).want(t, http.StatusOK)
+	if n := res.testid(t, "events").Find("tbody tr").Length(); n != models.AdminPageSize {
+		t.Fatalf("history page 1: %d events, want %d", n, models.AdminPageSize)
+	}
+	if got := res.text(t, "result-count"); got != "152 events" { // added, 150 views, this one
+		t.Errorf("history count = %q", got)
+	}
+	next, _ := res.testid(t, "page-next").Attr("href")
+	if next != path+"?p=2" {
+		t.Fatalf("history next link = %q", next)
+	}
+	last := cl.get(next).want(t, http.StatusOK).testid(t, "events").Find("tbody tr")
+	if last.Length() != 53 || !strings.Contains(last.Last().Text(), "Added") {
+		t.Fatalf("history page 2: %d events, the oldest %q; want 53 ending with the creation", last.Length(), last.Last().Text())
+	}
+}
+
 func TestAdminPatientExportCSV(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)

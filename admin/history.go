@@ -44,7 +44,8 @@ func (a *Admin) history(res *resource) handlerFunc {
 			}
 			name = item.Label
 		}
-		events, err := a.store.History(ctx, res.objectType, id)
+		page, _ := strconv.Atoi(c.Query(paramPage))
+		events, err := a.store.History(ctx, res.objectType, id, page)
 		if err != nil {
 			return err
 		}
@@ -58,8 +59,12 @@ func (a *Admin) history(res *resource) handlerFunc {
 		if res == patients {
 			vm.Note = "Every change and every view of this patient's record, through the API and this panel, newest first."
 		}
-		for i := range events {
-			vm.Events = append(vm.Events, event(&events[i]))
+		// Pages of a hundred: every view is an event, so a patient's
+		// changes can lie thousands of events back.
+		vm.Count = countLabel(events.AdminPageInfo, "event", "events")
+		vm.Pagination = pagination(listState{res: &resource{path: res.objectURL(id) + "history/"}, values: c.Request.URL.Query()}, events.AdminPageInfo)
+		for i := range events.Items {
+			vm.Events = append(vm.Events, event(&events.Items[i]))
 		}
 		return render(c, http.StatusOK, templates.HistoryPage(vm))
 	}

@@ -70,13 +70,10 @@ func (s *Store) RecentActions(ctx context.Context, userID int64, n int) ([]Audit
 	return out, translate(err)
 }
 
-// History returns the events of one object, newest first (at most 1000):
-// its changes and, for patients, every view.
-func (s *Store) History(ctx context.Context, objectType string, id int64) ([]AuditEvent, error) {
-	var out []AuditEvent
-	err := s.auditQuery(ctx, AuditFilter{ObjectType: objectType, ObjectID: id}).
-		Order("at DESC").Order("id DESC").Limit(1000).Find(&out).Error
-	return out, translate(err)
+// History returns page (from 1) of the events of one object, newest
+// first: its changes and, for patients, every view.
+func (s *Store) History(ctx context.Context, objectType string, id int64, page int) (AdminPage[AuditEvent], error) {
+	return s.AdminAuditEvents(ctx, AdminAuditFilter{AuditFilter: AuditFilter{ObjectType: objectType, ObjectID: id}}, page)
 }
 
 // AuditAdminLogout records the end of an admin session of the actor.

@@ -199,10 +199,12 @@ type DeleteGroup struct {
 // History is the audit trail of one object.
 type History struct {
 	Layout
-	Heading   string
-	ObjectURL string
-	Events    []Event
-	Note      string
+	Heading    string
+	ObjectURL  string
+	Events     []Event
+	Note       string
+	Count      string // "3 events", "More than 1000 events"
+	Pagination Pagination
 }
 
 // Event is one audit event, formatted.
