@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -416,5 +417,53 @@ func TestAdminFormBytesThatAreNotUTF8(t *testing.T) {
 	var u models.User
 	if err := app.store.DB().Where("email = ?", "bytes@clinic.example").Take(&u).Error; err != nil || u.Name != "U\uFFFD" {
 		t.Errorf("user %q, %v: want the name with U+FFFD", u.Name, err)
+	}
+}
+
+// A list narrowed to one object by a link from another page (a user's
+// patients, a patient's assignments) says so, with a link that removes it;
+// a value that is no id narrows it to nothing, not silently to everything.
+func TestAdminListScopes(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner, other := app.admUser(t, false, false), app.admUser(t, false, false)
+	mine := app.admPatient(t, owner.ID, "Scoped Patient")
+	app.admPatient(t, other.ID, "Someone Else")
+	doctor := app.mustDoctor(t, "Dr Scope", "Cardiology")
+	app.admMapping(t, owner.ID, mine.ID, doctor.ID)
+
+	res := cl.get("/admin/patients/?owner="+itoa64(owner.ID)+"&o=name").want(t, http.StatusOK)
+	if got := res.text(t, "scopes"); !strings.Contains(got, "Owner: "+owner.Email) {
+		t.Errorf("scope = %q", got)
+	}
+	if href, _ := res.testid(t, "scope-owner").Attr("href"); href != "/admin/patients/?o=name" {
+		t.Errorf("scope removal link = %q", href)
+	}
+	if rows := res.testid(t, "results").Find("tbody tr"); rows.Length() != 1 || !strings.Contains(rows.Text(), "Scoped Patient") {
+		t.Errorf("owner's list: %q", rows.Text())
+	}
+	if href, _ := res.testid(t, "clear-filters").Attr("href"); href != "/admin/patients/?o=name" {
+		t.Errorf("clear link = %q", href)
+	}
+	for value, want := range map[string]string{"abc": "Owner: not a valid ID", "-1": "Owner: not a valid ID", "999999": "Owner: #999999 (not found)"} {
+		res := cl.get("/admin/patients/?owner="+value).want(t, http.StatusOK)
+		if got := res.text(t, "scopes"); !strings.Contains(got, want) || !res.has(t, "empty") {
+			t.Errorf("?owner=%s: scope %q, empty list %v; want %q and no rows", value, got, res.has(t, "empty"), want)
+		}
+	}
+
+	res = cl.get(fmt.Sprintf("/admin/mappings/?patient=%d&doctor=%d", mine.ID, doctor.ID)).want(t, http.StatusOK)
+	if got := res.text(t, "scopes"); !strings.Contains(got, "Patient: Scoped Patient") || !strings.Contains(got, "Doctor: Dr Scope") {
+		t.Errorf("mapping scopes = %q", got)
+	}
+	if n := res.testid(t, "results").Find("tbody tr").Length(); n != 1 {
+		t.Errorf("scoped mappings: %d rows", n)
+	}
+	if !cl.get("/admin/mappings/?doctor=x").want(t, http.StatusOK).has(t, "empty") {
+		t.Error("?doctor=x listed assignments")
+	}
+	if cl.get("/admin/patients/").want(t, http.StatusOK).has(t, "scopes") {
+		t.Error("an unscoped list shows scopes")
 	}
 }

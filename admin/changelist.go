@@ -63,6 +63,17 @@ type filterDef struct {
 
 type choiceDef struct{ label, value string }
 
+// scopeDef narrows a list to the rows of one object (a user's patients, a
+// patient's assignments), from the links of other pages: no sidebar
+// choices, but a note naming the object, with a link that removes it.
+type scopeDef struct{ key, title, objectType string }
+
+// listScopes are the scopes of each list.
+var listScopes = map[*resource][]scopeDef{
+	patients: {{"owner", "Owner", models.ObjectUser}},
+	mappings: {{"patient", "Patient", models.ObjectPatient}, {"doctor", "Doctor", models.ObjectDoctor}},
+}
+
 // dateFilter is the "date created" filter every changelist has.
 func dateFilter(title string) filterDef {
 	return filterDef{key: paramCreated, title: title, choices: []choiceDef{
@@ -123,11 +134,17 @@ func (ls listState) boolChoice(key string) *bool {
 	return nil
 }
 
-// id reads a positive id parameter, or 0.
+// id reads a positive id parameter: 0 when it is absent or empty, and -1,
+// which no row has, when it is not an id (a broken link narrows the list
+// to nothing rather than silently to everything).
 func (ls listState) id(key string) int64 {
-	n, err := strconv.ParseInt(ls.get(key), 10, 64)
-	if err != nil || n < 1 {
+	raw := ls.get(key)
+	if raw == "" {
 		return 0
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 1 {
+		return -1
 	}
 	return n
 }
@@ -220,15 +237,46 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 		}
 		cl.Filters = append(cl.Filters, tf)
 	}
+	for _, sc := range listScopes[res] {
+		if ls.get(sc.key) == "" {
+			continue
+		}
+		anyFilter = true
+		name, err := a.scopeName(c, sc, ls.id(sc.key))
+		if err != nil {
+			return cl, err
+		}
+		cl.Scopes = append(cl.Scopes, templates.Link{Label: sc.title + ": " + name,
+			URL: ls.url(map[string]string{sc.key: ""}), TestID: "scope-" + sc.key})
+	}
 	if anyFilter {
 		clear := map[string]string{paramSearch: ""}
 		for _, f := range filters {
 			clear[f.key] = ""
 		}
+		for _, sc := range listScopes[res] {
+			clear[sc.key] = ""
+		}
 		cl.ClearURL = ls.url(clear)
 	}
 	cl.Pagination = pagination(ls, page)
 	return cl, nil
+}
+
+// scopeName names the object a list is scoped to (id as listState.id
+// read it).
+func (a *Admin) scopeName(c *gin.Context, sc scopeDef, id int64) (string, error) {
+	if id < 1 {
+		return "not a valid ID", nil
+	}
+	item, err := a.store.LookupLabel(c.Request.Context(), sc.objectType, id)
+	switch {
+	case err == nil:
+		return item.Label, nil
+	case models.ErrorCode(err) == models.NotFound:
+		return "#" + strconv.FormatInt(id, 10) + " (not found)", nil
+	}
+	return "", err
 }
 
 func orAll(v string) string {

@@ -65,6 +65,7 @@ type ChangeList struct {
 	Columns    []Column
 	Rows       []Row
 	Filters    []Filter
+	Scopes     []Link // the objects the list is narrowed to; URL removes one
 	Count      string // "3 patients"
 	Pagination Pagination
 	ClearURL   string // the list without search or filters; "" when none is set
