@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("database (%s): %w", cfg.DB, err)
 	}
 	defer models.Close(db)
-	if err := models.Migrate(db); err != nil {
+	if err := models.Migrate(db.WithContext(ctx)); err != nil {
 		return err
 	}
 	if warning := models.SearchIndexWarning(db); warning != "" {

@@ -16,9 +16,16 @@ import (
 // PostgreSQL they take turns on an advisory lock; on SQLite, where no lock
 // outlives a pooled connection, a process that lost a race retries (every
 // step is idempotent, so the retry finds the work done).
+//
+// The context of db (db.WithContext) bounds it all, the wait for another
+// process's lock included: a replica told to stop while it waits stops.
 func Migrate(db *gorm.DB) error {
+	ctx := db.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if db.Dialector.Name() == Postgres {
-		unlock, err := migrationLock(db)
+		unlock, err := migrationLock(ctx, db)
 		if err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}
@@ -30,14 +37,16 @@ func Migrate(db *gorm.DB) error {
 		if err = migrate(db); err == nil {
 			return nil
 		}
-		time.Sleep(time.Duration(attempt*50) * time.Millisecond)
+		if !sleepCtx(ctx, time.Duration(attempt*50)*time.Millisecond) {
+			return err
+		}
 	}
 	return err
 }
 
 // migrationLock holds a PostgreSQL advisory lock, per schema, on a
 // connection of its own until unlock is called.
-func migrationLock(db *gorm.DB) (unlock func(), err error) {
+func migrationLock(ctx context.Context, db *gorm.DB) (unlock func(), err error) {
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err
@@ -47,7 +56,6 @@ func migrationLock(db *gorm.DB) (unlock func(), err error) {
 		// for it forever.
 		return func() {}, nil
 	}
-	ctx := context.Background()
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -58,7 +66,9 @@ func migrationLock(db *gorm.DB) (unlock func(), err error) {
 		return nil, err
 	}
 	return func() {
-		_, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock(`+key+`)`)
+		// Released even when ctx has ended (closing the connection would
+		// too, but a pooled one is not closed).
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`)
 		_ = conn.Close()
 	}, nil
 }

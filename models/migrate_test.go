@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -45,4 +46,57 @@ func TestConcurrentMigrations(t *testing.T) {
 	owner := listOwner(t, s, "after@example.com")
 	listPatient(t, s, owner, models.Patient{Name: "Counted"})
 	wantCounts(t, s, map[int64]int64{owner: 1})
+}
+
+// A process waiting for another's migration lock stops when its context
+// ends (a replica told to stop during a rollout), instead of waiting until
+// it is killed. PostgreSQL only: SQLite has no such lock.
+func TestMigrationWaitEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	dsn := modelstest.EmptyDSN(t)
+	if dsn.Driver != models.Postgres {
+		t.Skip("the migration lock is PostgreSQL's (SQLite migrations retry instead)")
+	}
+	holder, err := models.Open(context.Background(), dsn.Driver, dsn.DSN, models.PoolOptions{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = models.Close(holder) })
+	sqlDB, err := holder.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sqlDB.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const key = `hashtext('healthcare.migrate:' || current_schema())`
+	if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+		t.Fatal(err)
+	}
+	db, err := models.Open(context.Background(), dsn.Driver, dsn.DSN, models.PoolOptions{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = models.Close(db) })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- models.Migrate(db.WithContext(ctx)) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("migrated while another process held the lock")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the wait for the migration lock outlived its context")
+	}
+	// Once the lock is free, a migration goes through.
+	if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := models.Migrate(db.WithContext(context.Background())); err != nil {
+		t.Fatalf("migrate after the lock was released: %v", err)
+	}
 }
