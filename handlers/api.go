@@ -117,7 +117,7 @@ func (a *API) Register(r *gin.RouterGroup) {
 		r.Match(WithHead(http.MethodGet), p, a.readyz)
 	}
 
-	api := r.Group("/api", a.Recovery, a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore, lastQueryValues)
+	api := r.Group("/api", a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore, lastQueryValues)
 	public := routes{RouterGroup: api}
 	public.handle(http.MethodPost, "/auth/register", a.register, a.hashing)
 	public.handle(http.MethodPost, "/auth/login", a.login, a.hashing)
@@ -156,11 +156,6 @@ type pathPatterns [][]string
 
 func (p *pathPatterns) add(pattern string) {
 	*p = append(*p, strings.Split(strings.Trim(pattern, "/"), "/"))
-}
-
-func (p pathPatterns) match(path string) bool {
-	pattern, _ := p.find(path)
-	return pattern != nil
 }
 
 // find returns the first pattern path matches (nil for none) and the
