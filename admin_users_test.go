@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"healthcare/models"
 )
@@ -118,4 +120,94 @@ func TestAdminUserStoreRefusesGrantsByStaff(t *testing.T) {
 	if models.ErrorCode(err) != models.Forbidden {
 		t.Fatalf("staff creating a superuser: err = %v, want Forbidden", err)
 	}
+}
+
+// Staff change their own password at /admin/password_change/ (Django
+// admin's page; staff who are not superusers had no way to): the old one
+// must be right, the new one passes the rules twice alike; then their other
+// sessions and API tokens end, this session stays.
+func TestAdminOwnPasswordChange(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u, cl := app.admStaff(t)
+	other := app.admLogin(t, u) // the same user, another browser
+	api := authLogin(app, u.Email, u.Password).want(t, http.StatusOK)
+	access, _ := authTokens(t, api)
+
+	page := cl.get("/admin/").want(t, http.StatusOK)
+	if href, _ := page.testid(t, "password-change").Attr("href"); href != "/admin/password_change/" {
+		t.Fatalf("password change link = %q", href)
+	}
+	form := cl.get("/admin/password_change/").want(t, http.StatusOK)
+	for _, id := range []string{"#id_old_password", "#id_new_password1", "#id_new_password2"} {
+		if form.doc(t).Find(id).Length() != 1 {
+			t.Fatalf("password change form lacks %s", id)
+		}
+	}
+	const next = "violet-Harbour-owl-58"
+	for _, tc := range []struct {
+		form       url.Values
+		field, msg string
+	}{
+		{url.Values{"old_password": {"wrong-" + u.Password}, "new_password1": {next}, "new_password2": {next}},
+			"old_password", models.MsgOldPasswordWrong},
+		{url.Values{"old_password": {u.Password}, "new_password1": {next}, "new_password2": {next + "x"}},
+			"new_password2", "didn’t match"},
+		{url.Values{"old_password": {u.Password}, "new_password1": {"12345678"}, "new_password2": {"12345678"}},
+			"new_password2", "entirely numeric"},
+	} {
+		res := cl.post("/admin/password_change/", tc.form).want(t, http.StatusBadRequest)
+		if got := res.text(t, "error-"+tc.field); !strings.Contains(got, tc.msg) {
+			t.Errorf("error for %s = %q, want %q", tc.field, got, tc.msg)
+		}
+		if res.doc(t).Find(`input[type="password"][value]`).FilterFunction(func(_ int, s *goquerySelection) bool {
+			return s.AttrOr("value", "") != ""
+		}).Length() != 0 {
+			t.Fatal("a password was sent back in the form")
+		}
+	}
+	authMe(app, access).want(t, http.StatusOK) // nothing changed yet
+
+	cl.post("/admin/password_change/", url.Values{"old_password": {u.Password}, "new_password1": {next}, "new_password2": {next}}).
+		wantRedirect(t, "/admin/")
+	if got := cl.get("/admin/").want(t, http.StatusOK).text(t, "message-success"); !strings.Contains(got, "Your password was changed.") {
+		t.Errorf("flash = %q", got)
+	}
+	if loc := other.get("/admin/").Header().Get("Location"); !strings.HasPrefix(loc, "/admin/login/") {
+		t.Errorf("the user's other session still open (Location %q)", loc)
+	}
+	authWant401(t, authMe(app, access), "", true)
+	authLogin(app, u.Email, u.Password).want(t, http.StatusUnauthorized)
+	authLogin(app, u.Email, next).want(t, http.StatusOK)
+	evs := app.admEvents(t, models.AuditFilter{ObjectType: models.ObjectUser, ObjectID: u.ID, Action: models.ActionUpdate})
+	if len(evs) != 1 || !strings.Contains(evs[0].Changes, "password") || evs[0].UserID == nil || *evs[0].UserID != u.ID {
+		t.Errorf("password change events = %+v", evs)
+	}
+	// Only the signed-in: the page is not for visitors.
+	if loc := app.admAnon(t).get("/admin/password_change/").Header().Get("Location"); !strings.HasPrefix(loc, "/admin/login/") {
+		t.Errorf("anonymous password change page: Location %q", loc)
+	}
+}
+
+// Wrong old passwords count against the email's login lock: a stolen
+// session cannot guess the password faster than the login form could, and
+// the lock holds for the login too.
+func TestAdminOwnPasswordChangeIsThrottled(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u, cl := app.admStaff(t)
+	const next = "violet-Harbour-owl-58"
+	try := func(old string) *admResponse {
+		return cl.post("/admin/password_change/", url.Values{"old_password": {old}, "new_password1": {next}, "new_password2": {next}})
+	}
+	for i := range 10 {
+		try(fmt.Sprintf("guess-%d", i)).want(t, http.StatusBadRequest)
+	}
+	res := try(u.Password).want(t, http.StatusTooManyRequests)
+	if got := res.text(t, "error-old_password"); !strings.Contains(got, "Too many failed") || res.Header().Get("Retry-After") == "" {
+		t.Errorf("locked: error %q, Retry-After %q", got, res.Header().Get("Retry-After"))
+	}
+	authWant429(t, authLogin(app, u.Email, u.Password), 15*60)
+	app.clock.Advance(15*time.Minute + time.Second)
+	try(u.Password).wantRedirect(t, "/admin/")
 }

@@ -136,6 +136,8 @@ func (a *Admin) Register(rg *gin.RouterGroup) {
 	staff := routes{base.Group("", a.requireStaff)}
 	staff.handle(http.MethodGet, "", a.dashboard)
 	staff.handle(http.MethodGet, "/lookup/:model", a.lookup)
+	staff.handle(http.MethodGet, "/password_change", a.passwordChangePage)
+	staff.handle(http.MethodPost, "/password_change", a.passwordChange)
 	a.registerResource(staff, patients)
 	a.registerResource(staff, doctors)
 	a.registerResource(staff, mappings)

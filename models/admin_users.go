@@ -157,13 +157,43 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepTok
 	if err != nil {
 		return err
 	}
+	return s.setPassword(ctx, u, "password", password, keepToken)
+}
+
+// MsgOldPasswordWrong is Django's PasswordChangeForm message for a wrong
+// old password.
+const MsgOldPasswordWrong = "Your old password was entered incorrectly. Please enter it again."
+
+// ChangeOwnPassword is SetUserPassword for users changing their own
+// password (Django admin's password_change): the old one must be given
+// (Invalid under "old_password" if wrong); the new one's rule failures are
+// reported under newField.
+func (s *Store) ChangeOwnPassword(ctx context.Context, id int64, oldPassword, newField, password, keepToken string) error {
+	u, err := s.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	ok, err := s.hasher.Verify(ctx, u.PasswordHash, oldPassword)
+	if err != nil {
+		return translate(err)
+	}
+	if !ok {
+		return invalidField("old_password", MsgOldPasswordWrong)
+	}
+	return s.setPassword(ctx, u, newField, password, keepToken)
+}
+
+// setPassword validates password for u (its messages under field), then
+// stores it and ends u's other sessions and every API token.
+func (s *Store) setPassword(ctx context.Context, u *User, field, password, keepToken string) error {
+	id := u.ID
 	if password == "" {
-		return invalidField("password", msgBlank)
+		return invalidField(field, msgBlank)
 	}
 	if msgs := ValidatePassword(password,
 		PasswordAttr{Name: "email address", Value: u.Email},
 		PasswordAttr{Name: "name", Value: u.Name}); len(msgs) > 0 {
-		return &Error{Code: Invalid, Message: msgs[0], Fields: map[string][]string{"password": msgs}}
+		return &Error{Code: Invalid, Message: msgs[0], Fields: map[string][]string{field: msgs}}
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 )
 
@@ -78,6 +79,25 @@ func (g *LoginGuard) Check(ctx context.Context, email, password string, accept f
 	}
 	g.perEmail.Reset(key)
 	return u, nil
+}
+
+// ChangePassword is Store.ChangeOwnPassword for the signed-in user u under
+// the per-email lock of the logins: a wrong old password takes a failure
+// slot, so a stolen session cannot guess the password (which may open
+// other doors) faster than the login form could, and a locked email is
+// refused with a *Throttled error.
+func (g *LoginGuard) ChangePassword(ctx context.Context, u *User, oldPassword, newField, password, keepToken string) error {
+	key := emailLimitKey(u.Email)
+	if wait, ok := g.perEmail.Take(key); !ok {
+		return &Throttled{Limiter: "login_email", Wait: wait}
+	}
+	err := g.store.ChangeOwnPassword(ctx, u.ID, oldPassword, newField, password, keepToken)
+	var e *Error
+	if errors.As(err, &e) && len(e.Fields["old_password"]) > 0 {
+		return err // a wrong guess keeps its slot
+	}
+	g.perEmail.Undo(key)
+	return err
 }
 
 // LoggedIn reports a login that Check accepted and the caller completed.

@@ -1,0 +1,90 @@
+package admin
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"healthcare/models"
+	"healthcare/templates"
+)
+
+// passwordChangePath is where staff change their own password (Django
+// admin's password_change): the superusers' "Set password" of the users
+// list is for other accounts, and staff who are not superusers have no
+// users list at all.
+const passwordChangePath = "/admin/password_change/"
+
+// passwordChangePage handles GET /admin/password_change.
+func (a *Admin) passwordChangePage(c *gin.Context) error {
+	f, err := a.passwordChangeForm(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.FormPage(f))
+}
+
+func (a *Admin) passwordChangeForm(c *gin.Context) (templates.Form, error) {
+	l, err := a.layout(c, "Password change", "", templates.Link{Label: "Password change"})
+	if err != nil {
+		return templates.Form{}, err
+	}
+	v := formValues{}
+	return templates.Form{
+		Layout: l, Model: "password-change", Heading: "Password change", Action: passwordChangePath,
+		SubmitLabel: "Change my password",
+		Fieldsets: []templates.Fieldset{{
+			Description: "Enter your old password, for security’s sake, and then your new password twice. " +
+				"Your other admin sessions end and your API tokens are revoked; this one stays signed in.",
+			Fields: []templates.Field{
+				withAutocomplete(v.input("password", "old_password", "Old password", 128, true), "current-password"),
+				withHelp(v.input("password", "new_password1", "New password", 128, true),
+					"At least 8 characters, not entirely numeric, not a common password, not too similar to your name or email."),
+				withHelp(v.input("password", "new_password2", "New password confirmation", 128, true), "Enter the same password again."),
+			},
+		}},
+	}, nil
+}
+
+// passwordChange handles POST /admin/password_change: the signed-in user's
+// own password, the old one given.
+func (a *Admin) passwordChange(c *gin.Context) error {
+	u := sessionUser(c)
+	password := posted(c, "new_password1")
+	var err error
+	if password != posted(c, "new_password2") {
+		pe := models.FieldErrors{}
+		pe.Add("new_password2", msgPasswordMismatch)
+		err = pe.Err()
+	} else {
+		err = a.logins.ChangePassword(c.Request.Context(), u, posted(c, "old_password"), "new_password2", password, session(c).ID())
+	}
+	status := http.StatusBadRequest
+	if th := (*models.Throttled)(nil); errors.As(err, &th) {
+		a.opts.OnThrottle(th.Limiter)
+		c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(th.Wait.Seconds())), 1)))
+		status, err = http.StatusTooManyRequests, &models.Error{Code: models.Invalid, Message: throttled(th.Wait),
+			Fields: map[string][]string{"old_password": {throttled(th.Wait)}}}
+	}
+	if err != nil {
+		f, ferr := a.passwordChangeForm(c)
+		if ferr != nil {
+			return ferr
+		}
+		if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
+			return err
+		}
+		return render(c, status, templates.FormPage(f))
+	}
+	a.flash(c, "success", "Your password was changed.")
+	return redirect(c, "/admin/")
+}
+
+// withAutocomplete sets a field's autocomplete hint.
+func withAutocomplete(f templates.Field, hint string) templates.Field {
+	f.Autocomplete = hint
+	return f
+}
