@@ -34,8 +34,8 @@ func (a *Admin) loadSession(c *gin.Context) {
 	if id := int64Value(sess.Values[keyUserID]); id > 0 {
 		u := loaded.user
 		if u == nil || u.ID != id {
-			// The row's user_id and the values disagree (never written
-			// so): believe the values, as before the join.
+			// The row's user_id and the values disagree (a row this code
+			// never writes): the values name the user.
 			if u, err = a.store.User(c.Request.Context(), id); err != nil && models.ErrorCode(err) != models.NotFound {
 				a.abort(c, err)
 				return
