@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -312,15 +314,31 @@ func pagination(ls listState, page models.AdminPageInfo) templates.Pagination {
 	if page.HasNext {
 		p.Next = link(number + 1)
 	}
-	gap := false
-	for n := 1; n <= numPages; n++ {
-		if n <= 2 || (!page.Capped && n > numPages-2) || (n >= number-2 && n <= number+2) {
-			p.Pages = append(p.Pages, templates.PageLink{Label: strconv.Itoa(n), URL: link(n), Current: n == number})
-			gap = false
-		} else if !gap {
-			p.Pages = append(p.Pages, templates.PageLink{Gap: true})
-			gap = true
+	// Only the pages shown are visited: a list may have millions.
+	shown := []int{1, 2}
+	for d := -2; d <= 2; d++ {
+		if d > 0 && number > math.MaxInt-d {
+			break
 		}
+		shown = append(shown, number+d)
+	}
+	if !page.Capped {
+		shown = append(shown, numPages-1, numPages)
+	}
+	slices.Sort(shown)
+	last := 0
+	for _, n := range slices.Compact(shown) {
+		if n < 1 || n > numPages {
+			continue
+		}
+		if n > last+1 {
+			p.Pages = append(p.Pages, templates.PageLink{Gap: true})
+		}
+		p.Pages = append(p.Pages, templates.PageLink{Label: strconv.Itoa(n), URL: link(n), Current: n == number})
+		last = n
+	}
+	if last < numPages {
+		p.Pages = append(p.Pages, templates.PageLink{Gap: true}) // a capped list's pages beyond
 	}
 	return p
 }

@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +118,63 @@ func TestTableSize(t *testing.T) {
 	} {
 		if got := tableSize(n); got != want {
 			t.Errorf("tableSize(%+v) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// pagination visits only the pages it shows: a capped list (more than the
+// count limit) asked for a huge page number looped up to it, a CPU core
+// held for as long as the number was large (forever for MaxInt).
+func TestPaginationOfAHugePage(t *testing.T) {
+	t.Parallel()
+	ls := listState{res: patients, values: url.Values{}}
+	done := make(chan templates.Pagination, 1)
+	go func() {
+		done <- pagination(ls, models.AdminPageInfo{Count: models.AdminCountLimit, Capped: true, Number: math.MaxInt, NumPages: 10})
+	}()
+	select {
+	case p := <-done:
+		if got := pageLabels(p); got != "1 2 … "+strconv.Itoa(math.MaxInt-2)+" "+strconv.Itoa(math.MaxInt-1)+" ["+strconv.Itoa(math.MaxInt)+"]" {
+			t.Errorf("pages = %s", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("pagination of a huge capped page did not return")
+	}
+}
+
+// The pages shown are those the full walk showed: 1 and 2, two either side
+// of the current one, and the last two of a counted list.
+func TestPaginationPagesShown(t *testing.T) {
+	t.Parallel()
+	ls := listState{res: patients, values: url.Values{}}
+	walk := func(number, numPages int, capped bool) string {
+		var labels []string
+		gap := false
+		for n := 1; n <= numPages; n++ {
+			if n <= 2 || (!capped && n > numPages-2) || (n >= number-2 && n <= number+2) {
+				l := strconv.Itoa(n)
+				if n == number {
+					l = "[" + l + "]"
+				}
+				labels, gap = append(labels, l), false
+			} else if !gap {
+				labels, gap = append(labels, "…"), true
+			}
+		}
+		return strings.Join(labels, " ")
+	}
+	for numPages := 1; numPages <= 30; numPages++ {
+		for number := 1; number <= numPages+3; number++ {
+			for _, capped := range []bool{false, true} {
+				info := models.AdminPageInfo{Number: number, NumPages: numPages, Capped: capped}
+				if !capped && number > numPages {
+					continue // pageOf clamps a counted list's page
+				}
+				want := walk(number, max(numPages, number), capped)
+				if got := pageLabels(pagination(ls, info)); got != want {
+					t.Errorf("page %d of %d (capped %v): %s, want %s", number, numPages, capped, got, want)
+				}
+			}
 		}
 	}
 }

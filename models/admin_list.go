@@ -60,7 +60,8 @@ func cappedCount(q *gorm.DB, idColumn string, limit int) (int64, error) {
 // if n exceeds AdminCountLimit), AdminPageSize to a page. A page past the
 // end of a fully counted list is the last page.
 func pageOf(n int64, number int) AdminPageInfo {
-	info := AdminPageInfo{Count: n, Number: max(number, 1)}
+	// A page number so large that its offset would wrap is past any end.
+	info := AdminPageInfo{Count: n, Number: min(max(number, 1), maxAdminPage)}
 	if n > AdminCountLimit {
 		info.Count, info.Capped = AdminCountLimit, true
 	}
