@@ -168,6 +168,10 @@ func TestAdminOwnPasswordChange(t *testing.T) {
 	}
 	authMe(app, access).want(t, http.StatusOK) // nothing changed yet
 
+	stolen := &admClient{t: t, app: app, cookies: map[string]*http.Cookie{}, csrf: cl.csrf}
+	for k, c := range cl.cookies {
+		stolen.cookies[k] = c
+	}
 	cl.post("/admin/password_change/", url.Values{"old_password": {u.Password}, "new_password1": {next}, "new_password2": {next}}).
 		wantRedirect(t, "/admin/")
 	if got := cl.get("/admin/").want(t, http.StatusOK).text(t, "message-success"); !strings.Contains(got, "Your password was changed.") {
@@ -176,11 +180,17 @@ func TestAdminOwnPasswordChange(t *testing.T) {
 	if loc := other.get("/admin/").Header().Get("Location"); !strings.HasPrefix(loc, "/admin/login/") {
 		t.Errorf("the user's other session still open (Location %q)", loc)
 	}
+	if loc := stolen.get("/admin/").Header().Get("Location"); !strings.HasPrefix(loc, "/admin/login/") {
+		t.Errorf("a copy of this session's cookie from before the change still works (Location %q)", loc)
+	}
 	authWant401(t, authMe(app, access), "", true)
 	authLogin(app, u.Email, u.Password).want(t, http.StatusUnauthorized)
 	authLogin(app, u.Email, next).want(t, http.StatusOK)
+	// The wrong old password and the change are in the trail.
 	evs := app.admEvents(t, models.AuditFilter{ObjectType: models.ObjectUser, ObjectID: u.ID, Action: models.ActionUpdate})
-	if len(evs) != 1 || !strings.Contains(evs[0].Changes, "password") || evs[0].UserID == nil || *evs[0].UserID != u.ID {
+	if len(evs) != 2 || evs[0].Outcome != models.OutcomeFailure || !strings.Contains(evs[0].Changes, "wrong old password") ||
+		evs[1].Outcome != models.OutcomeSuccess || !strings.Contains(evs[1].Changes, "password") ||
+		evs[1].UserID == nil || *evs[1].UserID != u.ID {
 		t.Errorf("password change events = %+v", evs)
 	}
 	// Only the signed-in: the page is not for visitors.

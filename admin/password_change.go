@@ -79,6 +79,12 @@ func (a *Admin) passwordChange(c *gin.Context) error {
 		}
 		return render(c, status, templates.FormPage(f))
 	}
+	// A new token for this session too (Django's update_session_auth_hash
+	// cycles the key): a copy of its cookie taken before the change, the
+	// very thing a password change is meant to shut out, ends with it.
+	s := session(c)
+	s.Set(keyRotate, true)
+	s.Set(keyCSRF, newCSRFToken())
 	a.flash(c, "success", "Your password was changed.")
 	return redirect(c, "/admin/")
 }

@@ -178,6 +178,11 @@ func (s *Store) ChangeOwnPassword(ctx context.Context, id int64, oldPassword, ne
 		return translate(err)
 	}
 	if !ok {
+		// A wrong guess is in the trail, as a failed login is.
+		if err := s.audit(ctx, auditEntry{action: ActionUpdate, objectType: ObjectUser, objectID: id, outcome: OutcomeFailure,
+			changes: map[string]Change{"password": {New: "(refused: wrong old password)"}}}); err != nil {
+			return err
+		}
 		return invalidField("old_password", MsgOldPasswordWrong)
 	}
 	return s.setPassword(ctx, u, newField, password, keepToken)

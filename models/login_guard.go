@@ -93,10 +93,14 @@ func (g *LoginGuard) ChangePassword(ctx context.Context, u *User, oldPassword, n
 	}
 	err := g.store.ChangeOwnPassword(ctx, u.ID, oldPassword, newField, password, keepToken)
 	var e *Error
-	if errors.As(err, &e) && len(e.Fields["old_password"]) > 0 {
+	switch {
+	case errors.As(err, &e) && len(e.Fields["old_password"]) > 0:
 		return err // a wrong guess keeps its slot
+	case err != nil:
+		g.perEmail.Undo(key) // the old password was right, or never checked
+	default:
+		g.perEmail.Reset(key) // proven, as by a login
 	}
-	g.perEmail.Undo(key)
 	return err
 }
 
