@@ -460,6 +460,10 @@ func TestAdminListScopes(t *testing.T) {
 	if n := res.testid(t, "results").Find("tbody tr").Length(); n != 1 {
 		t.Errorf("scoped mappings: %d rows", n)
 	}
+	// Naming the patient is a view of patient data: audited.
+	if evs := app.admEvents(t, models.AuditFilter{Action: models.ActionView, ObjectType: models.ObjectPatient, ObjectID: mine.ID}); len(evs) != 1 {
+		t.Errorf("views of the scoped patient = %d, want 1", len(evs))
+	}
 	if !cl.get("/admin/mappings/?doctor=x").want(t, http.StatusOK).has(t, "empty") {
 		t.Error("?doctor=x listed assignments")
 	}

@@ -271,7 +271,7 @@ func (a *Admin) scopeName(c *gin.Context, sc scopeDef, id int64) (string, error)
 	if id < 1 {
 		return "not a valid ID", nil
 	}
-	item, err := a.store.LookupLabel(c.Request.Context(), sc.objectType, id)
+	item, err := a.store.ViewLookupLabel(c.Request.Context(), sc.objectType, id) // a patient's name is a view
 	switch {
 	case err == nil:
 		return item.Label, nil
