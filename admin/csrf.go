@@ -34,7 +34,7 @@ func (a *Admin) csrf(c *gin.Context) {
 	}
 	// The form is read here, once: a body over the limit or one that does
 	// not parse is said to be so, not taken for a form without its token.
-	if err := readForm(c.Request); err != nil {
+	if err := readForm(c.Request, a.opts.MaxBodyBytes); err != nil {
 		c.Abort()
 		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
 			a.renderError(c, bodyTooLarge)
@@ -58,18 +58,21 @@ func (a *Admin) csrf(c *gin.Context) {
 	c.Next()
 }
 
-// formMemory is how much of a multipart form is kept in memory (the rest
-// would go to temporary files; the body limit bounds the whole anyway).
-const formMemory = 1 << 20
-
-// readForm parses the posted form, URL-encoded or multipart.
+// readForm parses the posted body, URL-encoded or multipart, kept in
+// memory whole (maxMemory is the body limit, so no part is spooled to a
+// temporary file). The URL's query is not the form's: a malformed one is
+// left to the handlers, which ignore it, as gin does.
 // (ParseMultipartForm alone would hide ParseForm's error behind
 // ErrNotMultipart.)
-func readForm(r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
+func readForm(r *http.Request, maxMemory int64) error {
+	query := r.URL.RawQuery
+	r.URL.RawQuery = ""
+	err := r.ParseForm()
+	r.URL.RawQuery = query
+	if err != nil {
 		return err
 	}
-	if err := r.ParseMultipartForm(formMemory); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+	if err := r.ParseMultipartForm(maxMemory); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return err
 	}
 	return nil
