@@ -14,36 +14,53 @@ import (
 // template, status, duration, request id, client address and, when the
 // request authenticated, the user id. Never the path's ids, the query,
 // headers or bodies, where tokens, passwords and patient data travel. 5xx
-// answers log at error level, everything else at info.
+// answers log at error level, everything else at info. A response a
+// handler cut short (panic(http.ErrAbortHandler): a CSV export that failed
+// after its first rows) logs at error level with aborted=true.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
+		aborted := true
+		defer func() {
+			if aborted { // panicking: logged, and the panic goes on
+				logRequest(log, c, start, true)
+			}
+		}()
 		c.Next()
-		status := c.Writer.Status()
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
-		ctx := c.Request.Context()
-		if !log.Enabled(ctx, level) {
-			return
-		}
-		attrs := make([]slog.Attr, 0, 9)
-		attrs = append(attrs,
-			slog.String("method", metrics.Method(c.Request.Method)),
-			slog.String("route", metrics.Route(c)),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Int("bytes", max(c.Writer.Size(), 0)),
-			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
-			slog.String("client_ip", c.ClientIP()),
-		)
-		// The authenticated user, as the API's token check or the admin's
-		// session check put it on the request (the handlers' c.Request is
-		// this one's after c.Next).
-		if id := models.ActorFrom(c.Request.Context()).UserID; id != 0 {
-			attrs = append(attrs, slog.Int64("user_id", id))
-		}
-		log.LogAttrs(ctx, level, "request", attrs...)
+		aborted = false
+		logRequest(log, c, start, false)
 	}
+}
+
+// logRequest writes the access log line of c, started at start.
+func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted bool) {
+	status := c.Writer.Status()
+	level := slog.LevelInfo
+	if status >= 500 || aborted {
+		level = slog.LevelError
+	}
+	ctx := c.Request.Context()
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.String("method", metrics.Method(c.Request.Method)),
+		slog.String("route", metrics.Route(c)),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Int("bytes", max(c.Writer.Size(), 0)),
+		slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
+		slog.String("client_ip", c.ClientIP()),
+	)
+	// The authenticated user, as the API's token check or the admin's
+	// session check put it on the request (the handlers' c.Request is
+	// this one's after c.Next).
+	if id := models.ActorFrom(c.Request.Context()).UserID; id != 0 {
+		attrs = append(attrs, slog.Int64("user_id", id))
+	}
+	if aborted {
+		attrs = append(attrs, slog.Bool("aborted", true))
+	}
+	log.LogAttrs(ctx, level, "request", attrs...)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -104,8 +105,12 @@ func TestAdminExportCutShortIsAFailedDownload(t *testing.T) {
 	if lines := strings.Count(string(body), "\n"); lines < 2 || lines > n {
 		t.Errorf("%d lines arrived before the cut, want part of the export", lines)
 	}
-	if !strings.Contains(app.logs.String(), "csv export cut short") {
-		t.Errorf("the cut is not logged:\n%s", app.logs.String())
+	// The cut and the request are logged, tied by the request id.
+	id := resp.Header.Get("X-Request-ID")
+	logs := app.logs.String()
+	if id == "" || !strings.Contains(logs, `msg="csv export cut short" export=patients request_id=`+id) ||
+		!regexp.MustCompile(`msg=request .*route=/admin/patients/export status=200 .*request_id=`+id+`.* aborted=true`).MatchString(logs) {
+		t.Errorf("the cut (request %q) is not logged with its request:\n%s", id, logs)
 	}
 
 	mu.Lock()

@@ -45,7 +45,8 @@ func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func
 		h.Del("Content-Disposition")
 		return err
 	}
-	a.log.ErrorContext(c.Request.Context(), "csv export cut short", slog.String("export", name), slog.Any("error", err))
+	a.log.ErrorContext(c.Request.Context(), "csv export cut short", slog.String("export", name),
+		slog.String("request_id", c.Writer.Header().Get("X-Request-ID")), slog.Any("error", err))
 	panic(http.ErrAbortHandler)
 }
 

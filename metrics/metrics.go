@@ -104,16 +104,29 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// Middleware counts and times every request by its route template.
+// Middleware counts and times every request by its route template. A
+// response a handler cut short (panic(http.ErrAbortHandler)) is counted
+// with the status Aborted.
 func (m *Metrics) Middleware(c *gin.Context) {
 	start := time.Now()
 	m.inFlight.Inc()
 	defer m.inFlight.Dec()
+	aborted := true
+	defer func() {
+		status := Status(c.Writer.Status())
+		if aborted { // panicking: counted, and the panic goes on
+			status = Aborted
+		}
+		method, route := Method(c.Request.Method), Route(c)
+		m.requests.WithLabelValues(method, route, status).Inc()
+		m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
+	}()
 	c.Next()
-	method, route, status := Method(c.Request.Method), Route(c), Status(c.Writer.Status())
-	m.requests.WithLabelValues(method, route, status).Inc()
-	m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
+	aborted = false
 }
+
+// Aborted is the status label of a response cut short after it began.
+const Aborted = "aborted"
 
 // Login counts a login by email and password.
 func (m *Metrics) Login(success bool) {

@@ -107,3 +107,31 @@ func TestTokenCacheLiveGauge(t *testing.T) {
 		t.Errorf("live: %s, want 1", v)
 	}
 }
+
+// A response a handler cut short (panic(http.ErrAbortHandler), as a failed
+// CSV export does) is counted, as aborted; it was not counted at all.
+func TestAbortedResponseIsCounted(t *testing.T) {
+	t.Parallel()
+	m := New(nil)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(m.Middleware)
+	r.GET("/export", func(c *gin.Context) {
+		c.String(http.StatusOK, "partial")
+		panic(http.ErrAbortHandler)
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	if resp, err := srv.Client().Get(srv.URL + "/export"); err == nil {
+		resp.Body.Close()
+	}
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	want := `http_requests_total{method="GET",route="/export",status="aborted"} 1`
+	if !strings.Contains(w.Body.String(), want) {
+		t.Errorf("metrics lack %s", want)
+	}
+	if !strings.Contains(w.Body.String(), "http_requests_in_flight 0") {
+		t.Error("the aborted request is still in flight")
+	}
+}
