@@ -154,7 +154,12 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	}
 	defer stopPprof()
 	var drain drainer
+	// Every request's context descends from requests, which shutdown
+	// cancels shortly before its time is up (see shutdown).
+	requests, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return requests },
 		Addr:              cfg.Addr,
 		Handler:           drain.handler(router),
 		ConnState:         drain.connState,
@@ -173,6 +178,12 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	if m != nil {
 		m.TokenCacheLive(store.TokenCacheLive)
 	}
+	// Listening first means a taken port fails here, and the log names the
+	// real address (ADDR may ask for port 0).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
 	// The background jobs end with serve: it waits for them, so run never
 	// closes the database under one.
 	jobCtx, stopJobs := context.WithCancel(ctx)
@@ -185,12 +196,6 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	jobs.Go(func() { purgeTokens(jobCtx, store, log) })
 	jobs.Go(func() { purgeSessions(jobCtx, store, cfg.SessionIdleTimeout, log) }) // admin panel sessions
 
-	// Listening first means a taken port fails here, and the log names the
-	// real address (ADDR may ask for port 0).
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", slog.String("addr", "http://"+ln.Addr().String()), slog.String("database", cfg.DB.Driver))
@@ -200,14 +205,8 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	drain.drain(shutdownCtx, ln, errc, drainGrace)
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		// Out of time: cut what is left rather than close the database
-		// under running requests.
-		_ = srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
+	if err := shutdown(srv, &drain, ln, errc, cancelRequests, shutdownGrace); err != nil {
+		return err
 	}
 	log.Info("stopped")
 	return nil

@@ -2,11 +2,40 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 )
+
+// shutdownGrace bounds a graceful shutdown. Requests are bounded by
+// REQUEST_TIMEOUT (10 s by default) and finish within it; a CSV export of
+// the admin panel may run for minutes, so cancelLongRequests before the end
+// the contexts of requests still running are cancelled: they end as failed
+// downloads, and the database is not closed under them.
+const (
+	shutdownGrace      = 20 * time.Second
+	cancelLongRequests = 5 * time.Second
+)
+
+// shutdown stops srv gracefully within grace: drain's two steps, then
+// http.Server.Shutdown. cancelRequests (the requests' base context) is
+// called cancelLongRequests before grace is up.
+func shutdown(srv *http.Server, drain *drainer, ln net.Listener, served <-chan error, cancelRequests context.CancelFunc, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	late := time.AfterFunc(grace-cancelLongRequests, cancelRequests)
+	defer late.Stop()
+	drain.drain(ctx, ln, served, drainGrace)
+	if err := srv.Shutdown(ctx); err != nil {
+		// Out of time: cut what is left rather than close the database
+		// under running requests.
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
 
 // drainGrace bounds how long shutdown waits for open keep-alive connections
 // to come back for one last response before it closes them.

@@ -289,3 +289,47 @@ func TestWarnsWithoutAllowedHosts(t *testing.T) {
 		}
 	}
 }
+
+// A request that outlasts the shutdown's grace (a CSV export runs for
+// minutes) has its context cancelled before the grace is up, so it ends
+// and the shutdown completes instead of timing out and closing the
+// database under it.
+func TestShutdownCancelsLongRequests(t *testing.T) {
+	t.Parallel()
+	requests, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
+	started := make(chan struct{})
+	var drain drainer
+	srv := &http.Server{
+		BaseContext: func(net.Listener) context.Context { return requests },
+		Handler: drain.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("first rows\n"))
+			w.(http.Flusher).Flush()
+			close(started)
+			<-r.Context().Done() // an export waits on its database reads
+		})),
+		ConnState: drain.connState,
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if resp, err := http.Get("http://" + ln.Addr().String() + "/export"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	const grace = cancelLongRequests + time.Second
+	begin := time.Now()
+	if err := shutdown(srv, &drain, ln, served, cancelRequests, grace); err != nil {
+		t.Fatalf("shutdown with a long request in flight: %v", err)
+	}
+	if took := time.Since(begin); took >= grace {
+		t.Errorf("shutdown took %v, its whole grace", took)
+	}
+}
