@@ -37,6 +37,22 @@ func TestAdminExportErrorBeforeTheFirstRow(t *testing.T) {
 	if !strings.Contains(res.Body.String(), "Too many search terms") {
 		t.Errorf("error page does not say why:\n%s", res.Body.String())
 	}
+	wantExportEvents(t, app, models.OutcomeSuccess, models.OutcomeFailure)
+}
+
+// wantExportEvents checks the outcomes of the patient exports in the
+// audit trail, oldest first: the export is recorded before its first row,
+// and its failure after.
+func wantExportEvents(t *testing.T, app *testApp, outcomes ...string) {
+	t.Helper()
+	evs := app.admEvents(t, models.AuditFilter{Action: models.ActionExport, ObjectType: models.ObjectPatient})
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.Outcome)
+	}
+	if strings.Join(got, " ") != strings.Join(outcomes, " ") {
+		t.Errorf("patient export events: %v, want %v", got, outcomes)
+	}
 }
 
 // An export that fails once rows are out cannot change its status: the
@@ -112,6 +128,8 @@ func TestAdminExportCutShortIsAFailedDownload(t *testing.T) {
 		!regexp.MustCompile(`msg=request .*route=/admin/patients/export status=200 .*request_id=`+id+`.* aborted=true`).MatchString(logs) {
 		t.Errorf("the cut (request %q) is not logged with its request:\n%s", id, logs)
 	}
+
+	wantExportEvents(t, app, models.OutcomeSuccess, models.OutcomeFailure)
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -44,10 +44,26 @@ func (s *Store) AdminAuditEvents(ctx context.Context, f AdminAuditFilter, page i
 // EachAdminAuditEvent calls fn for every event matching f, oldest first (an
 // export of the audit log, itself audited).
 func (s *Store) EachAdminAuditEvent(ctx context.Context, f AdminAuditFilter, fn func(AuditEvent) error) error {
-	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectAuditLog}); err != nil {
+	return s.exportAudited(ctx, ObjectAuditLog, func() error {
+		return eachAuditEvent(func() *gorm.DB { return s.adminAuditQuery(ctx, f) }, fn)
+	})
+}
+
+// exportAudited runs an export of objectType from the admin panel. It is
+// recorded before run reads anything, so no data leaves unrecorded, and if
+// run fails (a refused filter, the database, the download cut), the failure
+// is recorded too: the first event says what was asked, the second that
+// not all of it went out.
+func (s *Store) exportAudited(ctx context.Context, objectType string, run func() error) error {
+	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: objectType}); err != nil {
 		return err
 	}
-	return eachAuditEvent(func() *gorm.DB { return s.adminAuditQuery(ctx, f) }, fn)
+	err := run()
+	if err != nil {
+		// Even when the failure is the request's end (ctx cancelled).
+		_ = s.audit(context.WithoutCancel(ctx), auditEntry{action: ActionExport, objectType: objectType, outcome: OutcomeFailure})
+	}
+	return err
 }
 
 func (s *Store) adminAuditQuery(ctx context.Context, f AdminAuditFilter) *gorm.DB {

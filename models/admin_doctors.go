@@ -38,10 +38,9 @@ func (s *Store) AdminDoctors(ctx context.Context, f AdminDoctorFilter, q AdminQu
 
 // EachAdminDoctor calls fn for every doctor matching f and q (an export).
 func (s *Store) EachAdminDoctor(ctx context.Context, f AdminDoctorFilter, q AdminQuery, fn func(*Doctor) error) error {
-	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectDoctor}); err != nil {
-		return err
-	}
-	return adminEach(s.adminDoctors(ctx, f), adminDoctorList, q, fn)
+	return s.exportAudited(ctx, ObjectDoctor, func() error {
+		return adminEach(s.adminDoctors(ctx, f), adminDoctorList, q, fn)
+	})
 }
 
 // Specializations returns the distinct specializations of the doctors, for

@@ -67,10 +67,9 @@ func (s *Store) AdminMappings(ctx context.Context, f AdminMappingFilter, q Admin
 
 // EachAdminMapping calls fn for every mapping matching f and q (an export).
 func (s *Store) EachAdminMapping(ctx context.Context, f AdminMappingFilter, q AdminQuery, fn func(*Mapping) error) error {
-	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectMapping}); err != nil {
-		return err
-	}
-	return adminEach(s.adminMappings(ctx, f), adminMappingList, q, fn)
+	return s.exportAudited(ctx, ObjectMapping, func() error {
+		return adminEach(s.adminMappings(ctx, f), adminMappingList, q, fn)
+	})
 }
 
 // AdminMapping returns mapping id with its patient, doctor and creator.

@@ -101,10 +101,9 @@ func (s *Store) AdminPatients(ctx context.Context, f AdminPatientFilter, q Admin
 // EachAdminPatient calls fn for every patient matching f and q (a CSV
 // export), after auditing the export.
 func (s *Store) EachAdminPatient(ctx context.Context, f AdminPatientFilter, q AdminQuery, fn func(*Patient) error) error {
-	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectPatient}); err != nil {
-		return err
-	}
-	return adminEach(s.adminPatients(ctx, f), adminPatientList, q, fn)
+	return s.exportAudited(ctx, ObjectPatient, func() error {
+		return adminEach(s.adminPatients(ctx, f), adminPatientList, q, fn)
+	})
 }
 
 // AdminPatient returns patient id, owner loaded, without auditing (for

@@ -41,10 +41,9 @@ func (s *Store) AdminUsers(ctx context.Context, f AdminUserFilter, q AdminQuery)
 
 // EachAdminUser calls fn for every user matching f and q (an export).
 func (s *Store) EachAdminUser(ctx context.Context, f AdminUserFilter, q AdminQuery, fn func(*User) error) error {
-	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: ObjectUser}); err != nil {
-		return err
-	}
-	return adminEach(s.adminUsers(ctx, f), adminUserList, q, fn)
+	return s.exportAudited(ctx, ObjectUser, func() error {
+		return adminEach(s.adminUsers(ctx, f), adminUserList, q, fn)
+	})
 }
 
 // errNotSuperuser answers a staff user who tries to grant staff or
