@@ -12,6 +12,9 @@ import (
 	"healthcare/templates"
 )
 
+// paramUpTo is the history's page anchor: the newest event its pages show.
+const paramUpTo = "upto"
+
 // history handles GET /admin/{plural}/{id}/history: every change of the
 // object and, for patients, every view through the API and the panel.
 // History shows old and new values, so reading a patient's is itself a
@@ -44,10 +47,18 @@ func (a *Admin) history(res *resource) handlerFunc {
 			}
 			name = item.Label
 		}
+		// Reading a patient's history is a view, recorded above: each page
+		// read adds an event. The pages count from the newest event the
+		// first one showed (?upto=), so turning a page does not shift them.
 		page, _ := strconv.Atoi(c.Query(paramPage))
-		events, err := a.store.History(ctx, res.objectType, id, page)
+		upTo, _ := strconv.ParseInt(c.Query(paramUpTo), 10, 64)
+		events, err := a.store.History(ctx, res.objectType, id, page, max(upTo, 0))
 		if err != nil {
 			return err
+		}
+		links := c.Request.URL.Query()
+		if upTo <= 0 && len(events.Items) > 0 && events.Number == 1 {
+			links.Set(paramUpTo, strconv.FormatInt(events.Items[0].ID, 10))
 		}
 		l, err := a.layout(c, "History: "+name, res.objectType,
 			templates.Link{Label: res.title, URL: res.path}, templates.Link{Label: name, URL: res.objectURL(id)},
@@ -62,7 +73,7 @@ func (a *Admin) history(res *resource) handlerFunc {
 		// Pages of a hundred: every view is an event, so a patient's
 		// changes can lie thousands of events back.
 		vm.Count = countLabel(events.AdminPageInfo, "event", "events")
-		vm.Pagination = pagination(listState{res: &resource{path: res.objectURL(id) + "history/"}, values: c.Request.URL.Query()}, events.AdminPageInfo)
+		vm.Pagination = pagination(listState{res: &resource{path: res.objectURL(id) + "history/"}, values: links}, events.AdminPageInfo)
 		for i := range events.Items {
 			vm.Events = append(vm.Events, event(&events.Items[i]))
 		}

@@ -86,10 +86,10 @@ func (s *Store) RecentActions(ctx context.Context, userID int64, n int) ([]Audit
 	return out, translate(err)
 }
 
-// History returns page (from 1) of the events of one object, newest
-// first: its changes and, for patients, every view.
-func (s *Store) History(ctx context.Context, objectType string, id int64, page int) (AdminPage[AuditEvent], error) {
-	return s.AdminAuditEvents(ctx, AdminAuditFilter{AuditFilter: AuditFilter{ObjectType: objectType, ObjectID: id}}, page)
+// History returns page (from 1) of the events of one object up to event
+// upTo (0: all), newest first: its changes and, for patients, every view.
+func (s *Store) History(ctx context.Context, objectType string, id int64, page int, upTo int64) (AdminPage[AuditEvent], error) {
+	return s.AdminAuditEvents(ctx, AdminAuditFilter{AuditFilter: AuditFilter{ObjectType: objectType, ObjectID: id, UpToID: upTo}}, page)
 }
 
 // AuditAdminLogout records the end of an admin session of the actor.

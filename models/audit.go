@@ -191,6 +191,9 @@ type AuditFilter struct {
 	Action     string
 	ObjectType string
 	ObjectID   int64
+	// UpToID, when set, leaves out events recorded after event UpToID: the
+	// pages of a history stay put while its reading adds views.
+	UpToID int64
 }
 
 func (s *Store) auditQuery(ctx context.Context, f AuditFilter) *gorm.DB {
@@ -215,6 +218,9 @@ func (s *Store) auditQuery(ctx context.Context, f AuditFilter) *gorm.DB {
 	}
 	if f.ObjectID != 0 {
 		q = q.Where("object_id = ?", f.ObjectID)
+	}
+	if f.UpToID != 0 {
+		q = q.Where("id <= ?", f.UpToID)
 	}
 	return q
 }
