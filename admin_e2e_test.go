@@ -280,6 +280,21 @@ func TestAdminEndToEnd(t *testing.T) {
 		t.Fatalf("history = %q", got)
 	}
 
+	// Change my own password from the top bar's link.
+	const newPassword = "violet-Harbour-owl-58"
+	admRun(t, ctx, "change my password",
+		chromedp.Click(sel("password-change")),
+		chromedp.WaitVisible(sel("form-password-change")),
+		chromedp.SendKeys(chromedp.CSS("#id_old_password"), seed.super.Password),
+		chromedp.SendKeys(chromedp.CSS("#id_new_password1"), newPassword),
+		chromedp.SendKeys(chromedp.CSS("#id_new_password2"), newPassword),
+		chromedp.Click(sel("save")),
+		chromedp.WaitVisible(sel("message-success")),
+	)
+	if got := admText(t, ctx, "message-success"); got != "Your password was changed." {
+		t.Fatalf("after the password change: %q", got)
+	}
+
 	// Log out.
 	admRun(t, ctx, "log out",
 		chromedp.Click(sel("logout")),
@@ -291,6 +306,12 @@ func TestAdminEndToEnd(t *testing.T) {
 	admRun(t, ctx, "the panel is closed again",
 		chromedp.Navigate(base+"/admin/"),
 		chromedp.WaitVisible(sel("login-form")),
+	)
+	admRun(t, ctx, "log in with the new password",
+		chromedp.SendKeys(sel("login-email"), seed.super.Email),
+		chromedp.SendKeys(sel("login-password"), newPassword),
+		chromedp.Click(sel("login-submit")),
+		chromedp.WaitVisible(sel("recent-actions")),
 	)
 }
 
