@@ -120,3 +120,32 @@ func TestAdminLookup(t *testing.T) {
 		t.Fatalf("patient lookup audit events = %d", len(evs))
 	}
 }
+
+// A form with a value that does not parse still reports a taken email with
+// it, as the API does (DRF reports every failing field at once): the
+// panel's doctor and user forms left it for the next try.
+func TestAdminTakenEmailWithAParseError(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	super, cl := app.admSuper(t)
+	taken := app.mustDoctor(t, "Dr Taken", "Cardiology")
+	other := app.mustDoctor(t, "Dr Other", "Cardiology")
+	for _, tc := range []struct{ path, email string }{
+		{"/admin/doctors/add/", taken.Email},
+		{"/admin/doctors/" + itoa64(other.ID) + "/", strings.ToUpper(taken.Email)},
+	} {
+		res := cl.post(tc.path, url.Values{"name": {"Dr New"}, "specialization": {"Cardiology"},
+			"email": {tc.email}, "years_of_experience": {"ten"}}).want(t, http.StatusBadRequest)
+		if got := res.text(t, "error-email"); got != "doctor with this email already exists." {
+			t.Errorf("%s: email error = %q", tc.path, got)
+		}
+		if !res.has(t, "error-years_of_experience") {
+			t.Errorf("%s: the parse error is not shown", tc.path)
+		}
+	}
+	res := cl.post("/admin/users/add/", url.Values{"name": {"Someone"}, "email": {super.Email},
+		"password": {"blue-Lagoon-horse-7"}, "password2": {"blue-Lagoon-horse-8"}}).want(t, http.StatusBadRequest)
+	if got := res.text(t, "error-email"); got != "user with this email already exists." || !res.has(t, "error-password2") {
+		t.Errorf("user form: email error %q, mismatch shown %v", got, res.has(t, "error-password2"))
+	}
+}

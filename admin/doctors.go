@@ -155,7 +155,7 @@ func readDoctor(c *gin.Context, d *models.Doctor) (formValues, error) {
 	parseInt(pe, "years_of_experience", v["years_of_experience"], 0, &d.YearsOfExperience)
 	if len(pe) > 0 {
 		check := *d
-		return v, invalid(pe, check.Clean)
+		return v, pe.With(check.Clean)
 	}
 	return v, nil
 }
@@ -177,6 +177,8 @@ func (a *Admin) createDoctor(c *gin.Context) error {
 	v, err := readDoctor(c, &d)
 	if err == nil {
 		err = a.store.CreateDoctor(c.Request.Context(), currentUser(c).ID, &d)
+	} else {
+		err = a.store.WithTakenEmail(c.Request.Context(), err, models.ObjectDoctor, 0, d.Email)
 	}
 	if err != nil {
 		return a.doctorFormError(c, nil, v, err)
@@ -213,7 +215,9 @@ func (a *Admin) updateDoctor(c *gin.Context) error {
 	}
 	orig, posted := *d, *d
 	v, err := readDoctor(c, &posted)
-	if err == nil {
+	if err != nil {
+		err = a.store.WithTakenEmail(c.Request.Context(), err, models.ObjectDoctor, id, posted.Email)
+	} else {
 		// The form replaces every field, as Django's admin does
 		// (UpdateDoctor keeps the row's id, creator and timestamps).
 		d, err = a.store.UpdateDoctor(c.Request.Context(), id, func(d *models.Doctor) error {

@@ -186,18 +186,6 @@ func parseInt(f models.FieldErrors, name, value string, def int, dst *int) {
 	*dst = n
 }
 
-// invalid merges parse messages with the model's own validation (clean),
-// so the form shows every problem at once.
-func invalid(parse models.FieldErrors, clean func() error) error {
-	if err := clean(); err != nil {
-		var me *models.Error
-		if errors.As(err, &me) {
-			parse.Merge(me.Fields)
-		}
-	}
-	return parse.Err()
-}
-
 // saved flashes the success message and redirects as the pressed button
 // asks: back to the list, to a new add form, or to the same change page.
 func saved(c *gin.Context, a *Admin, res *resource, id int64, label string, added bool) error {

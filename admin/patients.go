@@ -201,7 +201,7 @@ func (a *Admin) readPatient(c *gin.Context, p *models.Patient) (formValues, mode
 	}
 	if len(pe) > 0 {
 		check := *p
-		return v, ch, invalid(pe, func() error { return check.Clean(a.store.Today()) })
+		return v, ch, pe.With(func() error { return check.Clean(a.store.Today()) })
 	}
 	return v, ch, nil
 }

@@ -164,7 +164,7 @@ func (a *Admin) createUser(c *gin.Context) error {
 		pe := models.FieldErrors{}
 		pe.Add("password2", msgPasswordMismatch)
 		check := in
-		err = invalid(pe, check.Clean)
+		err = a.store.WithTakenEmail(c.Request.Context(), pe.With(check.Clean), models.ObjectUser, 0, in.Email)
 	} else {
 		var u *models.User
 		u, err = a.store.AdminCreateUser(c.Request.Context(), currentUser(c), in)

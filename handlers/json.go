@@ -294,20 +294,5 @@ func (r *fieldReader) pk(name string, dst *int64) {
 func (r *fieldReader) err() error { return r.errs.Err() }
 
 // errWith returns the reader's type errors together with the validation
-// errors of clean, as DRF reports every failing field at once. clean runs
-// only when some field already failed; its messages for those fields are
-// dropped (the type error says more).
-func (r *fieldReader) errWith(clean func() error) error {
-	if len(r.errs) == 0 {
-		return nil
-	}
-	var me *models.Error
-	if err := clean(); errors.As(err, &me) {
-		for field, msgs := range me.Fields {
-			if !r.errs.Has(field) {
-				r.errs[field] = msgs
-			}
-		}
-	}
-	return r.errs.Err()
-}
+// errors of clean (models.FieldErrors.With).
+func (r *fieldReader) errWith(clean func() error) error { return r.errs.With(clean) }

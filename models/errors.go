@@ -100,6 +100,26 @@ func (f FieldErrors) Merge(other FieldErrors) {
 	}
 }
 
+// With returns f, the fields that did not parse, together with the
+// validation errors of clean, as DRF reports every failing field at once;
+// nil when f is empty (the caller validates as usual). clean's messages for
+// a field that did not parse are dropped: the parse error says more. The
+// API's JSON and the panel's forms both use it.
+func (f FieldErrors) With(clean func() error) error {
+	if len(f) == 0 {
+		return nil
+	}
+	var e *Error
+	if err := clean(); errors.As(err, &e) {
+		for field, msgs := range e.Fields {
+			if !f.Has(field) {
+				f[field] = msgs
+			}
+		}
+	}
+	return f.Err()
+}
+
 // invalidField is shorthand for an Invalid error on one field.
 func invalidField(field, msg string) *Error {
 	return &Error{Code: Invalid, Message: msg, Fields: map[string][]string{field: {msg}}}
