@@ -6,6 +6,7 @@
 package admin
 
 import (
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -33,16 +34,11 @@ type Options struct {
 	ExportTimeout time.Duration
 	// MaxBodyBytes caps form bodies.
 	MaxBodyBytes int64
-	// LoginThrottle counts failed logins per email. Pass the API's limiter
-	// so the panel and the API share one lock per email; nil builds one
-	// from LoginFailures.
-	LoginThrottle *models.Limiter
-	LoginFailures models.Limit
-	// LoginIPThrottle limits login attempts per client address. Pass the
-	// API's limiter so the panel and the API share one budget per address;
-	// nil builds one from LoginPerIP.
-	LoginIPThrottle *models.Limiter
-	LoginPerIP      models.Limit
+	// LoginThrottle counts failed logins per email and LoginIPThrottle
+	// login attempts per client address: the API's limiters, so that the
+	// panel and the API share one lock per email and one budget per
+	// address. Both are required.
+	LoginThrottle, LoginIPThrottle *models.Limiter
 	// OnLogin, when set, hears of every login with an email and password
 	// that is checked: success, or failure for bad credentials (the API's
 	// metrics hook). OnThrottle hears of every login a limiter refuses, by
@@ -56,7 +52,7 @@ type Options struct {
 }
 
 // DefaultOptions are the panel's defaults: 30 minutes idle, 12 hours at
-// most, and the API's login limits.
+// most. The login limiters have none: they are the API's.
 func DefaultOptions() Options {
 	return Options{
 		SessionIdleTimeout:     30 * time.Minute,
@@ -64,8 +60,6 @@ func DefaultOptions() Options {
 		RequestTimeout:         10 * time.Second,
 		ExportTimeout:          10 * time.Minute,
 		MaxBodyBytes:           1 << 20,
-		LoginFailures:          models.Limit{Events: 10, Window: 15 * time.Minute},
-		LoginPerIP:             models.Limit{Events: 60, Window: time.Minute},
 	}
 }
 
@@ -83,8 +77,8 @@ type Admin struct {
 	exports map[string]bool
 }
 
-// New returns the panel over store. It fails only if opts.Assets lacks the
-// stylesheet or script.
+// New returns the panel over store. It fails only if opts lacks the login
+// limiters, or opts.Assets the stylesheet or script.
 func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
 	def := DefaultOptions()
 	if opts.Now == nil {
@@ -99,11 +93,8 @@ func New(store *models.Store, opts Options, log *slog.Logger) (*Admin, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = def.MaxBodyBytes
 	}
-	if opts.LoginThrottle == nil {
-		opts.LoginThrottle = models.NewLimiter(opts.LoginFailures, opts.Now)
-	}
-	if opts.LoginIPThrottle == nil {
-		opts.LoginIPThrottle = models.NewLimiter(opts.LoginPerIP, opts.Now)
+	if opts.LoginThrottle == nil || opts.LoginIPThrottle == nil {
+		return nil, errors.New("admin: the login limiters are required (the API's, shared)")
 	}
 	if opts.OnThrottle == nil {
 		opts.OnThrottle = func(string) {}
