@@ -473,3 +473,31 @@ func TestAdminListScopes(t *testing.T) {
 		t.Error("an unscoped list shows scopes")
 	}
 }
+
+// A search the store refuses (more than 20 words) shows the list's page
+// with the search box, the words typed and why, instead of an error page
+// without the box.
+func TestAdminRefusedSearchKeepsTheList(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admSuper(t)
+	owner := app.admUser(t, false, false)
+	app.admPatient(t, owner.ID, "Word Count")
+	words := make([]string, 21)
+	for i := range words {
+		words[i] = fmt.Sprintf("x%cy", 'a'+i)
+	}
+	q := strings.Join(words, " ")
+	for _, list := range []string{"patients", "doctors", "mappings", "users"} {
+		res := cl.get("/admin/"+list+"/?q="+url.QueryEscape(q)).want(t, http.StatusBadRequest)
+		if got := res.text(t, "search-error"); got != "Too many search terms: use at most 20 words." {
+			t.Errorf("%s: search error = %q", list, got)
+		}
+		if v, _ := res.testid(t, "search-input").Attr("value"); v != q {
+			t.Errorf("%s: search box holds %q", list, v)
+		}
+		if !res.has(t, "empty") {
+			t.Errorf("%s: rows shown for a refused search", list)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"math"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -279,6 +280,26 @@ func (a *Admin) scopeName(c *gin.Context, sc scopeDef, id int64) (string, error)
 		return "#" + strconv.FormatInt(id, 10) + " (not found)", nil
 	}
 	return "", err
+}
+
+// searchRefused turns the store's refusal of a list's search (more words
+// than it takes) into the message the changelist shows under its search
+// box, with no rows, instead of an error page without the box; any other
+// error is returned.
+func searchRefused(err error) (string, error) {
+	if models.ErrorCode(err) == models.Invalid {
+		return models.ErrorMessage(err), nil
+	}
+	return "", err
+}
+
+// renderChangeList renders cl; a refused search (searchRefused) is a 400.
+func (a *Admin) renderChangeList(c *gin.Context, cl templates.ChangeList, refused string) error {
+	status := http.StatusOK
+	if refused != "" {
+		cl.SearchError, status = refused, http.StatusBadRequest
+	}
+	return render(c, status, templates.ChangeListPage(cl))
 }
 
 func orAll(v string) string {

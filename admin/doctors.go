@@ -52,6 +52,7 @@ func (a *Admin) listDoctors(c *gin.Context) error {
 	}
 	f := models.AdminDoctorFilter{Specialization: ls.get("specialization")}
 	page, err := a.store.AdminDoctors(c.Request.Context(), f, ls.query(a.opts.Now()))
+	refused, err := searchRefused(err)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func (a *Admin) listDoctors(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, templates.ChangeListPage(cl))
+	return a.renderChangeList(c, cl, refused)
 }
 
 // exportDoctors handles GET /admin/doctors/export.

@@ -44,6 +44,7 @@ func (a *Admin) listMappings(c *gin.Context) error {
 		return err
 	}
 	page, err := a.store.AdminMappings(c.Request.Context(), mappingFilter(ls), ls.query(a.opts.Now()))
+	refused, err := searchRefused(err)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (a *Admin) listMappings(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, templates.ChangeListPage(cl))
+	return a.renderChangeList(c, cl, refused)
 }
 
 // exportMappings handles GET /admin/mappings/export.

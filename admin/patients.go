@@ -49,6 +49,7 @@ func patientFilter(ls listState) models.AdminPatientFilter {
 func (a *Admin) listPatients(c *gin.Context) error {
 	ls := newListState(c, patients)
 	page, err := a.store.AdminPatients(c.Request.Context(), patientFilter(ls), ls.query(a.opts.Now()))
+	refused, err := searchRefused(err)
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func (a *Admin) listPatients(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, templates.ChangeListPage(cl))
+	return a.renderChangeList(c, cl, refused)
 }
 
 // exportPatients handles GET /admin/patients/export: the filtered list as CSV.

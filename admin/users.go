@@ -46,6 +46,7 @@ func userFilter(ls listState) models.AdminUserFilter {
 func (a *Admin) listUsers(c *gin.Context) error {
 	ls := newListState(c, users)
 	page, err := a.store.AdminUsers(c.Request.Context(), userFilter(ls), ls.query(a.opts.Now()))
+	refused, err := searchRefused(err)
 	if err != nil {
 		return err
 	}
@@ -60,7 +61,7 @@ func (a *Admin) listUsers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, templates.ChangeListPage(cl))
+	return a.renderChangeList(c, cl, refused)
 }
 
 // exportUsers handles GET /admin/users/export (never the password hash).

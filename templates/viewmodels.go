@@ -53,22 +53,25 @@ type ModelCard struct {
 // selectable rows, pagination and export.
 type ChangeList struct {
 	Layout
-	Model      string // "patient": for test ids and CSS
-	Heading    string
-	AddURL     string // "" when the user may not add
-	AddLabel   string
-	ListURL    string // the search form's action
-	ExportURL  string // the current filtered list as CSV
-	DeleteURL  string // where selected rows are posted for confirmation
-	Search     string
-	Hidden     []Param // filters and ordering kept when searching
-	Columns    []Column
-	Rows       []Row
-	Filters    []Filter
-	Scopes     []Link // the objects the list is narrowed to; URL removes one
-	Count      string // "3 patients"
-	Pagination Pagination
-	ClearURL   string // the list without search or filters; "" when none is set
+	Model     string // "patient": for test ids and CSS
+	Heading   string
+	AddURL    string // "" when the user may not add
+	AddLabel  string
+	ListURL   string // the search form's action
+	ExportURL string // the current filtered list as CSV
+	DeleteURL string // where selected rows are posted for confirmation
+	Search    string
+	// SearchError says why the search was refused (too many words); the
+	// list is then empty.
+	SearchError string
+	Hidden      []Param // filters and ordering kept when searching
+	Columns     []Column
+	Rows        []Row
+	Filters     []Filter
+	Scopes      []Link // the objects the list is narrowed to; URL removes one
+	Count       string // "3 patients"
+	Pagination  Pagination
+	ClearURL    string // the list without search or filters; "" when none is set
 }
 
 // Param is a query parameter carried through a form.
