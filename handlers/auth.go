@@ -80,7 +80,7 @@ func (a *API) login(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.store.StartTokenFamily(ctx, user.ID, records...); err != nil {
+	if _, err := a.store.StartTokenFamily(ctx, user, records...); err != nil {
 		return err
 	}
 	a.logins.LoggedIn()

@@ -179,7 +179,7 @@ func TestAuditAuthActions(t *testing.T) {
 	as.UserID, as.Email = u.ID, u.Email
 	actx := models.WithActor(context.Background(), as)
 	exp := time.Now().Add(time.Hour)
-	if _, err := store.StartTokenFamily(actx, u.ID,
+	if _, err := store.StartTokenFamily(actx, u,
 		models.IssuedToken{JTI: "access-1", Type: models.AccessToken, ExpiresAt: exp},
 		models.IssuedToken{JTI: "refresh-1", Type: models.RefreshToken, ExpiresAt: exp}); err != nil {
 		t.Fatalf("StartTokenFamily: %v", err)

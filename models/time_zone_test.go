@@ -29,7 +29,7 @@ func TestStoreTimesInAnyZone(t *testing.T) {
 
 	access := models.IssuedToken{JTI: "zone-access", Type: models.AccessToken, ExpiresAt: now.Add(5 * time.Minute).In(tokyo).Truncate(time.Second)}
 	refresh := models.IssuedToken{JTI: "zone-refresh", Type: models.RefreshToken, ExpiresAt: now.Add(3 * time.Hour).UTC().Truncate(time.Second)}
-	if _, err := store.StartTokenFamily(ctx, u.ID, access, refresh); err != nil {
+	if _, err := store.StartTokenFamily(ctx, u, access, refresh); err != nil {
 		t.Fatal(err)
 	}
 	for _, cutoff := range []time.Time{now.Add(-time.Hour).In(tokyo), now.Add(-time.Hour).In(newYork), now.Add(-time.Hour)} {

@@ -46,10 +46,25 @@ func errTokenInvalid() *Error {
 }
 
 // StartTokenFamily records a login's first access and refresh tokens in a
-// new family and returns the family's id.
-func (s *Store) StartTokenFamily(ctx context.Context, userID int64, tokens ...IssuedToken) (int64, error) {
+// new family and returns the family's id, if u is still active with the
+// password the login checked (u.PasswordHash, as Authenticate read it):
+// a login that checked the old password while it was being changed gets
+// bad credentials, not tokens that the change, which revokes the families
+// there are, would miss. The user's row is held (FOR SHARE) until the
+// family is in, so a change waits for it and then revokes it too.
+func (s *Store) StartTokenFamily(ctx context.Context, u *User, tokens ...IssuedToken) (int64, error) {
+	userID := u.ID
 	fam := TokenFamily{UserID: userID}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var still []int64
+		if err := locked(tx.Model(&User{}), lockToKeep).
+			Where("id = ? AND password_hash = ? AND is_active = ?", userID, u.PasswordHash, true).
+			Limit(1).Pluck("id", &still).Error; err != nil {
+			return err
+		}
+		if len(still) == 0 {
+			return &Error{Code: Unauthorized, Message: MsgBadCredentials}
+		}
 		if err := tx.Create(&fam).Error; err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 			}
 			jti := tcJTI()
 			exp := time.Now().Add(time.Hour)
-			if _, err := store.StartTokenFamily(context.Background(), u.ID, models.IssuedToken{JTI: jti, Type: models.AccessToken, ExpiresAt: exp}); err != nil {
+			if _, err := store.StartTokenFamily(context.Background(), u, models.IssuedToken{JTI: jti, Type: models.AccessToken, ExpiresAt: exp}); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()

@@ -95,7 +95,7 @@ func tcUser(t *testing.T, store *models.Store, email string, staff bool) *models
 func tcTokens(t *testing.T, store *models.Store, u *models.User, exp time.Time) (access, refresh string) {
 	t.Helper()
 	access, refresh = tcJTI(), tcJTI()
-	if _, err := store.StartTokenFamily(context.Background(), u.ID,
+	if _, err := store.StartTokenFamily(context.Background(), u,
 		models.IssuedToken{JTI: access, Type: models.AccessToken, ExpiresAt: exp},
 		models.IssuedToken{JTI: refresh, Type: models.RefreshToken, ExpiresAt: exp}); err != nil {
 		t.Fatalf("StartTokenFamily: %v", err)
