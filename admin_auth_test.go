@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -352,7 +354,7 @@ func TestAdminPermissions(t *testing.T) {
 	// A non-staff session (forged by hand) gets the 403 page.
 	plain := app.admUser(t, false, false)
 	tok := models.NewSessionToken()
-	if err := app.store.SaveSession(t.Context(), tok, &plain.ID, `{"uid":`+itoa64(plain.ID)+`,"csrf":"x"}`, time.Now().UTC(),
+	if err := app.store.SaveSession(t.Context(), tok, &plain.ID, admSessionData(t, app, plain.ID), time.Now().UTC(),
 		models.SessionTimeouts{Idle: time.Hour, Absolute: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +602,7 @@ func TestAdminSessionReadsItsUserOnce(t *testing.T) {
 	// A session row without its user_id (never written so) still follows
 	// the user of its values, read on its own.
 	tok := models.NewSessionToken()
-	if err := app.store.SaveSession(t.Context(), tok, nil, `{"uid":`+itoa64(u.ID)+`,"csrf":"x"}`, time.Now().UTC(),
+	if err := app.store.SaveSession(t.Context(), tok, nil, admSessionData(t, app, u.ID), time.Now().UTC(),
 		models.SessionTimeouts{Idle: time.Hour, Absolute: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
@@ -675,4 +677,38 @@ func TestAdminFormBodyErrorsAreNotCSRFFailures(t *testing.T) {
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("multipart form: status %d, want 303", w.Code)
 	}
+}
+
+// admSessionData is the data of a signed-in session of user id, written by
+// hand: its user, a CSRF token, and the digest of the user's password hash
+// that ties it to the password (Django's session auth hash).
+func admSessionData(t *testing.T, app *testApp, id int64) string {
+	t.Helper()
+	u, err := app.store.User(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("healthcare admin session\x00" + u.PasswordHash))
+	return `{"uid":` + itoa64(id) + `,"csrf":"x","_auth_hash":"` + hex.EncodeToString(sum[:16]) + `"}`
+}
+
+// A session is signed in only with the password it was opened with: one
+// that outlived a password change (as a login racing the change would:
+// the change's deletion of the user's sessions came before it) is not.
+func TestAdminSessionEndsWithItsPassword(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u, cl := app.admStaff(t)
+	cl.get("/admin/").want(t, http.StatusOK)
+	// The change keeps this session's row, as if it had been written after
+	// the change deleted the user's sessions.
+	if err := app.store.SetUserPassword(t.Context(), u.ID, "violet-Harbour-owl-58", cl.token()); err != nil {
+		t.Fatal(err)
+	}
+	if loc := cl.get("/admin/").Header().Get("Location"); !strings.HasPrefix(loc, "/admin/login/") {
+		t.Fatalf("a session of the old password is still signed in (Location %q)", loc)
+	}
+	// Logging in with the new password opens one again.
+	u.Password = "violet-Harbour-owl-58"
+	app.admLogin(t, u).get("/admin/").want(t, http.StatusOK)
 }

@@ -221,3 +221,51 @@ func TestAdminOwnPasswordChangeIsThrottled(t *testing.T) {
 	app.clock.Advance(15*time.Minute + time.Second)
 	try(u.Password).wantRedirect(t, "/admin/")
 }
+
+// After a password change (their own page, or a superuser's "Set password"
+// on their own account) the session goes on under a new token with its
+// timeouts kept: a copy of the old cookie ends, and the absolute timeout
+// still counts from the login (it restarted).
+func TestAdminPasswordChangeCyclesTheSession(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u, cl := app.admSuper(t)
+	sessionOf := func() models.Session {
+		t.Helper()
+		var rows []models.Session
+		if err := app.store.DB().Where("user_id = ?", u.ID).Find(&rows).Error; err != nil || len(rows) != 1 {
+			t.Fatalf("sessions of the user: %d, %v", len(rows), err)
+		}
+		return rows[0]
+	}
+	for i, change := range []func(next string){
+		func(next string) {
+			cl.post("/admin/password_change/", url.Values{"old_password": {u.Password}, "new_password1": {next}, "new_password2": {next}}).
+				wantRedirect(t, "/admin/")
+		},
+		func(next string) {
+			path := "/admin/users/" + itoa64(u.ID) + "/password/"
+			cl.get(path).want(t, http.StatusOK)
+			cl.post(path, url.Values{"password": {next}, "password2": {next}}).wantRedirect(t, "/admin/users/"+itoa64(u.ID)+"/")
+		},
+	} {
+		before := sessionOf()
+		stolen := &admClient{t: t, app: app, cookies: map[string]*http.Cookie{}}
+		for k, c := range cl.cookies {
+			stolen.cookies[k] = c
+		}
+		next := fmt.Sprintf("violet-Harbour-owl-%d", 58+i)
+		app.clock.Advance(10 * time.Minute)
+		change(next)
+		u.Password = next
+		after := sessionOf()
+		if after.ID == before.ID || !after.ExpiresAt.Equal(before.ExpiresAt) || !after.CreatedAt.Equal(before.CreatedAt) {
+			t.Errorf("change %d: session %s… expiring %v became %s… expiring %v; want a new token, the same timeouts",
+				i, before.ID[:8], before.ExpiresAt, after.ID[:8], after.ExpiresAt)
+		}
+		cl.get("/admin/").want(t, http.StatusOK)
+		if loc := stolen.get("/admin/").Header().Get("Location"); !strings.HasPrefix(loc, "/admin/login/") {
+			t.Errorf("change %d: the old cookie still opens the session (Location %q)", i, loc)
+		}
+	}
+}

@@ -74,6 +74,7 @@ func (a *Admin) login(c *gin.Context) error {
 	s.Clear()
 	s.Set(keyRotate, true)
 	s.Set(keyUserID, u.ID)
+	s.Set(keyAuthHash, sessionAuthHash(u)) // the password just checked
 	s.Set(keyCSRF, newCSRFToken())
 	return redirect(c, safeNext(next))
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,7 +42,9 @@ func (a *Admin) loadSession(c *gin.Context) {
 				return
 			}
 		}
-		if u != nil {
+		// Signed in only with the password the session was opened with.
+		if h, _ := sess.Values[keyAuthHash].(string); u != nil &&
+			subtle.ConstantTimeCompare([]byte(h), []byte(sessionAuthHash(u))) == 1 {
 			c.Set(ctxUser, u)
 		}
 	}

@@ -79,14 +79,28 @@ func (a *Admin) passwordChange(c *gin.Context) error {
 		}
 		return render(c, status, templates.FormPage(f))
 	}
-	// A new token for this session too (Django's update_session_auth_hash
-	// cycles the key): a copy of its cookie taken before the change, the
-	// very thing a password change is meant to shut out, ends with it.
-	s := session(c)
-	s.Set(keyRotate, true)
-	s.Set(keyCSRF, newCSRFToken())
+	if err := a.passwordChanged(c, u.ID); err != nil {
+		return err
+	}
 	a.flash(c, "success", "Your password was changed.")
 	return redirect(c, "/admin/")
+}
+
+// passwordChanged keeps this session signed in after its user's password
+// changed (Django's update_session_auth_hash): its auth hash follows the
+// new password, and it moves to a new token, timeouts kept, with a new
+// CSRF token, so a copy of its cookie from before the change, the very
+// thing a password change is meant to shut out, ends with it.
+func (a *Admin) passwordChanged(c *gin.Context, userID int64) error {
+	u, err := a.store.User(c.Request.Context(), userID)
+	if err != nil {
+		return err
+	}
+	s := session(c)
+	s.Set(keyAuthHash, sessionAuthHash(u))
+	s.Set(keyCycle, true)
+	s.Set(keyCSRF, newCSRFToken())
+	return nil
 }
 
 // withAutocomplete sets a field's autocomplete hint.

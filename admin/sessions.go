@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,7 +25,23 @@ const (
 	// keyRotate asks Save to move the session to a new token (at login), so
 	// a token planted before login is worthless after it.
 	keyRotate = "_rotate"
+	// keyCycle asks Save to move the session to a new token, keeping its
+	// timeouts (after a password change): a copy of the old cookie ends.
+	keyCycle = "_cycle"
+	// keyAuthHash is sessionAuthHash of the password the session was
+	// opened (or last changed) with: Django's session auth hash.
+	keyAuthHash = "_auth_hash"
 )
+
+// sessionAuthHash ties a session to its user's password as it stands: a
+// session whose value differs from the user's current one (the password
+// changed since, by any path, in any process, even while the login that
+// opened it ran) is not signed in. The stored value is a digest of the
+// password hash, which itself never leaves the users table.
+func sessionAuthHash(u *models.User) string {
+	sum := sha256.Sum256([]byte("healthcare admin session\x00" + u.PasswordHash))
+	return hex.EncodeToString(sum[:16])
+}
 
 // sessionStore is a gin-contrib/sessions Store backed by the database
 // through models.Store: sessions survive restarts, are shared by every
@@ -105,6 +123,14 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 		}
 		http.SetCookie(w, gsessions.NewCookie(sess.Name(), "", sess.Options))
 		return nil
+	}
+	if cycle, _ := sess.Values[keyCycle].(bool); cycle && !sess.IsNew {
+		delete(sess.Values, keyCycle)
+		next := models.NewSessionToken()
+		if err := s.store.CycleSession(ctx, sess.ID, next); err != nil {
+			return err
+		}
+		sess.ID = next
 	}
 	if rotate, _ := sess.Values[keyRotate].(bool); rotate {
 		delete(sess.Values, keyRotate)

@@ -285,6 +285,13 @@ func (a *Admin) setPassword(c *gin.Context) error {
 		}
 		return render(c, http.StatusBadRequest, templates.FormPage(f))
 	}
+	if id == currentUser(c).ID {
+		// Superusers setting their own: this session stays, as at
+		// /admin/password_change/.
+		if err := a.passwordChanged(c, id); err != nil {
+			return err
+		}
+	}
 	a.flash(c, "success", "Password changed successfully for "+u.Email+".")
 	return redirect(c, users.objectURL(id))
 }

@@ -112,6 +112,13 @@ func (s *Store) UpdateSession(ctx context.Context, token string, userID *int64, 
 	return translate(foundOne(res))
 }
 
+// CycleSession moves token's session to the token next, keeping its data
+// and timeouts: a copy of the old token no longer opens it.
+func (s *Store) CycleSession(ctx context.Context, token, next string) error {
+	res := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionKey(token)).Update("id", sessionKey(next))
+	return translate(foundOne(res))
+}
+
 // DeleteSession ends token's session (logout).
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	return translate(s.db.WithContext(ctx).Where("id = ?", sessionKey(token)).Delete(&Session{}).Error)
