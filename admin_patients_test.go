@@ -499,5 +499,8 @@ func TestAdminRefusedSearchKeepsTheList(t *testing.T) {
 		if !res.has(t, "empty") {
 			t.Errorf("%s: rows shown for a refused search", list)
 		}
+		if res.has(t, "pagination") || res.has(t, "export-csv") || strings.ContainsAny(res.text(t, "result-count"), "0123456789") {
+			t.Errorf("%s: a refused search shows a count, pages or an export as if it had run", list)
+		}
 	}
 }

@@ -297,7 +297,9 @@ func searchRefused(err error) (string, error) {
 func (a *Admin) renderChangeList(c *gin.Context, cl templates.ChangeList, refused string) error {
 	status := http.StatusOK
 	if refused != "" {
+		// Nothing was searched: no count, pages or export of it.
 		cl.SearchError, status = refused, http.StatusBadRequest
+		cl.Count, cl.Pagination, cl.ExportURL = "", templates.Pagination{}, ""
 	}
 	return render(c, status, templates.ChangeListPage(cl))
 }

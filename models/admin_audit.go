@@ -44,7 +44,7 @@ func (s *Store) AdminAuditEvents(ctx context.Context, f AdminAuditFilter, page i
 // EachAdminAuditEvent calls fn for every event matching f, oldest first (an
 // export of the audit log, itself audited).
 func (s *Store) EachAdminAuditEvent(ctx context.Context, f AdminAuditFilter, fn func(AuditEvent) error) error {
-	return s.exportAudited(ctx, ObjectAuditLog, func() error {
+	return s.exportAudited(ctx, ObjectAuditLog, "", func() error {
 		return eachAuditEvent(func() *gorm.DB { return s.adminAuditQuery(ctx, f) }, fn)
 	})
 }
@@ -54,7 +54,13 @@ func (s *Store) EachAdminAuditEvent(ctx context.Context, f AdminAuditFilter, fn 
 // run fails (a refused filter, the database, the download cut), the failure
 // is recorded too: the first event says what was asked, the second that
 // not all of it went out.
-func (s *Store) exportAudited(ctx context.Context, objectType string, run func() error) error {
+//
+// A search the lists refuse (too many words) is refused before anything is
+// recorded: nothing was asked that could be read.
+func (s *Store) exportAudited(ctx context.Context, objectType, search string, run func() error) error {
+	if _, err := searchWords(search); err != nil {
+		return err
+	}
 	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: objectType}); err != nil {
 		return err
 	}

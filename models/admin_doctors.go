@@ -38,7 +38,7 @@ func (s *Store) AdminDoctors(ctx context.Context, f AdminDoctorFilter, q AdminQu
 
 // EachAdminDoctor calls fn for every doctor matching f and q (an export).
 func (s *Store) EachAdminDoctor(ctx context.Context, f AdminDoctorFilter, q AdminQuery, fn func(*Doctor) error) error {
-	return s.exportAudited(ctx, ObjectDoctor, func() error {
+	return s.exportAudited(ctx, ObjectDoctor, q.Search, func() error {
 		return adminEach(s.adminDoctors(ctx, f), adminDoctorList, q, fn)
 	})
 }

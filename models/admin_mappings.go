@@ -67,7 +67,7 @@ func (s *Store) AdminMappings(ctx context.Context, f AdminMappingFilter, q Admin
 
 // EachAdminMapping calls fn for every mapping matching f and q (an export).
 func (s *Store) EachAdminMapping(ctx context.Context, f AdminMappingFilter, q AdminQuery, fn func(*Mapping) error) error {
-	return s.exportAudited(ctx, ObjectMapping, func() error {
+	return s.exportAudited(ctx, ObjectMapping, q.Search, func() error {
 		return adminEach(s.adminMappings(ctx, f), adminMappingList, q, fn)
 	})
 }

@@ -101,7 +101,7 @@ func (s *Store) AdminPatients(ctx context.Context, f AdminPatientFilter, q Admin
 // EachAdminPatient calls fn for every patient matching f and q (a CSV
 // export), after auditing the export.
 func (s *Store) EachAdminPatient(ctx context.Context, f AdminPatientFilter, q AdminQuery, fn func(*Patient) error) error {
-	return s.exportAudited(ctx, ObjectPatient, func() error {
+	return s.exportAudited(ctx, ObjectPatient, q.Search, func() error {
 		return adminEach(s.adminPatients(ctx, f), adminPatientList, q, fn)
 	})
 }

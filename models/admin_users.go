@@ -41,7 +41,7 @@ func (s *Store) AdminUsers(ctx context.Context, f AdminUserFilter, q AdminQuery)
 
 // EachAdminUser calls fn for every user matching f and q (an export).
 func (s *Store) EachAdminUser(ctx context.Context, f AdminUserFilter, q AdminQuery, fn func(*User) error) error {
-	return s.exportAudited(ctx, ObjectUser, func() error {
+	return s.exportAudited(ctx, ObjectUser, q.Search, func() error {
 		return adminEach(s.adminUsers(ctx, f), adminUserList, q, fn)
 	})
 }
