@@ -205,6 +205,11 @@ func (s *Store) setPassword(ctx context.Context, u *User, field, password, keepT
 	}
 	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		changed(id)
+		// No login between its check of the old password and its token
+		// family's insert (StartTokenFamily).
+		if err := lockCredentials(tx, id, true); err != nil {
+			return err
+		}
 		now := s.db.NowFunc()
 		res := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": now})
 		if err := foundOne(res); err != nil {

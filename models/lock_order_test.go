@@ -164,3 +164,62 @@ func lockWaitFor(t *testing.T, db *gorm.DB, xid int64) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A login between its check of the password and its token family's insert
+// is never split by a password change on PostgreSQL: the family's insert
+// waits for a change in progress (the credentials lock) and then sees the
+// new password, so the login gets bad credentials instead of tokens the
+// change could not revoke.
+func TestTokenFamilyWaitsForAPasswordChange(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("advisory locks: PostgreSQL only (SQLite's write transactions are serial)")
+	}
+	s := modelstest.Store(t)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, models.NewUser{Name: "Racer", Email: "racer@example.com", Password: "correct-Horse-battery-9", IsActive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A change in progress: the exclusive credentials lock is held, the new
+	// password written, not yet committed.
+	change := s.DB().Begin()
+	defer change.Rollback()
+	if err := change.Exec(`SELECT pg_advisory_xact_lock(hashtext('healthcare.credentials:' || current_schema()), (?::bigint % 2147483647)::int)`, u.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := change.Model(&models.User{}).Where("id = ?", u.ID).Update("password_hash", "changed").Error; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.StartTokenFamily(ctx, u, models.IssuedToken{JTI: "racer", Type: models.AccessToken, ExpiresAt: time.Now().Add(time.Hour)})
+		done <- err
+	}()
+	// The login waits for the lock (the database says so: no timing).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int64
+		if err := s.DB().Raw(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the token family did not wait for the change in progress: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the token family never waited")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := change.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; models.ErrorCode(err) != models.Unauthorized {
+		t.Fatalf("after the change: %v, want bad credentials", err)
+	}
+}

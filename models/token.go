@@ -50,14 +50,17 @@ func errTokenInvalid() *Error {
 // password the login checked (u.PasswordHash, as Authenticate read it):
 // a login that checked the old password while it was being changed gets
 // bad credentials, not tokens that the change, which revokes the families
-// there are, would miss. The user's row is held (FOR SHARE) until the
-// family is in, so a change waits for it and then revokes it too.
+// there are, would miss. The user's credentials lock is held, shared,
+// until the family is in, so a change waits for it and then revokes it too.
 func (s *Store) StartTokenFamily(ctx context.Context, u *User, tokens ...IssuedToken) (int64, error) {
 	userID := u.ID
 	fam := TokenFamily{UserID: userID}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := lockCredentials(tx, userID, false); err != nil {
+			return err
+		}
 		var still []int64
-		if err := locked(tx.Model(&User{}), lockToKeep).
+		if err := tx.Model(&User{}).
 			Where("id = ? AND password_hash = ? AND is_active = ?", userID, u.PasswordHash, true).
 			Limit(1).Pluck("id", &still).Error; err != nil {
 			return err
@@ -71,6 +74,26 @@ func (s *Store) StartTokenFamily(ctx context.Context, u *User, tokens ...IssuedT
 		return insertTokens(tx, fam.ID, userID, tokens)
 	})
 	return fam.ID, err
+}
+
+// lockCredentials takes userID's credentials lock until tx ends, on
+// PostgreSQL: shared by the logins that start token families, exclusive
+// for a password change, which so never runs between a login's check of
+// the password and its family's insert. An advisory lock rather than the
+// user's row FOR SHARE: concurrent logins of one user would each rewrite
+// the row's lock marker (a MultiXact), measurably slowing a login flood.
+// SQLite's write transactions are serial already (BEGIN IMMEDIATE).
+func lockCredentials(tx *gorm.DB, userID int64, exclusive bool) error {
+	if tx.Dialector.Name() != Postgres {
+		return nil
+	}
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	// Two int4 keys: this lock's name, per schema, and the user id folded
+	// into an int4 (two users sharing a key only wait for each other).
+	return tx.Exec(`SELECT `+fn+`(hashtext('healthcare.credentials:' || current_schema()), (?::bigint % 2147483647)::int)`, userID).Error
 }
 
 func insertTokens(tx *gorm.DB, familyID, userID int64, tokens []IssuedToken) error {
