@@ -107,17 +107,7 @@ func (a *API) updateDoctor(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	// As updatePatient: the body applied to the locked row, a body error
-	// answered once the row is found.
-	obj, bodyErr := readObject(c)
-	partial := c.Request.Method == http.MethodPatch
-	d, err := a.store.UpdateDoctor(ctx, id, func(d *models.Doctor) error {
-		if bodyErr != nil {
-			return bodyErr
-		}
-		return setDoctor(obj, d, partial)
-	})
+	d, err := a.store.UpdateDoctor(c.Request.Context(), id, bodyEdit(c, setDoctor))
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,22 @@ type object map[string]json.RawMessage
 
 // readObject reads the request body as one JSON object. An empty body is an
 // empty object (as DRF treats it); a body of another media type is 415.
+// bodyEdit is the edit of a PUT or PATCH (PATCH: partial) for the store's
+// Update methods, which apply it to the row as it stands once locked. The
+// body is read now, before the row is locked; set applies it. A body that
+// cannot be read is answered from the edit, once the row is found: someone
+// else's or no row is 404 first, as DRF finds the object before the data.
+func bodyEdit[T any](c *gin.Context, set func(obj object, row *T, partial bool) error) func(*T) error {
+	obj, err := readObject(c)
+	partial := c.Request.Method == http.MethodPatch
+	return func(row *T) error {
+		if err != nil {
+			return err
+		}
+		return set(obj, row, partial)
+	}
+}
+
 func readObject(c *gin.Context) (object, error) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {

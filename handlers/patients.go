@@ -112,19 +112,7 @@ func (a *API) updatePatient(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, owner := c.Request.Context(), currentUser(c).ID
-	// The body is read before the row is locked and applied to the row as
-	// it stands once locked (models.Store.UpdatePatient). A body that
-	// cannot be read is answered once the row is found: someone else's or
-	// no patient is 404 first, as DRF finds the object before the data.
-	obj, bodyErr := readObject(c)
-	partial := c.Request.Method == http.MethodPatch
-	p, err := a.store.UpdatePatient(ctx, owner, id, func(p *models.Patient) error {
-		if bodyErr != nil {
-			return bodyErr
-		}
-		return a.setPatient(obj, p, partial)
-	})
+	p, err := a.store.UpdatePatient(c.Request.Context(), currentUser(c).ID, id, bodyEdit(c, a.setPatient))
 	if err != nil {
 		return err
 	}
