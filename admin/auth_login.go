@@ -62,7 +62,8 @@ func (a *Admin) login(c *gin.Context) error {
 	var th *models.Throttled
 	switch {
 	case errors.As(err, &th):
-		return a.loginThrottled(c, th.Limiter, th.Wait, vm)
+		vm.Error = a.throttled(c, th)
+		return a.renderLogin(c, http.StatusTooManyRequests, vm)
 	case models.ErrorCode(err) == models.Unauthorized || errors.Is(err, errNotStaff):
 		vm.Error = msgLogin
 		return a.renderLogin(c, http.StatusOK, vm)
@@ -122,16 +123,17 @@ func (a *Admin) logout(c *gin.Context) error {
 	return nil
 }
 
-// loginThrottled answers a login the named limiter refused: the form again,
-// with 429 and Retry-After as the API answers.
-func (a *Admin) loginThrottled(c *gin.Context, limiter string, wait time.Duration, vm templates.Login) error {
-	a.opts.OnThrottle(limiter)
-	c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
-	vm.Error = throttled(wait)
-	return a.renderLogin(c, http.StatusTooManyRequests, vm)
+// throttled answers an attempt a login limiter refused (a login, or the
+// old password of a password change), as the API answers it: the limiter
+// is reported, Retry-After set, and the message for the form returned (the
+// caller renders it with 429).
+func (a *Admin) throttled(c *gin.Context, th *models.Throttled) string {
+	a.opts.OnThrottle(th.Limiter)
+	c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(th.Wait.Seconds())), 1)))
+	return throttledMessage(th.Wait)
 }
 
-func throttled(wait time.Duration) string {
+func throttledMessage(wait time.Duration) string {
 	minutes := int(math.Ceil(wait.Minutes()))
 	if minutes <= 1 {
 		return "Too many failed login attempts. Try again in a minute."

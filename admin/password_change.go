@@ -2,9 +2,7 @@ package admin
 
 import (
 	"errors"
-	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -53,21 +51,14 @@ func (a *Admin) passwordChangeForm(c *gin.Context) (templates.Form, error) {
 // own password, the old one given.
 func (a *Admin) passwordChange(c *gin.Context) error {
 	u := sessionUser(c)
-	password := posted(c, "new_password1")
-	var err error
-	if password != posted(c, "new_password2") {
-		pe := models.FieldErrors{}
-		pe.Add("new_password2", msgPasswordMismatch)
-		err = pe.Err()
-	} else {
+	password, mismatch := confirmedPassword(c, "new_password1", "new_password2")
+	err := mismatch.Err()
+	if err == nil {
 		err = a.logins.ChangePassword(c.Request.Context(), u, posted(c, "old_password"), "new_password2", password, session(c).ID())
 	}
 	status := http.StatusBadRequest
 	if th := (*models.Throttled)(nil); errors.As(err, &th) {
-		a.opts.OnThrottle(th.Limiter)
-		c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(th.Wait.Seconds())), 1)))
-		status, err = http.StatusTooManyRequests, &models.Error{Code: models.Invalid, Message: throttled(th.Wait),
-			Fields: map[string][]string{"old_password": {throttled(th.Wait)}}}
+		status, err = http.StatusTooManyRequests, models.FieldErrors{"old_password": {a.throttled(c, th)}}.Err()
 	}
 	if err != nil {
 		f, ferr := a.passwordChangeForm(c)

@@ -155,17 +155,26 @@ func (a *Admin) addUser(c *gin.Context) error {
 // msgPasswordMismatch is Django's message for two different passwords.
 const msgPasswordMismatch = "The two password fields didn’t match."
 
+// confirmedPassword returns the password posted in field, and the error
+// under confirm when the confirmation posted there differs (empty if not).
+func confirmedPassword(c *gin.Context, field, confirm string) (string, models.FieldErrors) {
+	password, mismatch := posted(c, field), models.FieldErrors{}
+	if posted(c, confirm) != password {
+		mismatch.Add(confirm, msgPasswordMismatch)
+	}
+	return password, mismatch
+}
+
 // createUser handles POST /admin/users/add.
 func (a *Admin) createUser(c *gin.Context) error {
 	v := postedValues(c, "name", "email", "password", "password2", "is_active", "is_staff", "is_superuser")
-	in := models.NewUser{Name: v["name"], Email: v["email"], Password: posted(c, "password"),
+	password, mismatch := confirmedPassword(c, "password", "password2")
+	in := models.NewUser{Name: v["name"], Email: v["email"], Password: password,
 		IsActive: v["is_active"] != "", IsStaff: v["is_staff"] != "", IsSuperuser: v["is_superuser"] != ""}
 	var err error
-	if in.Password != posted(c, "password2") {
-		pe := models.FieldErrors{}
-		pe.Add("password2", msgPasswordMismatch)
+	if len(mismatch) > 0 {
 		check := in
-		err = a.store.WithTakenEmail(c.Request.Context(), pe.With(check.Clean), models.ObjectUser, 0, in.Email)
+		err = a.store.WithTakenEmail(c.Request.Context(), mismatch.With(check.Clean), models.ObjectUser, 0, in.Email)
 	} else {
 		var u *models.User
 		u, err = a.store.AdminCreateUser(c.Request.Context(), currentUser(c), in)
@@ -267,12 +276,8 @@ func (a *Admin) setPassword(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	password := posted(c, "password")
-	if password != posted(c, "password2") {
-		pe := models.FieldErrors{}
-		pe.Add("password2", msgPasswordMismatch)
-		err = pe.Err()
-	} else {
+	password, mismatch := confirmedPassword(c, "password", "password2")
+	if err = mismatch.Err(); err == nil {
 		err = a.store.SetUserPassword(ctx, id, password, session(c).ID())
 	}
 	if err != nil {
