@@ -58,26 +58,24 @@ func (g *LoginGuard) Admit(ip string) error {
 // yet: the caller reports it with LoggedIn once it has issued what the
 // login gives (tokens, a session).
 func (g *LoginGuard) Check(ctx context.Context, email, password string, accept func(*User) error) (*User, error) {
-	key := emailLimitKey(email)
-	if wait, ok := g.perEmail.Take(key); !ok {
-		return nil, &Throttled{Limiter: "login_email", Wait: wait}
-	}
-	u, err := g.store.Authenticate(ctx, email, password)
-	switch {
-	case ErrorCode(err) == Unauthorized:
-		g.onLogin(false)
-		return nil, err
-	case err != nil:
-		g.perEmail.Undo(key) // not a wrong password: the slot goes back
-		return nil, err
-	}
-	if accept != nil {
-		if err := accept(u); err != nil {
-			g.perEmail.Undo(key)
-			return nil, err
+	var u *User
+	err := g.guess(email, func() (bool, error) {
+		var err error
+		if u, err = g.store.Authenticate(ctx, email, password); err != nil {
+			if ErrorCode(err) == Unauthorized {
+				g.onLogin(false)
+				return true, err
+			}
+			return false, err
 		}
+		if accept != nil {
+			return false, accept(u)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	g.perEmail.Reset(key)
 	return u, nil
 }
 
@@ -87,19 +85,31 @@ func (g *LoginGuard) Check(ctx context.Context, email, password string, accept f
 // other doors) faster than the login form could, and a locked email is
 // refused with a *Throttled error.
 func (g *LoginGuard) ChangePassword(ctx context.Context, u *User, oldPassword, newField, password, keepToken string) error {
-	key := emailLimitKey(u.Email)
+	return g.guess(u.Email, func() (bool, error) {
+		err := g.store.ChangeOwnPassword(ctx, u.ID, oldPassword, newField, password, keepToken)
+		var e *Error
+		return errors.As(err, &e) && len(e.Fields["old_password"]) > 0, err
+	})
+}
+
+// guess runs attempt, a check of email's password, under the per-email
+// lock: it takes a failure slot first (a *Throttled error while the email
+// is locked), so concurrent guesses cannot overshoot the lock. A wrong
+// password (attempt says so) keeps the slot; any other failure gives it
+// back (the password was right, or never checked); a success resets the
+// email's count.
+func (g *LoginGuard) guess(email string, attempt func() (wrongPassword bool, err error)) error {
+	key := emailLimitKey(email)
 	if wait, ok := g.perEmail.Take(key); !ok {
 		return &Throttled{Limiter: "login_email", Wait: wait}
 	}
-	err := g.store.ChangeOwnPassword(ctx, u.ID, oldPassword, newField, password, keepToken)
-	var e *Error
+	wrong, err := attempt()
 	switch {
-	case errors.As(err, &e) && len(e.Fields["old_password"]) > 0:
-		return err // a wrong guess keeps its slot
+	case wrong:
 	case err != nil:
-		g.perEmail.Undo(key) // the old password was right, or never checked
+		g.perEmail.Undo(key)
 	default:
-		g.perEmail.Reset(key) // proven, as by a login
+		g.perEmail.Reset(key)
 	}
 	return err
 }
