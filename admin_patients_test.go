@@ -504,3 +504,40 @@ func TestAdminRefusedSearchKeepsTheList(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminFormErrorsAreAuditedViews: a change form sent back with its
+// errors names the patient (and its doctors) as the form's GET does, so it
+// is an audited view of it too; a failed write records nothing else.
+func TestAdminFormErrorsAreAuditedViews(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Rita Roe")
+	d := app.mustDoctor(t, "Sam Sun", "Surgery")
+	m := app.admMapping(t, owner.ID, p.ID, d.ID)
+	views := func(objectType string, id int64) int {
+		return len(app.admEvents(t, models.AuditFilter{UserID: staff.ID, Action: models.ActionView, ObjectType: objectType, ObjectID: id}))
+	}
+
+	res := cl.post("/admin/patients/"+itoa64(p.ID)+"/", url.Values{"name": {""}, "date_of_birth": {"bogus"},
+		"gender": {"female"}, "created_by": {itoa64(owner.ID)}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(res.Body.String(), "Rita Roe") {
+		t.Fatal("the form sent back does not name the patient: the test no longer shows what it audits")
+	}
+	if got := views(models.ObjectPatient, p.ID); got != 1 {
+		t.Errorf("views of the patient after its form came back with errors = %d, want 1", got)
+	}
+
+	res = cl.post("/admin/mappings/"+itoa64(m.ID)+"/", url.Values{"patient_id": {itoa64(p.ID)}, "doctor_id": {itoa64(d.ID)},
+		"notes": {strings.Repeat("n", 1001)}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(res.Body.String(), "Rita Roe") {
+		t.Fatal("the mapping's form sent back does not name the patient")
+	}
+	if got := views(models.ObjectMapping, m.ID); got != 1 {
+		t.Errorf("views of the mapping after its form came back with errors = %d, want 1", got)
+	}
+	if evs := app.admEvents(t, models.AuditFilter{UserID: staff.ID, Action: models.ActionUpdate}); len(evs) != 0 {
+		t.Errorf("failed saves recorded updates: %+v", evs)
+	}
+}

@@ -165,6 +165,11 @@ func (a *Admin) mappingFormError(c *gin.Context, m *models.Mapping, v formValues
 	if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
 		return err
 	}
+	if m != nil { // the form sent back names its patient: a view
+		if err := a.store.AdminRecordView(c.Request.Context(), models.ObjectMapping, m.ID); err != nil {
+			return err
+		}
+	}
 	return render(c, http.StatusBadRequest, templates.FormPage(f))
 }
 

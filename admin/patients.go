@@ -272,6 +272,10 @@ func (a *Admin) updatePatient(c *gin.Context) error {
 	if models.ErrorCode(err) != models.Invalid {
 		return err
 	}
+	// The form sent back names the patient and its doctors: a view.
+	if verr := a.store.AdminRecordView(ctx, models.ObjectPatient, id); verr != nil {
+		return verr
+	}
 	ms, merr := a.store.AdminPatientMappings(ctx, id)
 	if merr != nil {
 		return merr
