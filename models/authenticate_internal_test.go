@@ -31,8 +31,18 @@ func TestAuthenticateCostsOneHashWhateverFails(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// An unusable password (the demo's filler owners) or a hash from another
+	// system cannot be checked, but answers in the time of one that can.
+	unusable, err := s.CreateUser(ctx, NewUser{Name: "Unusable", Email: "unusable@example.com", Password: pw, IsActive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Model(unusable).UpdateColumn("password_hash", "!unusable").Error; err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ name, email, password string }{
 		{"unknown email", "nobody@example.com", pw},
+		{"unusable password", "unusable@example.com", pw},
 		{"wrong password", "active@example.com", "wrong-Horse-battery-9"},
 		{"inactive account", "inactive@example.com", pw},
 		{"success", "active@example.com", pw},

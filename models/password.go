@@ -253,11 +253,15 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // Verify reports whether password matches encoded, using the parameters
 // stored in encoded rather than h's (so hashes made under older parameters
 // keep working). The keys are compared in constant time. A malformed encoded
-// hash gives false and an error wrapping ErrMalformedHash; ctx ending before a
-// slot is free gives false and ctx.Err().
+// hash gives false and an error wrapping ErrMalformedHash, after the time of a
+// hash with h's parameters (an account with an unusable password, such as the
+// demo's filler owners, or a hash from another system, must not answer a
+// login faster than one with a real hash); ctx ending before a slot is free
+// gives false and ctx.Err().
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
 	p, salt, key, err := decodeArgon2id(encoded)
 	if err != nil {
+		h.VerifyDummy(ctx, password)
 		return false, err
 	}
 	defer h.enter(ctx)()
