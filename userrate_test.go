@@ -36,6 +36,26 @@ func TestSecPerUserAPILimit(t *testing.T) {
 	app.do(request{method: "GET", path: "/api/patients/", token: busy.Access}).want(t, http.StatusOK)
 }
 
+// A revoked token is refused before it is counted: whoever kept a copy of
+// it after its user logged out cannot spend their budget and lock them out
+// of the API until the copy expires.
+func TestSecRevokedTokenSpendsNoBudget(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, func(o *handlers.Options) { o.UserRate = handlers.Limit{Events: 5, Window: time.Minute} })
+	u := app.mustUser(t, false)
+	stolen := u.Access
+	app.do(request{method: "POST", path: "/api/auth/logout/", token: u.Access, body: map[string]string{"refresh": u.Refresh}}).
+		want(t, http.StatusNoContent)
+	for range 10 {
+		app.do(request{method: "GET", path: "/api/patients/", token: stolen}).want(t, http.StatusUnauthorized)
+	}
+	app.login(t, u)
+	for range 4 { // the logout above was one of the five
+		app.do(request{method: "GET", path: "/api/patients/", token: u.Access}).want(t, http.StatusOK)
+	}
+	app.do(request{method: "GET", path: "/api/patients/", token: u.Access}).want(t, http.StatusTooManyRequests)
+}
+
 // The budget is API_RATE_LIMIT per minute; 0 turns it off.
 func TestSecPerUserAPILimitFromConfig(t *testing.T) {
 	t.Parallel()

@@ -43,18 +43,19 @@ func (a *API) authenticate(c *gin.Context) {
 		a.abort(c, errTokenNotValid())
 		return
 	}
-	// The user id of a token we signed can be trusted before the database
-	// is asked, so a user over the limit costs no query.
-	if wait, ok := a.userRate.Take(strconv.FormatInt(cl.UserID, 10)); !ok {
-		a.abort(c, a.throttled("user", wait))
-		return
-	}
 	user, err := a.store.AuthenticateToken(c.Request.Context(), cl.ID, cl.UserID)
 	if err != nil {
 		if models.ErrorCode(err) == models.Unauthorized {
 			err = errTokenNotValid()
 		}
 		a.abort(c, err)
+		return
+	}
+	// Counted only once the token is known to be live: a copy of a revoked
+	// token (a logout, a password change) must not spend its user's
+	// requests and lock them out of the API until it expires.
+	if wait, ok := a.userRate.Take(strconv.FormatInt(user.ID, 10)); !ok {
+		a.abort(c, a.throttled("user", wait))
 		return
 	}
 	ctx := c.Request.Context()
