@@ -554,7 +554,10 @@ func (a AllowedHosts) Allow(host string) bool {
 		return true
 	}
 	host = strings.ToLower(host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if !allDigits(port) { // Django's host_validation_re: a port is digits
+			return false
+		}
 		host = h
 		if strings.Contains(h, ":") {
 			host = "[" + h + "]"
@@ -570,6 +573,19 @@ func (a AllowedHosts) Allow(host string) bool {
 		}
 	}
 	return false
+}
+
+// allDigits reports whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *loader) logFormat(name string) string {

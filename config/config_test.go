@@ -703,6 +703,9 @@ func TestAllowedHosts(t *testing.T) {
 		"evil/.clinic.example":     false,
 		"evil@eu.clinic.example":   false,
 		"10.0.0.6":                 false,
+		"api.example.com:evil.net": false, // a port is digits (Django)
+		"api.example.com:":         false,
+		"[::1]:80a":                false,
 		"::1":                      false,
 		"":                         false,
 	} {
