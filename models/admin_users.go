@@ -73,7 +73,7 @@ func (ch *UserChanges) Clean() error {
 	ch.Name = strings.TrimSpace(ch.Name)
 	ch.Email = NormalizeEmail(ch.Email)
 	f := FieldErrors{}
-	checkText(f, "name", ch.Name, true, 150)
+	checkLine(f, "name", ch.Name, true, 150)
 	checkEmail(f, "email", ch.Email, true)
 	return f.Err()
 }

@@ -36,8 +36,8 @@ func (d *Doctor) Clean() error {
 	d.Email = NormalizeEmail(d.Email)
 	d.Phone = strings.TrimSpace(d.Phone)
 	f := FieldErrors{}
-	checkText(f, "name", d.Name, true, 100)
-	checkText(f, "specialization", d.Specialization, true, 100)
+	checkLine(f, "name", d.Name, true, 100)
+	checkLine(f, "specialization", d.Specialization, true, 100)
 	checkEmail(f, "email", d.Email, true)
 	checkPhone(f, "phone", d.Phone)
 	switch {

@@ -63,7 +63,7 @@ func (p *Patient) Clean(today Date) error {
 		p.Gender = GenderUnknown
 	}
 	f := FieldErrors{}
-	checkText(f, "name", p.Name, true, 100)
+	checkLine(f, "name", p.Name, true, 100)
 	checkChoice(f, "gender", p.Gender, Genders)
 	checkPhone(f, "phone", p.Phone)
 	checkEmail(f, "email", p.Email, false)

@@ -44,7 +44,7 @@ func (in *NewUser) Clean() error {
 	in.Name = strings.TrimSpace(in.Name)
 	in.Email = NormalizeEmail(in.Email)
 	f := FieldErrors{}
-	checkText(f, "name", in.Name, true, 150)
+	checkLine(f, "name", in.Name, true, 150)
 	checkEmail(f, "email", in.Email, true)
 	if in.Password == "" {
 		f.Add("password", msgBlank)

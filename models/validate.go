@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -36,9 +37,32 @@ const longestText = 10000
 // msgNullCharacters is DRF's ProhibitNullCharactersValidator's message.
 const msgNullCharacters = "Null characters are not allowed."
 
-// checkText validates a trimmed string: required means not blank; max counts
-// code points, not bytes.
+// Messages for characters a text field refuses.
+const (
+	msgControlCharacters = "Control characters are not allowed."
+	msgHiddenCharacters  = "Invisible formatting characters are not allowed."
+)
+
+// checkText validates a trimmed multi-line string (an address, a medical
+// history, notes): required means not blank; max counts code points, not
+// bytes; control characters other than tab and line breaks are refused.
 func checkText(f FieldErrors, field, value string, required bool, max int) {
+	checkChars(f, field, value, required, max, false)
+}
+
+// checkLine is checkText for a one-line value that names someone or
+// something (a name, a specialization, an email), which staff read in
+// lists, pickers and the audit log: no control characters at all, and no
+// invisible characters that reorder or hide text (bidirectional overrides
+// and isolates, zero-width space, word joiner, byte order mark), so one
+// account cannot be made to look like another ("su\u200b@clinic.example").
+// Joiners and direction marks that scripts need (U+200C, U+200D, U+200E,
+// U+200F) are kept.
+func checkLine(f FieldErrors, field, value string, required bool, max int) {
+	checkChars(f, field, value, required, max, true)
+}
+
+func checkChars(f FieldErrors, field, value string, required bool, max int, line bool) {
 	if required && value == "" {
 		f.Add(field, msgBlank)
 		return
@@ -54,14 +78,36 @@ func checkText(f FieldErrors, field, value string, required bool, max int) {
 		f.Add(field, "Enter valid UTF-8 text.")
 		return
 	}
+	for _, r := range value {
+		if unicode.IsControl(r) && (line || (r != '\t' && r != '\n' && r != '\r')) {
+			f.Add(field, msgControlCharacters)
+			return
+		}
+		if line && hiddenFormatting(r) {
+			f.Add(field, msgHiddenCharacters)
+			return
+		}
+	}
 	if utf8.RuneCountInString(value) > max {
 		f.Add(field, msgMaxLen(max))
 	}
 }
 
+// hiddenFormatting reports whether r is an invisible character that
+// reorders or hides the text around it.
+func hiddenFormatting(r rune) bool {
+	switch {
+	case r >= 0x202A && r <= 0x202E, // bidirectional embeddings and overrides
+		r >= 0x2066 && r <= 0x2069,            // bidirectional isolates
+		r == 0x200B, r == 0x2060, r == 0xFEFF: // zero-width space, word joiner, BOM
+		return true
+	}
+	return false
+}
+
 // checkEmail validates an optional (when !required) e-mail address.
 func checkEmail(f FieldErrors, field, value string, required bool) {
-	checkText(f, field, value, required, 254)
+	checkLine(f, field, value, required, 254)
 	if f.Has(field) || value == "" {
 		return
 	}
@@ -85,6 +131,13 @@ func ValidEmail(s string) bool {
 	if local == "" || len(local) > 64 || strings.HasPrefix(domain, "[") {
 		return false
 	}
+	// Django's user part is ASCII (a dot-atom or a quoted string): an
+	// address cannot hide a look-alike letter before the "@".
+	for i := 0; i < len(local); i++ {
+		if local[i] <= ' ' || local[i] > '~' {
+			return false
+		}
+	}
 	labels := strings.Split(domain, ".")
 	if len(labels) < 2 {
 		return false
@@ -92,6 +145,13 @@ func ValidEmail(s string) bool {
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
 			return false
+		}
+		// What Django's domain check leaves after IDNA: letters (any
+		// script), combining marks, digits and hyphens.
+		for _, r := range l {
+			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+				return false
+			}
 		}
 	}
 	return true

@@ -52,6 +52,16 @@ func TestValidEmail(t *testing.T) {
 		{strings.Repeat("a", 65) + "@b.co", false},
 		{"a@" + strings.Repeat("b", 64) + ".co", false},
 		{tooLong, false},
+		// The user part is ASCII, as Django's; the domain is letters of
+		// any script, marks, digits and hyphens (IDNA's alphabet).
+		{"ana@klinik.bücher.example", true},
+		{"su\u200b@clinic.example", false},
+		{"su@clinic\u200b.example", false},
+		{"sü@clinic.example", false},
+		{"\u212Au@clinic.example", false},
+		{"a@b_c.example", false},
+		{"a@b!c.example", false},
+		{"a@b\u202Ec.example", false},
 	}
 	for _, tt := range tests {
 		if got := ValidEmail(tt.email); got != tt.want {
@@ -112,6 +122,44 @@ func TestCheckTextCountsCodePoints(t *testing.T) {
 	checkText(g, "name", "", true, 100)
 	if got := g["name"]; len(got) != 1 || got[0] != msgBlank {
 		t.Errorf("blank required: %v, want [%q]", got, msgBlank)
+	}
+}
+
+// One-line values (names, emails) refuse every control character and the
+// invisible characters that reorder or hide text; multi-line ones (an
+// address, a medical history, notes) keep tabs and line breaks.
+func TestCheckTextRefusesHiddenCharacters(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value      string
+		line, text string // the error of checkLine, of checkText ("" for none)
+	}{
+		{"Ana Díaz", "", ""},
+		{"Anna\u200dMaria", "", ""},    // zero-width joiner: emoji, Indic scripts
+		{"\u0645\u200c\u0627", "", ""}, // zero-width non-joiner: Persian
+		{"\u05d3\u200f1", "", ""},      // right-to-left mark
+		{"line one\nline two\ttab\r\n", msgControlCharacters, ""},
+		{"bell\a", msgControlCharacters, msgControlCharacters},
+		{"esc\x1b[31m", msgControlCharacters, msgControlCharacters},
+		{"c1\u0085", msgControlCharacters, msgControlCharacters},
+		{"del\x7f", msgControlCharacters, msgControlCharacters},
+		{"admin\u202egnp.exe", msgHiddenCharacters, ""},
+		{"iso\u2067late", msgHiddenCharacters, ""},
+		{"zero\u200bwidth", msgHiddenCharacters, ""},
+		{"word\u2060joiner", msgHiddenCharacters, ""},
+		{"\ufeffbom", msgHiddenCharacters, ""},
+	} {
+		for _, check := range []struct {
+			name string
+			fn   func(FieldErrors, string, string, bool, int)
+			want string
+		}{{"checkLine", checkLine, tc.line}, {"checkText", checkText, tc.text}} {
+			f := FieldErrors{}
+			check.fn(f, "v", tc.value, true, 100)
+			if got := f["v"]; (check.want == "" && len(got) != 0) || (check.want != "" && (len(got) != 1 || got[0] != check.want)) {
+				t.Errorf("%s(%q) = %v, want %q", check.name, tc.value, got, check.want)
+			}
+		}
 	}
 }
 
