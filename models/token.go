@@ -237,7 +237,10 @@ func (s *Store) AuthenticateToken(ctx context.Context, jti string, userID int64)
 	if err != nil {
 		return nil, translate(err)
 	}
-	if len(rows) == 0 {
+	// The signature vouches for the token's exp; the row's own expiry is
+	// checked too, so a token re-signed with a later exp (a leaked
+	// SECRET_KEY) does not outlive the one issued.
+	if len(rows) == 0 || !rows[0].TokenExpiresAt.After(s.db.NowFunc()) {
 		return nil, errTokenInvalid()
 	}
 	u := rows[0].User
