@@ -157,13 +157,14 @@ func (s *Store) DeleteDoctor(ctx context.Context, id int64) error {
 		if err := lockForDelete(tx, ObjectDoctor, []int64{id}); err != nil {
 			return err
 		}
-		if err := tx.Where("doctor_id = ?", id).Delete(&Mapping{}).Error; err != nil {
+		now := s.db.NowFunc()
+		if err := deleteMappingsRecorded(ctx, tx, now, ObjectDoctor, "doctor_id = ?", id); err != nil {
 			return err
 		}
 		res := tx.Delete(&Doctor{}, id)
 		if err := foundOne(res); err != nil {
 			return err
 		}
-		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectDoctor, objectID: id})
+		return record(ctx, tx, now, auditEntry{action: ActionDelete, objectType: ObjectDoctor, objectID: id})
 	})
 }

@@ -154,3 +154,29 @@ func (s *Store) DeleteMapping(ctx context.Context, owner, id int64) error {
 		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectMapping, objectID: id})
 	})
 }
+
+// deleteMappingsRecorded deletes the mappings that where (with args)
+// selects and records each one's deletion, "deleted_with" withType (the
+// patient or doctor deleted with them), as the admin panel's deletions do:
+// a mapping's history must not end at its creation. The caller has locked
+// the parent (lockForDelete), so no mapping is added between the two
+// statements.
+func deleteMappingsRecorded(ctx context.Context, tx *gorm.DB, now time.Time, withType string, where string, args ...any) error {
+	var ids []int64
+	if err := tx.Model(&Mapping{}).Where(where, args...).Order("id").Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := tx.Where("id IN ?", ids).Delete(&Mapping{}).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := record(ctx, tx, now, auditEntry{action: ActionDelete, objectType: ObjectMapping, objectID: id,
+			changes: map[string]Change{"deleted_with": {New: withType}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

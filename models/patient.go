@@ -222,8 +222,9 @@ func (s *Store) DeletePatient(ctx context.Context, owner, id int64) error {
 		// explicitly, keeps the rule true on a database whose key does not
 		// cascade (AutoMigrate never rewrites an existing constraint), where
 		// deleting the patient first would fail.
-		err := tx.Where("patient_id IN (SELECT id FROM patients WHERE id = ? AND created_by_id = ?)", id, owner).
-			Delete(&Mapping{}).Error
+		now := s.db.NowFunc()
+		err := deleteMappingsRecorded(ctx, tx, now, ObjectPatient,
+			"patient_id IN (SELECT id FROM patients WHERE id = ? AND created_by_id = ?)", id, owner)
 		if err != nil {
 			return err
 		}
@@ -231,6 +232,6 @@ func (s *Store) DeletePatient(ctx context.Context, owner, id int64) error {
 		if err := foundOne(res); err != nil {
 			return err
 		}
-		return record(ctx, tx, s.db.NowFunc(), auditEntry{action: ActionDelete, objectType: ObjectPatient, objectID: id})
+		return record(ctx, tx, now, auditEntry{action: ActionDelete, objectType: ObjectPatient, objectID: id})
 	})
 }

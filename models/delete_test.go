@@ -1,0 +1,76 @@
+package models_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"healthcare/models"
+	"healthcare/models/modelstest"
+)
+
+// The API's deletion of a patient or a doctor records the deletion of each
+// mapping that goes with it, "deleted_with" the patient or doctor, as the
+// admin panel's deletions do: a mapping's history must not end at its
+// creation while the mapping is gone.
+func TestAPIDeletionsRecordTheirMappings(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	ctx := context.Background()
+	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
+		IsActive: true, IsStaff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := listOwner(t, s, "owner@example.com")
+	var doctors [2]int64
+	for i := range doctors {
+		d := &models.Doctor{Name: "Dr " + string(rune('A'+i)), Specialization: "Cardiology", Email: string(rune('a'+i)) + "@clinic.example"}
+		if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
+			t.Fatal(err)
+		}
+		doctors[i] = d.ID
+	}
+	var patients [2]int64
+	mappings := map[int64][]int64{} // by patient
+	for i := range patients {
+		patients[i] = listPatient(t, s, owner, models.Patient{Name: "Patient " + string(rune('A'+i))}).ID
+		for _, d := range doctors {
+			m := &models.Mapping{PatientID: patients[i], DoctorID: d}
+			if err := s.CreateMapping(ctx, owner, m); err != nil {
+				t.Fatal(err)
+			}
+			mappings[patients[i]] = append(mappings[patients[i]], m.ID)
+		}
+	}
+	deletedWith := func(id int64) string {
+		var evs []models.AuditEvent
+		if err := s.DB().Where("action = ? AND object_type = ? AND object_id = ?", models.ActionDelete, models.ObjectMapping, id).
+			Find(&evs).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 1 {
+			return "(" + string(rune('0'+len(evs))) + " events)"
+		}
+		return evs[0].Changes
+	}
+	// Patient A's deletion takes both of its mappings.
+	if err := s.DeletePatient(ctx, owner, patients[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range mappings[patients[0]] {
+		if got := deletedWith(id); !strings.Contains(got, `"deleted_with"`) || !strings.Contains(got, `"patient"`) {
+			t.Errorf("mapping %d deleted with its patient: %s", id, got)
+		}
+	}
+	// Doctor A's deletion takes patient B's first mapping, not its second.
+	if err := s.DeleteDoctor(ctx, doctors[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got := deletedWith(mappings[patients[1]][0]); !strings.Contains(got, `"deleted_with"`) || !strings.Contains(got, `"doctor"`) {
+		t.Errorf("mapping deleted with its doctor: %s", got)
+	}
+	if got := deletedWith(mappings[patients[1]][1]); got != "(0 events)" {
+		t.Errorf("a mapping still there has a deletion: %s", got)
+	}
+}
