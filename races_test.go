@@ -107,7 +107,7 @@ func TestConcurrentPatchesAllApply(t *testing.T) {
 // delete and each create either succeed or get the contract's answer,
 // never a 500, and nothing of the deleted row is left. (On PostgreSQL a
 // deletion that removed the mappings before waiting for the row deadlocked
-// with an insert on the mapping counter; TestDeletionsLockParentsFirst in
+// with an insert on the mapping counter; TestWritersLockParentsFirst in
 // models checks the lock order itself, deterministically.)
 func TestDeletionsRacingMappingCreates(t *testing.T) {
 	t.Parallel()

@@ -228,21 +228,28 @@ func lockForDelete(tx *gorm.DB, objectType string, ids []int64) error {
 		return nil
 	}
 	type rows struct {
-		model  any
-		column string
+		model    any
+		column   string
+		strength string
 	}
 	var lock []rows
 	switch objectType {
-	case ObjectUser: // their patients first, whose mappings go with them
-		lock = []rows{{&Patient{}, "created_by_id"}, {&User{}, "id"}}
+	case ObjectUser:
+		// Their patients first, whose mappings go with them; then the
+		// doctors they created, which the deletion updates (created_by
+		// cleared) after removing those mappings: a doctor's deletion
+		// holding the doctor and waiting for those mappings would
+		// otherwise wait for this one, waiting for the doctor.
+		lock = []rows{{&Patient{}, "created_by_id", lockToDelete}, {&Doctor{}, "created_by_id", lockToEdit},
+			{&User{}, "id", lockToDelete}}
 	case ObjectDoctor:
-		lock = []rows{{&Doctor{}, "id"}}
+		lock = []rows{{&Doctor{}, "id", lockToDelete}}
 	case ObjectPatient:
-		lock = []rows{{&Patient{}, "id"}}
+		lock = []rows{{&Patient{}, "id", lockToDelete}}
 	}
 	for _, r := range lock {
 		var held []int64
-		if err := locked(tx, lockToDelete).Model(r.model).Where(r.column+" IN ?", ids).Order("id").Pluck("id", &held).Error; err != nil {
+		if err := locked(tx, r.strength).Model(r.model).Where(r.column+" IN ?", ids).Order("id").Pluck("id", &held).Error; err != nil {
 			return err
 		}
 	}

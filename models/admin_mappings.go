@@ -127,12 +127,14 @@ func (s *Store) AdminSaveMapping(ctx context.Context, by int64, m *Mapping) erro
 			return record(ctx, tx, m.CreatedAt, auditEntry{action: ActionCreate, objectType: ObjectMapping, objectID: m.ID,
 				changes: map[string]Change{"patient_id": {New: m.PatientID}, "doctor_id": {New: m.DoctorID}}})
 		}
+		// Locked, and the update must find it: a mapping deleted meanwhile
+		// is 404, not a success with an update recorded after its deletion.
 		var old Mapping
-		if err := tx.Take(&old, m.ID).Error; err != nil {
+		if err := locked(tx, lockToEdit).Take(&old, m.ID).Error; err != nil {
 			return err
 		}
-		if err := tx.Model(&Mapping{}).Where("id = ?", m.ID).
-			Select("patient_id", "doctor_id", "notes").Updates(m).Error; err != nil {
+		if err := foundOne(tx.Model(&Mapping{}).Where("id = ?", m.ID).
+			Select("patient_id", "doctor_id", "notes").Updates(m)); err != nil {
 			return err
 		}
 		m.CreatedAt, m.CreatedByID = old.CreatedAt, old.CreatedByID

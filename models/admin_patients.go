@@ -145,6 +145,28 @@ func (s *Store) AdminPatientMappings(ctx context.Context, id int64) ([]Mapping, 
 	return ms, translate(err)
 }
 
+// holdDoctorToAssign locks doctor id (0: none), which a patient's save is
+// about to assign, against deletion until tx ends, before the save writes
+// anything: a deletion of that doctor under way (the doctor, then its
+// mappings and their counters) finishes first. Locked only by the
+// mapping's insert, after the save had taken a mapping counter (an owner
+// moved, a doctor removed), it deadlocked with such a deletion, and one of
+// the two was a 500. The patient's own lock comes first (lockForDelete's
+// order). A doctor gone by now is the form's error.
+func holdDoctorToAssign(tx *gorm.DB, id int64) error {
+	if id == 0 {
+		return nil
+	}
+	var held []int64
+	if err := locked(tx, lockToReference).Model(&Doctor{}).Where("id = ?", id).Pluck("id", &held).Error; err != nil {
+		return err
+	}
+	if len(held) == 0 {
+		return invalidField(FieldAssignDoctor, msgDoctorNotFound)
+	}
+	return nil
+}
+
 // PatientDoctorChanges are the edits of a patient's assigned doctors made
 // on its admin page together with the patient: mappings to remove and at
 // most one doctor to assign.
@@ -200,6 +222,9 @@ func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch P
 		action, changes := ActionCreate, map[string]Change{FieldOwner: {New: p.CreatedByID}}
 		var doctorsBefore string
 		if p.ID == 0 {
+			if err := holdDoctorToAssign(tx, ch.AddDoctorID); err != nil {
+				return err
+			}
 			if err := tx.Create(p).Error; err != nil {
 				return err
 			}
@@ -207,6 +232,9 @@ func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch P
 		} else {
 			var old Patient
 			if err := locked(tx, lockToEdit).Take(&old, p.ID).Error; err != nil {
+				return err
+			}
+			if err := holdDoctorToAssign(tx, ch.AddDoctorID); err != nil {
 				return err
 			}
 			p.UpdatedAt = now

@@ -94,7 +94,18 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 	var u User
 	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		changed(id)
-		if err := tx.Take(&u, id).Error; err != nil {
+		if !ch.IsActive {
+			// A deactivation revokes the user's token families: no login
+			// between its check of is_active and its family's insert
+			// (StartTokenFamily), or that family would outlive the
+			// deactivation and work again on reactivation.
+			if err := lockCredentials(tx, id, true); err != nil {
+				return err
+			}
+		}
+		// Locked, and the update must find it: a user deleted meanwhile is
+		// 404, not a success with an update recorded after the deletion.
+		if err := locked(tx, lockToEdit).Take(&u, id).Error; err != nil {
 			return err
 		}
 		if !by.IsSuperuser && ((ch.IsStaff && !u.IsStaff) || (ch.IsSuperuser && !u.IsSuperuser) || u.IsSuperuser) {
@@ -118,8 +129,8 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 		old := u
 		u.Name, u.Email, u.IsActive, u.IsStaff, u.IsSuperuser = ch.Name, ch.Email, ch.IsActive, ch.IsStaff, ch.IsSuperuser
 		u.UpdatedAt = s.db.NowFunc()
-		if err := tx.Model(&User{}).Where("id = ?", id).
-			Select("name", "email", "is_active", "is_staff", "is_superuser", "updated_at").Updates(&u).Error; err != nil {
+		if err := foundOne(tx.Model(&User{}).Where("id = ?", id).
+			Select("name", "email", "is_active", "is_staff", "is_superuser", "updated_at").Updates(&u)); err != nil {
 			return err
 		}
 		if !u.IsActive || !u.IsStaff {

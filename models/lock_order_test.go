@@ -12,7 +12,8 @@ import (
 )
 
 // Deletions on PostgreSQL take their parents' row locks before anything
-// else, in the order every writer takes them (a patient before its owner),
+// else, in the order every writer takes them (a patient before its owner,
+// a patient before a doctor; the admin's patient save too),
 // so a deletion and a write in flight wait for each other one way only. A
 // deletion that removed the mappings first, then waited for the patient or
 // doctor a mapping insert was holding, held the mapping counter the insert
@@ -23,7 +24,7 @@ import (
 // waits until it waits for that row, and checks from a third connection
 // that the deletion has not locked what it must lock only after: no
 // timing, the database says who waits for whom.
-func TestDeletionsLockParentsFirst(t *testing.T) {
+func TestWritersLockParentsFirst(t *testing.T) {
 	t.Parallel()
 	if modelstest.Engine() != models.Postgres {
 		t.Skip("row locks: PostgreSQL only (SQLite's write transactions take the one database lock at BEGIN)")
@@ -101,6 +102,33 @@ func TestDeletionsLockParentsFirst(t *testing.T) {
 			func(f fixture) (string, int64) {
 				return "SELECT id FROM mappings WHERE doctor_id = ? FOR UPDATE NOWAIT", f.doctor
 			}},
+		{"admin patient save waits for the doctor it assigns before removing mappings",
+			func(f fixture) (string, int64) { return "SELECT id FROM doctors WHERE id = ? FOR UPDATE", f.doctor },
+			func(f fixture) error {
+				p, err := f.s.AdminPatient(ctx, f.patient)
+				if err != nil {
+					return err
+				}
+				p.CreatedBy = nil
+				return f.s.AdminSavePatient(ctx, f.staff, p, models.PatientDoctorChanges{Remove: []int64{f.mapping}, AddDoctorID: f.doctor})
+			},
+			func(f fixture) (string, int64) {
+				return "SELECT id FROM mappings WHERE id = ? FOR UPDATE NOWAIT", f.mapping
+			}},
+		{"admin user deletion waits for the doctors the user created before the user",
+			func(f fixture) (string, int64) { return "SELECT id FROM doctors WHERE id = ? FOR UPDATE", f.doctor },
+			func(f fixture) error {
+				deleter, err := f.s.CreateUser(ctx, models.NewUser{Name: "Deleter", Email: "deleter@clinic.example",
+					Password: "correct-Horse-battery-9", IsActive: true, IsStaff: true, IsSuperuser: true})
+				if err != nil {
+					return err
+				}
+				_, err = f.s.AdminDelete(ctx, deleter.ID, models.ObjectUser, []int64{f.staff})
+				return err
+			},
+			func(f fixture) (string, int64) {
+				return "SELECT id FROM users WHERE id = ? FOR KEY SHARE NOWAIT", f.staff
+			}},
 		{"admin user deletion waits for the user's patients before the user",
 			func(f fixture) (string, int64) {
 				return "SELECT id FROM patients WHERE id = ? FOR NO KEY UPDATE", f.secondPatient
@@ -134,11 +162,11 @@ func TestDeletionsLockParentsFirst(t *testing.T) {
 
 			freeSQL, freeArg := tc.free(f)
 			if err := db.Transaction(func(probe *gorm.DB) error { return probe.Exec(freeSQL, freeArg).Error }); err != nil {
-				t.Errorf("while the deletion waits for the held row: %s: %v (it locked that first)", freeSQL, err)
+				t.Errorf("while the write waits for the held row: %s: %v (it locked that first)", freeSQL, err)
 			}
 			writer.Rollback()
 			if err := <-done; err != nil {
-				t.Errorf("the deletion, once the row was free: %v", err)
+				t.Errorf("the write, once the row was free: %v", err)
 			}
 		})
 	}
@@ -221,5 +249,177 @@ func TestTokenFamilyWaitsForAPasswordChange(t *testing.T) {
 	}
 	if err := <-done; models.ErrorCode(err) != models.Unauthorized {
 		t.Fatalf("after the change: %v, want bad credentials", err)
+	}
+}
+
+// waitForLockOrDone returns true once some session waits for a lock that
+// the query counts, false if done (the write under test) ends first.
+func waitForLockOrDone(t *testing.T, db *gorm.DB, done <-chan error, query string, args ...any) bool {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int64
+		if err := db.Raw(query, args...).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return true
+		}
+		select {
+		case err := <-done:
+			t.Errorf("the write did not wait: it ended with %v", err)
+			return false
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the write never waited")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A deactivation takes the user's credentials lock as a password change
+// does: a login between its check of is_active and its token family's
+// insert finishes first, and its family is revoked with the others. It
+// used to be missed, dead while the user was inactive and alive again on
+// reactivation.
+func TestDeactivationWaitsForALoginInProgress(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("advisory locks: PostgreSQL only (SQLite's write transactions are serial)")
+	}
+	s := modelstest.Store(t)
+	ctx := context.Background()
+	admin, err := s.CreateUser(ctx, models.NewUser{Name: "Admin", Email: "admin@clinic.example", Password: "correct-Horse-battery-9",
+		IsActive: true, IsStaff: true, IsSuperuser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, models.NewUser{Name: "Leaver", Email: "leaver@example.com", Password: "correct-Horse-battery-9", IsActive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A login in progress: it holds the shared credentials lock and has
+	// found the user active.
+	login := s.DB().Begin()
+	defer login.Rollback()
+	if err := login.Exec(`SELECT pg_advisory_xact_lock_shared(hashtext('healthcare.credentials:' || current_schema()), (?::bigint % 2147483647)::int)`, u.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.AdminUpdateUser(ctx, admin, u.ID, models.UserChanges{Name: u.Name, Email: u.Email, IsActive: false})
+		done <- err
+	}()
+	waited := waitForLockOrDone(t, s.DB(), done,
+		`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = ? AND objsubid = 2`, u.ID)
+	fam := models.TokenFamily{UserID: u.ID}
+	if err := login.Create(&fam).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := login.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if waited {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got models.TokenFamily
+	if err := s.DB().Take(&got, fam.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got.RevokedAt == nil {
+		t.Error("the token family of a login that raced the deactivation was not revoked")
+	}
+}
+
+// An admin edit of a mapping or a user that a deletion removes while the
+// edit waits is 404 and records nothing; it used to say "changed" and
+// record an update after the deletion.
+func TestAdminEditOfARowDeletedMeanwhile(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("row locks: PostgreSQL only (SQLite's write transactions are serial)")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		table string
+		edit  func(s *models.Store, admin *models.User, id int64) error
+		make  func(t *testing.T, s *models.Store, admin *models.User) int64
+		typ   string
+	}{
+		{"mapping", "mappings",
+			func(s *models.Store, admin *models.User, id int64) error {
+				m, err := s.AdminMapping(ctx, id)
+				if err != nil {
+					return err
+				}
+				m.Notes = "edited"
+				return s.AdminSaveMapping(ctx, admin.ID, m)
+			},
+			func(t *testing.T, s *models.Store, admin *models.User) int64 {
+				owner := listOwner(t, s, "owner@example.com")
+				p := listPatient(t, s, owner, models.Patient{Name: "Gone Soon"})
+				d := &models.Doctor{Name: "Dr Gone", Specialization: "Cardiology", Email: "gone@clinic.example"}
+				if err := s.CreateDoctor(ctx, admin.ID, d); err != nil {
+					t.Fatal(err)
+				}
+				m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
+				if err := s.CreateMapping(ctx, owner, m); err != nil {
+					t.Fatal(err)
+				}
+				return m.ID
+			}, models.ObjectMapping},
+		{"user", "users",
+			func(s *models.Store, admin *models.User, id int64) error {
+				_, err := s.AdminUpdateUser(ctx, admin, id, models.UserChanges{Name: "Renamed", Email: "renamed@example.com", IsActive: true})
+				return err
+			},
+			func(t *testing.T, s *models.Store, admin *models.User) int64 {
+				return listOwner(t, s, "goner@example.com")
+			}, models.ObjectUser},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := modelstest.Store(t)
+			admin, err := s.CreateUser(ctx, models.NewUser{Name: "Admin", Email: "admin@clinic.example", Password: "correct-Horse-battery-9",
+				IsActive: true, IsStaff: true, IsSuperuser: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := tc.make(t, s, admin)
+			// A deletion in progress: the row is gone, not yet committed.
+			del := s.DB().Begin()
+			defer del.Rollback()
+			var xid int64
+			if err := del.Raw("SELECT pg_current_xact_id()::text::bigint % 4294967296").Scan(&xid).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := del.Exec("DELETE FROM "+tc.table+" WHERE id = ?", id).Error; err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- tc.edit(s, admin, id) }()
+			waited := waitForLockOrDone(t, s.DB(), done, `SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted
+				AND transactionid::text::bigint = ?`, xid)
+			if err := del.Commit().Error; err != nil {
+				t.Fatal(err)
+			}
+			if waited {
+				if err := <-done; models.ErrorCode(err) != models.NotFound {
+					t.Errorf("edit of a %s deleted meanwhile: %v, want NotFound", tc.name, err)
+				}
+			}
+			var n int64
+			if err := s.DB().Model(&models.AuditEvent{}).Where("action = ? AND object_type = ? AND object_id = ?",
+				models.ActionUpdate, tc.typ, id).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("%d update events recorded for a %s deleted meanwhile", n, tc.name)
+			}
+		})
 	}
 }

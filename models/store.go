@@ -46,6 +46,10 @@ const (
 	lockToDelete = clause.LockingStrengthUpdate
 	// lockToKeep keeps others from changing or deleting the rows.
 	lockToKeep = clause.LockingStrengthShare
+	// lockToReference keeps the rows from being deleted while a row that
+	// references them is written: what a foreign key's check takes, taken
+	// earlier to keep every writer's lock order.
+	lockToReference = "KEY SHARE"
 )
 
 // locked makes tx's reads lock the rows they read until tx ends, with
