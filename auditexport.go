@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os/user"
@@ -19,10 +18,7 @@ import (
 // end. They mean nothing without -audit-export.
 func auditExportFilter(export bool, from, to string) (models.AuditFilter, error) {
 	var f models.AuditFilter
-	if !export {
-		if from != "" || to != "" {
-			return f, errors.New("-from and -to only go with -audit-export")
-		}
+	if !export { // -from and -to alone are refused by checkModes
 		return f, nil
 	}
 	day := func(flag, s string) (time.Time, error) {

@@ -249,6 +249,19 @@ func TestCLIUsageErrors(t *testing.T) {
 		{"-email"},
 		{"stray-argument"},
 		{"-migrate", "extra"},
+		// Two modes at once did one of them; a flag without its mode was
+		// ignored (-force alone started the server).
+		{"-migrate", "-seed-demo"},
+		{"-audit-export", "-migrate"},
+		{"-version", "-migrate"},
+		{"-healthcheck", "-createsuperuser", "-email", "a@example.com"},
+		{"-force"},
+		{"-seed-size", "5"},
+		{"-name", "Ann"},
+		{"-migrate", "-email", "a@example.com"},
+		{"-to", "2026-01-31"},
+		{"-seed-demo", "-seed-size", "0"},
+		{"-seed-demo", "-seed-size", "-5"},
 	} {
 		r := d.cliRun(t, map[string]string{"SUPERUSER_PASSWORD": cliPassword}, "", args...)
 		var usage usageError

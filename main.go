@@ -69,6 +69,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))}
 	}
+	if err := checkModes(fs); err != nil {
+		return usageError{err}
+	}
+	if *createSuperuser && models.NormalizeEmail(*email) == "" {
+		return usageError{errors.New("-createsuperuser needs -email")}
+	}
+	if *seedDemo && *seedSize <= 0 {
+		return usageError{fmt.Errorf("-seed-size %d: want a number of patients above 0", *seedSize)}
+	}
 	exportRange, rangeErr := auditExportFilter(*auditExport, *auditFrom, *auditTo)
 	if rangeErr != nil {
 		return usageError{rangeErr}
@@ -130,6 +139,46 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		log.Warn("ALLOWED_HOSTS is not set: requests naming any Host are served, and the API's pagination links name the Host a request sent. Set ALLOWED_HOSTS to the site's host names.")
 	}
 	return serve(ctx, cfg, db, store, log)
+}
+
+// modeFlags are the flags that each choose what the program does instead
+// of serving, with the flags that only go with each.
+var modeFlags = []struct {
+	mode       string
+	companions []string
+}{
+	{"createsuperuser", []string{"email", "name"}},
+	{"migrate", nil},
+	{"audit-export", []string{"from", "to"}},
+	{"seed-demo", []string{"seed-size", "force"}},
+	{"healthcheck", nil},
+	{"version", nil},
+}
+
+// checkModes refuses a command line that asks for two things at once
+// (-migrate -seed-demo did only one of them) or sets a flag without the
+// mode it goes with (-force alone started the server).
+func checkModes(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	chosen := ""
+	for _, m := range modeFlags {
+		if !set[m.mode] || fs.Lookup(m.mode).Value.String() != "true" {
+			continue
+		}
+		if chosen != "" {
+			return fmt.Errorf("-%s and -%s cannot be combined", chosen, m.mode)
+		}
+		chosen = m.mode
+	}
+	for _, m := range modeFlags {
+		for _, c := range m.companions {
+			if set[c] && chosen != m.mode {
+				return fmt.Errorf("-%s only goes with -%s", c, m.mode)
+			}
+		}
+	}
+	return nil
 }
 
 // serve runs the HTTP server until ctx ends, then shuts down gracefully:
