@@ -91,12 +91,11 @@ func runAuditExport(ctx context.Context, store *models.Store, f models.AuditFilt
 	ctx = models.WithActor(ctx, who)
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
+	// Flushed before the export is recorded: output that never arrived
+	// (a full disk) makes it a failed export, not a successful one.
 	_, err := store.ExportAuditEvents(ctx, f, func(ev models.AuditEvent) error {
 		return enc.Encode(newAuditLine(ev))
-	})
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
+	}, bw.Flush)
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}

@@ -187,3 +187,27 @@ func TestAuditExportUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// failingWriter takes nothing: a full disk, a closed pipe.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// An export whose output fails is recorded as failed, even when its lines
+// fit in the buffer and fail only at the last flush (it was recorded as a
+// success, then the flush failed).
+func TestAuditExportOutputFailureIsRecorded(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	if _, err := store.CreateUser(context.Background(), models.NewUser{Name: "Ann", Email: "ann@example.com",
+		Password: "correct-Horse-battery-9", IsActive: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runAuditExport(context.Background(), store, models.AuditFilter{}, failingWriter{}); err == nil {
+		t.Fatal("an export to a writer that fails succeeded")
+	}
+	evs := secAuditEvents(t, store, models.AuditFilter{Action: models.ActionExport, ObjectType: models.ObjectAuditLog})
+	if len(evs) != 1 || evs[0].Outcome != models.OutcomeFailure {
+		t.Fatalf("export events = %+v, want one failure", evs)
+	}
+}

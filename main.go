@@ -126,6 +126,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case *seedDemo:
 		return runSeedDemo(ctx, store, models.SeedOptions{Patients: *seedSize, Force: *force}, stdout)
 	case *auditExport:
+		// A reader that stops early (| head) must not kill the process
+		// before it records the export: with SIGPIPE ignored, the write
+		// fails with EPIPE and the export is recorded as failed.
+		signal.Ignore(syscall.SIGPIPE)
 		return runAuditExport(ctx, store, exportRange, stdout)
 	case *migrateOnly:
 		fmt.Fprintln(stdout, "migrations applied")

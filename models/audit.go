@@ -258,14 +258,22 @@ func eachAuditEvent(query func() *gorm.DB, fn func(AuditEvent) error) error {
 // ends it records, as an export of the audit log, who exported which range
 // and how many events, with the outcome (the admin panel's CSV exports,
 // of patient data among others, are recorded before their first row
-// instead, so that nothing leaves unrecorded). It returns the
-// number of events passed to fn.
-func (s *Store) ExportAuditEvents(ctx context.Context, f AuditFilter, fn func(AuditEvent) error) (int64, error) {
+// instead, so that nothing leaves unrecorded). finish (if not nil) runs
+// after the last event and before the record: an export whose output
+// fails there (a buffer flushed to a full disk) is recorded as failed. It
+// returns the number of events fn took without an error.
+func (s *Store) ExportAuditEvents(ctx context.Context, f AuditFilter, fn func(AuditEvent) error, finish func() error) (int64, error) {
 	var n int64
 	err := s.EachAuditEvent(ctx, f, func(ev AuditEvent) error {
+		if err := fn(ev); err != nil {
+			return err
+		}
 		n++
-		return fn(ev)
+		return nil
 	})
+	if err == nil && finish != nil {
+		err = finish()
+	}
 	changes := map[string]Change{"events": {New: n}}
 	if !f.From.IsZero() {
 		changes["from"] = Change{New: f.From.UTC().Format(time.RFC3339)}
