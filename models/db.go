@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +85,9 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	}
 	db, err := gorm.Open(dialector, cfg)
 	if err != nil {
+		if driverName == SQLite {
+			err = explainSQLiteOpen(dsn, err)
+		}
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)
 	}
 	if driverName == Postgres {
@@ -109,9 +114,29 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
 		_ = sqlDB.Close()
+		if driverName == SQLite {
+			err = explainSQLiteOpen(dsn, err)
+		}
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)
 	}
 	return db, nil
+}
+
+// explainSQLiteOpen names the likely cause of a file SQLite could not open,
+// which the driver reports as "unable to open database file: out of
+// memory (14)" whatever the cause.
+func explainSQLiteOpen(path string, err error) error {
+	if strings.HasPrefix(path, "file:") {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
+		return fmt.Errorf("directory %q does not exist (%w)", dir, err)
+	}
+	if st, serr := os.Stat(path); serr == nil && st.IsDir() {
+		return fmt.Errorf("%q is a directory (%w)", path, err)
+	}
+	return fmt.Errorf("cannot open %q: check that this process may write to %q (%w)", path, dir, err)
 }
 
 // Close closes the pool behind db.

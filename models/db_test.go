@@ -265,3 +265,25 @@ func TestClosedDatabaseIsUnavailable(t *testing.T) {
 		t.Errorf("query on a closed database = %v (code %q), want Unavailable", err, ErrorCode(err))
 	}
 }
+
+// A SQLite file that cannot be opened says why: the driver says "out of
+// memory (14)" for a missing directory, a directory, or one it cannot
+// write to.
+func TestOpenSQLiteExplainsAFileItCannotOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing", "x.db"): "does not exist",
+		dir:                                   "is a directory",
+	} {
+		db, err := Open(context.Background(), SQLite, path, PoolOptions{})
+		if err == nil {
+			Close(db)
+			t.Errorf("Open(%q) succeeded", path)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Open(%q) = %v, want it to say %q", path, err, want)
+		}
+	}
+}
