@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	log := newLogger(cfg, stderr)
 	if cfg.SecretGenerated {
-		log.Warn("SECRET_KEY is not set: using a random key for this run (DEBUG mode, or nothing configured). Tokens and sessions will not survive a restart. Set SECRET_KEY before deploying.")
+		log.Warn("SECRET_KEY is not set: using a random key for this run (DEBUG mode, or nothing configured). API tokens will not survive a restart. Set SECRET_KEY before deploying.")
 	}
 
 	db, err := models.Open(ctx, cfg.DB.Driver, cfg.DB.DSN, models.PoolOptions{})
@@ -235,7 +235,7 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	// real address (ADDR may ask for port 0).
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("ADDR: listen: %w", err)
 	}
 	// The background jobs end with serve: it waits for them, so run never
 	// closes the database under one.

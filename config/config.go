@@ -83,12 +83,13 @@ type Config struct {
 	// can start the server with no configuration at all.
 	Debug bool
 
-	// SecretKey is SECRET_KEY: the JWT signing key and session key material.
+	// SecretKey is SECRET_KEY: the JWT signing key (admin sessions are
+	// random ids kept in the database and need no key).
 	SecretKey []byte
 
 	// SecretGenerated is true when Debug is on and SECRET_KEY was unset, so
-	// SecretKey is 32 random bytes. Tokens and sessions then die with the
-	// process; the caller should warn loudly.
+	// SecretKey is 32 random bytes. API tokens then die with the process;
+	// the caller should warn loudly.
 	SecretGenerated bool
 
 	// Addr is ADDR, the main listener (default 127.0.0.1:8000: loopback
@@ -249,7 +250,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
 	c.AllowedHosts = l.hosts("ALLOWED_HOSTS")
 	c.CORSAllowedOrigins = l.origins("CORS_ALLOWED_ORIGINS")
-	c.HashConcurrency = l.nonNegativeInt("PASSWORD_HASH_CONCURRENCY", 0)
+	c.HashConcurrency = l.hashConcurrency("PASSWORD_HASH_CONCURRENCY")
 	c.APIRateLimit = l.rateLimit("API_RATE_LIMIT", DefaultAPIRateLimit, perMinute)
 	c.LoginRatePerIP = l.rateLimit("LOGIN_RATE_PER_IP", DefaultLoginRatePerIP, perMinute)
 	c.RegisterRatePerIP = l.rateLimit("REGISTER_RATE_PER_IP", DefaultRegisterRatePerIP, perMinute)
@@ -430,11 +431,30 @@ func (l *loader) pprofAddr(name string, c Config) string {
 	return v
 }
 
-// sameListener reports whether a and b name the same fixed listen address
-// (port 0 asks for a fresh port each time, so it never clashes).
+// sameListener reports whether listen addresses a and b would take the
+// same port: the same fixed port (port 0 asks for a fresh one each time,
+// so it never clashes) on hosts that overlap. All interfaces ("", 0.0.0.0,
+// [::]) overlap every host, and localhost is the loopback address.
 func sameListener(a, b string) bool {
-	_, port, err := net.SplitHostPort(a)
-	return err == nil && port != "0" && a == b
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa == "0" || pa != pb {
+		return false
+	}
+	norm := func(h string) string {
+		if strings.EqualFold(h, "localhost") {
+			return "127.0.0.1"
+		}
+		if ip := net.ParseIP(h); ip != nil {
+			if ip.IsUnspecified() {
+				return ""
+			}
+			return ip.String()
+		}
+		return strings.ToLower(h)
+	}
+	ha, hb = norm(ha), norm(hb)
+	return ha == "" || hb == "" || ha == hb
 }
 
 // IsLoopback reports whether the host:port addr listens on loopback only:
@@ -465,6 +485,22 @@ func (l *loader) nonNegativeInt(name string, def int) int {
 	return n
 }
 
+// MaxHashConcurrency bounds PASSWORD_HASH_CONCURRENCY: each slot can hold
+// an argon2id hash's 19 MiB, and the server runs one scheduler thread per
+// slot (plus one), so 10,000 slots took 318 MB and 2,500 threads idle.
+// More hashes at once than cores only queue them inside the CPU instead of
+// in the Hasher.
+const MaxHashConcurrency = 256
+
+func (l *loader) hashConcurrency(name string) int {
+	n := l.nonNegativeInt(name, 0)
+	if n > MaxHashConcurrency {
+		l.fail(name, "%d is over %d (each hash at once holds 19 MiB and a scheduler thread; 0 means one per CPU)", n, MaxHashConcurrency)
+		return 0
+	}
+	return n
+}
+
 // addr checks host:port syntax now rather than letting net.Listen fail after
 // the database has been opened and migrated.
 func (l *loader) addr(name, def string) string {
@@ -472,8 +508,9 @@ func (l *loader) addr(name, def string) string {
 	if v == "" {
 		return def
 	}
-	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
-		l.fail(name, "invalid address %q (want host:port such as 127.0.0.1:8000 or :8000)", v)
+	_, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err != nil || !allDigits(port) || perr != nil || n > 65535 {
+		l.fail(name, "invalid address %q (want host:port such as 127.0.0.1:8000 or :8000, a port 0-65535)", v)
 		return def
 	}
 	return v
@@ -657,15 +694,15 @@ func (l *loader) secret(debug, zeroSetup bool) ([]byte, bool) {
 		}
 		return key, true
 	}
-	if !debug {
-		if len(v) < MinSecretKeyLen {
-			l.fail(name, "too short (%d bytes): must be at least %d bytes when DEBUG is off (e.g. openssl rand -base64 48)", len(v), MinSecretKeyLen)
-			return nil, false
-		}
-		if v == exampleSecretKey {
-			l.fail(name, "still the placeholder from .env.example: generate a random one (e.g. openssl rand -base64 48)")
-			return nil, false
-		}
+	// Refused in DEBUG mode too: a .env copied from the example (DEBUG on)
+	// and pointed at a real database signed tokens with a published key.
+	if v == exampleSecretKey {
+		l.fail(name, "still the placeholder from .env.example: generate a random one (e.g. openssl rand -base64 48), or leave it unset in DEBUG mode")
+		return nil, false
+	}
+	if !debug && len(v) < MinSecretKeyLen {
+		l.fail(name, "too short (%d bytes): must be at least %d bytes when DEBUG is off (e.g. openssl rand -base64 48)", len(v), MinSecretKeyLen)
+		return nil, false
 	}
 	return []byte(v), false
 }
@@ -676,6 +713,13 @@ func (l *loader) database() Database {
 	}
 	if l.get("DB_NAME") != "" {
 		return l.djangoDatabase()
+	}
+	// A typo in DB_NAME must not put the records in a local SQLite file.
+	for _, name := range []string{"DB_USER", "DB_PASSWORD", "DB_HOST", "DB_PORT", "DB_SSLMODE"} {
+		if l.get(name) != "" {
+			l.fail("DB_NAME", "not set, but %s is: set DB_NAME for PostgreSQL (or unset the DB_* variables to use SQLITE_PATH)", name)
+			return Database{}
+		}
 	}
 	path := l.get("SQLITE_PATH")
 	if path == "" {

@@ -329,6 +329,19 @@ func TestLoadErrors(t *testing.T) {
 		{prod("ADDR", "localhost:"), "ADDR", `"localhost:"`},
 		{prod("METRICS_ADDR", "nonsense"), "METRICS_ADDR", `"nonsense"`},
 		{prod("ADDR", ":8000", "METRICS_ADDR", ":8000"), "METRICS_ADDR", `same as ADDR`},
+		// A port is a number 0-65535 (these failed only at net.Listen,
+		// after the database had been opened and migrated).
+		{prod("ADDR", "127.0.0.1:abc"), "ADDR", `"127.0.0.1:abc"`},
+		{prod("ADDR", ":99999"), "ADDR", `":99999"`},
+		{prod("ADDR", ":-1"), "ADDR", `":-1"`},
+		// Addresses that take the same port without being spelled alike.
+		{prod("ADDR", ":8000", "METRICS_ADDR", "127.0.0.1:8000"), "METRICS_ADDR", `same as ADDR`},
+		{prod("ADDR", "127.0.0.1:8000", "METRICS_ADDR", "localhost:8000"), "METRICS_ADDR", `same as ADDR`},
+		{prod("ADDR", "0.0.0.0:8000", "METRICS_ADDR", "10.0.0.5:8000"), "METRICS_ADDR", `same as ADDR`},
+		{prod("PASSWORD_HASH_CONCURRENCY", "10000"), "PASSWORD_HASH_CONCURRENCY", `10000 is over 256`},
+		// A typo in DB_NAME must not put the records in a local SQLite file.
+		{prod("DB_HOST", "db.internal", "DB_USER", "app"), "DB_NAME", `not set, but DB_USER is`},
+		{prod("DB_PASSWORD", "pw"), "DB_NAME", `not set, but DB_PASSWORD is`},
 		{prod("DATABASE_URL", "mysql://u:p@h/db"), "DATABASE_URL", `unsupported scheme "mysql"`},
 		{prod("DATABASE_URL", "healthcare.db"), "DATABASE_URL", `missing scheme`},
 		{prod("DATABASE_URL", "postgres:///db"), "DATABASE_URL", `missing host`},
@@ -425,7 +438,7 @@ func TestLoadSecretKey(t *testing.T) {
 		{"prod key exactly 32 bytes", map[string]string{"SECRET_KEY": strings.Repeat("k", 32)}, strings.Repeat("k", 32), false, false},
 		{"key kept untrimmed", map[string]string{"SECRET_KEY": " " + testSecret + " "}, " " + testSecret + " ", false, false},
 		{"debug short key allowed", map[string]string{"DEBUG": "1", "SECRET_KEY": "dev"}, "dev", false, false},
-		{"debug placeholder allowed", map[string]string{"DEBUG": "1", "SECRET_KEY": exampleSecretKey}, exampleSecretKey, false, false},
+		{"debug placeholder refused", map[string]string{"DEBUG": "1", "SECRET_KEY": exampleSecretKey}, "", false, true},
 		{"debug no key generates", map[string]string{"DEBUG": "on"}, "", true, false},
 		{"prod short key", map[string]string{"SECRET_KEY": strings.Repeat("k", 31)}, "", false, true},
 		{"prod no key", map[string]string{"DEBUG": "no"}, "", false, true},
@@ -626,16 +639,25 @@ func TestEnvExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf(".env.example does not load: %v", err)
 	}
-	if !c.Debug || string(c.SecretKey) != exampleSecretKey {
-		t.Errorf(".env.example: Debug=%v, SecretKey is not the placeholder", c.Debug)
+	if !c.Debug || !c.SecretGenerated {
+		t.Errorf(".env.example: Debug=%v, SecretGenerated=%v, want a random key in DEBUG mode", c.Debug, c.SecretGenerated)
 	}
 	if _, err := Load(func(k string) string {
 		if k == "DEBUG" {
 			return "false"
 		}
 		return getenv(k)
+	}); err == nil || !strings.Contains(err.Error(), "SECRET_KEY is not set") {
+		t.Errorf(".env.example with DEBUG=false: err = %v, want SECRET_KEY required", err)
+	}
+	// Its placeholder, uncommented, is refused in DEBUG mode too.
+	if _, err := Load(func(k string) string {
+		if k == "SECRET_KEY" {
+			return exampleSecretKey
+		}
+		return getenv(k)
 	}); err == nil || !strings.Contains(err.Error(), "placeholder") {
-		t.Errorf(".env.example with DEBUG=false: err = %v, want the placeholder refused", err)
+		t.Errorf(".env.example's placeholder key in DEBUG mode: err = %v, want it refused", err)
 	}
 
 	// Record every name Load asks for, along each database branch.
