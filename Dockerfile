@@ -9,7 +9,10 @@ RUN go mod download
 COPY . .
 # Generated *_templ.go files are committed (CI checks they are in sync), so
 # the build needs no code generation.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/healthcare . \
+# The build context has no .git for Go to stamp a revision from: -version
+# prints VERSION (docker build --build-arg VERSION=$(git describe --always --dirty)).
+ARG VERSION=unknown
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.buildVersion=${VERSION}" -o /out/healthcare . \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot

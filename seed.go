@@ -38,9 +38,17 @@ func runSeedDemo(ctx context.Context, store *models.Store, opts models.SeedOptio
 	return nil
 }
 
+// buildVersion is set by builds that have no Git metadata to stamp (the
+// Dockerfile's, whose context leaves .git out):
+// -ldflags '-X main.buildVersion=...'.
+var buildVersion string
+
 // version is the module version stamped by the Go toolchain (the VCS
 // revision when built from a checkout).
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
