@@ -541,3 +541,28 @@ func TestAdminFormErrorsAreAuditedViews(t *testing.T) {
 		t.Errorf("failed saves recorded updates: %+v", evs)
 	}
 }
+
+// A record's history shows plain staff who acted, when and through what,
+// but not from which address: client addresses are the audit log's, which
+// is for superusers.
+func TestAdminHistoryShowsAddressesToSuperusersOnly(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, staff := app.admStaff(t)
+	_, super := app.admSuper(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Ivy Ip")
+	path := "/admin/patients/" + itoa64(p.ID) + "/history/"
+	staff.get("/admin/patients/" + itoa64(p.ID) + "/").want(t, http.StatusOK)
+	const addr = "192.0.2.1" // httptest's client
+	if got := super.get(path).want(t, http.StatusOK).doc(t).Find("td.source .ip").Text(); !strings.Contains(got, addr) {
+		t.Fatalf("superuser's history: addresses %q, want %s", got, addr)
+	}
+	res := staff.get(path).want(t, http.StatusOK)
+	if n := res.doc(t).Find(`[data-testid="event"]`).Length(); n < 2 {
+		t.Fatalf("staff's history shows %d events, want the views", n)
+	}
+	if strings.Contains(res.doc(t).Find(`[data-testid="events"]`).Text(), addr) {
+		t.Error("plain staff's history shows client addresses")
+	}
+}

@@ -74,8 +74,15 @@ func (a *Admin) history(res *resource) handlerFunc {
 		// changes can lie thousands of events back.
 		vm.Count = countLabel(events.AdminPageInfo, "event", "events")
 		vm.Pagination = pagination(listState{res: &resource{path: res.objectURL(id) + "history/"}, values: links}, events.AdminPageInfo)
+		showIP := currentUser(c).IsSuperuser
 		for i := range events.Items {
-			vm.Events = append(vm.Events, event(&events.Items[i]))
+			ev := event(&events.Items[i])
+			if !showIP {
+				// Client addresses are the audit log's, which is for
+				// superusers: plain staff see who, when and through what.
+				ev.IP = ""
+			}
+			vm.Events = append(vm.Events, ev)
 		}
 		return render(c, http.StatusOK, templates.HistoryPage(vm))
 	}
