@@ -174,6 +174,49 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 	}
 }
 
+// A password change ends the user's other admin sessions in the store
+// itself, whichever way it is made, keeping the one that made it: the
+// panel's session auth hash would log them out too, but the rows must not
+// wait for their expiry to be gone.
+func TestPasswordChangesEndOtherSessions(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	u := admStoreUser(t, store, "changer@clinic.example", true)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	limits := models.SessionTimeouts{Idle: 30 * time.Minute, Absolute: 12 * time.Hour}
+	for _, change := range []struct {
+		name string
+		run  func(keep string) error
+	}{
+		{"own change", func(keep string) error {
+			return store.ChangeOwnPassword(ctx, u.ID, "admin-Horse-battery-42", "new_password1", "admin-Horse-battery-42", keep)
+		}},
+		{"set by a superuser", func(keep string) error {
+			return store.SetUserPassword(ctx, u.ID, "admin-Horse-battery-42", keep)
+		}},
+	} {
+		keep, other := models.NewSessionToken(), models.NewSessionToken()
+		for _, tok := range []string{keep, other} {
+			if err := store.SaveSession(ctx, tok, &u.ID, `{}`, now, limits); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := change.run(keep); err != nil {
+			t.Fatalf("%s: %v", change.name, err)
+		}
+		if _, err := store.Session(ctx, other, now, limits.Idle); models.ErrorCode(err) != models.NotFound {
+			t.Errorf("%s: the other session: %v, want NotFound", change.name, err)
+		}
+		if _, err := store.Session(ctx, keep, now, limits.Idle); err != nil {
+			t.Errorf("%s: the session that changed it: %v", change.name, err)
+		}
+		if err := store.DeleteSession(ctx, keep); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func asError(err error, target **models.Error) bool { return errors.As(err, target) }
 
 // Filters with bytes no stored value has (NUL, invalid UTF-8, which

@@ -89,6 +89,68 @@ func wantEvent(t *testing.T, ev models.AuditEvent, a models.Actor, action, objec
 	}
 }
 
+// Every mapping endpoint leaves its event, as the patients' do: a create
+// naming its patient and doctor, a list, a view of the patient whose
+// doctors are read, a delete; a delete that finds nothing of the caller's
+// records nothing.
+func TestAuditMappingActions(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	owner := auditUser(t, store, "mapper@example.com")
+	other := auditUser(t, store, "other@example.com")
+	actor := auditActor(owner)
+	ctx := models.WithActor(context.Background(), actor)
+	p := &models.Patient{Name: "Ann"}
+	if err := store.CreatePatient(ctx, owner.ID, p); err != nil {
+		t.Fatal(err)
+	}
+	d := &models.Doctor{Name: "Dr Bo", Specialization: "Cardiology", Email: "bo@clinic.example"}
+	if err := store.CreateDoctor(ctx, owner.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
+	if err := store.CreateMapping(ctx, owner.ID, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Mappings(ctx, owner.ID, models.MappingFilter{}, models.ListQuery{Page: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Mappings(ctx, owner.ID, models.MappingFilter{PatientID: p.ID}, models.ListQuery{Page: 1}); err != nil {
+		t.Fatal(err)
+	}
+	viewsBefore := len(auditEvents(t, store, models.AuditFilter{Action: models.ActionView, ObjectType: models.ObjectPatient, ObjectID: p.ID}))
+	if _, err := store.PatientDoctors(ctx, owner.ID, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(auditEvents(t, store, models.AuditFilter{Action: models.ActionView, ObjectType: models.ObjectPatient, ObjectID: p.ID})); got != viewsBefore+1 {
+		t.Errorf("reading a patient's doctors: %d views of the patient recorded, want 1", got-viewsBefore)
+	}
+	otherCtx := models.WithActor(context.Background(), auditActor(other))
+	if err := store.DeleteMapping(otherCtx, other.ID, m.ID); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("another user's DeleteMapping: %v, want NotFound", err)
+	}
+	if err := store.DeleteMapping(ctx, owner.ID, m.ID+1000); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("DeleteMapping of nothing: %v, want NotFound", err)
+	}
+	if err := store.DeleteMapping(ctx, owner.ID, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	evs := auditEvents(t, store, models.AuditFilter{ObjectType: models.ObjectMapping})
+	want := []struct {
+		action string
+		id     int64
+	}{{models.ActionCreate, m.ID}, {models.ActionList, 0}, {models.ActionList, 0}, {models.ActionDelete, m.ID}}
+	if len(evs) != len(want) {
+		t.Fatalf("%d mapping events, want %d: %+v", len(evs), len(want), evs)
+	}
+	for i, w := range want {
+		wantEvent(t, evs[i], actor, w.action, models.ObjectMapping, w.id, models.OutcomeSuccess)
+	}
+	if c := auditChanges(t, evs[0]); c["patient_id"].New != float64(p.ID) || c["doctor_id"].New != float64(d.ID) {
+		t.Errorf("create changes = %v, want its patient and doctor", c)
+	}
+}
+
 func TestAuditPatientActions(t *testing.T) {
 	t.Parallel()
 	store := modelstest.Store(t)

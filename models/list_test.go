@@ -301,3 +301,26 @@ func TestListDeepPagesMatchOffsetQuery(t *testing.T) {
 		}
 	}
 }
+
+// The store caps the page size and refuses a page below 1 by itself, for
+// any caller (the API's handler checks too, before it).
+func TestListPageChecksInTheStore(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "many@example.com")
+	for i := 0; i <= models.MaxPageSize; i++ {
+		listPatient(t, s, owner, models.Patient{Name: fmt.Sprintf("Patient %03d", i)})
+	}
+	page, err := s.Patients(context.Background(), owner, models.ListQuery{Page: 1, PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != models.MaxPageSize || page.Count != models.MaxPageSize+1 {
+		t.Errorf("page_size 1000: %d items of %d, want %d of %d", len(page.Items), page.Count, models.MaxPageSize, models.MaxPageSize+1)
+	}
+	for _, n := range []int{0, -1} {
+		if _, err := s.Patients(context.Background(), owner, models.ListQuery{Page: n}); models.ErrorCode(err) != models.NotFound {
+			t.Errorf("page %d: %v, want NotFound", n, err)
+		}
+	}
+}
