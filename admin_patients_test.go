@@ -553,7 +553,7 @@ func TestAdminHistoryShowsAddressesToSuperusersOnly(t *testing.T) {
 	owner := app.admUser(t, false, false)
 	p := app.admPatient(t, owner.ID, "Ivy Ip")
 	path := "/admin/patients/" + itoa64(p.ID) + "/history/"
-	staff.get("/admin/patients/" + itoa64(p.ID) + "/").want(t, http.StatusOK)
+	staff.get("/admin/patients/"+itoa64(p.ID)+"/").want(t, http.StatusOK)
 	const addr = "192.0.2.1" // httptest's client
 	if got := super.get(path).want(t, http.StatusOK).doc(t).Find("td.source .ip").Text(); !strings.Contains(got, addr) {
 		t.Fatalf("superuser's history: addresses %q, want %s", got, addr)
