@@ -234,6 +234,10 @@ func TestAuditAuthActions(t *testing.T) {
 	if _, err := store.Authenticate(ctx, " Nobody@Example.com", auditPassword); models.ErrorCode(err) != models.Unauthorized {
 		t.Fatalf("Authenticate (unknown email) = %v, want unauthorized", err)
 	}
+	// A password typed into the email field is not kept.
+	if _, err := store.Authenticate(ctx, auditPassword, auditPassword); models.ErrorCode(err) != models.Unauthorized {
+		t.Fatalf("Authenticate (a password as the email) = %v, want unauthorized", err)
+	}
 
 	// Token events carry the authenticated user, as the API's middleware
 	// puts it in the context.
@@ -274,6 +278,7 @@ func TestAuditAuthActions(t *testing.T) {
 		{models.ActionLogin, models.ObjectUser, u.ID, u.ID, "bob@example.com", models.OutcomeSuccess},
 		{models.ActionLoginFailed, models.ObjectUser, 0, u.ID, "bob@example.com", models.OutcomeFailure},
 		{models.ActionLoginFailed, models.ObjectUser, 0, 0, "nobody@example.com", models.OutcomeFailure},
+		{models.ActionLoginFailed, models.ObjectUser, 0, 0, "(not an email address)", models.OutcomeFailure},
 		{models.ActionTokenRefresh, models.ObjectToken, 0, u.ID, "bob@example.com", models.OutcomeSuccess},
 		{models.ActionLogout, models.ObjectToken, 0, u.ID, "bob@example.com", models.OutcomeSuccess},
 		{models.ActionTokenRefresh, models.ObjectToken, 0, u.ID, "bob@example.com", models.OutcomeFailure},
@@ -290,10 +295,10 @@ func TestAuditAuthActions(t *testing.T) {
 		a.UserID, a.Email = w.userID, w.email
 		wantEvent(t, evs[i], a, w.action, w.objectType, w.objectID, w.outcome)
 	}
-	if c := auditChanges(t, evs[6]); c["reused_token_family"].New != "revoked" {
+	if c := auditChanges(t, evs[7]); c["reused_token_family"].New != "revoked" {
 		t.Errorf("reused refresh event changes = %v, want reused_token_family revoked", c)
 	}
-	if c := auditChanges(t, evs[7]); c["scope"].New != "all" {
+	if c := auditChanges(t, evs[8]); c["scope"].New != "all" {
 		t.Errorf("logout-all event changes = %v, want scope all", c)
 	}
 }

@@ -115,7 +115,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	bad := &Error{Code: Unauthorized, Message: MsgBadCredentials}
 	failed := func(userID *int64) error {
 		if err := s.audit(ctx, auditEntry{action: ActionLoginFailed, objectType: ObjectUser, outcome: OutcomeFailure,
-			userID: userID, email: NormalizeEmail(email)}); err != nil {
+			userID: userID, email: typedEmail(email)}); err != nil {
 			return err
 		}
 		return bad
@@ -151,4 +151,16 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	}
 	u.LastLogin = &now
 	return u, nil
+}
+
+// typedEmail is what a failed login records of the email typed: the
+// address, or a mark when it is none. A password typed into the email
+// field by mistake must not be kept in the audit trail for every
+// superuser (and every export) to read.
+func typedEmail(typed string) string {
+	e := NormalizeEmail(typed)
+	if e == "" || ValidEmail(e) {
+		return e
+	}
+	return "(not an email address)"
 }
