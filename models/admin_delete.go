@@ -116,23 +116,15 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 		if err != nil {
 			return err
 		}
-		var mappingIDs, patientIDs []int64
-		if err := tx.Model(&Mapping{}).Where("id IN (?)", mappings).Order("id").Pluck("id", &mappingIDs).Error; err != nil {
+		// Children first, so this works with or without ON DELETE CASCADE;
+		// each records the rows it removed (deleteReturningIDs).
+		mappingIDs, err := deleteReturningIDs[Mapping](tx, "id IN (?)", mappings)
+		if err != nil {
 			return err
 		}
+		var patientIDs []int64
 		if patients != nil {
-			if err := tx.Model(&Patient{}).Where("id IN (?)", patients).Order("id").Pluck("id", &patientIDs).Error; err != nil {
-				return err
-			}
-		}
-		// Children first, so this works with or without ON DELETE CASCADE.
-		if len(mappingIDs) > 0 {
-			if err := tx.Where("id IN ?", mappingIDs).Delete(&Mapping{}).Error; err != nil {
-				return err
-			}
-		}
-		if len(patientIDs) > 0 {
-			if err := tx.Where("id IN ?", patientIDs).Delete(&Patient{}).Error; err != nil {
+			if patientIDs, err = deleteReturningIDs[Patient](tx, "id IN (?)", patients); err != nil {
 				return err
 			}
 		}

@@ -74,3 +74,63 @@ func TestAPIDeletionsRecordTheirMappings(t *testing.T) {
 		t.Errorf("a mapping still there has a deletion: %s", got)
 	}
 }
+
+// A deletion records the mappings it removed, not the ones it found
+// before: on PostgreSQL a concurrent deletion can take one in between (the
+// DELETE then skips it), and its event was recorded by both.
+func TestDeletionRecordsOnlyWhatItRemoved(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("row locks: PostgreSQL only (SQLite's write transactions are serial)")
+	}
+	s := modelstest.Store(t)
+	ctx := context.Background()
+	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
+		IsActive: true, IsStaff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := listOwner(t, s, "owner@example.com")
+	p := listPatient(t, s, owner, models.Patient{Name: "Raced"})
+	var ms [2]int64
+	for i := range ms {
+		d := &models.Doctor{Name: "Dr " + string(rune('A'+i)), Specialization: "Cardiology", Email: string(rune('a'+i)) + "@clinic.example"}
+		if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
+			t.Fatal(err)
+		}
+		m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
+		if err := s.CreateMapping(ctx, owner, m); err != nil {
+			t.Fatal(err)
+		}
+		ms[i] = m.ID
+	}
+	// Another deletion of the first mapping, under way.
+	other := s.DB().Begin()
+	defer other.Rollback()
+	var xid int64
+	if err := other.Raw("SELECT pg_current_xact_id()::text::bigint % 4294967296").Scan(&xid).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Exec("DELETE FROM mappings WHERE id = ?", ms[0]).Error; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.DeletePatient(ctx, owner, p.ID) }()
+	lockWaitFor(t, s.DB(), xid)
+	if err := other.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int64{0, 1} {
+		var n int64
+		if err := s.DB().Model(&models.AuditEvent{}).Where("action = ? AND object_type = ? AND object_id = ?",
+			models.ActionDelete, models.ObjectMapping, ms[i]).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("mapping %d: %d deletions recorded by the patient's deletion, want %d", i, n, want)
+		}
+	}
+}

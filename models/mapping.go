@@ -158,18 +158,12 @@ func (s *Store) DeleteMapping(ctx context.Context, owner, id int64) error {
 // deleteMappingsRecorded deletes the mappings that where (with args)
 // selects and records each one's deletion, "deleted_with" withType (the
 // patient or doctor deleted with them), as the admin panel's deletions do:
-// a mapping's history must not end at its creation. The caller has locked
-// the parent (lockForDelete), so no mapping is added between the two
-// statements.
+// a mapping's history must not end at its creation. Only the rows this
+// statement removed are recorded: one a concurrent deletion took first is
+// that deletion's.
 func deleteMappingsRecorded(ctx context.Context, tx *gorm.DB, now time.Time, withType string, where string, args ...any) error {
-	var ids []int64
-	if err := tx.Model(&Mapping{}).Where(where, args...).Order("id").Pluck("id", &ids).Error; err != nil {
-		return err
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	if err := tx.Where("id IN ?", ids).Delete(&Mapping{}).Error; err != nil {
+	ids, err := deleteReturningIDs[Mapping](tx, where, args...)
+	if err != nil {
 		return err
 	}
 	for _, id := range ids {

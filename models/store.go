@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -73,6 +74,26 @@ func foundOne(res *gorm.DB) error {
 		return notFound()
 	}
 	return nil
+}
+
+// deleteReturningIDs deletes the rows of T that where (with args) selects
+// and returns the ids of those this statement removed, in id order. A
+// deletion records an event per row from this list, not from ids read
+// before: under PostgreSQL's READ COMMITTED a concurrent deletion can take
+// some rows between a read and the DELETE, which then skips them, and
+// their events would be recorded twice.
+func deleteReturningIDs[T any](tx *gorm.DB, where string, args ...any) ([]int64, error) {
+	var gone []T
+	err := tx.Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).Where(where, args...).Delete(&gone).Error
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(gone))
+	for i := range gone {
+		ids[i] = adminRowID(&gone[i])
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // tx runs fn in a transaction bound to ctx and translates its error.
