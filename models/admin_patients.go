@@ -189,10 +189,16 @@ const (
 // audit events. Every validation message comes back at once.
 func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch PatientDoctorChanges) error {
 	f := FieldErrors{}
-	if err := p.Clean(s.Today()); err != nil {
-		mergeFields(f, err)
-	}
 	db := s.db.WithContext(ctx)
+	cleanErr := p.Clean(s.Today())
+	if cleanErr != nil && p.ID != 0 {
+		var stored Patient
+		if err := db.Take(&stored, p.ID).Error; err != nil {
+			return translate(err)
+		}
+		cleanErr = judgeOnlyEdited(cleanErr, adminPatientValues(&stored), adminPatientValues(p))
+	}
+	mergeFields(f, cleanErr)
 	if p.CreatedByID == 0 {
 		f.Add(FieldOwner, msgRequired)
 	} else if err := mustExist(db, &User{}, p.CreatedByID); err != nil {

@@ -88,9 +88,7 @@ func userValues(u *User) map[string]any {
 // Demoting or deactivating a user ends their admin sessions; deactivating
 // also revokes their API tokens.
 func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch UserChanges) (*User, error) {
-	if err := ch.Clean(); err != nil {
-		return nil, err
-	}
+	cleanErr := ch.Clean() // judged against the stored user below
 	var u User
 	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		changed(id)
@@ -106,6 +104,10 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 		// Locked, and the update must find it: a user deleted meanwhile is
 		// 404, not a success with an update recorded after the deletion.
 		if err := locked(tx, lockToEdit).Take(&u, id).Error; err != nil {
+			return err
+		}
+		if err := judgeOnlyEdited(cleanErr, map[string]any{"name": u.Name, "email": u.Email},
+			map[string]any{"name": ch.Name, "email": ch.Email}); err != nil {
 			return err
 		}
 		if !by.IsSuperuser && ((ch.IsStaff && !u.IsStaff) || (ch.IsSuperuser && !u.IsSuperuser) || u.IsSuperuser) {

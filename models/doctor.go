@@ -129,7 +129,7 @@ func (s *Store) UpdateDoctor(ctx context.Context, id int64, edit func(*Doctor) e
 		d = old
 		err := edit(&d)
 		if err == nil {
-			err = d.Clean()
+			err = judgeOnlyEdited(d.Clean(), doctorValues(&old), doctorValues(&d))
 		}
 		if err != nil {
 			return withTakenEmail(tx, err, ObjectDoctor, id, d.Email)

@@ -190,7 +190,7 @@ func (s *Store) UpdatePatient(ctx context.Context, owner, id int64, edit func(*P
 		if err := edit(&p); err != nil {
 			return err
 		}
-		if err := p.Clean(s.Today()); err != nil {
+		if err := judgeOnlyEdited(p.Clean(s.Today()), patientValues(&old), patientValues(&p)); err != nil {
 			return err
 		}
 		p.ID, p.CreatedByID, p.CreatedAt, p.UpdatedAt = old.ID, old.CreatedByID, old.CreatedAt, s.db.NowFunc()

@@ -193,7 +193,7 @@ func (s *Store) seedDoctors(ctx context.Context, rng *mathrand.Rand, staffID int
 		by := staffID
 		doctors[i] = Doctor{
 			Name: "Dr. " + first + " " + last, Specialization: pick(rng, specializations),
-			Email:             fmt.Sprintf("%s.%s.%d.%s@clinic.example", strings.ToLower(first), strings.ToLower(last), i, suffix),
+			Email:             fmt.Sprintf("%s.%s.%d.%s@clinic.example", emailPart(first), emailPart(last), i, suffix),
 			Phone:             fakePhone(rng),
 			YearsOfExperience: rng.IntN(41), CreatedByID: &by,
 			CreatedAt: now.Add(-time.Duration(rng.IntN(730*24)) * time.Hour), UpdatedAt: now,
@@ -209,12 +209,19 @@ func (s *Store) seedDoctors(ctx context.Context, rng *mathrand.Rand, staffID int
 	return ids, nil
 }
 
+// asciiLetters spells the seed's accented letters in ASCII for emails,
+// whose user part is ASCII (ValidEmail).
+var asciiLetters = strings.NewReplacer("é", "e", "ë", "e", "ü", "u")
+
+// emailPart is a name as an email's user part: lower case, ASCII.
+func emailPart(name string) string { return asciiLetters.Replace(strings.ToLower(name)) }
+
 func fakePatient(rng *mathrand.Rand, owner int64, created time.Time) Patient {
 	first, last := pick(rng, firstNames), pick(rng, lastNames)
 	p := Patient{
 		Name: first + " " + last, Gender: pick(rng, Genders),
 		Phone:          fakePhone(rng),
-		Email:          fmt.Sprintf("%s.%s%d@mail.example", strings.ToLower(first), strings.ToLower(last), rng.IntN(1000)),
+		Email:          fmt.Sprintf("%s.%s%d@mail.example", emailPart(first), emailPart(last), rng.IntN(1000)),
 		Address:        fmt.Sprintf("%d %s, %s", 1+rng.IntN(999), pick(rng, streets), pick(rng, cities)),
 		MedicalHistory: pick(rng, histories),
 		CreatedByID:    owner, CreatedAt: created, UpdatedAt: created,

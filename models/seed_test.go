@@ -79,3 +79,93 @@ func TestSeedDemo(t *testing.T) {
 		t.Errorf("forced seed: %+v, %v; want 10 more patients and the accounts reused", more, err)
 	}
 }
+
+// Every row the demo seeds passes the rules its forms and the API apply,
+// so each can be edited (its emails were built from accented names, whose
+// user parts the email rule refuses).
+func TestSeedDemoRowsAreValid(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	ctx := context.Background()
+	if _, err := store.SeedDemo(ctx, models.SeedOptions{Patients: 400, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	var patients []models.Patient
+	var doctors []models.Doctor
+	if err := store.DB().Find(&patients).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DB().Find(&doctors).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(patients) != 400 || len(doctors) == 0 {
+		t.Fatalf("seeded %d patients, %d doctors", len(patients), len(doctors))
+	}
+	for _, p := range patients {
+		if err := p.Clean(store.Today()); err != nil {
+			t.Fatalf("seeded patient %q (%s): %v", p.Name, p.Email, err)
+		}
+	}
+	for _, d := range doctors {
+		if err := d.Clean(); err != nil {
+			t.Fatalf("seeded doctor %q (%s): %v", d.Name, d.Email, err)
+		}
+	}
+}
+
+// A value stored before a rule was added or tightened does not make its
+// record impossible to edit: an edit of another field saves, an edit of
+// that field to another value is judged.
+func TestStoredValuesAreNotJudgedAgain(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	ctx := context.Background()
+	staff, err := store.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
+		IsActive: true, IsStaff: true, IsSuperuser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := listOwner(t, store, "owner@example.com")
+	p := listPatient(t, store, owner, models.Patient{Name: "Ann Lee"})
+	d := &models.Doctor{Name: "Dr Old", Specialization: "Cardiology", Email: "old@clinic.example"}
+	if err := store.CreateDoctor(ctx, staff.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	// Values an earlier version accepted.
+	if err := store.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Update("name", "Ann\tLee").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DB().Model(&models.Doctor{}).Where("id = ?", d.ID).Update("email", "josé@clinic.example").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DB().Model(&models.User{}).Where("id = ?", owner).Update("email", "zoë@example.com").Error; err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := store.UpdatePatient(ctx, owner, p.ID, func(p *models.Patient) error { p.Phone = "555 0100"; return nil }); err != nil {
+		t.Errorf("API edit of another field of a patient with a stored name: %v", err)
+	}
+	if _, err := store.UpdatePatient(ctx, owner, p.ID, func(p *models.Patient) error { p.Name = "Bo\tLee"; return nil }); models.ErrorCode(err) != models.Invalid {
+		t.Errorf("API edit of the name to another value with a tab: %v, want Invalid", err)
+	}
+	if _, err := store.UpdateDoctor(ctx, d.ID, func(d *models.Doctor) error { d.Phone = "555 0101"; return nil }); err != nil {
+		t.Errorf("API edit of another field of a doctor with a stored email: %v", err)
+	}
+	if _, err := store.UpdateDoctor(ctx, d.ID, func(d *models.Doctor) error { d.Email = "andré@clinic.example"; return nil }); models.ErrorCode(err) != models.Invalid {
+		t.Errorf("API edit of the email to another non-ASCII one: %v, want Invalid", err)
+	}
+	stored, err := store.AdminPatient(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.CreatedBy, stored.Address = nil, "1 Main St"
+	if err := store.AdminSavePatient(ctx, staff.ID, stored, models.PatientDoctorChanges{}); err != nil {
+		t.Errorf("admin edit of another field of a patient with a stored name: %v", err)
+	}
+	if _, err := store.AdminUpdateUser(ctx, staff, owner, models.UserChanges{Name: "Zoe", Email: "zoë@example.com", IsActive: true}); err != nil {
+		t.Errorf("admin edit of the name of a user with a stored email: %v", err)
+	}
+	if _, err := store.AdminUpdateUser(ctx, staff, owner, models.UserChanges{Name: "Zoe", Email: "chloë@example.com", IsActive: true}); models.ErrorCode(err) != models.Invalid {
+		t.Errorf("admin edit of the email to another non-ASCII one: %v, want Invalid", err)
+	}
+}

@@ -3,8 +3,10 @@ package models
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -103,6 +105,28 @@ func hiddenFormatting(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// judgeOnlyEdited drops, from an Invalid err of an edit, the messages of
+// fields whose value is the one stored (stored and edited are the record's
+// values before and after the edit, as its audit diff reads them): a value
+// saved before a rule was added or tightened (control characters, an
+// email's ASCII user part) must not make its record impossible to edit, as
+// DRF's partial update judges only the fields sent. Another err is
+// returned as it is; nil when no message is left.
+func judgeOnlyEdited(err error, stored, edited map[string]any) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != Invalid || len(e.Fields) == 0 {
+		return err
+	}
+	kept := FieldErrors{}
+	for field, msgs := range e.Fields {
+		if old, ok := stored[field]; ok && reflect.DeepEqual(old, edited[field]) {
+			continue
+		}
+		kept[field] = msgs
+	}
+	return kept.Err()
 }
 
 // checkEmail validates an optional (when !required) e-mail address.
