@@ -55,11 +55,9 @@ func checkText(f FieldErrors, field, value string, required bool, max int) {
 // checkLine is checkText for a one-line value that names someone or
 // something (a name, a specialization, an email), which staff read in
 // lists, pickers and the audit log: no control characters at all, and no
-// invisible characters that reorder or hide text (bidirectional overrides
-// and isolates, zero-width space, word joiner, byte order mark), so one
-// account cannot be made to look like another ("su\u200b@clinic.example").
-// Joiners and direction marks that scripts need (U+200C, U+200D, U+200E,
-// U+200F) are kept.
+// invisible characters that reorder or hide text (hiddenFormatting), so
+// one account cannot be made to look like another
+// ("su\u200b@clinic.example").
 func checkLine(f FieldErrors, field, value string, required bool, max int) {
 	checkChars(f, field, value, required, max, true)
 }
@@ -96,12 +94,22 @@ func checkChars(f FieldErrors, field, value string, required bool, max int, line
 }
 
 // hiddenFormatting reports whether r is an invisible character that
-// reorders or hides the text around it.
+// reorders or hides the text around it: every format character (Unicode
+// category Cf: bidirectional embeddings, overrides and isolates, zero-width
+// space, word joiner, soft hyphen, BOM, tags, ...) but the joiners and
+// direction marks that scripts need (U+200C to U+200F, U+061C); line and
+// paragraph separators; and the blank letters and marks that render as
+// nothing (Hangul fillers, the combining grapheme joiner, the blank
+// Braille pattern).
 func hiddenFormatting(r rune) bool {
 	switch {
-	case r >= 0x202A && r <= 0x202E, // bidirectional embeddings and overrides
-		r >= 0x2066 && r <= 0x2069,            // bidirectional isolates
-		r == 0x200B, r == 0x2060, r == 0xFEFF: // zero-width space, word joiner, BOM
+	case r >= 0x200C && r <= 0x200F, r == 0x061C:
+		return false
+	case unicode.Is(unicode.Cf, r), unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r):
+		return true
+	}
+	switch r {
+	case 0x115F, 0x1160, 0x3164, 0xFFA0, 0x034F, 0x2800:
 		return true
 	}
 	return false
@@ -171,9 +179,15 @@ func ValidEmail(s string) bool {
 			return false
 		}
 		// What Django's domain check leaves after IDNA: letters (any
-		// script), combining marks, digits and hyphens.
+		// script), combining marks, digits and hyphens, and the joiners and
+		// middle dots IDNA allows in context (Persian, Japanese labels).
 		for _, r := range l {
-			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+			switch {
+			case hiddenFormatting(r):
+				return false
+			case r == '-', r == 0x200C, r == 0x200D, r == 0x00B7, r == 0x30FB:
+			case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsMark(r):
+			default:
 				return false
 			}
 		}

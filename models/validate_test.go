@@ -62,6 +62,10 @@ func TestValidEmail(t *testing.T) {
 		{"a@b_c.example", false},
 		{"a@b!c.example", false},
 		{"a@b\u202Ec.example", false},
+		{"ali@\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.example", true}, // Persian label with ZWNJ
+		{"taro@\u30a2\u30fb\u30a4.example", true},                              // katakana middle dot
+		{"su@clinic\u3164.example", false},                                     // Hangul filler: a blank letter
+		{"su@clin\u034fic.example", false},                                     // combining grapheme joiner
 	}
 	for _, tt := range tests {
 		if got := ValidEmail(tt.email); got != tt.want {
@@ -148,6 +152,12 @@ func TestCheckTextRefusesHiddenCharacters(t *testing.T) {
 		{"zero\u200bwidth", msgHiddenCharacters, ""},
 		{"word\u2060joiner", msgHiddenCharacters, ""},
 		{"\ufeffbom", msgHiddenCharacters, ""},
+		{"Super\u00adUser", msgHiddenCharacters, ""}, // soft hyphen
+		{"admin\u3164", msgHiddenCharacters, ""},     // Hangul filler
+		{"tag\U000E0041", msgHiddenCharacters, ""},   // tag character
+		{"line\u2028sep", msgHiddenCharacters, ""},   // line separator in a one-line value
+		{"\u0627\u061c\u0628", "", ""},               // Arabic letter mark
+		{"\U0001F469\u200d\u2695\ufe0f", "", ""},     // emoji with ZWJ and a variation selector
 	} {
 		for _, check := range []struct {
 			name string
