@@ -127,9 +127,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSeedDemo(ctx, store, models.SeedOptions{Patients: *seedSize, Force: *force}, stdout)
 	case *auditExport:
 		// A reader that stops early (| head) must not kill the process
-		// before it records the export: with SIGPIPE ignored, the write
-		// fails with EPIPE and the export is recorded as failed.
-		signal.Ignore(syscall.SIGPIPE)
+		// before it records the export: while SIGPIPE is being notified,
+		// the write fails with EPIPE instead, and the export is recorded as
+		// failed. (Not signal.Ignore: it would outlive the export in a test
+		// process, and pass on to every child it starts.)
+		pipe := make(chan os.Signal, 1)
+		signal.Notify(pipe, syscall.SIGPIPE)
+		defer signal.Stop(pipe)
 		return runAuditExport(ctx, store, exportRange, stdout)
 	case *migrateOnly:
 		fmt.Fprintln(stdout, "migrations applied")

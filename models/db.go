@@ -126,8 +126,10 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 // which the driver reports as "unable to open database file: out of
 // memory (14)" whatever the cause.
 func explainSQLiteOpen(path string, err error) error {
-	if strings.HasPrefix(path, "file:") {
-		return err
+	const sqliteCantOpen = 14
+	var liteErr *gosqlite.Error
+	if strings.HasPrefix(path, "file:") || !errors.As(err, &liteErr) || liteErr.Code()&0xff != sqliteCantOpen {
+		return err // another failure (a file that is not a database) says what it is
 	}
 	dir := filepath.Dir(path)
 	if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {

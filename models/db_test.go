@@ -272,9 +272,14 @@ func TestClosedDatabaseIsUnavailable(t *testing.T) {
 func TestOpenSQLiteExplainsAFileItCannotOpen(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, []byte(strings.Repeat("not sqlite ", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for path, want := range map[string]string{
 		filepath.Join(dir, "missing", "x.db"): "does not exist",
 		dir:                                   "is a directory",
+		junk:                                  "not a database", // the driver's own words
 	} {
 		db, err := Open(context.Background(), SQLite, path, PoolOptions{})
 		if err == nil {
@@ -284,6 +289,9 @@ func TestOpenSQLiteExplainsAFileItCannotOpen(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Open(%q) = %v, want it to say %q", path, err, want)
+		}
+		if path == junk && strings.Contains(err.Error(), "may write") {
+			t.Errorf("Open(%q) = %v: a file that is not a database is not a permission problem", path, err)
 		}
 	}
 }
