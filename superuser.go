@@ -17,10 +17,7 @@ import (
 // runCreateSuperuser is the counterpart of Django's createsuperuser. An
 // existing email is an error, never a silent password change.
 func runCreateSuperuser(ctx context.Context, store *models.Store, email, name string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
-	email = models.NormalizeEmail(email)
-	if email == "" {
-		return usageError{errors.New("-createsuperuser needs -email")}
-	}
+	email = models.NormalizeEmail(email) // not empty: run checked
 	if name == "" {
 		name, _, _ = strings.Cut(email, "@")
 	}

@@ -177,3 +177,11 @@ func (s *Store) Counts(ctx context.Context) (AdminCounts, error) {
 	}
 	return c, nil
 }
+
+// AdminRecordView audits a view of object id of objectType (ObjectPatient
+// or ObjectMapping) shown from a record read with AdminPatient or
+// AdminMapping, such as a form sent back with its errors: it names the
+// patient as the audited page does.
+func (s *Store) AdminRecordView(ctx context.Context, objectType string, id int64) error {
+	return s.audit(ctx, auditEntry{action: ActionView, objectType: objectType, objectID: id})
+}

@@ -126,14 +126,6 @@ func (s *Store) AdminViewPatient(ctx context.Context, id int64) (*Patient, error
 	return p, s.audit(ctx, auditEntry{action: ActionView, objectType: ObjectPatient, objectID: id})
 }
 
-// AdminRecordView audits a view of object id of objectType (ObjectPatient
-// or ObjectMapping) shown from a record read with AdminPatient or
-// AdminMapping, such as a form sent back with its errors: it names the
-// patient as the audited page does.
-func (s *Store) AdminRecordView(ctx context.Context, objectType string, id int64) error {
-	return s.audit(ctx, auditEntry{action: ActionView, objectType: objectType, objectID: id})
-}
-
 // AdminPatientMappings returns the mappings of patient id, doctors loaded,
 // by doctor name. It is part of a patient's page, whose view is audited.
 func (s *Store) AdminPatientMappings(ctx context.Context, id int64) ([]Mapping, error) {

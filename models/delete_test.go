@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestAPIDeletionsRecordTheirMappings(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(evs) != 1 {
-			return "(" + string(rune('0'+len(evs))) + " events)"
+			return "(" + strconv.Itoa(len(evs)) + " events)"
 		}
 		return evs[0].Changes
 	}
