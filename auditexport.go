@@ -79,16 +79,22 @@ func newAuditLine(ev models.AuditEvent) auditLine {
 	}
 }
 
+// cliActor is who acts in a command's audit events: the command line, as
+// the operating-system user running it.
+func cliActor() models.Actor {
+	who := models.Actor{Source: "cli"}
+	if u, err := user.Current(); err == nil {
+		who.Email = "os-user:" + u.Username
+	}
+	return who
+}
+
 // runAuditExport writes every audit event in f to w as JSON lines, oldest
 // first, in constant memory. The export is itself recorded in the audit
 // trail (source "cli", with the operating-system user), after the events
 // it wrote, so it never appears in its own output.
 func runAuditExport(ctx context.Context, store *models.Store, f models.AuditFilter, w io.Writer) error {
-	who := models.Actor{Source: "cli"}
-	if u, err := user.Current(); err == nil {
-		who.Email = "os-user:" + u.Username
-	}
-	ctx = models.WithActor(ctx, who)
+	ctx = models.WithActor(ctx, cliActor())
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	// Flushed before the export is recorded: output that never arrived

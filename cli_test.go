@@ -129,6 +129,11 @@ func TestCLICreateSuperuserFromEnvironment(t *testing.T) {
 	if _, err := s.Authenticate(ctx, "ADMIN@example.com", cliPassword); err != nil {
 		t.Errorf("login with the new password: %v", err)
 	}
+	// The creation is the command line's, by the OS user, not the API's.
+	evs := secAuditEvents(t, s, models.AuditFilter{Action: models.ActionCreate, ObjectType: models.ObjectUser, ObjectID: u.ID})
+	if len(evs) != 1 || evs[0].Source != "cli" || !strings.HasPrefix(evs[0].UserEmail, "os-user:") {
+		t.Errorf("creation events = %+v, want one from the command line", evs)
+	}
 }
 
 func TestCLICreateSuperuserName(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 // runSeedDemo runs -seed-demo and prints the demo credentials.
 func runSeedDemo(ctx context.Context, store *models.Store, opts models.SeedOptions, stdout io.Writer) error {
 	start := time.Now()
-	res, err := store.SeedDemo(ctx, opts)
+	res, err := store.SeedDemo(models.WithActor(ctx, cliActor()), opts)
 	if models.ErrorCode(err) == models.Internal {
 		// The operator needs the cause (SQL, disk), not the API's message.
 		return fmt.Errorf("seed demo data: %w", err)

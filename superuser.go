@@ -18,6 +18,7 @@ import (
 // existing email is an error, never a silent password change.
 func runCreateSuperuser(ctx context.Context, store *models.Store, email, name string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	email = models.NormalizeEmail(email) // not empty: run checked
+	ctx = models.WithActor(ctx, cliActor())
 	if name == "" {
 		name, _, _ = strings.Cut(email, "@")
 	}
