@@ -107,7 +107,14 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 	if len(ids) == 0 {
 		return 0, notFound()
 	}
-	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+	err := retryDeadlock(ctx, func() error { return s.adminDelete(ctx, objectType, ids, &n) })
+	return n, translate(err)
+}
+
+// adminDelete is AdminDelete's transaction; it sets *n to the number of
+// ids deleted.
+func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64, n *int64) error {
+	return s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		now := s.db.NowFunc()
 		if err := lockForDelete(tx, objectType, ids); err != nil {
 			return err
@@ -162,17 +169,17 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 		case ObjectDoctor:
 			res = tx.Where("id IN ?", ids).Delete(&Doctor{})
 		case ObjectPatient:
-			n = int64(len(patientIDs))
+			*n = int64(len(patientIDs))
 		case ObjectMapping:
-			n = int64(len(mappingIDs))
+			*n = int64(len(mappingIDs))
 		}
 		if res != nil {
 			if res.Error != nil {
 				return res.Error
 			}
-			n = res.RowsAffected
+			*n = res.RowsAffected
 		}
-		if n == 0 {
+		if *n == 0 {
 			return notFound()
 		}
 		events := []struct {
@@ -198,7 +205,6 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 		}
 		return nil
 	})
-	return n, translate(err)
 }
 
 // lockForDelete locks, on PostgreSQL, the rows of objectType among ids and

@@ -215,7 +215,23 @@ func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch P
 		return err
 	}
 	p.CreatedBy = nil // the owner is p.CreatedByID; never write the association
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	asGiven := *p     // each attempt (retryDeadlock) starts from it
+	err := retryDeadlock(ctx, func() error {
+		*p = asGiven
+		return s.savePatient(ctx, by, p, ch)
+	})
+	switch {
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return invalidField(FieldAssignDoctor, msgAlreadyAssigned)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return invalidField(NonFieldErrors, "A related user or doctor no longer exists.")
+	}
+	return translate(err)
+}
+
+// savePatient is AdminSavePatient's transaction, on validated input.
+func (s *Store) savePatient(ctx context.Context, by int64, p *Patient, ch PatientDoctorChanges) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := s.db.NowFunc()
 		action, changes := ActionCreate, map[string]Change{FieldOwner: {New: p.CreatedByID}}
 		var doctorsBefore string
@@ -286,13 +302,6 @@ func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch P
 		}
 		return record(ctx, tx, now, auditEntry{action: action, objectType: ObjectPatient, objectID: p.ID, changes: changes})
 	})
-	switch {
-	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return invalidField(FieldAssignDoctor, msgAlreadyAssigned)
-	case errors.Is(err, gorm.ErrForeignKeyViolated):
-		return invalidField(NonFieldErrors, "A related user or doctor no longer exists.")
-	}
-	return translate(err)
 }
 
 // assignedDoctors names the doctors of patient id, by name, for audit

@@ -135,3 +135,59 @@ func TestDeletionRecordsOnlyWhatItRemoved(t *testing.T) {
 		}
 	}
 }
+
+// A deletion that PostgreSQL ends as a deadlock's victim runs again and
+// succeeds once the other side has gone, instead of failing (a 500). The
+// deadlock is made on purpose: another transaction holds one of the
+// patient's mappings, the deletion locks the patient and waits for that
+// mapping, then the other asks for the patient. The deletion waited first,
+// so its deadlock check runs first and it is the victim.
+func TestDeletionRunsAgainAfterADeadlock(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("deadlocks: PostgreSQL only (SQLite's write transactions are serial)")
+	}
+	s := modelstest.Store(t)
+	ctx := context.Background()
+	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
+		IsActive: true, IsStaff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := listOwner(t, s, "owner@example.com")
+	p := listPatient(t, s, owner, models.Patient{Name: "Deadlocked"})
+	d := &models.Doctor{Name: "Dr Lock", Specialization: "Cardiology", Email: "lock@clinic.example"}
+	if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
+	if err := s.CreateMapping(ctx, owner, m); err != nil {
+		t.Fatal(err)
+	}
+	other := s.DB().Begin()
+	defer other.Rollback()
+	var xid int64
+	if err := other.Raw("SELECT pg_current_xact_id()::text::bigint % 4294967296").Scan(&xid).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Exec("SELECT id FROM mappings WHERE id = ? FOR UPDATE", m.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.DeletePatient(ctx, owner, p.ID) }()
+	lockWaitFor(t, s.DB(), xid) // the deletion holds the patient, waits for the mapping
+	// The other side now waits for the patient: a cycle. The deletion is
+	// the victim; its retry waits for the patient, which this side holds
+	// until it rolls back.
+	if err := other.Exec("SELECT id FROM patients WHERE id = ? FOR UPDATE", p.ID).Error; err != nil {
+		t.Fatalf("the other side of the deadlock: %v (the deletion should have been the victim)", err)
+	}
+	other.Rollback()
+	if err := <-done; err != nil {
+		t.Fatalf("the deletion, a deadlock's victim: %v, want it run again and done", err)
+	}
+	var n int64
+	if err := s.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Count(&n).Error; err != nil || n != 0 {
+		t.Fatalf("patient left: %d (%v)", n, err)
+	}
+}

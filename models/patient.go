@@ -213,6 +213,10 @@ func (s *Store) UpdatePatient(ctx context.Context, owner, id int64, edit func(*P
 
 // DeletePatient deletes owner's patient id and its mappings.
 func (s *Store) DeletePatient(ctx context.Context, owner, id int64) error {
+	return retryDeadlock(ctx, func() error { return s.deletePatient(ctx, owner, id) })
+}
+
+func (s *Store) deletePatient(ctx context.Context, owner, id int64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// The patient first (lockForDelete).
 		if err := lockForDelete(tx, ObjectPatient, []int64{id}); err != nil {

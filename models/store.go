@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -94,6 +95,30 @@ func deleteReturningIDs[T any](tx *gorm.DB, where string, args ...any) ([]int64,
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// deadlockRetries is how many more times retryDeadlock runs a transaction
+// that PostgreSQL ended as a deadlock's victim.
+const deadlockRetries = 2
+
+// retryDeadlock runs txn (one whole transaction) and runs it again while
+// PostgreSQL ends it as the victim of a deadlock (SQLSTATE 40P01), up to
+// deadlockRetries more times. Writers take rows in one order (patients
+// before owners and doctors, lockForDelete), but the two counters a
+// patient's owner has (patient_counts, mapping_counts) are kept by
+// triggers whose order a statement decides: an admin save moving a
+// patient to an owner while that owner's patient is deleted can meet them
+// in opposite orders. The victim was rolled back whole and the other side
+// has gone on, so running it again is what PostgreSQL's manual advises;
+// txn must start from the caller's state each time.
+func retryDeadlock(ctx context.Context, txn func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := txn()
+		var pgErr *pgconn.PgError
+		if attempt == deadlockRetries || ctx.Err() != nil || !errors.As(err, &pgErr) || pgErr.Code != "40P01" {
+			return err
+		}
+	}
 }
 
 // tx runs fn in a transaction bound to ctx and translates its error.
