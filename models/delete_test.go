@@ -86,32 +86,9 @@ func TestDeletionRecordsOnlyWhatItRemoved(t *testing.T) {
 	}
 	s := modelstest.Store(t)
 	ctx := context.Background()
-	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
-		IsActive: true, IsStaff: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := listOwner(t, s, "owner@example.com")
-	p := listPatient(t, s, owner, models.Patient{Name: "Raced"})
-	var ms [2]int64
-	for i := range ms {
-		d := &models.Doctor{Name: "Dr " + string(rune('A'+i)), Specialization: "Cardiology", Email: string(rune('a'+i)) + "@clinic.example"}
-		if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
-			t.Fatal(err)
-		}
-		m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
-		if err := s.CreateMapping(ctx, owner, m); err != nil {
-			t.Fatal(err)
-		}
-		ms[i] = m.ID
-	}
+	owner, p, ms := patientWithDoctors(t, s, 2)
 	// Another deletion of the first mapping, under way.
-	other := s.DB().Begin()
-	defer other.Rollback()
-	var xid int64
-	if err := other.Raw("SELECT pg_current_xact_id()::text::bigint % 4294967296").Scan(&xid).Error; err != nil {
-		t.Fatal(err)
-	}
+	other, xid := beginHolder(t, s.DB())
 	if err := other.Exec("DELETE FROM mappings WHERE id = ?", ms[0]).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -149,28 +126,9 @@ func TestDeletionRunsAgainAfterADeadlock(t *testing.T) {
 	}
 	s := modelstest.Store(t)
 	ctx := context.Background()
-	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
-		IsActive: true, IsStaff: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := listOwner(t, s, "owner@example.com")
-	p := listPatient(t, s, owner, models.Patient{Name: "Deadlocked"})
-	d := &models.Doctor{Name: "Dr Lock", Specialization: "Cardiology", Email: "lock@clinic.example"}
-	if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
-		t.Fatal(err)
-	}
-	m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
-	if err := s.CreateMapping(ctx, owner, m); err != nil {
-		t.Fatal(err)
-	}
-	other := s.DB().Begin()
-	defer other.Rollback()
-	var xid int64
-	if err := other.Raw("SELECT pg_current_xact_id()::text::bigint % 4294967296").Scan(&xid).Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Exec("SELECT id FROM mappings WHERE id = ? FOR UPDATE", m.ID).Error; err != nil {
+	owner, p, ms := patientWithDoctors(t, s, 1)
+	other, xid := beginHolder(t, s.DB())
+	if err := other.Exec("SELECT id FROM mappings WHERE id = ? FOR UPDATE", ms[0]).Error; err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -190,4 +148,31 @@ func TestDeletionRunsAgainAfterADeadlock(t *testing.T) {
 	if err := s.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Count(&n).Error; err != nil || n != 0 {
 		t.Fatalf("patient left: %d (%v)", n, err)
 	}
+}
+
+// patientWithDoctors makes an owner with one patient assigned to n doctors
+// (created by a staff user) and returns the owner, the patient and the
+// mappings' ids.
+func patientWithDoctors(t *testing.T, s *models.Store, n int) (owner int64, p models.Patient, mappings []int64) {
+	t.Helper()
+	ctx := context.Background()
+	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
+		IsActive: true, IsStaff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner = listOwner(t, s, "owner@example.com")
+	p = listPatient(t, s, owner, models.Patient{Name: "Assigned"})
+	for i := range n {
+		d := &models.Doctor{Name: "Dr " + strconv.Itoa(i), Specialization: "Cardiology", Email: "dr" + strconv.Itoa(i) + "@clinic.example"}
+		if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
+			t.Fatal(err)
+		}
+		m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
+		if err := s.CreateMapping(ctx, owner, m); err != nil {
+			t.Fatal(err)
+		}
+		mappings = append(mappings, m.ID)
+	}
+	return owner, p, mappings
 }

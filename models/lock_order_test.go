@@ -146,12 +146,7 @@ func TestWritersLockParentsFirst(t *testing.T) {
 			t.Parallel()
 			f := setup(t)
 			db := f.s.DB()
-			writer := db.Begin()
-			t.Cleanup(func() { writer.Rollback() })
-			var xid int64
-			if err := writer.Raw("SELECT pg_current_xact_id()::text::bigint % 4294967296").Scan(&xid).Error; err != nil {
-				t.Fatal(err)
-			}
+			writer, xid := beginHolder(t, db)
 			holdSQL, holdArg := tc.hold(f)
 			if err := writer.Exec(holdSQL, holdArg).Error; err != nil {
 				t.Fatalf("%s: %v", holdSQL, err)
@@ -170,6 +165,20 @@ func TestWritersLockParentsFirst(t *testing.T) {
 			}
 		})
 	}
+}
+
+// beginHolder begins a transaction that a test holds rows with, as a
+// writer in flight would, and returns it with its transaction id (as
+// waitsForTransaction reads it); it is rolled back when the test ends.
+func beginHolder(t *testing.T, db *gorm.DB) (*gorm.DB, int64) {
+	t.Helper()
+	tx := db.Begin()
+	t.Cleanup(func() { tx.Rollback() })
+	var xid int64
+	if err := tx.Raw("SELECT pg_current_xact_id()::text::bigint % 4294967296").Scan(&xid).Error; err != nil {
+		t.Fatal(err)
+	}
+	return tx, xid
 }
 
 // lockWaitFor returns once some session waits for transaction xid's lock.
@@ -275,12 +284,7 @@ func TestAdminEditOfARowDeletedMeanwhile(t *testing.T) {
 			}
 			id := tc.make(t, s, admin)
 			// A deletion in progress: the row is gone, not yet committed.
-			del := s.DB().Begin()
-			defer del.Rollback()
-			var xid int64
-			if err := del.Raw("SELECT pg_current_xact_id()::text::bigint % 4294967296").Scan(&xid).Error; err != nil {
-				t.Fatal(err)
-			}
+			del, xid := beginHolder(t, s.DB())
 			if err := del.Exec("DELETE FROM "+tc.table+" WHERE id = ?", id).Error; err != nil {
 				t.Fatal(err)
 			}
