@@ -188,6 +188,7 @@ func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch P
 		if err := db.Take(&stored, p.ID).Error; err != nil {
 			return translate(err)
 		}
+		_ = stored.Clean(s.Today()) // as normalized as p, whatever it breaks
 		cleanErr = judgeOnlyEdited(cleanErr, adminPatientValues(&stored), adminPatientValues(p))
 	}
 	mergeFields(f, cleanErr)

@@ -106,7 +106,9 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 		if err := locked(tx, lockToEdit).Take(&u, id).Error; err != nil {
 			return err
 		}
-		if err := judgeOnlyEdited(cleanErr, map[string]any{"name": u.Name, "email": u.Email},
+		stored := UserChanges{Name: u.Name, Email: u.Email}
+		_ = stored.Clean() // as normalized as ch, whatever it breaks
+		if err := judgeOnlyEdited(cleanErr, map[string]any{"name": stored.Name, "email": stored.Email},
 			map[string]any{"name": ch.Name, "email": ch.Email}); err != nil {
 			return err
 		}

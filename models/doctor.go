@@ -129,7 +129,9 @@ func (s *Store) UpdateDoctor(ctx context.Context, id int64, edit func(*Doctor) e
 		d = old
 		err := edit(&d)
 		if err == nil {
-			err = judgeOnlyEdited(d.Clean(), doctorValues(&old), doctorValues(&d))
+			stored := old
+			_ = stored.Clean() // as normalized as d, whatever it breaks
+			err = judgeOnlyEdited(d.Clean(), doctorValues(&stored), doctorValues(&d))
 		}
 		if err != nil {
 			return withTakenEmail(tx, err, ObjectDoctor, id, d.Email)

@@ -190,7 +190,9 @@ func (s *Store) UpdatePatient(ctx context.Context, owner, id int64, edit func(*P
 		if err := edit(&p); err != nil {
 			return err
 		}
-		if err := judgeOnlyEdited(p.Clean(s.Today()), patientValues(&old), patientValues(&p)); err != nil {
+		stored := old
+		_ = stored.Clean(s.Today()) // as normalized as p, whatever it breaks
+		if err := judgeOnlyEdited(p.Clean(s.Today()), patientValues(&stored), patientValues(&p)); err != nil {
 			return err
 		}
 		p.ID, p.CreatedByID, p.CreatedAt, p.UpdatedAt = old.ID, old.CreatedByID, old.CreatedAt, s.db.NowFunc()

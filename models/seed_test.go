@@ -131,14 +131,15 @@ func TestStoredValuesAreNotJudgedAgain(t *testing.T) {
 	if err := store.CreateDoctor(ctx, staff.ID, d); err != nil {
 		t.Fatal(err)
 	}
-	// Values an earlier version accepted.
-	if err := store.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Update("name", "Ann\tLee").Error; err != nil {
+	// Values an earlier version accepted (stored as typed: the edits
+	// normalize them, trimmed and lower-cased, before comparing).
+	if err := store.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Update("name", "Ann\tLee ").Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := store.DB().Model(&models.Doctor{}).Where("id = ?", d.ID).Update("email", "josé@clinic.example").Error; err != nil {
+	if err := store.DB().Model(&models.Doctor{}).Where("id = ?", d.ID).Update("email", "José@Clinic.Example").Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := store.DB().Model(&models.User{}).Where("id = ?", owner).Update("email", "zoë@example.com").Error; err != nil {
+	if err := store.DB().Model(&models.User{}).Where("id = ?", owner).Update("email", "Zoë@Example.com").Error; err != nil {
 		t.Fatal(err)
 	}
 

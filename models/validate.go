@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
 	"gorm.io/gorm"
 )
 
@@ -78,19 +79,72 @@ func checkChars(f FieldErrors, field, value string, required bool, max int, line
 		f.Add(field, "Enter valid UTF-8 text.")
 		return
 	}
+	// The length before the characters: a value near the body limit is
+	// refused by a count, not by a walk that looks up each character.
+	if utf8.RuneCountInString(value) > max {
+		f.Add(field, msgMaxLen(max))
+		return
+	}
+	visible := false
+	var flag flagTags
 	for _, r := range value {
 		if unicode.IsControl(r) && (line || (r != '\t' && r != '\n' && r != '\r')) {
 			f.Add(field, msgControlCharacters)
 			return
 		}
-		if line && hiddenFormatting(r) {
+		if !line {
+			continue
+		}
+		if tag, ok := flag.next(r); tag {
+			if !ok {
+				f.Add(field, msgHiddenCharacters)
+				return
+			}
+			continue
+		}
+		if hiddenFormatting(r) {
 			f.Add(field, msgHiddenCharacters)
 			return
 		}
+		visible = visible || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsSymbol(r) || unicode.IsPunct(r)
 	}
-	if utf8.RuneCountInString(value) > max {
-		f.Add(field, msgMaxLen(max))
+	if line && flag.open {
+		f.Add(field, msgHiddenCharacters)
+		return
 	}
+	// Joiners, marks and spaces alone show as nothing: a name of them is
+	// blank.
+	if line && value != "" && !visible {
+		f.Add(field, msgBlank)
+	}
+}
+
+// flagTags follows the tag characters (U+E0020 to U+E007F, invisible) of
+// a one-line value: they may only spell an emoji flag's tag sequence
+// (U+1F3F4, tags, then the cancel tag U+E007F: Scotland, Wales, England).
+type flagTags struct {
+	afterFlag bool // the last rune was U+1F3F4 or a tag after it
+	open      bool // a sequence has begun and not ended
+}
+
+// next reports whether r is a tag character, and if so whether it is in
+// place.
+func (t *flagTags) next(r rune) (tag, ok bool) {
+	switch {
+	case r >= 0xE0020 && r <= 0xE007E:
+		ok = t.afterFlag
+		t.open = ok
+		return true, ok
+	case r == 0xE007F:
+		ok = t.open
+		t.afterFlag, t.open = false, false
+		return true, ok
+	}
+	if t.open { // a sequence the cancel tag never ended
+		return true, false
+	}
+	t.afterFlag = r == 0x1F3F4
+	return false, false
 }
 
 // hiddenFormatting reports whether r is an invisible character that
@@ -117,7 +171,10 @@ func hiddenFormatting(r rune) bool {
 
 // judgeOnlyEdited drops, from an Invalid err of an edit, the messages of
 // fields whose value is the one stored (stored and edited are the record's
-// values before and after the edit, as its audit diff reads them): a value
+// values before and after the edit, as its audit diff reads them, both
+// normalized by the record's Clean, whose errors on the stored copy are
+// ignored: a stored "José@Clinic.Example" is the edit's
+// "josé@clinic.example"): a value
 // saved before a rule was added or tightened (control characters, an
 // email's ASCII user part) must not make its record impossible to edit, as
 // DRF's partial update judges only the fields sent. Another err is
@@ -170,26 +227,22 @@ func ValidEmail(s string) bool {
 			return false
 		}
 	}
-	labels := strings.Split(domain, ".")
+	// Django checks the domain after IDNA; IDNA 2008's registration rules
+	// (x/net/idna) refuse what a label may not hold, invisible characters
+	// included (a joiner outside the context that needs it, a variation
+	// selector, a Hangul filler), where lookup rules would drop them
+	// silently. The labels' lengths are those of their ASCII form.
+	ascii, err := idna.Registration.ToASCII(strings.ToLower(domain))
+	if err != nil {
+		return false
+	}
+	labels := strings.Split(ascii, ".")
 	if len(labels) < 2 {
 		return false
 	}
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
 			return false
-		}
-		// What Django's domain check leaves after IDNA: letters (any
-		// script), combining marks, digits and hyphens, and the joiners and
-		// middle dots IDNA allows in context (Persian, Japanese labels).
-		for _, r := range l {
-			switch {
-			case hiddenFormatting(r):
-				return false
-			case r == '-', r == 0x200C, r == 0x200D, r == 0x00B7, r == 0x30FB:
-			case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsMark(r):
-			default:
-				return false
-			}
 		}
 	}
 	return true

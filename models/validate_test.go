@@ -66,6 +66,12 @@ func TestValidEmail(t *testing.T) {
 		{"taro@\u30a2\u30fb\u30a4.example", true},                              // katakana middle dot
 		{"su@clinic\u3164.example", false},                                     // Hangul filler: a blank letter
 		{"su@clin\u034fic.example", false},                                     // combining grapheme joiner
+		{"su@clinic\u200d.example", false},                                     // a joiner out of context
+		{"su@clinic\u200c.example", false},
+		{"su@clinic\ufe0f.example", false}, // variation selector
+		{"su@clin\u17b4ic.example", false},
+		{"li@" + strings.Repeat("\u4e2d", 22) + ".example", true}, // 66 bytes, 28 in ASCII
+		{"a@b_c.example", false},
 	}
 	for _, tt := range tests {
 		if got := ValidEmail(tt.email); got != tt.want {
@@ -152,12 +158,18 @@ func TestCheckTextRefusesHiddenCharacters(t *testing.T) {
 		{"zero\u200bwidth", msgHiddenCharacters, ""},
 		{"word\u2060joiner", msgHiddenCharacters, ""},
 		{"\ufeffbom", msgHiddenCharacters, ""},
-		{"Super\u00adUser", msgHiddenCharacters, ""}, // soft hyphen
-		{"admin\u3164", msgHiddenCharacters, ""},     // Hangul filler
-		{"tag\U000E0041", msgHiddenCharacters, ""},   // tag character
-		{"line\u2028sep", msgHiddenCharacters, ""},   // line separator in a one-line value
-		{"\u0627\u061c\u0628", "", ""},               // Arabic letter mark
-		{"\U0001F469\u200d\u2695\ufe0f", "", ""},     // emoji with ZWJ and a variation selector
+		{"Super\u00adUser", msgHiddenCharacters, ""},                                       // soft hyphen
+		{"admin\u3164", msgHiddenCharacters, ""},                                           // Hangul filler
+		{"tag\U000E0041", msgHiddenCharacters, ""},                                         // tag character
+		{"\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F", "", ""}, // Scotland's flag
+		{"Ann \U0001F3F4\U000E0067\U000E0062\U000E007F Lee", "", ""},
+		{"\U0001F3F4\U000E0067\U000E0062 admin", msgHiddenCharacters, ""}, // never cancelled
+		{"admin\U000E007F", msgHiddenCharacters, ""},                      // a cancel tag alone
+		{"\u200d", msgBlank, ""},                                          // nothing visible
+		{"\u0301\u200f", msgBlank, ""},
+		{"line\u2028sep", msgHiddenCharacters, ""}, // line separator in a one-line value
+		{"\u0627\u061c\u0628", "", ""},             // Arabic letter mark
+		{"\U0001F469\u200d\u2695\ufe0f", "", ""},   // emoji with ZWJ and a variation selector
 	} {
 		for _, check := range []struct {
 			name string
@@ -169,6 +181,19 @@ func TestCheckTextRefusesHiddenCharacters(t *testing.T) {
 			if got := f["v"]; (check.want == "" && len(got) != 0) || (check.want != "" && (len(got) != 1 || got[0] != check.want)) {
 				t.Errorf("%s(%q) = %v, want %q", check.name, tc.value, got, check.want)
 			}
+		}
+	}
+}
+
+// A value over its limit is refused for its length, whatever characters
+// it holds: the length is counted before each character is looked up.
+func TestCheckTextLengthComesFirst(t *testing.T) {
+	t.Parallel()
+	for _, check := range []func(FieldErrors, string, string, bool, int){checkLine, checkText} {
+		f := FieldErrors{}
+		check(f, "v", strings.Repeat("a", 100)+"\u202e\a", true, 100)
+		if got := f["v"]; len(got) != 1 || got[0] != msgMaxLen(100) {
+			t.Errorf("a value over the limit with hidden characters: %v, want the length error", got)
 		}
 	}
 }
