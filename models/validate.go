@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 )
 
@@ -125,6 +126,7 @@ func checkChars(f FieldErrors, field, value string, required bool, max int, line
 type flagTags struct {
 	afterFlag bool // the last rune was U+1F3F4 or a tag after it
 	open      bool // a sequence has begun and not ended
+	n         int  // tags in the sequence so far
 }
 
 // next reports whether r is a tag character, and if so whether it is in
@@ -132,18 +134,23 @@ type flagTags struct {
 func (t *flagTags) next(r rune) (tag, ok bool) {
 	switch {
 	case r >= 0xE0020 && r <= 0xE007E:
-		ok = t.afterFlag
+		// A subdivision code: two tag letters, then one to four tag
+		// letters or digits (Unicode's emoji tag sequences): no room for
+		// hidden text.
+		letter, digit := r >= 0xE0061 && r <= 0xE007A, r >= 0xE0030 && r <= 0xE0039
+		t.n++
+		ok = t.afterFlag && t.n <= 6 && (letter || (digit && t.n > 2))
 		t.open = ok
 		return true, ok
 	case r == 0xE007F:
-		ok = t.open
-		t.afterFlag, t.open = false, false
+		ok = t.open && t.n >= 3
+		t.afterFlag, t.open, t.n = false, false, 0
 		return true, ok
 	}
 	if t.open { // a sequence the cancel tag never ended
 		return true, false
 	}
-	t.afterFlag = r == 0x1F3F4
+	t.afterFlag, t.n = r == 0x1F3F4, 0
 	return false, false
 }
 
@@ -205,6 +212,10 @@ func checkEmail(f FieldErrors, field, value string, required bool) {
 	}
 }
 
+// emailDomains checks an email's domain by IDNA 2008's registration rules
+// (no mapping: what a label may not hold is refused, not dropped).
+var emailDomains = idna.New(idna.ValidateForRegistration(), idna.CheckHyphens(false))
+
 // ValidEmail reports whether s is a bare address local@domain with a dotted
 // domain, as Django's EmailValidator accepts (no display name, no brackets).
 func ValidEmail(s string) bool {
@@ -232,7 +243,16 @@ func ValidEmail(s string) bool {
 	// included (a joiner outside the context that needs it, a variation
 	// selector, a Hangul filler), where lookup rules would drop them
 	// silently. The labels' lengths are those of their ASCII form.
-	ascii, err := idna.Registration.ToASCII(strings.ToLower(domain))
+	// NFC first, as Django's IDNA encoding does ("bu\u0308cher" is
+	// "bücher"); hyphens in the third and fourth places are allowed, as
+	// there (leading and trailing ones are checked below).
+	domain = norm.NFC.String(strings.ToLower(domain))
+	for _, r := range domain {
+		if unicode.Is(unicode.So, r) { // emoji and other symbols: not in IDNA 2008
+			return false
+		}
+	}
+	ascii, err := emailDomains.ToASCII(domain)
 	if err != nil {
 		return false
 	}

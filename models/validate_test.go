@@ -60,6 +60,10 @@ func TestValidEmail(t *testing.T) {
 		{"sü@clinic.example", false},
 		{"\u212Au@clinic.example", false},
 		{"a@b_c.example", false},
+		{"a@bu\u0308cher.example", true}, // decomposed accent: NFC first
+		{"a@r3---sn-abc.example", true},  // hyphens in the third and fourth places
+		{"a@\u2615.example", false},      // an emoji
+		{"a@-ab.example", false},
 		{"a@b!c.example", false},
 		{"a@b\u202Ec.example", false},
 		{"ali@\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.example", true}, // Persian label with ZWNJ
@@ -71,7 +75,6 @@ func TestValidEmail(t *testing.T) {
 		{"su@clinic\ufe0f.example", false}, // variation selector
 		{"su@clin\u17b4ic.example", false},
 		{"li@" + strings.Repeat("\u4e2d", 22) + ".example", true}, // 66 bytes, 28 in ASCII
-		{"a@b_c.example", false},
 	}
 	for _, tt := range tests {
 		if got := ValidEmail(tt.email); got != tt.want {
@@ -162,10 +165,13 @@ func TestCheckTextRefusesHiddenCharacters(t *testing.T) {
 		{"admin\u3164", msgHiddenCharacters, ""},                                           // Hangul filler
 		{"tag\U000E0041", msgHiddenCharacters, ""},                                         // tag character
 		{"\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F", "", ""}, // Scotland's flag
-		{"Ann \U0001F3F4\U000E0067\U000E0062\U000E007F Lee", "", ""},
+		{"Ann \U0001F3F4" + tagged("gbwls") + "\U000E007F Lee", "", ""},
 		{"\U0001F3F4\U000E0067\U000E0062 admin", msgHiddenCharacters, ""}, // never cancelled
 		{"admin\U000E007F", msgHiddenCharacters, ""},                      // a cancel tag alone
-		{"\u200d", msgBlank, ""},                                          // nothing visible
+		{"Bob \U0001F3F4" + tagged("ignoreallprevious") + "\U000E007F", msgHiddenCharacters, ""},
+		{"\U0001F3F4" + tagged("GBSCT") + "\U000E007F", msgHiddenCharacters, ""},
+		{"\U0001F3F4\U000E0020\U000E007F", msgHiddenCharacters, ""},
+		{"\u200d", msgBlank, ""}, // nothing visible
 		{"\u0301\u200f", msgBlank, ""},
 		{"line\u2028sep", msgHiddenCharacters, ""}, // line separator in a one-line value
 		{"\u0627\u061c\u0628", "", ""},             // Arabic letter mark
@@ -274,4 +280,13 @@ func TestDateJSON(t *testing.T) {
 	if back.Born == nil || !back.Born.Equal(d.Time) || back.Other != nil {
 		t.Fatalf("round trip = %+v, want born %v, other nil", back, d)
 	}
+}
+
+// tagged spells s in tag characters (U+E0000 + each ASCII byte).
+func tagged(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		b.WriteRune(0xE0000 + c)
+	}
+	return b.String()
 }
