@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -830,5 +831,50 @@ func TestUpdateFindsTheRecordBeforeReadingTheBody(t *testing.T) {
 	got := app.do(request{method: "GET", path: theirsPath, token: owner.Access}).want(t, http.StatusOK).json(t)
 	if got["name"] != "Theirs" || got["updated_at"] != theirs["updated_at"] {
 		t.Errorf("another user's patient changed: %v, was %v", got, theirs)
+	}
+}
+
+// A value stored before a rule was added is not judged again on the path
+// that answers a field of the wrong type either: the answer names the
+// fields the request got wrong, not the stored one it never sent, through
+// the API and the admin panel's forms.
+func TestStoredValuesAreNotJudgedWithParseErrors(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	staff := app.mustUser(t, true)
+	p := app.mustPatient(t, u, map[string]any{"name": "Ann Lee"})
+	pid := int64(p["id"].(float64))
+	d := app.mustDoctor(t, "Dr Old", "Cardiology")
+	db := app.store.DB()
+	if err := db.Model(&models.Patient{}).Where("id = ?", pid).Update("name", "Ann\tLee").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Model(&models.Doctor{}).Where("id = ?", d.ID).Update("email", "José@Clinic.Example").Error; err != nil {
+		t.Fatal(err)
+	}
+	fieldsOf := func(r *response) []string {
+		var keys []string
+		for k := range r.json(t) {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	r := app.do(request{method: "PATCH", path: "/api/patients/" + itoa64(pid) + "/", token: u.Access, body: map[string]any{"phone": 123}}).
+		want(t, http.StatusBadRequest)
+	if got := fieldsOf(r); !slices.Equal(got, []string{"phone"}) {
+		t.Errorf("PATCH of a wrong-type phone: errors on %v, want [phone] (%s)", got, r.Body)
+	}
+	r = app.do(request{method: "PATCH", path: "/api/doctors/" + itoa64(d.ID) + "/", token: staff.Access, body: map[string]any{"years_of_experience": "7"}}).
+		want(t, http.StatusBadRequest)
+	if got := fieldsOf(r); !slices.Equal(got, []string{"years_of_experience"}) {
+		t.Errorf("PATCH of a wrong-type years_of_experience: errors on %v, want [years_of_experience] (%s)", got, r.Body)
+	}
+	_, cl := app.admStaff(t)
+	res := cl.post("/admin/doctors/"+itoa64(d.ID)+"/", url.Values{"name": {"Dr Old"}, "specialization": {"Cardiology"},
+		"email": {"José@Clinic.Example"}, "years_of_experience": {"many"}}).want(t, http.StatusBadRequest)
+	if errs := res.text(t, "form-errors"); strings.Contains(errs, "email") || strings.Contains(res.Body.String(), "Enter a valid email address.") {
+		t.Errorf("admin doctor form with a bad number: the stored email is judged: %q", errs)
 	}
 }

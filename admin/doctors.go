@@ -149,14 +149,16 @@ func (a *Admin) addDoctor(c *gin.Context) error {
 	return render(c, http.StatusOK, templates.FormPage(f))
 }
 
+// readDoctor applies the posted form to d (see readPatient).
 func readDoctor(c *gin.Context, d *models.Doctor) (formValues, error) {
+	stored := models.StoredCopy(d, d.ID)
 	v := postedValues(c, doctorFields...)
 	d.Name, d.Specialization, d.Email, d.Phone = v["name"], v["specialization"], v["email"], v["phone"]
 	pe := models.FieldErrors{}
 	parseInt(pe, "years_of_experience", v["years_of_experience"], 0, &d.YearsOfExperience)
 	if len(pe) > 0 {
 		check := *d
-		return v, pe.With(check.Clean)
+		return v, pe.With(func() error { return check.CleanEdit(stored) })
 	}
 	return v, nil
 }

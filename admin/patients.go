@@ -184,8 +184,10 @@ func (a *Admin) addPatient(c *gin.Context) error {
 
 // readPatient applies the posted form to p and reads the inline changes.
 // Parse errors (a date or id that does not parse) are merged with the
-// model's own validation, so every message shows at once.
+// model's own validation, so every message shows at once; a stored
+// patient's (p.ID set) values are judged only where the form changes them.
 func (a *Admin) readPatient(c *gin.Context, p *models.Patient) (formValues, models.PatientDoctorChanges, error) {
+	stored := models.StoredCopy(p, p.ID)
 	v := postedValues(c, patientFields...)
 	pe := models.FieldErrors{}
 	p.Name, p.Gender, p.Phone, p.Email = v["name"], v["gender"], v["phone"], v["email"]
@@ -202,7 +204,7 @@ func (a *Admin) readPatient(c *gin.Context, p *models.Patient) (formValues, mode
 	}
 	if len(pe) > 0 {
 		check := *p
-		return v, ch, pe.With(func() error { return check.Clean(a.store.Today()) })
+		return v, ch, pe.With(func() error { return check.CleanEdit(a.store.Today(), stored) })
 	}
 	return v, ch, nil
 }
@@ -212,7 +214,7 @@ func (a *Admin) createPatient(c *gin.Context) error {
 	var p models.Patient
 	v, ch, err := a.readPatient(c, &p)
 	if err == nil {
-		err = a.store.AdminSavePatient(c.Request.Context(), currentUser(c).ID, &p, ch)
+		err = a.store.AdminSavePatient(c.Request.Context(), currentUser(c).ID, &p, nil, ch)
 	}
 	if err != nil {
 		f, ferr := a.patientForm(c, nil, v, nil, nil)
@@ -264,7 +266,7 @@ func (a *Admin) updatePatient(c *gin.Context) error {
 	orig := *p
 	v, ch, err := a.readPatient(c, p)
 	if err == nil {
-		err = a.store.AdminSavePatient(ctx, currentUser(c).ID, p, ch)
+		err = a.store.AdminSavePatient(ctx, currentUser(c).ID, p, &orig, ch)
 	}
 	if err == nil {
 		return saved(c, a, patients, p.ID, p.Name, false)

@@ -37,7 +37,7 @@ func (a *API) register(c *gin.Context) error {
 	r.str("name", true, &in.Name)
 	r.str("email", true, &in.Email)
 	r.str("password", true, &in.Password)
-	if err := r.errWith(in.Clean); err != nil {
+	if err := r.errs.With(in.Clean); err != nil {
 		return a.store.WithTakenEmail(c.Request.Context(), err, models.ObjectUser, 0, in.Email)
 	}
 	in.IsActive = true

@@ -50,13 +50,14 @@ func readDoctor(c *gin.Context, d *models.Doctor, partial bool) error {
 
 // setDoctor sets d's fields from the request body obj, as readDoctor.
 func setDoctor(obj object, d *models.Doctor, partial bool) error {
+	stored := models.StoredCopy(d, d.ID)
 	r := newFieldReader(obj, partial)
 	r.str("name", true, &d.Name)
 	r.str("specialization", true, &d.Specialization)
 	r.str("email", true, &d.Email)
 	r.str("phone", false, &d.Phone)
 	r.integer("years_of_experience", false, &d.YearsOfExperience)
-	return r.errWith(d.Clean)
+	return r.errs.With(func() error { return d.CleanEdit(stored) })
 }
 
 // createDoctor handles POST /api/doctors (staff only).

@@ -308,7 +308,3 @@ func (r *fieldReader) pk(name string, dst *int64) {
 }
 
 func (r *fieldReader) err() error { return r.errs.Err() }
-
-// errWith returns the reader's type errors together with the validation
-// errors of clean (models.FieldErrors.With).
-func (r *fieldReader) errWith(clean func() error) error { return r.errs.With(clean) }

@@ -436,16 +436,16 @@ func TestJSONFieldReaderErrWith(t *testing.T) {
 	r := newFieldReader(jsonObject(t, `{"f":"x"}`), false)
 	var s string
 	r.str("f", true, &s)
-	if err := r.errWith(clean); err != nil || cleaned {
-		t.Fatalf("errWith without type errors = %v (cleaned %v), want nil and clean not run", err, cleaned)
+	if err := r.errs.With(clean); err != nil || cleaned {
+		t.Fatalf("With without type errors = %v (cleaned %v), want nil and clean not run", err, cleaned)
 	}
 	// A type error: every field's errors at once, the type error winning.
 	r = newFieldReader(jsonObject(t, `{"f":1}`), false)
 	r.str("f", true, &s)
-	err := r.errWith(clean)
+	err := r.errs.With(clean)
 	var me *models.Error
 	if !errors.As(err, &me) || me.Code != models.Invalid {
-		t.Fatalf("errWith = %v, want Invalid", err)
+		t.Fatalf("With = %v, want Invalid", err)
 	}
 	if got := fmt.Sprint(me.Fields["f"]); got != "[Not a valid string.]" {
 		t.Errorf("f errors = %s, want the type error only", got)

@@ -54,6 +54,7 @@ func (a *API) readPatient(c *gin.Context, p *models.Patient, partial bool) error
 
 // setPatient sets p's fields from the request body obj, as readPatient.
 func (a *API) setPatient(obj object, p *models.Patient, partial bool) error {
+	stored := models.StoredCopy(p, p.ID)
 	r := newFieldReader(obj, partial)
 	r.str("name", true, &p.Name)
 	r.date("date_of_birth", &p.DateOfBirth)
@@ -62,7 +63,7 @@ func (a *API) setPatient(obj object, p *models.Patient, partial bool) error {
 	r.str("email", false, &p.Email)
 	r.str("address", false, &p.Address)
 	r.str("medical_history", false, &p.MedicalHistory)
-	return r.errWith(func() error { return p.Clean(a.store.Today()) })
+	return r.errs.With(func() error { return p.CleanEdit(a.store.Today(), stored) })
 }
 
 // createPatient handles POST /api/patients.

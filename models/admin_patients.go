@@ -178,20 +178,13 @@ const (
 // AdminSavePatient validates p (with the API's rules), its owner
 // p.CreatedByID and the inline changes, then creates (p.ID == 0) or updates
 // the patient and applies the changes, all in one transaction with their
-// audit events. Every validation message comes back at once.
-func (s *Store) AdminSavePatient(ctx context.Context, by int64, p *Patient, ch PatientDoctorChanges) error {
+// audit events. Every validation message comes back at once. stored is
+// the patient as the form was made from it (nil for a new one): its values
+// are judged only where the edit changes them (Patient.CleanEdit).
+func (s *Store) AdminSavePatient(ctx context.Context, by int64, p, stored *Patient, ch PatientDoctorChanges) error {
 	f := FieldErrors{}
 	db := s.db.WithContext(ctx)
-	cleanErr := p.Clean(s.Today())
-	if cleanErr != nil && p.ID != 0 {
-		var stored Patient
-		if err := db.Take(&stored, p.ID).Error; err != nil {
-			return translate(err)
-		}
-		_ = stored.Clean(s.Today()) // as normalized as p, whatever it breaks
-		cleanErr = judgeOnlyEdited(cleanErr, adminPatientValues(&stored), adminPatientValues(p))
-	}
-	mergeFields(f, cleanErr)
+	mergeFields(f, p.CleanEdit(s.Today(), stored))
 	if p.CreatedByID == 0 {
 		f.Add(FieldOwner, msgRequired)
 	} else if err := mustExist(db, &User{}, p.CreatedByID); err != nil {

@@ -40,7 +40,7 @@ func TestAdminSavePatientIsAllOrNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &models.Patient{Name: " Pat ", CreatedByID: owner.ID}
-	if err := store.AdminSavePatient(ctx, staff.ID, p, models.PatientDoctorChanges{AddDoctorID: d.ID}); err != nil {
+	if err := store.AdminSavePatient(ctx, staff.ID, p, nil, models.PatientDoctorChanges{AddDoctorID: d.ID}); err != nil {
 		t.Fatalf("create: %v", err)
 	}
 	if p.Name != "Pat" || p.Gender != models.GenderUnknown {
@@ -48,7 +48,7 @@ func TestAdminSavePatientIsAllOrNothing(t *testing.T) {
 	}
 	// Assigning the same doctor again fails, and the rename with it.
 	p.Name = "Renamed"
-	err := store.AdminSavePatient(ctx, staff.ID, p, models.PatientDoctorChanges{AddDoctorID: d.ID})
+	err := store.AdminSavePatient(ctx, staff.ID, p, nil, models.PatientDoctorChanges{AddDoctorID: d.ID})
 	if models.ErrorCode(err) != models.Invalid {
 		t.Fatalf("duplicate: err = %v", err)
 	}
@@ -58,7 +58,7 @@ func TestAdminSavePatientIsAllOrNothing(t *testing.T) {
 	}
 	// Every problem at once: owner, doctor and the patient's own fields.
 	bad := &models.Patient{Name: "", CreatedByID: 99999}
-	err = store.AdminSavePatient(ctx, staff.ID, bad, models.PatientDoctorChanges{AddDoctorID: 99999})
+	err = store.AdminSavePatient(ctx, staff.ID, bad, nil, models.PatientDoctorChanges{AddDoctorID: 99999})
 	var me *models.Error
 	if !asError(err, &me) || len(me.Fields["name"]) == 0 || len(me.Fields[models.FieldOwner]) == 0 || len(me.Fields[models.FieldAssignDoctor]) == 0 {
 		t.Fatalf("all errors at once: %v", err)

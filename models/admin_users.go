@@ -68,6 +68,18 @@ type UserChanges struct {
 	IsActive, IsStaff, IsSuperuser bool
 }
 
+// CleanEdit is Clean for ch as an edit of user stored, as
+// Patient.CleanEdit.
+func (ch *UserChanges) CleanEdit(stored *User) error {
+	err := ch.Clean()
+	if err == nil {
+		return err
+	}
+	s := UserChanges{Name: stored.Name, Email: stored.Email}
+	_ = s.Clean() // as normalized as ch, whatever it breaks
+	return judgeOnlyEdited(err, map[string]any{"name": s.Name, "email": s.Email}, map[string]any{"name": ch.Name, "email": ch.Email})
+}
+
 // Clean trims and validates ch with the rules of registration.
 func (ch *UserChanges) Clean() error {
 	ch.Name = strings.TrimSpace(ch.Name)
@@ -88,7 +100,6 @@ func userValues(u *User) map[string]any {
 // Demoting or deactivating a user ends their admin sessions; deactivating
 // also revokes their API tokens.
 func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch UserChanges) (*User, error) {
-	cleanErr := ch.Clean() // judged against the stored user below
 	var u User
 	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		changed(id)
@@ -106,10 +117,7 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 		if err := locked(tx, lockToEdit).Take(&u, id).Error; err != nil {
 			return err
 		}
-		stored := UserChanges{Name: u.Name, Email: u.Email}
-		_ = stored.Clean() // as normalized as ch, whatever it breaks
-		if err := judgeOnlyEdited(cleanErr, map[string]any{"name": stored.Name, "email": stored.Email},
-			map[string]any{"name": ch.Name, "email": ch.Email}); err != nil {
+		if err := ch.CleanEdit(&u); err != nil {
 			return err
 		}
 		if !by.IsSuperuser && ((ch.IsStaff && !u.IsStaff) || (ch.IsSuperuser && !u.IsSuperuser) || u.IsSuperuser) {

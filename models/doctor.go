@@ -29,6 +29,18 @@ func (d *Doctor) key() (time.Time, int64) { return d.CreatedAt, d.ID }
 // MaxYearsOfExperience bounds years_of_experience.
 const MaxYearsOfExperience = 80
 
+// CleanEdit is Clean for d as an edit of stored (nil: a new doctor), as
+// Patient.CleanEdit.
+func (d *Doctor) CleanEdit(stored *Doctor) error {
+	err := d.Clean()
+	if err == nil || stored == nil {
+		return err
+	}
+	s := *stored
+	_ = s.Clean() // as normalized as d, whatever it breaks
+	return judgeOnlyEdited(err, doctorValues(&s), doctorValues(d))
+}
+
 // Clean trims d's strings, lower-cases its email and validates it.
 func (d *Doctor) Clean() error {
 	d.Name = strings.TrimSpace(d.Name)
@@ -129,9 +141,7 @@ func (s *Store) UpdateDoctor(ctx context.Context, id int64, edit func(*Doctor) e
 		d = old
 		err := edit(&d)
 		if err == nil {
-			stored := old
-			_ = stored.Clean() // as normalized as d, whatever it breaks
-			err = judgeOnlyEdited(d.Clean(), doctorValues(&stored), doctorValues(&d))
+			err = d.CleanEdit(&old)
 		}
 		if err != nil {
 			return withTakenEmail(tx, err, ObjectDoctor, id, d.Email)

@@ -110,7 +110,8 @@ func TestWritersLockParentsFirst(t *testing.T) {
 					return err
 				}
 				p.CreatedBy = nil
-				return f.s.AdminSavePatient(ctx, f.staff, p, models.PatientDoctorChanges{Remove: []int64{f.mapping}, AddDoctorID: f.doctor})
+				stored := *p
+				return f.s.AdminSavePatient(ctx, f.staff, p, &stored, models.PatientDoctorChanges{Remove: []int64{f.mapping}, AddDoctorID: f.doctor})
 			},
 			func(f fixture) (string, int64) {
 				return "SELECT id FROM mappings WHERE id = ? FOR UPDATE NOWAIT", f.mapping

@@ -51,6 +51,19 @@ func (p *Patient) key() (time.Time, int64) { return p.CreatedAt, p.ID }
 // earliestBirth is the earliest accepted date of birth.
 var earliestBirth = NewDate(1900, time.January, 1)
 
+// CleanEdit is Clean for p as an edit of stored (nil: a new patient),
+// whose values are not judged again where the edit leaves them as they
+// are (judgeOnlyEdited).
+func (p *Patient) CleanEdit(today Date, stored *Patient) error {
+	err := p.Clean(today)
+	if err == nil || stored == nil {
+		return err
+	}
+	s := *stored
+	_ = s.Clean(today) // as normalized as p, whatever it breaks
+	return judgeOnlyEdited(err, patientValues(&s), patientValues(p))
+}
+
 // Clean trims p's strings, applies defaults and validates it.
 func (p *Patient) Clean(today Date) error {
 	p.Name = strings.TrimSpace(p.Name)
@@ -190,9 +203,7 @@ func (s *Store) UpdatePatient(ctx context.Context, owner, id int64, edit func(*P
 		if err := edit(&p); err != nil {
 			return err
 		}
-		stored := old
-		_ = stored.Clean(s.Today()) // as normalized as p, whatever it breaks
-		if err := judgeOnlyEdited(p.Clean(s.Today()), patientValues(&stored), patientValues(&p)); err != nil {
+		if err := p.CleanEdit(s.Today(), &old); err != nil {
 			return err
 		}
 		p.ID, p.CreatedByID, p.CreatedAt, p.UpdatedAt = old.ID, old.CreatedByID, old.CreatedAt, s.db.NowFunc()

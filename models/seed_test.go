@@ -159,8 +159,10 @@ func TestStoredValuesAreNotJudgedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored.CreatedBy, stored.Address = nil, "1 Main St"
-	if err := store.AdminSavePatient(ctx, staff.ID, stored, models.PatientDoctorChanges{}); err != nil {
+	stored.CreatedBy = nil
+	edited := *stored
+	edited.Address = "1 Main St"
+	if err := store.AdminSavePatient(ctx, staff.ID, &edited, stored, models.PatientDoctorChanges{}); err != nil {
 		t.Errorf("admin edit of another field of a patient with a stored name: %v", err)
 	}
 	if _, err := store.AdminUpdateUser(ctx, staff, owner, models.UserChanges{Name: "Zoe", Email: "zoë@example.com", IsActive: true}); err != nil {

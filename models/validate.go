@@ -176,6 +176,17 @@ func hiddenFormatting(r rune) bool {
 	return false
 }
 
+// StoredCopy is the record an edit of row starts from, for CleanEdit: a
+// copy of row as it is now when it was read from the database (id set),
+// nil for a new record.
+func StoredCopy[T any](row *T, id int64) *T {
+	if id == 0 {
+		return nil
+	}
+	c := *row
+	return &c
+}
+
 // judgeOnlyEdited drops, from an Invalid err of an edit, the messages of
 // fields whose value is the one stored (stored and edited are the record's
 // values before and after the edit, as its audit diff reads them, both
