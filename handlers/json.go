@@ -47,8 +47,6 @@ func parseError(format string, args ...any) *httpError {
 // field of the wrong JSON type is that field's error, never coerced.
 type object map[string]json.RawMessage
 
-// readObject reads the request body as one JSON object. An empty body is an
-// empty object (as DRF treats it); a body of another media type is 415.
 // bodyEdit is the edit of a PUT or PATCH (PATCH: partial) for the store's
 // Update methods, which apply it to the row as it stands once locked. The
 // body is read now, before the row is locked; set applies it. A body that
@@ -65,6 +63,8 @@ func bodyEdit[T any](c *gin.Context, set func(obj object, row *T, partial bool) 
 	}
 }
 
+// readObject reads the request body as one JSON object. An empty body is an
+// empty object (as DRF treats it); a body of another media type is 415.
 func readObject(c *gin.Context) (object, error) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
