@@ -182,25 +182,21 @@ func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64,
 		if *n == 0 {
 			return notFound()
 		}
-		events := []struct {
-			typ string
-			ids []int64
-		}{{ObjectMapping, mappingIDs}, {ObjectPatient, patientIDs}}
-		if objectType == ObjectUser || objectType == ObjectDoctor {
-			events = append(events, struct {
-				typ string
-				ids []int64
-			}{objectType, primary})
+		with := func(typ string) string { // rows of another type went with the objects deleted
+			if typ == objectType {
+				return ""
+			}
+			return objectType
 		}
-		for _, ev := range events {
-			for _, id := range ev.ids {
-				var changes map[string]Change
-				if ev.typ != objectType {
-					changes = map[string]Change{"deleted_with": {New: objectType}}
-				}
-				if err := record(ctx, tx, now, auditEntry{action: ActionDelete, objectType: ev.typ, objectID: id, changes: changes}); err != nil {
-					return err
-				}
+		if err := recordDeleted(ctx, tx, now, ObjectMapping, mappingIDs, with(ObjectMapping)); err != nil {
+			return err
+		}
+		if err := recordDeleted(ctx, tx, now, ObjectPatient, patientIDs, with(ObjectPatient)); err != nil {
+			return err
+		}
+		if objectType == ObjectUser || objectType == ObjectDoctor {
+			if err := recordDeleted(ctx, tx, now, objectType, primary, ""); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -87,7 +87,7 @@ func (s *Store) AdminViewMapping(ctx context.Context, id int64) (*Mapping, error
 	if err != nil {
 		return nil, err
 	}
-	return m, s.audit(ctx, auditEntry{action: ActionView, objectType: ObjectMapping, objectID: id})
+	return m, s.AdminRecordView(ctx, ObjectMapping, id)
 }
 
 // AdminSaveMapping validates m (any patient: staff-wide) and creates it

@@ -123,7 +123,7 @@ func (s *Store) AdminViewPatient(ctx context.Context, id int64) (*Patient, error
 	if err != nil {
 		return nil, err
 	}
-	return p, s.audit(ctx, auditEntry{action: ActionView, objectType: ObjectPatient, objectID: id})
+	return p, s.AdminRecordView(ctx, ObjectPatient, id)
 }
 
 // AdminPatientMappings returns the mappings of patient id, doctors loaded,

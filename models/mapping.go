@@ -166,9 +166,19 @@ func deleteMappingsRecorded(ctx context.Context, tx *gorm.DB, now time.Time, wit
 	if err != nil {
 		return err
 	}
+	return recordDeleted(ctx, tx, now, ObjectMapping, ids, withType)
+}
+
+// recordDeleted records the deletion of the objectType rows ids, each
+// marked "deleted_with" withType when they went with an object of another
+// type ("" when they are the objects deleted).
+func recordDeleted(ctx context.Context, tx *gorm.DB, now time.Time, objectType string, ids []int64, withType string) error {
+	var changes map[string]Change
+	if withType != "" {
+		changes = map[string]Change{"deleted_with": {New: withType}}
+	}
 	for _, id := range ids {
-		if err := record(ctx, tx, now, auditEntry{action: ActionDelete, objectType: ObjectMapping, objectID: id,
-			changes: map[string]Change{"deleted_with": {New: withType}}}); err != nil {
+		if err := record(ctx, tx, now, auditEntry{action: ActionDelete, objectType: objectType, objectID: id, changes: changes}); err != nil {
 			return err
 		}
 	}

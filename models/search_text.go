@@ -183,6 +183,12 @@ func searchTextFunctionVersion(name, table string) int {
 	return n
 }
 
+// isDeadlock reports PostgreSQL's end of a deadlock's victim (40P01).
+func isDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
+}
+
 // isLockTimeout reports PostgreSQL's lock_timeout error (55P03).
 func isLockTimeout(err error) bool {
 	var pgErr *pgconn.PgError

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -114,8 +113,7 @@ const deadlockRetries = 2
 func retryDeadlock(ctx context.Context, txn func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := txn()
-		var pgErr *pgconn.PgError
-		if attempt == deadlockRetries || ctx.Err() != nil || !errors.As(err, &pgErr) || pgErr.Code != "40P01" {
+		if attempt == deadlockRetries || ctx.Err() != nil || !isDeadlock(err) {
 			return err
 		}
 	}
