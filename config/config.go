@@ -509,7 +509,7 @@ func (l *loader) addr(name, def string) string {
 		return def
 	}
 	_, port, err := net.SplitHostPort(v)
-	if n, perr := strconv.Atoi(port); err != nil || !allDigits(port) || perr != nil || n > 65535 {
+	if _, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil { // digits, 0-65535
 		l.fail(name, "invalid address %q (want host:port such as 127.0.0.1:8000 or :8000, a port 0-65535)", v)
 		return def
 	}

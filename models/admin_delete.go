@@ -103,18 +103,22 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 			}
 		}
 	}
-	var n int64
 	if len(ids) == 0 {
 		return 0, notFound()
 	}
-	err := retryDeadlock(ctx, func() error { return s.adminDelete(ctx, objectType, ids, &n) })
+	var n int64
+	err := retryDeadlock(ctx, func() (err error) {
+		n, err = s.adminDelete(ctx, objectType, ids)
+		return err
+	})
 	return n, translate(err)
 }
 
-// adminDelete is AdminDelete's transaction; it sets *n to the number of
-// ids deleted.
-func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64, n *int64) error {
-	return s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+// adminDelete is AdminDelete's transaction; it returns the number of ids
+// deleted.
+func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64) (int64, error) {
+	var n int64
+	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		now := s.db.NowFunc()
 		if err := lockForDelete(tx, objectType, ids); err != nil {
 			return err
@@ -169,17 +173,17 @@ func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64,
 		case ObjectDoctor:
 			res = tx.Where("id IN ?", ids).Delete(&Doctor{})
 		case ObjectPatient:
-			*n = int64(len(patientIDs))
+			n = int64(len(patientIDs))
 		case ObjectMapping:
-			*n = int64(len(mappingIDs))
+			n = int64(len(mappingIDs))
 		}
 		if res != nil {
 			if res.Error != nil {
 				return res.Error
 			}
-			*n = res.RowsAffected
+			n = res.RowsAffected
 		}
-		if *n == 0 {
+		if n == 0 {
 			return notFound()
 		}
 		with := func(typ string) string { // rows of another type went with the objects deleted
@@ -201,6 +205,7 @@ func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64,
 		}
 		return nil
 	})
+	return n, err
 }
 
 // lockForDelete locks, on PostgreSQL, the rows of objectType among ids and
