@@ -176,3 +176,53 @@ func patientWithDoctors(t *testing.T, s *models.Store, n int) (owner int64, p mo
 	}
 	return owner, p, mappings
 }
+
+// The admin's patient save, a deadlock's victim, runs again from the
+// patient as given and saves it (the deadlock made as for the deletion:
+// the save holds the patient and waits for a mapping it removes, the other
+// side holds that mapping and asks for the patient).
+func TestAdminSaveRunsAgainAfterADeadlock(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("deadlocks: PostgreSQL only (SQLite's write transactions are serial)")
+	}
+	s := modelstest.Store(t)
+	ctx := context.Background()
+	_, p, ms := patientWithDoctors(t, s, 1)
+	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Saver", Email: "saver@clinic.example", Password: "correct-Horse-battery-9",
+		IsActive: true, IsStaff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.AdminPatient(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.CreatedBy = nil
+	edited := *stored
+	edited.Name = "Saved Again"
+	other, xid := beginHolder(t, s.DB())
+	if err := other.Exec("SELECT id FROM mappings WHERE id = ? FOR UPDATE", ms[0]).Error; err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- s.AdminSavePatient(ctx, staff.ID, &edited, stored, models.PatientDoctorChanges{Remove: []int64{ms[0]}})
+	}()
+	lockWaitFor(t, s.DB(), xid) // the save holds the patient, waits for the mapping
+	if err := other.Exec("SELECT id FROM patients WHERE id = ? FOR UPDATE", p.ID).Error; err != nil {
+		t.Fatalf("the other side of the deadlock: %v (the save should have been the victim)", err)
+	}
+	other.Rollback()
+	if err := <-done; err != nil {
+		t.Fatalf("the save, a deadlock's victim: %v, want it run again and done", err)
+	}
+	got, err := s.AdminPatient(ctx, p.ID)
+	if err != nil || got.Name != "Saved Again" {
+		t.Fatalf("saved patient = %+v, %v", got, err)
+	}
+	var left int64
+	if err := s.DB().Model(&models.Mapping{}).Where("id = ?", ms[0]).Count(&left).Error; err != nil || left != 0 {
+		t.Fatalf("removed mapping left: %d (%v)", left, err)
+	}
+}
