@@ -127,6 +127,9 @@ func (s *Store) Mappings(ctx context.Context, owner int64, filter MappingFilter,
 }
 
 // PatientDoctors returns every doctor assigned to owner's patient, by name.
+// The doctors are read through the mappings' copy of their patient's owner
+// too: a change of owner committed between the patient's check (whose
+// answer is the 404) and this read shows the old owner no doctor.
 func (s *Store) PatientDoctors(ctx context.Context, owner, patientID int64) ([]Doctor, error) {
 	if _, err := s.Patient(ctx, owner, patientID); err != nil {
 		return nil, err
@@ -134,7 +137,7 @@ func (s *Store) PatientDoctors(ctx context.Context, owner, patientID int64) ([]D
 	var doctors []Doctor
 	err := s.db.WithContext(ctx).
 		Joins("JOIN mappings m ON m.doctor_id = doctors.id").
-		Where("m.patient_id = ?", patientID).
+		Where("m.patient_id = ? AND m.patient_owner_id = ?", patientID, owner).
 		Order("doctors.name").Order("doctors.id").
 		Find(&doctors).Error
 	if err != nil {

@@ -462,3 +462,41 @@ func TestCreatePatientForADeletedOwner(t *testing.T) {
 		t.Errorf("%d patients of the deleted owner stored (%v)", n, err)
 	}
 }
+
+// A patient's doctors are read as its owner's in the statement that reads
+// them: a change of owner committed after the patient was found, before
+// its doctors were read, must not show the old owner the doctors.
+func TestPatientDoctorsOfAPatientMovedMeanwhile(t *testing.T) {
+	t.Parallel()
+	cast := newMappingCast(t, 2)
+	s, a, b := cast.s, cast.a, cast.b
+	p := listPatient(t, s, a, models.Patient{Name: "Moved"}).ID
+	for _, d := range cast.doctors {
+		assign(t, s, a, p, d)
+	}
+	const name = "test:move-before-doctors"
+	moved := false
+	err := s.DB().Callback().Query().Before("gorm:query").Register(name, func(tx *gorm.DB) {
+		if moved || tx.Statement.Table != "doctors" {
+			return
+		}
+		moved = true
+		if err := s.DB().Model(&models.Patient{}).Where("id = ?", p).Update("created_by_id", b).Error; err != nil {
+			t.Errorf("moving the patient: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.DB().Callback().Query().Remove(name) }()
+	doctors, err := s.PatientDoctors(context.Background(), a, p)
+	if !moved {
+		t.Fatal("the patient was not moved between its check and its doctors' read")
+	}
+	if err != nil && models.ErrorCode(err) != models.NotFound {
+		t.Fatal(err)
+	}
+	if len(doctors) != 0 {
+		t.Errorf("the old owner was shown %d doctors of a patient that is no longer theirs", len(doctors))
+	}
+}
