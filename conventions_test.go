@@ -929,3 +929,32 @@ func rawHead(t *testing.T, addr, path, token string) []byte {
 	}
 	return after
 }
+
+// A query parameter is read as Django reads it: a '%' that starts no
+// escape and a ';' are text, never a reason to drop the parameter (Go's
+// parser dropped the pair: `?page=%zz` was page 1, `?search=%zz` every
+// patient).
+func TestConvQueryTextIsKeptAsTyped(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	for _, name := range []string{"Ada One", "Ben; Two", "Cy 100%"} {
+		app.mustPatient(t, u, map[string]any{"name": name})
+	}
+	for _, path := range []string{"/api/patients/?page=%zz", "/api/patients/?page=1%", "/api/patients/?page=1;2"} {
+		convWantBody(t, app.do(request{method: "GET", path: path, token: u.Access}).want(t, http.StatusNotFound),
+			`{"detail":"Invalid page."}`)
+	}
+	convWantBody(t, app.do(request{method: "GET", path: "/api/patients/?cursor=%zz", token: u.Access}).want(t, http.StatusBadRequest),
+		`{"detail":"Invalid cursor."}`)
+	for search, want := range map[string][]any{"%zz": {}, "ben;": {"Ben; Two"}, "100%": {"Cy 100%"}, "100%25": {"Cy 100%"}, "y%201": {"Cy 100%"}} {
+		page := app.do(request{method: "GET", path: "/api/patients/?search=" + search, token: u.Access}).want(t, http.StatusOK).json(t)
+		var got []any
+		for _, r := range page["results"].([]any) {
+			got = append(got, r.(map[string]any)["name"])
+		}
+		if len(got) != len(want) || len(want) > 0 && got[0] != want[0] {
+			t.Errorf("search=%s: %v, want %v", search, got, want)
+		}
+	}
+}

@@ -81,7 +81,7 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	// And only their X-Forwarded-For: gin would also believe X-Real-IP,
 	// which a proxy that does not set it passes through from the client.
 	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
-	r.Use(requestID, accessLog(d.log), securityHeaders(d.cfg.SecureCookies), allowedHosts(d.cfg.AllowedHosts),
+	r.Use(requestID, literalQuery, accessLog(d.log), securityHeaders(d.cfg.SecureCookies), allowedHosts(d.cfg.AllowedHosts),
 		cors(d.cfg.CORSAllowedOrigins))
 	// Password hashes leave the last core to other requests while there
 	// are any (models.Hasher.ShareCPUWith).

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// literalQuery makes the query string mean what Django reads in it. Go's
+// url.ParseQuery drops a whole pair over one bad percent escape or a
+// semicolon (`?page=%zz` was page 1 and `?search=a;b` every patient), where
+// Django keeps the text as typed: the contract's answer to a page that is
+// not a number (404) and a search for `a;b` need the pair kept. So a '%'
+// that starts no escape and a ';' are escaped before anything reads the
+// query.
+func literalQuery(c *gin.Context) {
+	if raw := c.Request.URL.RawQuery; strings.ContainsAny(raw, "%;") {
+		c.Request.URL.RawQuery = escapeLiterally(raw)
+	}
+	c.Next()
+}
+
+// escapeLiterally escapes each ';' and each '%' not followed by two hex
+// digits in the raw query q.
+func escapeLiterally(q string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		switch ch := q[i]; {
+		case ch == ';':
+			b.WriteString("%3B")
+		case ch == '%' && (i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2])):
+			b.WriteString("%25")
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
