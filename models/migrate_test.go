@@ -100,3 +100,40 @@ func TestMigrationWaitEndsWithItsContext(t *testing.T) {
 		t.Fatalf("migrate after the lock was released: %v", err)
 	}
 }
+
+// A database from when doctors' emails were stored lower-cased, unique as
+// stored, gets the index that makes them unique in any case, and loses the
+// old one (which would refuse nothing the new one allows, but would keep a
+// second copy of every email).
+func TestMigrateMakesDoctorsEmailsUniqueInAnyCase(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	db := s.DB()
+	mustExec(t, db, `DROP INDEX idx_doctors_email_lower`)
+	mustExec(t, db, `CREATE UNIQUE INDEX idx_doctors_email ON doctors (email)`)
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	mappingDoctor(t, s, staff, "ann")
+	if err := models.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	if db.Migrator().HasIndex(&models.Doctor{}, "idx_doctors_email") {
+		t.Error("the old index on the email as stored is still there")
+	}
+	if !db.Migrator().HasIndex(&models.Doctor{}, "idx_doctors_email_lower") {
+		t.Error("no index on the email in any case")
+	}
+	ctx := admCtx(staff)
+	d := &models.Doctor{Name: "Ann again", Specialization: "Cardiology", Email: "ANN@Clinic.example"}
+	err := s.CreateDoctor(ctx, staff.ID, d)
+	if e, ok := err.(*models.Error); !ok || len(e.Fields["email"]) != 1 {
+		t.Fatalf("ann@clinic.example in capitals: %v, want the email's duplicate error", err)
+	}
+	d = &models.Doctor{Name: "Bea", Specialization: "Cardiology", Email: "Bea@Clinic.example"}
+	if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Doctor(ctx, d.ID)
+	if err != nil || got.Email != "Bea@Clinic.example" {
+		t.Fatalf("stored email %q (%v), want it as typed", got.Email, err)
+	}
+}
