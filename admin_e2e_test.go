@@ -380,7 +380,71 @@ func TestAdminScreenshots(t *testing.T) {
 	shoot(wide, "users", chromedp.Navigate(base+"/admin/users/"), chromedp.WaitVisible(sel("results")))
 
 	phone := admBrowser(t, 390, 844)
+	// A window is at least 500 px wide in headless Chromium: a phone's
+	// width needs the emulation.
+	admRun(t, phone, "become a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	login(phone)
 	shoot(phone, "phone-patients", chromedp.Navigate(base+"/admin/patients/"), chromedp.WaitVisible(sel("results")))
 	shoot(phone, "phone-patient-change", chromedp.Navigate(annURL), chromedp.WaitVisible(sel("form-patient")))
+}
+
+// The panel fits its screen: on a laptop (1280 px) no list is wider than
+// its box (the filters move above the table where beside it the table
+// would lose its last columns to a scrollbar), and a 100-letter value
+// wraps; on a phone (375 px, as a phone's browser lays it out) no page
+// scrolls sideways and "Log out" stays on the screen.
+func TestAdminLayoutFitsTheScreen(t *testing.T) {
+	ctx := admBrowser(t, 1280, 900)
+	app := newTestApp(t)
+	seed := admSeed(t, app)
+	long := strings.Repeat("A", 100)
+	app.mustDoctor(t, long, long)
+	srv := httptest.NewServer(app.router)
+	t.Cleanup(srv.Close)
+	base := srv.URL
+	admRun(t, ctx, "log in",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(base+"/admin/login/"),
+		chromedp.SendKeys(sel("login-email"), seed.super.Email),
+		chromedp.SendKeys(sel("login-password"), seed.super.Password),
+		chromedp.Click(sel("login-submit")),
+		chromedp.WaitVisible(sel("recent-actions")),
+	)
+	type fit struct {
+		Page, View, Table, Box, LogoutRight float64
+	}
+	measure := func(path string) fit {
+		t.Helper()
+		admRun(t, ctx, "open "+path, chromedp.Navigate(base+path), chromedp.WaitVisible(sel("logout")))
+		f, err := chromedp.Run(ctx, chromedp.Evaluate[fit](`(() => {
+			const table = document.querySelector("table.results"), box = document.querySelector(".table-wrap");
+			return {Page: document.documentElement.scrollWidth, View: document.documentElement.clientWidth,
+				Table: table ? table.scrollWidth : 0, Box: box ? box.clientWidth : 0,
+				LogoutRight: document.querySelector("[data-testid=logout]").getBoundingClientRect().right};
+		})()`))
+		if err != nil {
+			t.Fatalf("measure %s: %v", path, err)
+		}
+		return f
+	}
+	lists := []string{"/admin/patients/", "/admin/doctors/", "/admin/mappings/", "/admin/users/", "/admin/audit/"}
+	for _, path := range lists {
+		f := measure(path)
+		if f.Page > f.View {
+			t.Errorf("1280 px, %s: the page is %v px wide", path, f.Page)
+		}
+		if f.Table > f.Box {
+			t.Errorf("1280 px, %s: the table is %v px wide in a box of %v", path, f.Table, f.Box)
+		}
+	}
+	admRun(t, ctx, "become a phone", chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile))
+	for _, path := range append([]string{"/admin/", "/admin/patients/" + itoa64(seed.ann.ID) + "/", "/admin/password_change/"}, lists...) {
+		f := measure(path)
+		if f.Page > f.View {
+			t.Errorf("375 px, %s: the page is %v px wide", path, f.Page)
+		}
+		if f.LogoutRight > f.View {
+			t.Errorf("375 px, %s: Log out ends at %v px, off the screen", path, f.LogoutRight)
+		}
+	}
 }

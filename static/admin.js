@@ -49,12 +49,16 @@
       list.textContent = "";
       if (!items.length) {
         var none = document.createElement("li");
+        none.setAttribute("role", "none");
         none.className = "fk-none";
         none.textContent = "No matches";
         list.appendChild(none);
       }
       items.forEach(function (item) {
+        // The list item is only a wrapper: the listbox's options are the
+        // buttons (ARIA's listbox owns options, not list items).
         var li = document.createElement("li");
+        li.setAttribute("role", "none");
         var b = document.createElement("button");
         b.type = "button";
         b.className = "fk-option";
@@ -151,7 +155,16 @@
     update();
   }
 
+  // On a phone the filters sit above the results: closed there, unless a
+  // filter is in use, so the search box and the first rows are on the
+  // first screen.
+  function initFilters(details) {
+    var inUse = details.querySelector("[data-testid=clear-filters]");
+    if (!inUse && window.matchMedia("(max-width: 600px)").matches) details.open = false;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll(".filters details"), initFilters);
     Array.prototype.forEach.call(document.querySelectorAll(".fk[data-lookup]"), initPicker);
     Array.prototype.forEach.call(document.querySelectorAll(".changelist-form"), initChangelist);
   });
