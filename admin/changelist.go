@@ -33,6 +33,41 @@ func newResource(objectType, name, plural, title string, superuser bool) *resour
 // objectURL is the change page of object id.
 func (r *resource) objectURL(id int64) string { return r.path + strconv.FormatInt(id, 10) + "/" }
 
+// listURL is r's changelist with query filters (a changelist's encoded
+// query, "" for none).
+func (r *resource) listURL(filters string) string {
+	if filters == "" {
+		return r.path
+	}
+	return r.path + "?" + filters
+}
+
+// Preserved filters, Django's _changelist_filters: the query of the
+// changelist a page was opened from travels with that page's links and
+// forms, so that saving, deleting or going back returns to the same search,
+// filters, ordering and page instead of the list's first page.
+const paramPreserved = "_changelist_filters"
+
+// keptFilters is the changelist query the request carries, re-encoded, or
+// "". It is only ever appended to a list's own path after "?": whatever it
+// holds, it cannot send the browser elsewhere.
+func keptFilters(c *gin.Context) string {
+	v, err := url.ParseQuery(c.Query(paramPreserved))
+	if err != nil {
+		return ""
+	}
+	v.Del(paramPreserved)
+	return v.Encode()
+}
+
+// carrying is u (a path without a query) carrying filters.
+func carrying(u, filters string) string {
+	if filters == "" {
+		return u
+	}
+	return u + "?" + paramPreserved + "=" + url.QueryEscape(filters)
+}
+
 // resourceOf returns the resource of an audited object type, or nil.
 func resourceOf(objectType string) *resource {
 	for _, r := range []*resource{patients, doctors, mappings, users} {
@@ -105,11 +140,22 @@ func sinceOf(value string, now time.Time) time.Time {
 type listState struct {
 	res    *resource
 	values url.Values
+	// kept is the list's query as its rows' and buttons' links carry it
+	// (preserved filters), "" when it has none; rowQuery, the query of its
+	// rows' links, escaped once for the page's hundred rows.
+	kept, rowQuery string
 }
 
 func newListState(c *gin.Context, res *resource) listState {
-	return listState{res: res, values: c.Request.URL.Query()}
+	ls := listState{res: res, values: c.Request.URL.Query()}
+	ls.values.Del(paramPreserved)
+	ls.kept = ls.values.Encode()
+	ls.rowQuery = carrying("", ls.kept)
+	return ls
 }
+
+// objectURL is the change page of the list's object id, carrying the list.
+func (ls listState) objectURL(id int64) string { return ls.res.objectURL(id) + ls.rowQuery }
 
 func (ls listState) get(key string) string { return strings.TrimSpace(ls.values.Get(key)) }
 
@@ -196,8 +242,8 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 	}
 	cl := templates.ChangeList{
 		Layout: l, Model: res.name, Heading: "Select " + res.name + " to change",
-		AddURL: res.path + "add/", AddLabel: "Add " + res.name,
-		ListURL: res.path, DeleteURL: res.path + "delete/", Search: ls.get(paramSearch),
+		AddURL: carrying(res.path+"add/", ls.kept), AddLabel: "Add " + res.name,
+		ListURL: res.path, DeleteURL: carrying(res.path+"delete/", ls.kept), Search: ls.get(paramSearch),
 		Rows: rows, Count: countLabel(page, res.name, res.plural),
 	}
 	export := strings.Replace(ls.url(map[string]string{paramPage: ""}), res.path, res.path+"export/", 1)

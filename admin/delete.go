@@ -22,7 +22,8 @@ func (a *Admin) deletePage(res *resource) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return a.renderDeletion(c, res, []int64{id}, res.objectURL(id)+"delete/", res.objectURL(id))
+		kept := keptFilters(c)
+		return a.renderDeletion(c, res, []int64{id}, carrying(res.objectURL(id)+"delete/", kept), carrying(res.objectURL(id), kept))
 	}
 }
 
@@ -38,12 +39,12 @@ func (a *Admin) deleteOne(res *resource) handlerFunc {
 		if _, err := a.store.AdminDelete(ctx, currentUser(c).ID, res.objectType, []int64{id}); err != nil {
 			if models.ErrorCode(err) == models.Invalid {
 				a.flash(c, "error", models.ErrorMessage(err))
-				return redirect(c, res.objectURL(id))
+				return redirect(c, carrying(res.objectURL(id), keptFilters(c)))
 			}
 			return err
 		}
 		a.flash(c, "success", fmt.Sprintf("The %s “%s” was deleted successfully.", res.name, name))
-		return redirect(c, res.path)
+		return redirect(c, res.listURL(keptFilters(c)))
 	}
 }
 
@@ -59,12 +60,13 @@ func (a *Admin) bulkDelete(res *resource) handlerFunc {
 			}
 		}
 		ids = models.AdminIDs(ids)
+		list := res.listURL(keptFilters(c))
 		if len(ids) == 0 {
 			a.flash(c, "warning", "Items must be selected in order to perform actions on them. No items have been changed.")
-			return redirect(c, res.path)
+			return redirect(c, list)
 		}
 		if c.PostForm("confirm") != "yes" {
-			return a.renderDeletion(c, res, ids, res.path+"delete/", res.path)
+			return a.renderDeletion(c, res, ids, carrying(res.path+"delete/", keptFilters(c)), list)
 		}
 		n, err := a.store.AdminDelete(c.Request.Context(), currentUser(c).ID, res.objectType, ids)
 		switch models.ErrorCode(err) {
@@ -77,7 +79,7 @@ func (a *Admin) bulkDelete(res *resource) handlerFunc {
 		default:
 			return err
 		}
-		return redirect(c, res.path)
+		return redirect(c, list)
 	}
 }
 
@@ -90,7 +92,7 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, actio
 		return models.Errorf(models.NotFound, "Not found.")
 	}
 	l, err := a.layout(c, "Are you sure?", res.objectType,
-		templates.Link{Label: res.title, URL: res.path}, templates.Link{Label: "Delete"})
+		templates.Link{Label: res.title, URL: res.listURL(keptFilters(c))}, templates.Link{Label: "Delete"})
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func (a *Admin) listDoctors(c *gin.Context) error {
 	rows := make([]templates.Row, 0, len(page.Items))
 	for _, d := range page.Items {
 		rows = append(rows, templates.Row{ID: itoa(d.ID), Label: d.Name, Cells: []templates.Cell{
-			{Text: d.Name, URL: doctors.objectURL(d.ID)}, {Text: d.Specialization}, {Text: d.Email}, {Text: d.Phone},
+			{Text: d.Name, URL: ls.objectURL(d.ID)}, {Text: d.Specialization}, {Text: d.Email}, {Text: d.Phone},
 			{Text: strconv.Itoa(d.YearsOfExperience)}, {Text: formatTime(d.CreatedAt)},
 		}})
 	}
@@ -95,18 +95,19 @@ func doctorFormValues(d *models.Doctor) formValues {
 }
 
 func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (templates.Form, error) {
-	heading, crumb, action := "Add doctor", "Add doctor", doctors.path+"add/"
+	var id int64
+	var name string
 	if d != nil {
-		heading, crumb, action = "Change doctor", d.Name, doctors.objectURL(d.ID)
+		id, name = d.ID, d.Name
 	}
-	l, err := a.layout(c, heading, doctors.objectType, templates.Link{Label: doctors.title, URL: doctors.path}, templates.Link{Label: crumb})
+	fr, err := a.newFormFrame(c, doctors, id, name)
 	if err != nil {
 		return templates.Form{}, err
 	}
 	years := v.input("number", "years_of_experience", "Years of experience", 0, false)
 	years.Help = "A whole number from 0 to 80."
 	f := templates.Form{
-		Layout: l, Model: doctors.name, Heading: heading, Action: action, AddAnother: true, Continue: true,
+		Layout: fr.layout, Model: doctors.name, Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
 		Fieldsets: []templates.Fieldset{
 			{Legend: "Doctor", Fields: []templates.Field{
 				v.input("text", "name", "Name", 100, true),
@@ -135,7 +136,7 @@ func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (temp
 			{Label: "Assignments", URL: mappings.path + "?doctor=" + itoa(d.ID), TestID: "assignments-link"},
 			{Label: "History", URL: doctors.objectURL(d.ID) + "history/", TestID: "history-link"},
 		}
-		f.DeleteURL = doctors.objectURL(d.ID) + "delete/"
+		f.DeleteURL = fr.deleteURL(doctors, d.ID)
 	}
 	return f, nil
 }

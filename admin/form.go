@@ -186,8 +186,37 @@ func parseInt(f models.FieldErrors, name, value string, def int, dst *int) {
 	*dst = n
 }
 
+// formFrame is what every add and change form has around its fields.
+type formFrame struct {
+	layout          templates.Layout
+	heading, action string
+	kept            string // the changelist the form was opened from
+}
+
+// newFormFrame frames res's add form (id 0) or the change form of object
+// id, labelled label in the breadcrumbs; the form posts, and its links go,
+// carrying the changelist it was opened from.
+func (a *Admin) newFormFrame(c *gin.Context, res *resource, id int64, label string) (formFrame, error) {
+	fr := formFrame{kept: keptFilters(c), heading: "Add " + res.name}
+	crumb, action := fr.heading, res.path+"add/"
+	if id != 0 {
+		fr.heading, crumb, action = "Change "+res.name, label, res.objectURL(id)
+	}
+	fr.action = carrying(action, fr.kept)
+	var err error
+	fr.layout, err = a.layout(c, fr.heading, res.objectType,
+		templates.Link{Label: res.title, URL: res.listURL(fr.kept)}, templates.Link{Label: crumb})
+	return fr, err
+}
+
+// deleteURL is the delete page of res's object id, carrying the list.
+func (fr formFrame) deleteURL(res *resource, id int64) string {
+	return carrying(res.objectURL(id)+"delete/", fr.kept)
+}
+
 // saved flashes the success message and redirects as the pressed button
-// asks: back to the list, to a new add form, or to the same change page.
+// asks: back to the list it was opened from, to a new add form, or to the
+// same change page.
 func saved(c *gin.Context, a *Admin, res *resource, id int64, label string, added bool) error {
 	verb := "changed"
 	if added {
@@ -197,11 +226,11 @@ func saved(c *gin.Context, a *Admin, res *resource, id int64, label string, adde
 	switch {
 	case c.PostForm("_continue") != "":
 		a.flash(c, "success", what+" You may edit it again below.")
-		return redirect(c, res.objectURL(id))
+		return redirect(c, carrying(res.objectURL(id), keptFilters(c)))
 	case c.PostForm("_addanother") != "":
 		a.flash(c, "success", what+" You may add another "+res.name+" below.")
-		return redirect(c, res.path+"add/")
+		return redirect(c, carrying(res.path+"add/", keptFilters(c)))
 	}
 	a.flash(c, "success", what)
-	return redirect(c, res.path)
+	return redirect(c, res.listURL(keptFilters(c)))
 }

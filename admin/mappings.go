@@ -52,7 +52,7 @@ func (a *Admin) listMappings(c *gin.Context) error {
 	for _, m := range page.Items {
 		m := m
 		row := templates.Row{ID: itoa(m.ID), Label: mappingLabel(&m), Cells: []templates.Cell{
-			{Text: "#" + itoa(m.ID), URL: mappings.objectURL(m.ID)},
+			{Text: "#" + itoa(m.ID), URL: ls.objectURL(m.ID)},
 		}}
 		if m.Patient != nil {
 			row.Cells = append(row.Cells, templates.Cell{Text: m.Patient.Name, URL: patients.objectURL(m.PatientID)})
@@ -106,16 +106,17 @@ func (a *Admin) exportMappings(c *gin.Context) error {
 var mappingFields = []string{"patient_id", "doctor_id", "notes"}
 
 func (a *Admin) mappingForm(c *gin.Context, m *models.Mapping, v formValues) (templates.Form, error) {
-	heading, crumb, action := "Add mapping", "Add mapping", mappings.path+"add/"
+	var id int64
+	var name string
 	if m != nil {
-		heading, crumb, action = "Change mapping", mappingLabel(m), mappings.objectURL(m.ID)
+		id, name = m.ID, mappingLabel(m)
 	}
-	l, err := a.layout(c, heading, mappings.objectType, templates.Link{Label: mappings.title, URL: mappings.path}, templates.Link{Label: crumb})
+	fr, err := a.newFormFrame(c, mappings, id, name)
 	if err != nil {
 		return templates.Form{}, err
 	}
 	f := templates.Form{
-		Layout: l, Model: "mapping", Heading: heading, Action: action, AddAnother: true, Continue: true,
+		Layout: fr.layout, Model: "mapping", Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
 		Fieldsets: []templates.Fieldset{{Legend: "Assignment", Fields: []templates.Field{
 			a.fk(c, v, "patient_id", "Patient", patients, true),
 			a.fk(c, v, "doctor_id", "Doctor", doctors, true),
@@ -132,7 +133,7 @@ func (a *Admin) mappingForm(c *gin.Context, m *models.Mapping, v formValues) (te
 			readonly("created_at", "Assigned (UTC)", formatTime(m.CreatedAt)),
 		}})
 		f.Links = []templates.Link{{Label: "History", URL: mappings.objectURL(m.ID) + "history/", TestID: "history-link"}}
-		f.DeleteURL = mappings.objectURL(m.ID) + "delete/"
+		f.DeleteURL = fr.deleteURL(mappings, m.ID)
 	}
 	return f, nil
 }

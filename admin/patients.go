@@ -60,7 +60,7 @@ func (a *Admin) listPatients(c *gin.Context) error {
 			owner = templates.Cell{Text: p.CreatedBy.Email}
 		}
 		rows = append(rows, templates.Row{ID: itoa(p.ID), Label: p.Name, Cells: []templates.Cell{
-			{Text: p.Name, URL: patients.objectURL(p.ID)}, {Text: formatDate(p.DateOfBirth)}, {Text: capitalize(p.Gender)},
+			{Text: p.Name, URL: ls.objectURL(p.ID)}, {Text: formatDate(p.DateOfBirth)}, {Text: capitalize(p.Gender)},
 			{Text: p.Phone}, {Text: p.Email}, owner, {Text: formatTime(p.CreatedAt)},
 		}})
 	}
@@ -103,11 +103,12 @@ func patientFormValues(p *models.Patient) formValues {
 // patientForm builds the add (p nil) or change page, with the patient's
 // doctors inline (ms; removed are the rows ticked for removal).
 func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms []models.Mapping, removed map[string]bool) (templates.Form, error) {
-	heading, crumb, action := "Add patient", "Add patient", patients.path+"add/"
+	var id int64
+	var name string
 	if p != nil {
-		heading, crumb, action = "Change patient", p.Name, patients.objectURL(p.ID)
+		id, name = p.ID, p.Name
 	}
-	l, err := a.layout(c, heading, patients.objectType, templates.Link{Label: patients.title, URL: patients.path}, templates.Link{Label: crumb})
+	fr, err := a.newFormFrame(c, patients, id, name)
 	if err != nil {
 		return templates.Form{}, err
 	}
@@ -123,7 +124,7 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 			readonly("updated_at", "Last changed (UTC)", formatTime(p.UpdatedAt)))
 	}
 	f := templates.Form{
-		Layout: l, Model: patients.name, Heading: heading, Action: action, AddAnother: true, Continue: true,
+		Layout: fr.layout, Model: patients.name, Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
 		Fieldsets: []templates.Fieldset{
 			{Legend: "Patient", Fields: []templates.Field{
 				v.input("text", "name", "Name", 100, true),
@@ -162,7 +163,7 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 	}
 	if p != nil {
 		f.Links = []templates.Link{{Label: "History", URL: patients.objectURL(p.ID) + "history/", TestID: "history-link"}}
-		f.DeleteURL = patients.objectURL(p.ID) + "delete/"
+		f.DeleteURL = fr.deleteURL(patients, p.ID)
 	}
 	return f, nil
 }

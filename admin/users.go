@@ -53,7 +53,7 @@ func (a *Admin) listUsers(c *gin.Context) error {
 	rows := make([]templates.Row, 0, len(page.Items))
 	for _, u := range page.Items {
 		rows = append(rows, templates.Row{ID: itoa(u.ID), Label: u.Email, Cells: []templates.Cell{
-			{Text: u.Email, URL: users.objectURL(u.ID)}, {Text: u.Name}, yesNo(u.IsActive), yesNo(u.IsStaff),
+			{Text: u.Email, URL: ls.objectURL(u.ID)}, {Text: u.Name}, yesNo(u.IsActive), yesNo(u.IsStaff),
 			yesNo(u.IsSuperuser), {Text: formatTime(u.DateJoined)}, {Text: formatTimePtr(u.LastLogin)},
 		}})
 	}
@@ -84,11 +84,12 @@ func boolText(b bool) string {
 }
 
 func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (templates.Form, error) {
-	heading, crumb, action := "Add user", "Add user", users.path+"add/"
+	var id int64
+	var name string
 	if u != nil {
-		heading, crumb, action = "Change user", u.Email, users.objectURL(u.ID)
+		id, name = u.ID, u.Email
 	}
-	l, err := a.layout(c, heading, users.objectType, templates.Link{Label: users.title, URL: users.path}, templates.Link{Label: crumb})
+	fr, err := a.newFormFrame(c, users, id, name)
 	if err != nil {
 		return templates.Form{}, err
 	}
@@ -103,7 +104,7 @@ func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (template
 			withHelp(v.input("password", "password2", "Password confirmation", 128, true), "Enter the same password again."))
 	}
 	f := templates.Form{
-		Layout: l, Model: users.name, Heading: heading, Action: action, AddAnother: true, Continue: true,
+		Layout: fr.layout, Model: users.name, Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
 		Fieldsets: []templates.Fieldset{
 			{Legend: "Account", Fields: account},
 			{Legend: "Permissions", Description: "Only superusers can open this page, and so only they grant staff or superuser status.",
@@ -127,7 +128,7 @@ func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (template
 			{Label: "Patients", URL: patients.path + "?owner=" + itoa(u.ID), TestID: "patients-link"},
 			{Label: "History", URL: users.objectURL(u.ID) + "history/", TestID: "history-link"},
 		}
-		f.DeleteURL = users.objectURL(u.ID) + "delete/"
+		f.DeleteURL = fr.deleteURL(users, u.ID)
 	}
 	return f, nil
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// Preserved filters (Django's _changelist_filters): a record opened from a
+// searched, ordered page of a list carries that list through its form, its
+// delete page and their redirects, so every way back lands on the same
+// page of the same list.
+func TestAdminKeepsTheListARecordWasOpenedFrom(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admSuper(t)
+	house := app.mustDoctor(t, "Gregory House", "Diagnostics")
+	wilson := app.mustDoctor(t, "James Wilson", "Oncology")
+	cuddy := app.mustDoctor(t, "Lisa Cuddy", "Endocrinology")
+	const list = "/admin/doctors/?o=name&q=a"
+	keep := "?_changelist_filters=" + url.QueryEscape("o=name&q=a")
+
+	page := cl.get(list).want(t, http.StatusOK)
+	href, _ := page.testid(t, "row-"+itoa64(house.ID)).Find("th a").Attr("href")
+	if want := "/admin/doctors/" + itoa64(house.ID) + "/" + keep; href != want {
+		t.Fatalf("row link %q, want %q", href, want)
+	}
+	if bulk, _ := page.doc(t).Find("form.changelist-form").Attr("action"); bulk != "/admin/doctors/delete/"+keep {
+		t.Errorf("bulk delete form posts to %q, want it to carry the list", bulk)
+	}
+	if add, _ := page.doc(t).Find(`a[href^="/admin/doctors/add/"]`).Attr("href"); add != "/admin/doctors/add/"+keep {
+		t.Errorf("add link %q, want it to carry the list", add)
+	}
+
+	change := cl.get(href).want(t, http.StatusOK)
+	if action, _ := change.testid(t, "form-doctor").Attr("action"); action != "/admin/doctors/"+itoa64(house.ID)+"/"+keep {
+		t.Errorf("form action %q, want it to carry the list", action)
+	}
+	if del, _ := change.testid(t, "delete-link").Attr("href"); del != "/admin/doctors/"+itoa64(house.ID)+"/delete/"+keep {
+		t.Errorf("delete link %q, want it to carry the list", del)
+	}
+	if crumb, _ := change.doc(t).Find(`.breadcrumbs a[href^="/admin/doctors/"]`).Attr("href"); crumb != list {
+		t.Errorf("breadcrumb %q, want the list %q", crumb, list)
+	}
+
+	form := url.Values{"name": {"Gregory House"}, "specialization": {"Diagnostics"}, "email": {house.Email},
+		"phone": {""}, "years_of_experience": {"20"}}
+	cl.post(href, form).wantRedirect(t, list)
+	form.Set("_continue", "1")
+	cl.post(href, form).wantRedirect(t, href)
+	form.Del("_continue")
+	form.Set("_addanother", "1")
+	cl.post(href, form).wantRedirect(t, "/admin/doctors/add/"+keep)
+
+	deletePage := cl.get("/admin/doctors/"+itoa64(wilson.ID)+"/delete/"+keep).want(t, http.StatusOK)
+	if cancel, _ := deletePage.doc(t).Find(`a[href^="/admin/doctors/` + itoa64(wilson.ID) + `/"]`).Last().Attr("href"); cancel != "/admin/doctors/"+itoa64(wilson.ID)+"/"+keep {
+		t.Errorf("cancel link %q, want the record carrying the list", cancel)
+	}
+	cl.post("/admin/doctors/"+itoa64(wilson.ID)+"/delete/"+keep, url.Values{"confirm": {"yes"}}).wantRedirect(t, list)
+	cl.post("/admin/doctors/delete/"+keep, url.Values{"ids": {itoa64(cuddy.ID)}, "confirm": {"yes"}}).wantRedirect(t, list)
+	cl.post("/admin/doctors/delete/"+keep, url.Values{}).wantRedirect(t, list)
+
+	// Whatever the parameter holds, the way back is the list's own path.
+	for _, hostile := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "%zz", "a=1&_changelist_filters=b"} {
+		r := cl.post("/admin/doctors/"+itoa64(house.ID)+"/?_changelist_filters="+url.QueryEscape(hostile), func() url.Values {
+			f := url.Values{}
+			for k, v := range form {
+				f[k] = v
+			}
+			f.Del("_addanother")
+			return f
+		}())
+		loc := r.want(t, http.StatusSeeOther).Header().Get("Location")
+		if !strings.HasPrefix(loc, "/admin/doctors/") || strings.Contains(loc, "_changelist_filters") {
+			t.Errorf("_changelist_filters=%q: back to %q", hostile, loc)
+		}
+	}
+}
