@@ -145,20 +145,35 @@ func TestAdminOwnPasswordChange(t *testing.T) {
 		}
 	}
 	const next = "violet-Harbour-owl-58"
+	// Every failure at once, as Django's form reports them: a wrong old
+	// password does not hide what is wrong with the new one.
 	for _, tc := range []struct {
-		form       url.Values
-		field, msg string
+		form url.Values
+		want map[string]string // field: part of its message
 	}{
 		{url.Values{"old_password": {"wrong-" + u.Password}, "new_password1": {next}, "new_password2": {next}},
-			"old_password", models.MsgOldPasswordWrong},
+			map[string]string{"old_password": models.MsgOldPasswordWrong}},
 		{url.Values{"old_password": {u.Password}, "new_password1": {next}, "new_password2": {next + "x"}},
-			"new_password2", "didn’t match"},
+			map[string]string{"new_password2": "didn’t match"}},
 		{url.Values{"old_password": {u.Password}, "new_password1": {"12345678"}, "new_password2": {"12345678"}},
-			"new_password2", "entirely numeric"},
+			map[string]string{"new_password2": "entirely numeric"}},
+		{url.Values{"old_password": {"wrong-" + u.Password}, "new_password1": {next}, "new_password2": {next + "x"}},
+			map[string]string{"old_password": models.MsgOldPasswordWrong, "new_password2": "didn’t match"}},
+		{url.Values{"old_password": {"wrong-" + u.Password}, "new_password1": {"12345678"}, "new_password2": {"12345678"}},
+			map[string]string{"old_password": models.MsgOldPasswordWrong, "new_password2": "entirely numeric"}},
 	} {
 		res := cl.post("/admin/password_change/", tc.form).want(t, http.StatusBadRequest)
-		if got := res.text(t, "error-"+tc.field); !strings.Contains(got, tc.msg) {
-			t.Errorf("error for %s = %q, want %q", tc.field, got, tc.msg)
+		for _, field := range []string{"old_password", "new_password1", "new_password2"} {
+			msg, want := tc.want[field]
+			if !want {
+				if res.has(t, "error-"+field) {
+					t.Errorf("%v: an error for %s: %q", tc.want, field, res.text(t, "error-"+field))
+				}
+				continue
+			}
+			if got := res.text(t, "error-"+field); !strings.Contains(got, msg) {
+				t.Errorf("error for %s = %q, want %q", field, got, msg)
+			}
 		}
 		if res.doc(t).Find(`input[type="password"][value]`).FilterFunction(func(_ int, s *goquerySelection) bool {
 			return s.AttrOr("value", "") != ""
@@ -186,11 +201,12 @@ func TestAdminOwnPasswordChange(t *testing.T) {
 	authWant401(t, authMe(app, access), "", true)
 	authLogin(app, u.Email, u.Password).want(t, http.StatusUnauthorized)
 	authLogin(app, u.Email, next).want(t, http.StatusOK)
-	// The wrong old password and the change are in the trail.
+	// The three wrong old passwords and the change are in the trail.
 	evs := app.admEvents(t, models.AuditFilter{ObjectType: models.ObjectUser, ObjectID: u.ID, Action: models.ActionUpdate})
-	if len(evs) != 2 || evs[0].Outcome != models.OutcomeFailure || !strings.Contains(evs[0].Changes, "wrong old password") ||
-		evs[1].Outcome != models.OutcomeSuccess || !strings.Contains(evs[1].Changes, "password") ||
-		evs[1].UserID == nil || *evs[1].UserID != u.ID {
+	last := len(evs) - 1
+	if len(evs) != 4 || evs[0].Outcome != models.OutcomeFailure || !strings.Contains(evs[0].Changes, "wrong old password") ||
+		evs[last].Outcome != models.OutcomeSuccess || !strings.Contains(evs[last].Changes, "password") ||
+		evs[last].UserID == nil || *evs[last].UserID != u.ID {
 		t.Errorf("password change events = %+v", evs)
 	}
 	// Only the signed-in: the page is not for visitors.

@@ -52,10 +52,7 @@ func (a *Admin) passwordChangeForm(c *gin.Context) (templates.Form, error) {
 func (a *Admin) passwordChange(c *gin.Context) error {
 	u := sessionUser(c)
 	password, mismatch := confirmedPassword(c, "new_password1", "new_password2")
-	err := mismatch.Err()
-	if err == nil {
-		err = a.logins.ChangePassword(c.Request.Context(), u, posted(c, "old_password"), "new_password2", password, session(c).ID())
-	}
+	err := a.logins.ChangePassword(c.Request.Context(), u, posted(c, "old_password"), "new_password2", password, session(c).ID(), mismatch)
 	status := http.StatusBadRequest
 	if th := (*models.Throttled)(nil); errors.As(err, &th) {
 		status, err = http.StatusTooManyRequests, models.FieldErrors{"old_password": {a.throttled(c, th)}}.Err()

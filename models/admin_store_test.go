@@ -190,7 +190,7 @@ func TestPasswordChangesEndOtherSessions(t *testing.T) {
 		run  func(keep string) error
 	}{
 		{"own change", func(keep string) error {
-			return store.ChangeOwnPassword(ctx, u.ID, "admin-Horse-battery-42", "new_password1", "admin-Horse-battery-42", keep)
+			return store.ChangeOwnPassword(ctx, u.ID, "admin-Horse-battery-42", "new_password1", "admin-Horse-battery-42", keep, nil)
 		}},
 		{"set by a superuser", func(keep string) error {
 			return store.SetUserPassword(ctx, u.ID, "admin-Horse-battery-42", keep)

@@ -179,7 +179,10 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepTok
 	if err != nil {
 		return err
 	}
-	return s.setPassword(ctx, u, "password", password, keepToken)
+	if err := passwordRuleErrors(u, "password", password).Err(); err != nil {
+		return err
+	}
+	return s.setPassword(ctx, u, password, keepToken)
 }
 
 // MsgOldPasswordWrong is Django's PasswordChangeForm message for a wrong
@@ -189,8 +192,12 @@ const MsgOldPasswordWrong = "Your old password was entered incorrectly. Please e
 // ChangeOwnPassword is SetUserPassword for users changing their own
 // password (Django admin's password_change): the old one must be given
 // (Invalid under "old_password" if wrong); the new one's rule failures are
-// reported under newField.
-func (s *Store) ChangeOwnPassword(ctx context.Context, id int64, oldPassword, newField, password, keepToken string) error {
+// reported under newField. found are the form's own errors (a confirmation
+// that does not match): the old password is checked all the same and every
+// failure is reported at once, as Django's PasswordChangeForm does, rather
+// than one per round trip; the new password's rules are then not judged
+// (Django stops at the mismatch too).
+func (s *Store) ChangeOwnPassword(ctx context.Context, id int64, oldPassword, newField, password, keepToken string, found FieldErrors) error {
 	u, err := s.User(ctx, id)
 	if err != nil {
 		return err
@@ -199,29 +206,42 @@ func (s *Store) ChangeOwnPassword(ctx context.Context, id int64, oldPassword, ne
 	if err != nil {
 		return translate(err)
 	}
+	f := FieldErrors{}
 	if !ok {
 		// A wrong guess is in the trail, as a failed login is.
 		if err := s.audit(ctx, auditEntry{action: ActionUpdate, objectType: ObjectUser, objectID: id, outcome: OutcomeFailure,
 			changes: map[string]Change{"password": {New: "(refused: wrong old password)"}}}); err != nil {
 			return err
 		}
-		return invalidField("old_password", MsgOldPasswordWrong)
+		f.Add("old_password", MsgOldPasswordWrong)
 	}
-	return s.setPassword(ctx, u, newField, password, keepToken)
+	f.Merge(found)
+	if len(found) == 0 {
+		f.Merge(passwordRuleErrors(u, newField, password))
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	return s.setPassword(ctx, u, password, keepToken)
 }
 
-// setPassword validates password for u (its messages under field), then
-// stores it and ends u's other sessions and every API token.
-func (s *Store) setPassword(ctx context.Context, u *User, field, password, keepToken string) error {
-	id := u.ID
+// passwordRuleErrors are password's failures for u, under field.
+func passwordRuleErrors(u *User, field, password string) FieldErrors {
 	if password == "" {
-		return invalidField(field, msgBlank)
+		return FieldErrors{field: {msgBlank}}
 	}
 	if msgs := ValidatePassword(password,
 		PasswordAttr{Name: "email address", Value: u.Email},
 		PasswordAttr{Name: "name", Value: u.Name}); len(msgs) > 0 {
-		return &Error{Code: Invalid, Message: msgs[0], Fields: map[string][]string{field: msgs}}
+		return FieldErrors{field: msgs}
 	}
+	return nil
+}
+
+// setPassword stores password (its rules checked by the caller) for u and
+// ends u's other sessions and every API token.
+func (s *Store) setPassword(ctx context.Context, u *User, password, keepToken string) error {
+	id := u.ID
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return translate(err)

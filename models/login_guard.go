@@ -84,9 +84,9 @@ func (g *LoginGuard) Check(ctx context.Context, email, password string, accept f
 // slot, so a stolen session cannot guess the password (which may open
 // other doors) faster than the login form could, and a locked email is
 // refused with a *Throttled error.
-func (g *LoginGuard) ChangePassword(ctx context.Context, u *User, oldPassword, newField, password, keepToken string) error {
+func (g *LoginGuard) ChangePassword(ctx context.Context, u *User, oldPassword, newField, password, keepToken string, found FieldErrors) error {
 	return g.guess(u.Email, func() (bool, error) {
-		err := g.store.ChangeOwnPassword(ctx, u.ID, oldPassword, newField, password, keepToken)
+		err := g.store.ChangeOwnPassword(ctx, u.ID, oldPassword, newField, password, keepToken, found)
 		var e *Error
 		return errors.As(err, &e) && len(e.Fields["old_password"]) > 0, err
 	})
