@@ -131,3 +131,30 @@ func TestAdminPageViewsDoNotRewriteTheSession(t *testing.T) {
 		t.Errorf("the success message shown twice")
 	}
 }
+
+// The forms tell the browser what the server will accept: the date picker
+// offers no date of birth the save would refuse, the years of experience
+// their range, and each of a patient's doctors has a remove box that says
+// which doctor it removes (not eleven boxes all called "Remove").
+func TestAdminFormsCarryTheirBounds(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admSuper(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Ann Archer")
+	house := app.mustDoctor(t, "Gregory House", "Diagnostics")
+	m := app.admMapping(t, owner.ID, p.ID, house.ID)
+
+	page := cl.get("/admin/patients/"+itoa64(p.ID)+"/").want(t, http.StatusOK)
+	dob := page.doc(t).Find("#id_date_of_birth")
+	if lo, hi := dob.AttrOr("min", ""), dob.AttrOr("max", ""); lo != "1900-01-01" || hi != app.store.Today().String() {
+		t.Errorf("date of birth bounds %q–%q, want 1900-01-01–today (%s)", lo, hi, app.store.Today())
+	}
+	if label := page.testid(t, "inline-remove-"+itoa64(m.ID)).AttrOr("aria-label", ""); label != "Remove Gregory House" {
+		t.Errorf("remove box labelled %q", label)
+	}
+	years := cl.get("/admin/doctors/add/").want(t, http.StatusOK).doc(t).Find("#id_years_of_experience")
+	if lo, hi := years.AttrOr("min", ""), years.AttrOr("max", ""); lo != "0" || hi != "80" {
+		t.Errorf("years of experience bounds %q–%q, want 0–80", lo, hi)
+	}
+}

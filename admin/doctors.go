@@ -106,6 +106,7 @@ func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (temp
 	}
 	years := v.input("number", "years_of_experience", "Years of experience", 0, false)
 	years.Help = "A whole number from 0 to 80."
+	years.Min, years.Max = "0", strconv.Itoa(models.MaxYearsOfExperience)
 	f := templates.Form{
 		Layout: fr.layout, Model: doctors.name, Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
 		Fieldsets: []templates.Fieldset{

@@ -113,6 +113,8 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 		return templates.Form{}, err
 	}
 	gender := v.selectField("gender", "Gender", genderChoices("")[1:])
+	dateOfBirth := withHelp(v.input("date", "date_of_birth", "Date of birth", 0, false), "Not in the future, not before 1900-01-01.")
+	dateOfBirth.Min, dateOfBirth.Max = models.EarliestBirth().String(), a.store.Today().String()
 	owner := a.fk(c, v, models.FieldOwner, "Owner (the user the record belongs to)", users, true)
 	if !currentUser(c).IsSuperuser {
 		owner.LookupURL = "" // the user list is for superusers
@@ -128,7 +130,7 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 		Fieldsets: []templates.Fieldset{
 			{Legend: "Patient", Fields: []templates.Field{
 				v.input("text", "name", "Name", 100, true),
-				withHelp(v.input("date", "date_of_birth", "Date of birth", 0, false), "Not in the future, not before 1900-01-01."),
+				dateOfBirth,
 				gender,
 			}},
 			{Legend: "Contact", Fields: []templates.Field{
@@ -152,8 +154,9 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 		},
 	}
 	for _, m := range ms {
-		row := templates.InlineRow{ID: itoa(m.ID), Remove: removed[itoa(m.ID)]}
+		row := templates.InlineRow{ID: itoa(m.ID), Label: "#" + itoa(m.DoctorID), Remove: removed[itoa(m.ID)]}
 		if m.Doctor != nil {
+			row.Label = m.Doctor.Name
 			row.Cells = []templates.Cell{{Text: m.Doctor.Name, URL: doctors.objectURL(m.DoctorID)}, {Text: m.Doctor.Specialization}}
 		} else {
 			row.Cells = []templates.Cell{{Text: "#" + itoa(m.DoctorID)}, {}}

@@ -51,6 +51,10 @@ func (p *Patient) key() (time.Time, int64) { return p.CreatedAt, p.ID }
 // earliestBirth is the earliest accepted date of birth.
 var earliestBirth = NewDate(1900, time.January, 1)
 
+// EarliestBirth is the earliest accepted date of birth (the admin form's
+// date picker starts there).
+func EarliestBirth() Date { return earliestBirth }
+
 // CleanEdit is Clean for p as an edit of stored (nil: a new patient),
 // whose values are not judged again where the edit leaves them as they
 // are (judgeOnlyEdited).

@@ -52,6 +52,12 @@ func inputAttrs(f Field) templ.Attributes {
 	if f.Autocomplete != "" {
 		a["autocomplete"] = f.Autocomplete
 	}
+	if f.Min != "" {
+		a["min"] = f.Min
+	}
+	if f.Max != "" {
+		a["max"] = f.Max
+	}
 	var described string
 	if f.Help != "" {
 		described = "help_" + f.Name

@@ -150,6 +150,7 @@ type Field struct {
 	Errors                         []string
 	Options                        []Option
 	MaxLength                      int
+	Min, Max                       string // a number's or a date's bounds, for the browser's picker
 	Autocomplete                   string
 	Lookup                         string // fk: the JSON endpoint to search
 	LookupLabel                    string // fk: what the current value is
@@ -176,6 +177,7 @@ type Inline struct {
 // InlineRow is one related row.
 type InlineRow struct {
 	ID     string
+	Label  string // what the row is, for its remove box's label ("Gregory House")
 	Cells  []Cell
 	Remove bool
 }
