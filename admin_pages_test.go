@@ -158,3 +158,24 @@ func TestAdminFormsCarryTheirBounds(t *testing.T) {
 		t.Errorf("years of experience bounds %q–%q, want 0–80", lo, hi)
 	}
 }
+
+// A change page's title and a deletion's breadcrumbs name the record, so
+// tabs of several records, and the page that deletes one, can be told
+// apart.
+func TestAdminPagesNameTheirRecord(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admSuper(t)
+	house := app.mustDoctor(t, "Gregory House", "Diagnostics")
+	change := cl.get("/admin/doctors/"+itoa64(house.ID)+"/").want(t, http.StatusOK)
+	if title := change.doc(t).Find("title").Text(); !strings.HasPrefix(title, "Gregory House | Change doctor") {
+		t.Errorf("change page title %q", title)
+	}
+	del := cl.get("/admin/doctors/"+itoa64(house.ID)+"/delete/").want(t, http.StatusOK)
+	crumbs := strings.Join(del.doc(t).Find(".breadcrumbs li").Map(func(_ int, s *goquerySelection) string {
+		return strings.TrimSpace(s.Text())
+	}), " › ")
+	if crumbs != "Home › Doctors › Gregory House (Diagnostics) › Delete" {
+		t.Errorf("delete page breadcrumbs %q", crumbs)
+	}
+}

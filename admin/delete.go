@@ -91,12 +91,7 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, actio
 	if d.Empty() {
 		return models.Errorf(models.NotFound, "Not found.")
 	}
-	l, err := a.layout(c, "Are you sure?", res.objectType,
-		templates.Link{Label: res.title, URL: res.listURL(keptFilters(c))}, templates.Link{Label: "Delete"})
-	if err != nil {
-		return err
-	}
-	vm := templates.DeleteConfirm{Layout: l, Model: res.name, Heading: "Are you sure?", Action: action, CancelURL: cancel}
+	vm := templates.DeleteConfirm{Model: res.name, Heading: "Are you sure?", Action: action, CancelURL: cancel}
 	for _, id := range ids {
 		vm.IDs = append(vm.IDs, itoa(id))
 		if res == users && id == currentUser(c).ID {
@@ -141,6 +136,21 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, actio
 			g.More = "and " + itoa(more) + " more"
 		}
 		vm.Groups = append(vm.Groups, g)
+	}
+	// The breadcrumbs name the one object being deleted, as its change
+	// page's do: Patients › Ann Archer (#3) › Delete.
+	crumbs := []templates.Link{{Label: res.title, URL: res.listURL(keptFilters(c))}}
+	if len(ids) == 1 {
+		for _, g := range vm.Groups {
+			for _, item := range g.Items {
+				if item.URL == res.objectURL(ids[0]) {
+					crumbs = append(crumbs, templates.Link{Label: item.Label, URL: cancel})
+				}
+			}
+		}
+	}
+	if vm.Layout, err = a.layout(c, "Are you sure?", res.objectType, append(crumbs, templates.Link{Label: "Delete"})...); err != nil {
+		return err
 	}
 	return render(c, http.StatusOK, templates.DeletePage(vm))
 }

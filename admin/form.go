@@ -203,8 +203,14 @@ func (a *Admin) newFormFrame(c *gin.Context, res *resource, id int64, label stri
 		fr.heading, crumb, action = "Change "+res.name, label, res.objectURL(id)
 	}
 	fr.action = carrying(action, fr.kept)
+	// A change page's title names its object (Django's subtitle): tabs of
+	// several records can be told apart.
+	title := fr.heading
+	if id != 0 {
+		title = label + " | " + fr.heading
+	}
 	var err error
-	fr.layout, err = a.layout(c, fr.heading, res.objectType,
+	fr.layout, err = a.layout(c, title, res.objectType,
 		templates.Link{Label: res.title, URL: res.listURL(fr.kept)}, templates.Link{Label: crumb})
 	return fr, err
 }
