@@ -77,14 +77,14 @@ func readObject(c *gin.Context) (object, error) {
 	if len(body) == 0 {
 		return object{}, nil
 	}
+	// As DRF: a parameter that does not parse is ignored (`application/json;
+	// charset` is JSON), and a refusal quotes the header as sent, parameters
+	// included (DRF's request.content_type).
 	ct := c.GetHeader("Content-Type")
 	mediaType, _, err := mime.ParseMediaType(ct)
-	if err != nil || mediaType != "application/json" {
-		if err != nil {
-			mediaType = strings.TrimSpace(strings.SplitN(ct, ";", 2)[0])
-		}
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) || mediaType != "application/json" {
 		return nil, &httpError{status: http.StatusUnsupportedMediaType,
-			detail: fmt.Sprintf("Unsupported media type %q in request.", mediaType)}
+			detail: `Unsupported media type "` + ct + `" in request.`}
 	}
 	if !utf8.Valid(body) {
 		return nil, parseError("the body is not valid UTF-8")
