@@ -234,8 +234,10 @@ func TestAdminEndToEnd(t *testing.T) {
 		chromedp.Navigate(annURL),
 		chromedp.WaitVisible(sel("inline-empty")),
 		chromedp.SendKeys(sel("fk-search-assign_doctor_id"), "hous"),
-		chromedp.WaitVisible(sel("fk-option")),
-		chromedp.Click(sel("fk-option")),
+		// The option of the typed search itself: on a busy machine the
+		// picker may search "h" first and replace its options meanwhile.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="fk-option"][data-id="`+itoa64(seed.house.ID)+`"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="fk-option"][data-id="`+itoa64(seed.house.ID)+`"]`)),
 		chromedp.SendKeys(chromedp.CSS("#id_assign_notes"), "Unexplained fever"),
 		chromedp.Click(sel("save-continue")),
 		chromedp.WaitVisible(sel("message-success")),

@@ -115,39 +115,68 @@ func TestDeletionRecordsOnlyWhatItRemoved(t *testing.T) {
 
 // A deletion that PostgreSQL ends as a deadlock's victim runs again and
 // succeeds once the other side has gone, instead of failing (a 500). The
-// deadlock is made on purpose: another transaction holds one of the
-// patient's mappings, the deletion locks the patient and waits for that
-// mapping, then the other asks for the patient. The deletion waited first,
-// so its deadlock check runs first and it is the victim.
+// deadlock is made on purpose (deadlockWith).
 func TestDeletionRunsAgainAfterADeadlock(t *testing.T) {
 	t.Parallel()
 	if modelstest.Engine() != models.Postgres {
 		t.Skip("deadlocks: PostgreSQL only (SQLite's write transactions are serial)")
 	}
-	s := modelstest.Store(t)
-	ctx := context.Background()
-	owner, p, ms := patientWithDoctors(t, s, 1)
+	untilVictim(t, func() bool {
+		s := modelstest.Store(t)
+		owner, p, ms := patientWithDoctors(t, s, 1)
+		victim, err := deadlockWith(t, s, p.ID, ms[0], func() error { return s.DeletePatient(context.Background(), owner, p.ID) })
+		if err != nil {
+			t.Fatalf("the deletion, victim %v: %v, want it run again and done", victim, err)
+		}
+		var n int64
+		if err := s.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Count(&n).Error; err != nil || n != 0 {
+			t.Fatalf("patient left: %d (%v)", n, err)
+		}
+		return victim
+	})
+}
+
+// deadlockWith makes a deadlock with op on purpose: another transaction
+// holds mapping, op (run meanwhile) locks patient and waits for mapping,
+// then the other asks for patient. It reports whether op was the victim,
+// and op's error once the other has rolled back.
+//
+// PostgreSQL looks for a deadlock once in each waiter, deadlock_timeout
+// (1 s) after it began to wait, and the waiter that finds the cycle is
+// its victim. op waited first, so it is the victim, unless the machine
+// stalled for longer than that between op's wait and the other's request:
+// then op's one check found no cycle yet, the other's does, and op simply
+// succeeds (untilVictim tries again).
+func deadlockWith(t *testing.T, s *models.Store, patient, mapping int64, op func() error) (victim bool, err error) {
+	t.Helper()
 	other, xid := beginHolder(t, s.DB())
-	if err := other.Exec("SELECT id FROM mappings WHERE id = ? FOR UPDATE", ms[0]).Error; err != nil {
+	if err := other.Exec("SELECT id FROM mappings WHERE id = ? FOR UPDATE", mapping).Error; err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.DeletePatient(ctx, owner, p.ID) }()
-	lockWaitFor(t, s.DB(), xid) // the deletion holds the patient, waits for the mapping
-	// The other side now waits for the patient: a cycle. The deletion is
-	// the victim; its retry waits for the patient, which this side holds
-	// until it rolls back.
-	if err := other.Exec("SELECT id FROM patients WHERE id = ? FOR UPDATE", p.ID).Error; err != nil {
-		t.Fatalf("the other side of the deadlock: %v (the deletion should have been the victim)", err)
-	}
+	go func() { done <- op() }()
+	lockWaitFor(t, s.DB(), xid) // op holds the patient, waits for the mapping
+	otherErr := other.Exec("SELECT id FROM patients WHERE id = ? FOR UPDATE", patient).Error
 	other.Rollback()
-	if err := <-done; err != nil {
-		t.Fatalf("the deletion, a deadlock's victim: %v, want it run again and done", err)
+	if otherErr != nil && !strings.Contains(otherErr.Error(), "40P01") {
+		t.Fatalf("the other side of the deadlock: %v", otherErr)
 	}
-	var n int64
-	if err := s.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Count(&n).Error; err != nil || n != 0 {
-		t.Fatalf("patient left: %d (%v)", n, err)
+	return otherErr == nil, <-done
+}
+
+// untilVictim runs attempt, which makes a deadlock with deadlockWith on
+// fixtures of its own and reports whether the operation under test was its
+// victim, until it was: five attempts at most.
+func untilVictim(t *testing.T, attempt func() (victim bool)) {
+	t.Helper()
+	const attempts = 5
+	for i := 1; i <= attempts; i++ {
+		if attempt() {
+			return
+		}
+		t.Logf("attempt %d: the other side was the deadlock's victim (a stall past deadlock_timeout); again", i)
 	}
+	t.Fatalf("in %d attempts the operation was never the deadlock's victim", attempts)
 }
 
 // patientWithDoctors makes an owner with one patient assigned to n doctors
@@ -186,43 +215,36 @@ func TestAdminSaveRunsAgainAfterADeadlock(t *testing.T) {
 	if modelstest.Engine() != models.Postgres {
 		t.Skip("deadlocks: PostgreSQL only (SQLite's write transactions are serial)")
 	}
-	s := modelstest.Store(t)
-	ctx := context.Background()
-	_, p, ms := patientWithDoctors(t, s, 1)
-	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Saver", Email: "saver@clinic.example", Password: "correct-Horse-battery-9",
-		IsActive: true, IsStaff: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored, err := s.AdminPatient(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.CreatedBy = nil
-	edited := *stored
-	edited.Name = "Saved Again"
-	other, xid := beginHolder(t, s.DB())
-	if err := other.Exec("SELECT id FROM mappings WHERE id = ? FOR UPDATE", ms[0]).Error; err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- s.AdminSavePatient(ctx, staff.ID, &edited, stored, models.PatientDoctorChanges{Remove: []int64{ms[0]}})
-	}()
-	lockWaitFor(t, s.DB(), xid) // the save holds the patient, waits for the mapping
-	if err := other.Exec("SELECT id FROM patients WHERE id = ? FOR UPDATE", p.ID).Error; err != nil {
-		t.Fatalf("the other side of the deadlock: %v (the save should have been the victim)", err)
-	}
-	other.Rollback()
-	if err := <-done; err != nil {
-		t.Fatalf("the save, a deadlock's victim: %v, want it run again and done", err)
-	}
-	got, err := s.AdminPatient(ctx, p.ID)
-	if err != nil || got.Name != "Saved Again" {
-		t.Fatalf("saved patient = %+v, %v", got, err)
-	}
-	var left int64
-	if err := s.DB().Model(&models.Mapping{}).Where("id = ?", ms[0]).Count(&left).Error; err != nil || left != 0 {
-		t.Fatalf("removed mapping left: %d (%v)", left, err)
-	}
+	untilVictim(t, func() bool {
+		s := modelstest.Store(t)
+		ctx := context.Background()
+		_, p, ms := patientWithDoctors(t, s, 1)
+		staff, err := s.CreateUser(ctx, models.NewUser{Name: "Saver", Email: "saver@clinic.example", Password: "correct-Horse-battery-9",
+			IsActive: true, IsStaff: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := s.AdminPatient(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored.CreatedBy = nil
+		edited := *stored
+		edited.Name = "Saved Again"
+		victim, err := deadlockWith(t, s, p.ID, ms[0], func() error {
+			return s.AdminSavePatient(ctx, staff.ID, &edited, stored, models.PatientDoctorChanges{Remove: []int64{ms[0]}})
+		})
+		if err != nil {
+			t.Fatalf("the save, victim %v: %v, want it run again and done", victim, err)
+		}
+		got, err := s.AdminPatient(ctx, p.ID)
+		if err != nil || got.Name != "Saved Again" {
+			t.Fatalf("saved patient = %+v, %v", got, err)
+		}
+		var left int64
+		if err := s.DB().Model(&models.Mapping{}).Where("id = ?", ms[0]).Count(&left).Error; err != nil || left != 0 {
+			t.Fatalf("removed mapping left: %d (%v)", left, err)
+		}
+		return victim
+	})
 }

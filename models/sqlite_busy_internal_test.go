@@ -42,34 +42,35 @@ func TestSQLiteWaitAtMostSettles(t *testing.T) {
 		}
 		return time.Duration(v[0].(int64)) * time.Millisecond
 	}
-	// A deadline of 0 is no deadline; each context is made at its step, so
-	// a slow machine does not eat into the time left.
+	// A deadline of 0 is no deadline. Each step's deadline is set from a
+	// time given to waitAtMostAt as now, so no stall of the machine
+	// between the context and the call eats into the time left.
 	steps := []struct {
 		deadline time.Duration
 		want     time.Duration
 	}{
 		{0, sqliteBusyTimeout},                                   // as opened
-		{10 * time.Second, 9 * time.Second},                      // a request's deadline, a moment later
+		{10*time.Second - time.Millisecond, 9 * time.Second},     // a request's deadline, a moment later
 		{10*time.Second - 300*time.Millisecond, 9 * time.Second}, // settled: no change
 		{0, 9 * time.Second},                                     // within a second of the default: kept
 		{2500 * time.Millisecond, 2 * time.Second},               // a shorter deadline
 		{400 * time.Millisecond, 0},                              // under a second: the time left
-		{10 * time.Second, 9 * time.Second},
+		{10*time.Second - time.Millisecond, 9 * time.Second},
 		{0, 9 * time.Second},
 	}
 	for i, s := range steps {
-		ctx := context.Background()
+		ctx, now := context.Background(), time.Now()
 		if s.deadline > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, s.deadline)
+			ctx, cancel = context.WithDeadline(ctx, now.Add(s.deadline))
 			defer cancel()
 		}
-		if err := c.waitAtMost(ctx); err != nil {
+		if err := c.waitAtMostAt(ctx, now); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
 		if s.want == 0 {
-			if c.busy > 400*time.Millisecond || c.busy < 300*time.Millisecond {
-				t.Errorf("step %d: busy timeout %v, want the ~400ms left", i, c.busy)
+			if c.busy != s.deadline {
+				t.Errorf("step %d: busy timeout %v, want the %v left", i, c.busy, s.deadline)
 			}
 			continue
 		}

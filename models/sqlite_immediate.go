@@ -83,10 +83,13 @@ const sqliteBusyTimeout = 10 * time.Second
 // The timeout is changed only when it would outlast the deadline or end
 // more than a second before it, so a connection serving requests of the
 // same timeout settles on one value instead of a PRAGMA per statement.
-func (c *immediateConn) waitAtMost(ctx context.Context) error {
+func (c *immediateConn) waitAtMost(ctx context.Context) error { return c.waitAtMostAt(ctx, time.Now()) }
+
+// waitAtMostAt is waitAtMost with the time now given (tests give one).
+func (c *immediateConn) waitAtMostAt(ctx context.Context, now time.Time) error {
 	want, limit := sqliteBusyTimeout, time.Duration(math.MaxInt64)
 	if deadline, ok := ctx.Deadline(); ok {
-		limit = time.Until(deadline)
+		limit = deadline.Sub(now)
 		if limit <= 0 {
 			return context.DeadlineExceeded
 		}
