@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -78,18 +79,59 @@ var doctorList = listSpec{
 }
 
 // doctorEmailIndex makes doctors' emails unique in any case. It replaces
-// the unique index on the column as stored (idx_doctors_email), from when
-// the email was stored lower-cased: every stored email is lower-case
-// there, so the new index is built without a conflict. On SQLite, LOWER
-// is the Unicode one registered in db.go, as in every query.
-const doctorEmailIndex = "idx_doctors_email_lower"
+// the unique index on the column as stored (oldDoctorEmailIndex), from
+// when the app stored emails lower-cased. On SQLite it folds with
+// unicode_lower, the app's own function (db.go), not the LOWER that other
+// clients of the file have.
+const (
+	doctorEmailIndex    = "idx_doctors_email_lower"
+	oldDoctorEmailIndex = "idx_doctors_email"
+)
 
+// migrateDoctorEmailIndex builds doctorEmailIndex and drops the old index.
+// A boot that finds that done reads the catalog only: CREATE INDEX IF NOT
+// EXISTS would still lock the table against writes, and DROP INDEX needs
+// it to itself. On PostgreSQL the change waits for its lock a few seconds
+// at a time (execWaitingBriefly), so that doctors' reads do not queue
+// behind it for as long as an older server's transaction holds the table.
+// Emails that differ only in case (written with SQL: the app never stored
+// one) are named in the error, for an operator to settle.
 func migrateDoctorEmailIndex(db *gorm.DB) error {
-	return db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS ` + doctorEmailIndex + ` ON doctors (LOWER(email))`).Error; err != nil {
-			return err
+	m := db.Migrator()
+	if m.HasIndex(&Doctor{}, doctorEmailIndex) && !m.HasIndex(&Doctor{}, oldDoctorEmailIndex) {
+		return nil
+	}
+	fold := "LOWER"
+	if db.Dialector.Name() == SQLite {
+		fold = "unicode_lower"
+	}
+	var clashes []Doctor
+	err := db.Select("id", "email").Where(fold + `(email) IN (SELECT ` + fold + `(email) FROM doctors GROUP BY 1 HAVING COUNT(*) > 1)`).
+		Order(fold + "(email)").Order("id").Limit(50).Find(&clashes).Error
+	if err != nil {
+		return err
+	}
+	if len(clashes) > 0 {
+		var b strings.Builder
+		for _, d := range clashes {
+			fmt.Fprintf(&b, "; %d %s", d.ID, d.Email)
 		}
-		return tx.Exec(`DROP INDEX IF EXISTS idx_doctors_email`).Error
+		return fmt.Errorf("doctors share an email in different cases (id email%s): change all but one of each, then start again", b.String())
+	}
+	stmts := []string{
+		`CREATE UNIQUE INDEX IF NOT EXISTS ` + doctorEmailIndex + ` ON doctors (` + fold + `(email))`,
+		`DROP INDEX IF EXISTS ` + oldDoctorEmailIndex,
+	}
+	if db.Dialector.Name() == Postgres {
+		return execWaitingBriefly(db, "doctors", stmts)
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		for _, stmt := range stmts {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -55,7 +55,18 @@ func migrateSearchIndexes(db *gorm.DB) error {
 	if err != nil {
 		return err
 	}
-	for _, stmt := range searchIndexStatements(schemas["pg_trgm"], schemas["btree_gin"] != "") {
+	// An index that exists is not named again: CREATE INDEX IF NOT EXISTS
+	// takes its lock on the table before it looks, so every boot would wait
+	// behind (and hold up writes behind it) a long transaction on the table.
+	var names []string
+	if err := db.Raw(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`).Scan(&names).Error; err != nil {
+		return err
+	}
+	exists := map[string]bool{}
+	for _, n := range names {
+		exists[n] = true
+	}
+	for _, stmt := range searchIndexStatements(schemas["pg_trgm"], schemas["btree_gin"] != "", exists) {
 		if err := db.Exec(stmt).Error; err != nil {
 			return fmt.Errorf("%s: %w", stmt, err)
 		}
@@ -126,13 +137,17 @@ func widenSearchStatistics(db *gorm.DB) error {
 
 // searchIndexStatements are the CREATE INDEX statements of trigramIndexes
 // with pg_trgm in schema trgm ("": not installed, no statements), and the
-// owner-led ones only when btree_gin is installed.
-func searchIndexStatements(trgm string, btreeGin bool) []string {
+// owner-led ones only when btree_gin is installed; none for an index that
+// exists already.
+func searchIndexStatements(trgm string, btreeGin bool, exists map[string]bool) []string {
 	if trgm == "" {
 		return nil
 	}
 	var stmts []string
 	for _, ix := range trigramIndexes {
+		if exists[ix.name] {
+			continue
+		}
 		var columns []string
 		if ix.owner != "" {
 			if !btreeGin {

@@ -160,7 +160,7 @@ func execWaitingBriefly(db *gorm.DB, table string, stmts []string) error {
 			}
 			for _, stmt := range stmts {
 				if err := tx.Exec(stmt).Error; err != nil {
-					return fmt.Errorf("%s.search_text: %s: %w", table, strings.Fields(stmt)[0], err)
+					return fmt.Errorf("%s: %s: %w", table, strings.Fields(stmt)[0], err)
 				}
 			}
 			return nil
