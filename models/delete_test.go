@@ -2,9 +2,12 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"healthcare/models"
 	"healthcare/models/modelstest"
@@ -158,7 +161,8 @@ func deadlockWith(t *testing.T, s *models.Store, patient, mapping int64, op func
 	lockWaitFor(t, s.DB(), xid) // op holds the patient, waits for the mapping
 	otherErr := other.Exec("SELECT id FROM patients WHERE id = ? FOR UPDATE", patient).Error
 	other.Rollback()
-	if otherErr != nil && !strings.Contains(otherErr.Error(), "40P01") {
+	var pgErr *pgconn.PgError
+	if otherErr != nil && !(errors.As(otherErr, &pgErr) && pgErr.Code == "40P01") { // deadlock_detected
 		t.Fatalf("the other side of the deadlock: %v", otherErr)
 	}
 	return otherErr == nil, <-done
