@@ -432,6 +432,9 @@ func TestAdminLayoutFitsTheScreen(t *testing.T) {
 	lists := []string{"/admin/patients/", "/admin/doctors/", "/admin/mappings/", "/admin/users/", "/admin/audit/"}
 	for _, path := range lists {
 		f := measure(path)
+		if f.Table == 0 || f.Box == 0 {
+			t.Fatalf("1280 px, %s: no results table to measure", path)
+		}
 		if f.Page > f.View {
 			t.Errorf("1280 px, %s: the page is %v px wide", path, f.Page)
 		}
@@ -447,6 +450,17 @@ func TestAdminLayoutFitsTheScreen(t *testing.T) {
 		}
 		if f.LogoutRight > f.View {
 			t.Errorf("375 px, %s: Log out ends at %v px, off the screen", path, f.LogoutRight)
+		}
+	}
+	// On a phone the filters are closed, unless one is in use.
+	for path, want := range map[string]bool{"/admin/patients/": false, "/admin/patients/?gender=female": true} {
+		admRun(t, ctx, "open "+path, chromedp.Navigate(base+path), chromedp.WaitVisible(sel("results")))
+		open, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(".filters details").open`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if open != want {
+			t.Errorf("375 px, %s: filters open %v, want %v", path, open, want)
 		}
 	}
 }

@@ -40,6 +40,9 @@ func TestAdminKeepsTheListARecordWasOpenedFrom(t *testing.T) {
 	if del, _ := change.testid(t, "delete-link").Attr("href"); del != "/admin/doctors/"+itoa64(house.ID)+"/delete/"+keep {
 		t.Errorf("delete link %q, want it to carry the list", del)
 	}
+	if history, _ := change.testid(t, "history-link").Attr("href"); history != "/admin/doctors/"+itoa64(house.ID)+"/history/"+keep {
+		t.Errorf("history link %q, want it to carry the list", history)
+	}
 	if crumb, _ := change.doc(t).Find(`.breadcrumbs a[href^="/admin/doctors/"]`).Attr("href"); crumb != list {
 		t.Errorf("breadcrumb %q, want the list %q", crumb, list)
 	}

@@ -23,7 +23,10 @@ func (a *Admin) deletePage(res *resource) handlerFunc {
 			return err
 		}
 		kept := keptFilters(c)
-		return a.renderDeletion(c, res, []int64{id}, carrying(res.objectURL(id)+"delete/", kept), carrying(res.objectURL(id), kept))
+		back := carrying(res.objectURL(id), kept)
+		// The breadcrumbs go through the record, named as on its change page.
+		record := templates.Link{Label: a.objectName(c.Request.Context(), res, id), URL: back}
+		return a.renderDeletion(c, res, []int64{id}, carrying(res.objectURL(id)+"delete/", kept), back, record)
 	}
 }
 
@@ -83,7 +86,10 @@ func (a *Admin) bulkDelete(res *resource) handlerFunc {
 	}
 }
 
-func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, action, cancel string) error {
+// renderDeletion shows the confirmation of the deletion of res's ids; the
+// form posts to action, Cancel goes to cancel, and the breadcrumbs go from
+// the list through crumbs to "Delete".
+func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, action, cancel string, crumbs ...templates.Link) error {
 	d, err := a.store.AdminDeletion(c.Request.Context(), res.objectType, ids)
 	if err != nil {
 		return err
@@ -137,19 +143,8 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, actio
 		}
 		vm.Groups = append(vm.Groups, g)
 	}
-	// The breadcrumbs name the one object being deleted, as its change
-	// page's do: Patients › Ann Archer (#3) › Delete.
-	crumbs := []templates.Link{{Label: res.title, URL: res.listURL(keptFilters(c))}}
-	if len(ids) == 1 {
-		for _, g := range vm.Groups {
-			for _, item := range g.Items {
-				if item.URL == res.objectURL(ids[0]) {
-					crumbs = append(crumbs, templates.Link{Label: item.Label, URL: cancel})
-				}
-			}
-		}
-	}
-	if vm.Layout, err = a.layout(c, "Are you sure?", res.objectType, append(crumbs, templates.Link{Label: "Delete"})...); err != nil {
+	crumbs = append(append([]templates.Link{{Label: res.title, URL: res.listURL(keptFilters(c))}}, crumbs...), templates.Link{Label: "Delete"})
+	if vm.Layout, err = a.layout(c, "Are you sure?", res.objectType, crumbs...); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, templates.DeletePage(vm))

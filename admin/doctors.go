@@ -135,9 +135,9 @@ func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (temp
 		}})
 		f.Links = []templates.Link{
 			{Label: "Assignments", URL: mappings.path + "?doctor=" + itoa(d.ID), TestID: "assignments-link"},
-			{Label: "History", URL: doctors.objectURL(d.ID) + "history/", TestID: "history-link"},
+			{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"},
 		}
-		f.DeleteURL = fr.deleteURL(doctors, d.ID)
+		f.DeleteURL = fr.subpage("delete/")
 	}
 	return f, nil
 }

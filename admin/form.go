@@ -188,6 +188,8 @@ func parseInt(f models.FieldErrors, name, value string, def int, dst *int) {
 
 // formFrame is what every add and change form has around its fields.
 type formFrame struct {
+	res             *resource
+	id              int64 // 0 on an add form
 	layout          templates.Layout
 	heading, action string
 	kept            string // the changelist the form was opened from
@@ -197,7 +199,7 @@ type formFrame struct {
 // id, labelled label in the breadcrumbs; the form posts, and its links go,
 // carrying the changelist it was opened from.
 func (a *Admin) newFormFrame(c *gin.Context, res *resource, id int64, label string) (formFrame, error) {
-	fr := formFrame{kept: keptFilters(c), heading: "Add " + res.name}
+	fr := formFrame{res: res, id: id, kept: keptFilters(c), heading: "Add " + res.name}
 	crumb, action := fr.heading, res.path+"add/"
 	if id != 0 {
 		fr.heading, crumb, action = "Change "+res.name, label, res.objectURL(id)
@@ -215,10 +217,9 @@ func (a *Admin) newFormFrame(c *gin.Context, res *resource, id int64, label stri
 	return fr, err
 }
 
-// deleteURL is the delete page of res's object id, carrying the list.
-func (fr formFrame) deleteURL(res *resource, id int64) string {
-	return carrying(res.objectURL(id)+"delete/", fr.kept)
-}
+// subpage is a page of the form's object (sub: "delete/", "history/"),
+// carrying the list, as Django's change form carries it to both.
+func (fr formFrame) subpage(sub string) string { return carrying(fr.res.objectURL(fr.id)+sub, fr.kept) }
 
 // saved flashes the success message and redirects as the pressed button
 // asks: back to the list it was opened from, to a new add form, or to the

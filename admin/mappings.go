@@ -132,8 +132,8 @@ func (a *Admin) mappingForm(c *gin.Context, m *models.Mapping, v formValues) (te
 			readonly("id", "ID", itoa(m.ID)), readonly("created_by", "Assigned by", by),
 			readonly("created_at", "Assigned (UTC)", formatTime(m.CreatedAt)),
 		}})
-		f.Links = []templates.Link{{Label: "History", URL: mappings.objectURL(m.ID) + "history/", TestID: "history-link"}}
-		f.DeleteURL = fr.deleteURL(mappings, m.ID)
+		f.Links = []templates.Link{{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"}}
+		f.DeleteURL = fr.subpage("delete/")
 	}
 	return f, nil
 }

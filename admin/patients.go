@@ -165,8 +165,8 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 		f.Inline.Rows = append(f.Inline.Rows, row)
 	}
 	if p != nil {
-		f.Links = []templates.Link{{Label: "History", URL: patients.objectURL(p.ID) + "history/", TestID: "history-link"}}
-		f.DeleteURL = fr.deleteURL(patients, p.ID)
+		f.Links = []templates.Link{{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"}}
+		f.DeleteURL = fr.subpage("delete/")
 	}
 	return f, nil
 }

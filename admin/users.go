@@ -126,9 +126,9 @@ func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (template
 		f.Links = []templates.Link{
 			{Label: "Set password", URL: users.objectURL(u.ID) + "password/", TestID: "password-link"},
 			{Label: "Patients", URL: patients.path + "?owner=" + itoa(u.ID), TestID: "patients-link"},
-			{Label: "History", URL: users.objectURL(u.ID) + "history/", TestID: "history-link"},
+			{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"},
 		}
-		f.DeleteURL = fr.deleteURL(users, u.ID)
+		f.DeleteURL = fr.subpage("delete/")
 	}
 	return f, nil
 }

@@ -159,7 +159,7 @@
   // filter is in use, so the search box and the first rows are on the
   // first screen.
   function initFilters(details) {
-    var inUse = details.querySelector("[data-testid=clear-filters]");
+    var inUse = details.querySelector(".clear-filters"); // "Clear all filters": one is in use
     if (!inUse && window.matchMedia("(max-width: 600px)").matches) details.open = false;
   }
 
