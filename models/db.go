@@ -157,25 +157,18 @@ var registerSQLiteFunctions sync.Once
 // "Ünal" from "ünal" on SQLite as they do on PostgreSQL. SQLite lets an
 // application function overload a built-in one; it applies to every
 // connection opened afterwards.
-//
-// The same folding is also registered as unicode_lower, for the one index
-// that folds (doctorEmailIndex): an index on LOWER would be written with
-// the built-in LOWER by any other client of the file (the sqlite3 shell, a
-// .dump restored), and entries folded two ways make the index corrupt; a
-// client without unicode_lower cannot write the table at all instead.
 func registerUnicodeLower() {
-	lower := func(_ *gosqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-		switch v := args[0].(type) {
-		case string:
-			return strings.ToLower(v), nil
-		case []byte:
-			return strings.ToLower(string(v)), nil
-		default: // NULL and numbers: as the built-in LOWER returns them
-			return v, nil
-		}
-	}
-	gosqlite.MustRegisterDeterministicScalarFunction("lower", 1, lower)
-	gosqlite.MustRegisterDeterministicScalarFunction("unicode_lower", 1, lower)
+	gosqlite.MustRegisterDeterministicScalarFunction("lower", 1,
+		func(_ *gosqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return strings.ToLower(v), nil
+			case []byte:
+				return strings.ToLower(string(v)), nil
+			default: // NULL and numbers: as the built-in LOWER returns them
+				return v, nil
+			}
+		})
 }
 
 // sqliteDSN adds the pragmas every connection needs to a file path (or to a

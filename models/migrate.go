@@ -99,9 +99,6 @@ func migrate(db *gorm.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrate: audit triggers: %w", err)
 	}
-	if err := migrateDoctorEmailIndex(db); err != nil {
-		return fmt.Errorf("migrate: doctors' email index: %w", err)
-	}
 	if err := migratePatientCounts(db); err != nil {
 		return fmt.Errorf("migrate: patient counts: %w", err)
 	}

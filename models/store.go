@@ -154,13 +154,12 @@ func withTakenEmail(db *gorm.DB, err error, objectType string, id int64, email s
 	if email = NormalizeEmail(email); email == "" {
 		return err
 	}
-	// Users' emails are stored lower-cased; doctors' as typed.
-	q, msg := db.Model(&User{}).Where("email = ?", email), msgUserEmailTaken
+	model, msg := any(&User{}), msgUserEmailTaken
 	if objectType == ObjectDoctor {
-		q, msg = whereLowerEq(db.Model(&Doctor{}), "email", email), msgDoctorEmailTaken
+		model, msg = &Doctor{}, msgDoctorEmailTaken
 	}
 	var taken []int64
-	if qerr := q.Where("id <> ?", id).Limit(1).Pluck("id", &taken).Error; qerr != nil {
+	if qerr := db.Model(model).Where("email = ? AND id <> ?", email, id).Limit(1).Pluck("id", &taken).Error; qerr != nil {
 		return translate(qerr)
 	}
 	if len(taken) > 0 {

@@ -302,9 +302,8 @@ func checkPhone(f FieldErrors, field, value string) {
 	}
 }
 
-// NormalizeEmail trims an address and lower-cases it: users' emails are
-// stored so (the contract), and any email compared in any case is compared
-// so (a doctor's is stored as typed, unique in any case).
+// NormalizeEmail trims an address and lower-cases it: emails are unique
+// case-insensitively and stored lower-cased.
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // Date is a calendar date without time of day or zone, stored as SQL DATE
