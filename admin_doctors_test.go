@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -111,6 +112,23 @@ func TestAdminLookup(t *testing.T) {
 		}
 		if strings.Contains(res.Body.String(), "argon2") {
 			t.Errorf("GET %s leaks a password hash", tc.path)
+		}
+	}
+	// The picker lists 20 and says when there are more.
+	for i := range 21 {
+		app.mustDoctor(t, fmt.Sprintf("Dr Many %02d", i), "Pulmonology")
+	}
+	for q, want := range map[string]struct {
+		n    int
+		more bool
+	}{"many": {20, true}, "dora": {1, false}} {
+		var body struct {
+			Results []models.LookupItem `json:"results"`
+			More    bool                `json:"more"`
+		}
+		res := cl.get("/admin/lookup/doctor/?q="+url.QueryEscape(q)).want(t, http.StatusOK)
+		if err := json.Unmarshal(res.Body.Bytes(), &body); err != nil || len(body.Results) != want.n || body.More != want.more {
+			t.Errorf("lookup of %q: %d results, more %v (%v), want %d, %v", q, len(body.Results), body.More, err, want.n, want.more)
 		}
 	}
 	cl.get("/admin/lookup/token/?q=x").want(t, http.StatusNotFound)

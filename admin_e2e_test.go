@@ -394,7 +394,8 @@ func TestAdminScreenshots(t *testing.T) {
 // its box (the filters move above the table where beside it the table
 // would lose its last columns to a scrollbar), and a 100-letter value
 // wraps; on a phone (375 px, as a phone's browser lays it out) no page
-// scrolls sideways and "Log out" stays on the screen.
+// scrolls sideways and "Log out" stays on the screen; the doctor picker
+// says there, as anywhere, when it lists only the first matches.
 func TestAdminLayoutFitsTheScreen(t *testing.T) {
 	ctx := admBrowser(t, 1280, 900)
 	app := newTestApp(t)
@@ -452,6 +453,15 @@ func TestAdminLayoutFitsTheScreen(t *testing.T) {
 			t.Errorf("375 px, %s: Log out ends at %v px, off the screen", path, f.LogoutRight)
 		}
 	}
+	// The picker says when it lists only the first matches.
+	for i := range 21 {
+		app.mustDoctor(t, "Dr Many "+strconv.Itoa(i), "Pulmonology")
+	}
+	admRun(t, ctx, "search many doctors",
+		chromedp.Navigate(base+"/admin/patients/"+itoa64(seed.ann.ID)+"/"),
+		chromedp.SendKeys(sel("fk-search-assign_doctor_id"), "many"),
+		chromedp.WaitVisible(sel("fk-more")),
+	)
 	// On a phone the filters are closed, unless one is in use.
 	for path, want := range map[string]bool{"/admin/patients/": false, "/admin/patients/?gender=female": true} {
 		admRun(t, ctx, "open "+path, chromedp.Navigate(base+path), chromedp.WaitVisible(sel("results")))

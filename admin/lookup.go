@@ -14,10 +14,14 @@ var lookupTargets = map[string]string{
 	"user": models.ObjectUser, "patient": models.ObjectPatient, "doctor": models.ObjectDoctor,
 }
 
-// lookup handles GET /admin/lookup/{model}?q=...: up to 20 matches as JSON
-// {"results": [{"id", "label", "detail"}]}, for admin.js's picker. Staff
-// need it to choose patients' owners, so users are searchable by email
-// and name (never more).
+// lookupMax is how many matches the picker lists.
+const lookupMax = 20
+
+// lookup handles GET /admin/lookup/{model}?q=...: up to lookupMax matches
+// as JSON {"results": [{"id", "label", "detail"}], "more": bool}, for
+// admin.js's picker, which says when there are more (type more to narrow
+// them). Staff need it to choose patients' owners, so users are
+// searchable by email and name (never more).
 func (a *Admin) lookup(c *gin.Context) error {
 	objectType, ok := lookupTargets[c.Param("model")]
 	if !ok {
@@ -26,12 +30,16 @@ func (a *Admin) lookup(c *gin.Context) error {
 	q := strings.TrimSpace(c.Query("q"))
 	items := []models.LookupItem{}
 	if q != "" {
-		found, err := a.store.Lookup(c.Request.Context(), objectType, q, 20)
+		found, err := a.store.Lookup(c.Request.Context(), objectType, q, lookupMax+1)
 		if err != nil {
 			return err
 		}
 		items = append(items, found...)
 	}
-	c.JSON(http.StatusOK, gin.H{"results": items})
+	more := len(items) > lookupMax
+	if more {
+		items = items[:lookupMax]
+	}
+	c.JSON(http.StatusOK, gin.H{"results": items, "more": more})
 	return nil
 }

@@ -45,7 +45,7 @@
       idInput.dispatchEvent(new Event("change", { bubbles: true }));
     }
 
-    function render(items) {
+    function render(items, more) {
       list.textContent = "";
       if (!items.length) {
         var none = document.createElement("li");
@@ -75,6 +75,14 @@
         li.appendChild(b);
         list.appendChild(li);
       });
+      if (more) {
+        var hint = document.createElement("li");
+        hint.setAttribute("role", "none");
+        hint.className = "fk-none";
+        hint.dataset.testid = "fk-more";
+        hint.textContent = "More matches: type more to narrow them.";
+        list.appendChild(hint);
+      }
       list.hidden = false;
     }
 
@@ -89,7 +97,7 @@
         if (!r.ok) throw new Error("lookup failed: " + r.status);
         return r.json();
       }).then(function (data) {
-        if (mine === seq) render(data.results || []);
+        if (mine === seq) render(data.results || [], data.more);
       }).catch(function () {
         if (mine === seq) list.hidden = true;
       });
