@@ -99,6 +99,9 @@ func migrate(db *gorm.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrate: audit triggers: %w", err)
 	}
+	if err := migrateDoctorEmailKey(db); err != nil {
+		return fmt.Errorf("migrate: doctors' email key: %w", err)
+	}
 	if err := migratePatientCounts(db); err != nil {
 		return fmt.Errorf("migrate: patient counts: %w", err)
 	}

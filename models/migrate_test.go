@@ -126,3 +126,97 @@ func TestMigrateNamesNoIndexThatExists(t *testing.T) {
 		t.Errorf("a boot with every index in place ran %q", touched)
 	}
 }
+
+// A database from when doctors' emails were stored lower-cased, unique as
+// stored, gets each row's key and the index that makes emails unique in
+// any case, and loses the old index; emails are then kept as typed.
+func TestMigrateKeysDoctorsEmails(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	ann := mappingDoctor(t, s, staff, "ann")
+	mustExec(t, db, `DROP INDEX idx_doctors_email_key`)
+	mustExec(t, db, `UPDATE doctors SET email_key = NULL`)
+	mustExec(t, db, `CREATE UNIQUE INDEX idx_doctors_email ON doctors (email)`)
+	if err := models.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	if db.Migrator().HasIndex(&models.Doctor{}, "idx_doctors_email") {
+		t.Error("the old index on the email as stored is still there")
+	}
+	if !db.Migrator().HasIndex(&models.Doctor{}, "idx_doctors_email_key") {
+		t.Error("no unique index on the email's key")
+	}
+	if key := doctorEmailKey(t, db, ann); key != "ann@clinic.example" {
+		t.Fatalf("ann's key %q", key)
+	}
+	ctx := admCtx(staff)
+	err := s.CreateDoctor(ctx, staff.ID, &models.Doctor{Name: "Ann again", Specialization: "Cardiology", Email: "ANN@Clinic.example"})
+	if e, ok := err.(*models.Error); !ok || len(e.Fields["email"]) != 1 {
+		t.Fatalf("ann@clinic.example in capitals: %v, want the email's duplicate error", err)
+	}
+	d := &models.Doctor{Name: "Bea", Specialization: "Cardiology", Email: "Bea@Clinic.example"}
+	if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Doctor(ctx, d.ID); err != nil || got.Email != "Bea@Clinic.example" || doctorEmailKey(t, db, d.ID) != "bea@clinic.example" {
+		t.Fatalf("stored %+v (%v), want the email as typed, keyed folded", got, err)
+	}
+	// An edit that changes only the email's case keeps the key (no clash
+	// with itself); the key follows an edit of the address.
+	if _, err := s.UpdateDoctor(ctx, d.ID, func(d *models.Doctor) error { d.Email = "BEA@clinic.example"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateDoctor(ctx, d.ID, func(d *models.Doctor) error { d.Email = "Bee@Clinic.example"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if key := doctorEmailKey(t, db, d.ID); key != "bee@clinic.example" {
+		t.Fatalf("key after the edit %q", key)
+	}
+}
+
+// doctorEmailKey is doctor id's email key as stored ("" for none).
+func doctorEmailKey(t *testing.T, db *gorm.DB, id int64) string {
+	t.Helper()
+	var key *string
+	if err := db.Raw(`SELECT email_key FROM doctors WHERE id = ?`, id).Scan(&key).Error; err != nil {
+		t.Fatal(err)
+	}
+	if key == nil {
+		return ""
+	}
+	return *key
+}
+
+// Rows written with SQL have no key until the next boot keys them; one
+// whose email clashes in case with another's (the app never stores two)
+// stays without a key rather than stop the server, and the app refuses to
+// save it until one of them changes.
+func TestMigrateKeysSQLWrittenDoctors(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	db := s.DB()
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	ann := mappingDoctor(t, s, staff, "ann")
+	for _, email := range []string{"Ann@Clinic.example", "Cy@Clinic.example", "Dee@Clinic.example"} {
+		mustExec(t, db, `INSERT INTO doctors (name, specialization, email, phone, years_of_experience, created_at, updated_at)
+		  VALUES ('Imported', 'Cardiology', ?, '', 0, ?, ?)`, email, time.Now(), time.Now())
+	}
+	var imported []int64
+	if err := db.Raw(`SELECT id FROM doctors WHERE name = 'Imported' ORDER BY id`).Scan(&imported).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := models.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int64]string{ann: "ann@clinic.example", imported[0]: "", imported[1]: "cy@clinic.example", imported[2]: "dee@clinic.example"} {
+		if key := doctorEmailKey(t, db, id); key != want {
+			t.Errorf("doctor %d: key %q, want %q", id, key, want)
+		}
+	}
+	_, err := s.UpdateDoctor(admCtx(staff), imported[0], func(d *models.Doctor) error { d.Phone = "555 0100"; return nil })
+	if e, ok := err.(*models.Error); !ok || len(e.Fields["email"]) != 1 {
+		t.Fatalf("saving the clashing doctor: %v, want the email's duplicate error", err)
+	}
+}

@@ -154,12 +154,13 @@ func withTakenEmail(db *gorm.DB, err error, objectType string, id int64, email s
 	if email = NormalizeEmail(email); email == "" {
 		return err
 	}
-	model, msg := any(&User{}), msgUserEmailTaken
+	// Users' emails are stored folded; doctors' keep the folded one as a key.
+	q, msg := db.Model(&User{}).Where("email = ?", email), msgUserEmailTaken
 	if objectType == ObjectDoctor {
-		model, msg = &Doctor{}, msgDoctorEmailTaken
+		q, msg = db.Model(&Doctor{}).Where("email_key = ?", email), msgDoctorEmailTaken
 	}
 	var taken []int64
-	if qerr := db.Model(model).Where("email = ? AND id <> ?", email, id).Limit(1).Pluck("id", &taken).Error; qerr != nil {
+	if qerr := q.Where("id <> ?", id).Limit(1).Pluck("id", &taken).Error; qerr != nil {
 		return translate(qerr)
 	}
 	if len(taken) > 0 {
