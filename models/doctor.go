@@ -15,7 +15,7 @@ type Doctor struct {
 	ID             int64  `gorm:"primaryKey;index:idx_doctors_created,priority:2"`
 	Name           string `gorm:"size:100;not null"`
 	Specialization string `gorm:"size:100;not null;index"`
-	Email          string `gorm:"size:254;not null"` // as typed
+	Email          string `gorm:"size:254;not null;uniqueIndex"` // as typed; unique as typed too (a plain index: see EmailKey)
 	// EmailKey is Email folded (NormalizeEmail), written by the app with
 	// every write (BeforeSave, Clean), unique (doctorEmailKeyIndex): the
 	// contract asks emails unique in any case and DRF keeps them as typed.
@@ -24,7 +24,9 @@ type Doctor struct {
 	// sqlite3 shell's is ASCII-only: the index then corrupt), and
 	// PostgreSQL with the database's LC_CTYPE (C folds ASCII only). NULL
 	// for a row written with SQL until the next boot keys it
-	// (migrateDoctorEmailKey): SQL imports keep working.
+	// (migrateDoctorEmailKey): SQL imports keep working. gorm's Updates
+	// and UpdateColumn with a map skip BeforeSave: a write of the email
+	// that way must set the key too.
 	EmailKey          *string `gorm:"size:254"`
 	Phone             string  `gorm:"size:20;not null"`
 	YearsOfExperience int     `gorm:"not null"`
@@ -101,59 +103,85 @@ func (d *Doctor) keyEmail() {
 	d.EmailKey = &key
 }
 
-// The unique index on EmailKey, and the one it replaces: the email as
-// stored, unique when the app stored emails lower-cased.
-const (
-	doctorEmailKeyIndex = "idx_doctors_email_key"
-	oldDoctorEmailIndex = "idx_doctors_email"
-)
+// doctorEmailKeyIndex is the unique index on EmailKey.
+const doctorEmailKeyIndex = "idx_doctors_email_key"
 
-// migrateDoctorEmailKey makes EmailKey unique, drops the old index, and
-// keys the rows without a key (the column is new, or a row was written
-// with SQL). A row whose email clashes in case with another's (possible
-// only through SQL) stays without a key, so the server still starts; the
-// app refuses to save it until one of the two changes ("already exists").
+// migrateDoctorEmailKey makes EmailKey unique and keys every row whose key
+// is missing or stale: a row written with SQL has none, and an UPDATE of
+// the email with SQL or by an older release (a rollback, or its replicas
+// still serving during a rolling deploy) leaves a stale one, which would
+// refuse the address the row no longer has and let its own be taken again
+// in another case. The doctors' table is small (thousands of rows): each
+// boot reads it. A row whose email clashes in case with another's
+// (possible only through SQL or an older release) stays without a key
+// rather than stop the server; the app refuses to save it until one of
+// the two changes ("already exists"). Each write is guarded by the row's
+// email as read, so a replica already serving that edits the row
+// meanwhile is not overwritten. The index on the email as typed stays: it
+// keeps exact duplicates out whatever writes, and an older release's
+// boot, which makes it, working.
 //
-// A boot that finds the indexes done reads the catalog only (CREATE INDEX
-// IF NOT EXISTS would lock the table against writes, and DROP INDEX needs
-// it to itself), and looks up the rows without a key through the index.
-// On PostgreSQL the index change waits for its lock a few seconds at a
-// time (execWaitingBriefly), so that reads do not queue behind it for as
-// long as an older server's transaction holds the table.
+// The index is made once; later boots read the catalog only (CREATE INDEX
+// IF NOT EXISTS would lock the table against writes). On PostgreSQL it
+// waits for its lock a few seconds at a time (execWaitingBriefly), so that
+// reads do not queue behind it for as long as an older server's
+// transaction holds the table.
 func migrateDoctorEmailKey(db *gorm.DB) error {
-	m := db.Migrator()
-	if !m.HasIndex(&Doctor{}, doctorEmailKeyIndex) || m.HasIndex(&Doctor{}, oldDoctorEmailIndex) {
-		stmts := []string{
-			`CREATE UNIQUE INDEX IF NOT EXISTS ` + doctorEmailKeyIndex + ` ON doctors (email_key)`,
-			`DROP INDEX IF EXISTS ` + oldDoctorEmailIndex,
-		}
+	if !db.Migrator().HasIndex(&Doctor{}, doctorEmailKeyIndex) {
+		stmt := `CREATE UNIQUE INDEX IF NOT EXISTS ` + doctorEmailKeyIndex + ` ON doctors (email_key)`
 		var err error
 		if db.Dialector.Name() == Postgres {
-			err = execWaitingBriefly(db, "doctors", stmts)
+			err = execWaitingBriefly(db, "doctors", []string{stmt})
 		} else {
-			err = db.Transaction(func(tx *gorm.DB) error {
-				for _, stmt := range stmts {
-					if err := tx.Exec(stmt).Error; err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			err = db.Exec(stmt).Error
 		}
 		if err != nil {
 			return err
 		}
 	}
-	var unkeyed []Doctor
-	return db.Select("id", "email").Where("email_key IS NULL").FindInBatches(&unkeyed, 500, func(*gorm.DB, int) error {
-		for _, d := range unkeyed {
-			err := db.Model(&Doctor{}).Where("id = ?", d.ID).UpdateColumn("email_key", NormalizeEmail(d.Email)).Error
-			if err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
-				return err
+	type keyed struct {
+		ID       int64
+		Email    string
+		EmailKey *string
+	}
+	var rows, stale, unkeyed []keyed
+	err := db.Model(&Doctor{}).Select("id", "email", "email_key").FindInBatches(&rows, 1000, func(*gorm.DB, int) error {
+		for _, d := range rows {
+			switch {
+			case d.EmailKey == nil:
+				unkeyed = append(unkeyed, d)
+			case *d.EmailKey != NormalizeEmail(d.Email):
+				stale = append(stale, d)
 			}
 		}
 		return nil
 	}).Error
+	if err != nil {
+		return err
+	}
+	// Stale keys go first: a row whose email another's stale key holds is
+	// keyed after.
+	for _, d := range stale {
+		if err := db.Model(&Doctor{}).Where("id = ? AND email = ? AND email_key = ?", d.ID, d.Email, *d.EmailKey).
+			UpdateColumn("email_key", nil).Error; err != nil {
+			return err
+		}
+	}
+	for _, d := range append(stale, unkeyed...) {
+		key := NormalizeEmail(d.Email)
+		var taken int64
+		if err := db.Model(&Doctor{}).Where("email_key = ? AND id <> ?", key, d.ID).Count(&taken).Error; err != nil {
+			return err
+		}
+		if taken > 0 {
+			continue // a clash: left without a key (the log stays quiet on PostgreSQL)
+		}
+		err := db.Model(&Doctor{}).Where("id = ? AND email = ? AND email_key IS NULL", d.ID, d.Email).UpdateColumn("email_key", key).Error
+		if err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
+			return err
+		}
+	}
+	return nil
 }
 
 func errDoctorEmailTaken() *Error {
