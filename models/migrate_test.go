@@ -2,6 +2,8 @@ package models_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -152,10 +154,8 @@ func TestMigrateKeysDoctorsEmails(t *testing.T) {
 		t.Fatalf("ann's key %q", key)
 	}
 	ctx := admCtx(staff)
-	err := s.CreateDoctor(ctx, staff.ID, &models.Doctor{Name: "Ann again", Specialization: "Cardiology", Email: "ANN@Clinic.example"})
-	if e, ok := err.(*models.Error); !ok || len(e.Fields["email"]) != 1 {
-		t.Fatalf("ann@clinic.example in capitals: %v, want the email's duplicate error", err)
-	}
+	wantDoctorEmailTaken(t, "ann@clinic.example in capitals",
+		s.CreateDoctor(ctx, staff.ID, &models.Doctor{Name: "Ann again", Specialization: "Cardiology", Email: "ANN@Clinic.example"}))
 	d := &models.Doctor{Name: "Bea", Specialization: "Cardiology", Email: "Bea@Clinic.example"}
 	if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
 		t.Fatal(err)
@@ -173,6 +173,17 @@ func TestMigrateKeysDoctorsEmails(t *testing.T) {
 	}
 	if key := doctorEmailKey(t, db, d.ID); key != "bee@clinic.example" {
 		t.Fatalf("key after the edit %q", key)
+	}
+}
+
+// wantDoctorEmailTaken fails unless err is the contract's duplicate email
+// error of a doctor, under "email" alone.
+func wantDoctorEmailTaken(t *testing.T, what string, err error) {
+	t.Helper()
+	var e *models.Error
+	if !errors.As(err, &e) || e.Code != models.Invalid || len(e.Fields) != 1 ||
+		!slices.Equal(e.Fields["email"], []string{"doctor with this email already exists."}) {
+		t.Fatalf("%s: %v, want the email's duplicate error", what, err)
 	}
 }
 
@@ -216,9 +227,7 @@ func TestMigrateKeysSQLWrittenDoctors(t *testing.T) {
 		}
 	}
 	_, err := s.UpdateDoctor(admCtx(staff), imported[0], func(d *models.Doctor) error { d.Phone = "555 0100"; return nil })
-	if e, ok := err.(*models.Error); !ok || len(e.Fields["email"]) != 1 {
-		t.Fatalf("saving the clashing doctor: %v, want the email's duplicate error", err)
-	}
+	wantDoctorEmailTaken(t, "saving the clashing doctor", err)
 }
 
 // An older release (a rollback, or a replica still serving during a
@@ -243,8 +252,6 @@ func TestMigrateRekeysStaleDoctorsEmails(t *testing.T) {
 	// The address ann no longer has is free; the one she has is taken in
 	// any case.
 	ctx := admCtx(staff)
-	err := s.CreateDoctor(ctx, staff.ID, &models.Doctor{Name: "Zed", Specialization: "Cardiology", Email: "ZED@clinic.example"})
-	if e, ok := err.(*models.Error); !ok || len(e.Fields["email"]) != 1 {
-		t.Fatalf("zed@clinic.example in capitals: %v, want the email's duplicate error", err)
-	}
+	wantDoctorEmailTaken(t, "zed@clinic.example in capitals",
+		s.CreateDoctor(ctx, staff.ID, &models.Doctor{Name: "Zed", Specialization: "Cardiology", Email: "ZED@clinic.example"}))
 }
