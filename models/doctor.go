@@ -168,15 +168,14 @@ func migrateDoctorEmailKey(db *gorm.DB) error {
 		}
 	}
 	for _, d := range append(stale, unkeyed...) {
+		// A clash is left without a key by the statement itself (PostgreSQL
+		// then logs no unique violation); one with a row the app writes
+		// meanwhile fails on the index instead, to the same effect.
 		key := NormalizeEmail(d.Email)
-		var taken int64
-		if err := db.Model(&Doctor{}).Where("email_key = ? AND id <> ?", key, d.ID).Count(&taken).Error; err != nil {
-			return err
-		}
-		if taken > 0 {
-			continue // a clash: left without a key (the log stays quiet on PostgreSQL)
-		}
-		err := db.Model(&Doctor{}).Where("id = ? AND email = ? AND email_key IS NULL", d.ID, d.Email).UpdateColumn("email_key", key).Error
+		err := db.Model(&Doctor{}).
+			Where("id = ? AND email = ? AND email_key IS NULL", d.ID, d.Email).
+			Where("NOT EXISTS (SELECT 1 FROM doctors taken WHERE taken.email_key = ?)", key).
+			UpdateColumn("email_key", key).Error
 		if err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
 			return err
 		}
