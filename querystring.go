@@ -14,26 +14,34 @@ import (
 // that starts no escape and a ';' are escaped before anything reads the
 // query.
 func literalQuery(c *gin.Context) {
-	if raw := c.Request.URL.RawQuery; strings.ContainsAny(raw, "%;") {
-		c.Request.URL.RawQuery = escapeLiterally(raw)
-	}
+	c.Request.URL.RawQuery = escapeLiterally(c.Request.URL.RawQuery)
 	c.Next()
 }
 
 // escapeLiterally escapes each ';' and each '%' not followed by two hex
-// digits in the raw query q.
+// digits in the raw query q; a query with neither (nearly every one) is
+// returned as it is, without a copy.
 func escapeLiterally(q string) string {
 	var b strings.Builder
+	copied := 0 // q[:copied] is in b
 	for i := 0; i < len(q); i++ {
-		switch ch := q[i]; {
-		case ch == ';':
-			b.WriteString("%3B")
-		case ch == '%' && (i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2])):
-			b.WriteString("%25")
+		var escaped string
+		switch {
+		case q[i] == ';':
+			escaped = "%3B"
+		case q[i] == '%' && (i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2])):
+			escaped = "%25"
 		default:
-			b.WriteByte(ch)
+			continue
 		}
+		b.WriteString(q[copied:i])
+		b.WriteString(escaped)
+		copied = i + 1
 	}
+	if copied == 0 {
+		return q
+	}
+	b.WriteString(q[copied:])
 	return b.String()
 }
 
