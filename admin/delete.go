@@ -22,11 +22,7 @@ func (a *Admin) deletePage(res *resource) handlerFunc {
 		if err != nil {
 			return err
 		}
-		kept := keptFilters(c)
-		back := carrying(res.objectURL(id), kept)
-		// The breadcrumbs go through the record, named as on its change page.
-		record := templates.Link{Label: a.objectName(c.Request.Context(), res, id), URL: back}
-		return a.renderDeletion(c, res, []int64{id}, carrying(res.objectURL(id)+"delete/", kept), back, record)
+		return a.renderDeletion(c, res, []int64{id}, false)
 	}
 }
 
@@ -69,7 +65,7 @@ func (a *Admin) bulkDelete(res *resource) handlerFunc {
 			return redirect(c, list)
 		}
 		if c.PostForm("confirm") != "yes" {
-			return a.renderDeletion(c, res, ids, carrying(res.path+"delete/", keptFilters(c)), list)
+			return a.renderDeletion(c, res, ids, true)
 		}
 		n, err := a.store.AdminDelete(c.Request.Context(), currentUser(c).ID, res.objectType, ids)
 		switch models.ErrorCode(err) {
@@ -86,10 +82,12 @@ func (a *Admin) bulkDelete(res *resource) handlerFunc {
 	}
 }
 
-// renderDeletion shows the confirmation of the deletion of res's ids; the
-// form posts to action, Cancel goes to cancel, and the breadcrumbs go from
-// the list through crumbs to "Delete".
-func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, action, cancel string, crumbs ...templates.Link) error {
+// renderDeletion shows the confirmation of the deletion of res's ids,
+// ticked on the list (bulk) or one record's own (its change page's Delete).
+// The form posts back where it came from, Cancel goes back to the list or
+// the record, and a record's breadcrumbs go through it, named as on its
+// change page; all carry the list the page was opened from.
+func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, bulk bool) error {
 	d, err := a.store.AdminDeletion(c.Request.Context(), res.objectType, ids)
 	if err != nil {
 		return err
@@ -97,7 +95,15 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, actio
 	if d.Empty() {
 		return models.Errorf(models.NotFound, "Not found.")
 	}
-	vm := templates.DeleteConfirm{Model: res.name, Heading: "Are you sure?", Action: action, CancelURL: cancel}
+	kept := keptFilters(c)
+	crumbs := []templates.Link{{Label: res.title, URL: res.listURL(kept)}}
+	vm := templates.DeleteConfirm{Model: res.name, Heading: "Are you sure?",
+		Action: carrying(res.path+"delete/", kept), CancelURL: res.listURL(kept)}
+	if !bulk {
+		vm.Action = carrying(res.objectURL(ids[0])+"delete/", kept)
+		vm.CancelURL = carrying(res.objectURL(ids[0]), kept)
+		crumbs = append(crumbs, templates.Link{Label: a.objectName(c.Request.Context(), res, ids[0]), URL: vm.CancelURL})
+	}
 	for _, id := range ids {
 		vm.IDs = append(vm.IDs, itoa(id))
 		if res == users && id == currentUser(c).ID {
@@ -143,8 +149,7 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, actio
 		}
 		vm.Groups = append(vm.Groups, g)
 	}
-	crumbs = append(append([]templates.Link{{Label: res.title, URL: res.listURL(keptFilters(c))}}, crumbs...), templates.Link{Label: "Delete"})
-	if vm.Layout, err = a.layout(c, "Are you sure?", res.objectType, crumbs...); err != nil {
+	if vm.Layout, err = a.layout(c, "Are you sure?", res.objectType, append(crumbs, templates.Link{Label: "Delete"})...); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, templates.DeletePage(vm))

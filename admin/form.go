@@ -200,17 +200,14 @@ type formFrame struct {
 // carrying the changelist it was opened from.
 func (a *Admin) newFormFrame(c *gin.Context, res *resource, id int64, label string) (formFrame, error) {
 	fr := formFrame{res: res, id: id, kept: keptFilters(c), heading: "Add " + res.name}
-	crumb, action := fr.heading, res.path+"add/"
+	title, crumb, action := fr.heading, fr.heading, res.path+"add/"
 	if id != 0 {
 		fr.heading, crumb, action = "Change "+res.name, label, res.objectURL(id)
-	}
-	fr.action = carrying(action, fr.kept)
-	// A change page's title names its object (Django's subtitle): tabs of
-	// several records can be told apart.
-	title := fr.heading
-	if id != 0 {
+		// A change page's title names its object (Django's subtitle): tabs
+		// of several records can be told apart.
 		title = label + " | " + fr.heading
 	}
+	fr.action = carrying(action, fr.kept)
 	var err error
 	fr.layout, err = a.layout(c, title, res.objectType,
 		templates.Link{Label: res.title, URL: res.listURL(fr.kept)}, templates.Link{Label: crumb})
