@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"mime"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -77,12 +76,12 @@ func readObject(c *gin.Context) (object, error) {
 	if len(body) == 0 {
 		return object{}, nil
 	}
-	// As DRF: a parameter that does not parse is ignored (`application/json;
-	// charset` is JSON), and a refusal quotes the header as sent, parameters
-	// included (DRF's request.content_type).
+	// As DRF: the media type is matched without its parameters, whatever
+	// they hold (`application/json; charset`, a charset given twice), and a
+	// refusal quotes the header as sent, parameters included (DRF's
+	// request.content_type).
 	ct := c.GetHeader("Content-Type")
-	mediaType, _, err := mime.ParseMediaType(ct)
-	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) || mediaType != "application/json" {
+	if mediaType, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mediaType), "application/json") {
 		return nil, &httpError{status: http.StatusUnsupportedMediaType,
 			detail: `Unsupported media type "` + ct + `" in request.`}
 	}

@@ -79,6 +79,7 @@ func TestJSONReadObject(t *testing.T) {
 		// DRF ignores a parameter that does not parse.
 		{name: "malformed parameter", body: `{"a":1}`, ct: "application/json; charset", wantKeys: []string{"a"}},
 		{name: "empty parameter", body: `{"a":1}`, ct: "application/json;;", wantKeys: []string{"a"}},
+		{name: "parameter given twice", body: `{"a":1}`, ct: "application/json; charset=utf-8; charset=latin1", wantKeys: []string{"a"}},
 		{name: "malformed type", body: `{"a":1}`, ct: "application/", wantStatus: 415, wantDetail: `Unsupported media type "application/" in request.`},
 
 		{name: "syntax error", body: `{"a":}`, ct: ct, wantStatus: 400, wantDetail: "JSON parse error - "},
