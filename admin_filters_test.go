@@ -40,8 +40,16 @@ func TestAdminKeepsTheListARecordWasOpenedFrom(t *testing.T) {
 	if del, _ := change.testid(t, "delete-link").Attr("href"); del != "/admin/doctors/"+itoa64(house.ID)+"/delete/"+keep {
 		t.Errorf("delete link %q, want it to carry the list", del)
 	}
-	if history, _ := change.testid(t, "history-link").Attr("href"); history != "/admin/doctors/"+itoa64(house.ID)+"/history/"+keep {
+	history, _ := change.testid(t, "history-link").Attr("href")
+	if history != "/admin/doctors/"+itoa64(house.ID)+"/history/"+keep {
 		t.Errorf("history link %q, want it to carry the list", history)
+	}
+	// and the history page goes on carrying it, back to the record and the list.
+	historyPage := cl.get(history).want(t, http.StatusOK)
+	for _, want := range []string{list, href} {
+		if historyPage.doc(t).Find(`.breadcrumbs a[href="`+want+`"]`).Length() != 1 {
+			t.Errorf("history page: no breadcrumb to %q", want)
+		}
 	}
 	if crumb, _ := change.doc(t).Find(`.breadcrumbs a[href^="/admin/doctors/"]`).Attr("href"); crumb != list {
 		t.Errorf("breadcrumb %q, want the list %q", crumb, list)

@@ -176,9 +176,19 @@ func TestAdminPagesNameTheirRecord(t *testing.T) {
 			return strings.TrimSpace(s.Text())
 		}), " › ")
 	}
-	del := cl.get("/admin/doctors/"+itoa64(house.ID)+"/delete/").want(t, http.StatusOK)
-	if got := crumbs(del); got != "Home › Doctors › Gregory House › Delete" {
-		t.Errorf("delete page breadcrumbs %q", got)
+	owner := app.admUser(t, false, false)
+	ann := app.admPatient(t, owner.ID, "Ann Archer")
+	m := app.admMapping(t, owner.ID, ann.ID, house.ID)
+	super := app.admUser(t, true, true)
+	for path, want := range map[string]string{
+		"/admin/doctors/" + itoa64(house.ID) + "/delete/": "Home › Doctors › Gregory House › Delete",
+		"/admin/patients/" + itoa64(ann.ID) + "/delete/":  "Home › Patients › Ann Archer › Delete",
+		"/admin/mappings/" + itoa64(m.ID) + "/delete/":    "Home › Mappings › Ann Archer → Gregory House › Delete",
+		"/admin/users/" + itoa64(super.ID) + "/delete/":   "Home › Users › " + super.Email + " › Delete",
+	} {
+		if got := crumbs(cl.get(path).want(t, http.StatusOK)); got != want {
+			t.Errorf("%s: breadcrumbs %q, want %q", path, got, want)
+		}
 	}
 	// A bulk deletion's, even of one row, names no record (as Django's).
 	bulk := cl.post("/admin/doctors/delete/", url.Values{"ids": {itoa64(house.ID)}}).want(t, http.StatusOK)

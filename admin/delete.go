@@ -102,7 +102,7 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, bulk 
 	if !bulk {
 		vm.Action = carrying(res.objectURL(ids[0])+"delete/", kept)
 		vm.CancelURL = carrying(res.objectURL(ids[0]), kept)
-		crumbs = append(crumbs, templates.Link{Label: a.objectName(c.Request.Context(), res, ids[0]), URL: vm.CancelURL})
+		crumbs = append(crumbs, templates.Link{Label: deletionName(d, res, ids[0]), URL: vm.CancelURL})
 	}
 	for _, id := range ids {
 		vm.IDs = append(vm.IDs, itoa(id))
@@ -168,6 +168,39 @@ func (a *Admin) objectName(ctx context.Context, res *resource, id int64) string 
 		return "#" + itoa(id)
 	}
 	return item.Label
+}
+
+// deletionName is object id's name as objectName gives it, read from the
+// deletion d of id, which holds the row already ("#id" if it went
+// meanwhile).
+func deletionName(d *models.Deletion, res *resource, id int64) string {
+	switch res {
+	case users:
+		for _, u := range d.Users {
+			if u.ID == id {
+				return u.Email
+			}
+		}
+	case doctors:
+		for _, doc := range d.Doctors {
+			if doc.ID == id {
+				return doc.Name
+			}
+		}
+	case patients:
+		for _, p := range d.Patients {
+			if p.ID == id {
+				return p.Name
+			}
+		}
+	case mappings:
+		for i := range d.Mappings {
+			if d.Mappings[i].ID == id {
+				return mappingLabel(&d.Mappings[i])
+			}
+		}
+	}
+	return "#" + itoa(id)
 }
 
 // mappingLabel is "Patient → Doctor" for a mapping with both loaded.

@@ -60,13 +60,16 @@ func (a *Admin) history(res *resource) handlerFunc {
 		if upTo <= 0 && len(events.Items) > 0 && events.Number == 1 {
 			links.Set(paramUpTo, strconv.FormatInt(events.Items[0].ID, 10))
 		}
+		// The list the record's change page was opened from goes on with it.
+		kept := keptFilters(c)
+		object := carrying(res.objectURL(id), kept)
 		l, err := a.layout(c, "History: "+name, res.objectType,
-			templates.Link{Label: res.title, URL: res.path}, templates.Link{Label: name, URL: res.objectURL(id)},
+			templates.Link{Label: res.title, URL: res.listURL(kept)}, templates.Link{Label: name, URL: object},
 			templates.Link{Label: "History"})
 		if err != nil {
 			return err
 		}
-		vm := templates.History{Layout: l, Heading: "History: " + name, ObjectURL: res.objectURL(id)}
+		vm := templates.History{Layout: l, Heading: "History: " + name, ObjectURL: object}
 		if res == patients {
 			vm.Note = "Every change and every view of this patient's record, through the API and this panel, newest first."
 		}
