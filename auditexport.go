@@ -15,12 +15,9 @@ import (
 // auditExportFilter turns -from and -to into the range of -audit-export.
 // Both are calendar days in UTC and both are inclusive: "-from 2026-01-01
 // -to 2026-01-31" is all of January. Either may be left out for an open
-// end. They mean nothing without -audit-export.
-func auditExportFilter(export bool, from, to string) (models.AuditFilter, error) {
+// end (checkModes refuses them without -audit-export).
+func auditExportFilter(from, to string) (models.AuditFilter, error) {
 	var f models.AuditFilter
-	if !export { // -from and -to alone are refused by checkModes
-		return f, nil
-	}
 	day := func(flag, s string) (time.Time, error) {
 		d, err := time.Parse(time.DateOnly, s)
 		if err != nil {

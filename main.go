@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if *seedDemo && *seedSize <= 0 {
 		return usageError{fmt.Errorf("-seed-size %d: want a number of patients above 0", *seedSize)}
 	}
-	exportRange, rangeErr := auditExportFilter(*auditExport, *auditFrom, *auditTo)
+	exportRange, rangeErr := auditExportFilter(*auditFrom, *auditTo)
 	if rangeErr != nil {
 		return usageError{rangeErr}
 	}
@@ -171,7 +171,7 @@ func checkModes(fs *flag.FlagSet) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	chosen := ""
 	for _, m := range modeFlags {
-		if !set[m.mode] || fs.Lookup(m.mode).Value.String() != "true" {
+		if fs.Lookup(m.mode).Value.String() != "true" { // every mode is a flag off by default
 			continue
 		}
 		if chosen != "" {

@@ -140,24 +140,23 @@ func sinceOf(value string, now time.Time) time.Time {
 type listState struct {
 	res    *resource
 	values url.Values
-	// kept is the list's query as its rows' and buttons' links carry it
-	// (preserved filters), "" when it has none; rowQuery, the query of its
-	// rows' links, escaped once for the page's hundred rows.
-	kept, rowQuery string
+	// carried is the query of the links that carry the list (its rows',
+	// Add, Delete: preserved filters), "" when it has none; escaped once
+	// for the page's hundred rows.
+	carried string
 }
 
 func newListState(c *gin.Context, res *resource) listState {
 	ls := listState{res: res, values: c.Request.URL.Query()}
 	ls.values.Del(paramPreserved)
-	ls.kept = ls.values.Encode()
-	ls.rowQuery = carrying("", ls.kept)
+	ls.carried = carrying("", ls.values.Encode())
 	return ls
 }
 
 // objectURL is the change page of the list's object id, carrying the list.
 // One concatenation: a page has a hundred rows.
 func (ls listState) objectURL(id int64) string {
-	return ls.res.path + strconv.FormatInt(id, 10) + "/" + ls.rowQuery
+	return ls.res.path + strconv.FormatInt(id, 10) + "/" + ls.carried
 }
 
 func (ls listState) get(key string) string { return strings.TrimSpace(ls.values.Get(key)) }
@@ -245,8 +244,8 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 	}
 	cl := templates.ChangeList{
 		Layout: l, Model: res.name, Heading: "Select " + res.name + " to change",
-		AddURL: carrying(res.path+"add/", ls.kept), AddLabel: "Add " + res.name,
-		ListURL: res.path, DeleteURL: carrying(res.path+"delete/", ls.kept), Search: ls.get(paramSearch),
+		AddURL: res.path + "add/" + ls.carried, AddLabel: "Add " + res.name,
+		ListURL: res.path, DeleteURL: res.path + "delete/" + ls.carried, Search: ls.get(paramSearch),
 		Rows: rows, Count: countLabel(page, res.name, res.plural),
 	}
 	export := strings.Replace(ls.url(map[string]string{paramPage: ""}), res.path, res.path+"export/", 1)

@@ -159,7 +159,7 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 			row.Label = m.Doctor.Name
 			row.Cells = []templates.Cell{{Text: m.Doctor.Name, URL: doctors.objectURL(m.DoctorID)}, {Text: m.Doctor.Specialization}}
 		} else {
-			row.Cells = []templates.Cell{{Text: "#" + itoa(m.DoctorID)}, {}}
+			row.Cells = []templates.Cell{{Text: row.Label}, {}}
 		}
 		row.Cells = append(row.Cells, templates.Cell{Text: m.Notes}, templates.Cell{Text: formatTime(m.CreatedAt)})
 		f.Inline.Rows = append(f.Inline.Rows, row)
