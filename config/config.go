@@ -438,7 +438,10 @@ func (l *loader) pprofAddr(name string, c Config) string {
 func sameListener(a, b string) bool {
 	ha, pa, errA := net.SplitHostPort(a)
 	hb, pb, errB := net.SplitHostPort(b)
-	if errA != nil || errB != nil || pa == "0" || pa != pb {
+	// As numbers, as the listener reads them: "08000" is port 8000.
+	na, errA2 := strconv.ParseUint(pa, 10, 16)
+	nb, errB2 := strconv.ParseUint(pb, 10, 16)
+	if errors.Join(errA, errB, errA2, errB2) != nil || na == 0 || na != nb {
 		return false
 	}
 	norm := func(h string) string {

@@ -338,6 +338,7 @@ func TestLoadErrors(t *testing.T) {
 		{prod("ADDR", ":8000", "METRICS_ADDR", "127.0.0.1:8000"), "METRICS_ADDR", `same as ADDR`},
 		{prod("ADDR", "127.0.0.1:8000", "METRICS_ADDR", "localhost:8000"), "METRICS_ADDR", `same as ADDR`},
 		{prod("ADDR", "0.0.0.0:8000", "METRICS_ADDR", "10.0.0.5:8000"), "METRICS_ADDR", `same as ADDR`},
+		{prod("ADDR", ":08000", "METRICS_ADDR", "127.0.0.1:8000"), "METRICS_ADDR", `same as ADDR`},
 		{prod("PASSWORD_HASH_CONCURRENCY", "10000"), "PASSWORD_HASH_CONCURRENCY", `10000 is over 256`},
 		// A typo in DB_NAME must not put the records in a local SQLite file.
 		{prod("DB_HOST", "db.internal", "DB_USER", "app"), "DB_NAME", `not set, but DB_USER is`},
