@@ -139,19 +139,7 @@ func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64)
 				return err
 			}
 		}
-		var res *gorm.DB
-		var primary []int64 // the users or doctors that exist among ids
-		switch objectType {
-		case ObjectUser, ObjectDoctor:
-			model := any(&User{})
-			if objectType == ObjectDoctor {
-				model = &Doctor{}
-			}
-			if err := tx.Model(model).Where("id IN ?", ids).Order("id").Pluck("id", &primary).Error; err != nil {
-				return err
-			}
-			ids = primary
-		}
+		var primary []int64 // the objects of ids that this deletion removed
 		switch objectType {
 		case ObjectUser:
 			if err := tx.Where("user_id IN ?", ids).Delete(&Session{}).Error; err != nil {
@@ -169,41 +157,27 @@ func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64)
 				}
 			}
 			changed(ids...)
-			res = tx.Where("id IN ?", ids).Delete(&User{})
+			primary, err = deleteReturningIDs[User](tx, "id IN ?", ids)
 		case ObjectDoctor:
-			res = tx.Where("id IN ?", ids).Delete(&Doctor{})
+			primary, err = deleteReturningIDs[Doctor](tx, "id IN ?", ids)
 		case ObjectPatient:
-			n = int64(len(patientIDs))
+			primary, patientIDs = patientIDs, nil
 		case ObjectMapping:
-			n = int64(len(mappingIDs))
+			primary, mappingIDs = mappingIDs, nil
 		}
-		if res != nil {
-			if res.Error != nil {
-				return res.Error
-			}
-			n = res.RowsAffected
+		if err != nil {
+			return err
 		}
-		if n == 0 {
+		if n = int64(len(primary)); n == 0 {
 			return notFound()
 		}
-		with := func(typ string) string { // rows of another type went with the objects deleted
-			if typ == objectType {
-				return ""
-			}
-			return objectType
-		}
-		if err := recordDeleted(ctx, tx, now, ObjectMapping, mappingIDs, with(ObjectMapping)); err != nil {
+		if err := recordDeleted(ctx, tx, now, ObjectMapping, mappingIDs, objectType); err != nil {
 			return err
 		}
-		if err := recordDeleted(ctx, tx, now, ObjectPatient, patientIDs, with(ObjectPatient)); err != nil {
+		if err := recordDeleted(ctx, tx, now, ObjectPatient, patientIDs, objectType); err != nil {
 			return err
 		}
-		if objectType == ObjectUser || objectType == ObjectDoctor {
-			if err := recordDeleted(ctx, tx, now, objectType, primary, ""); err != nil {
-				return err
-			}
-		}
-		return nil
+		return recordDeleted(ctx, tx, now, objectType, primary, "")
 	})
 	return n, err
 }
