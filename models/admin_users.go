@@ -71,13 +71,8 @@ type UserChanges struct {
 // CleanEdit is Clean for ch as an edit of user stored, as
 // Patient.CleanEdit.
 func (ch *UserChanges) CleanEdit(stored *User) error {
-	err := ch.Clean()
-	if err == nil {
-		return err
-	}
-	s := UserChanges{Name: stored.Name, Email: stored.Email}
-	_ = s.Clean() // as normalized as ch, whatever it breaks
-	return judgeOnlyEdited(err, map[string]any{"name": s.Name, "email": s.Email}, map[string]any{"name": ch.Name, "email": ch.Email})
+	return cleanEdit(ch, &UserChanges{Name: stored.Name, Email: stored.Email}, (*UserChanges).Clean,
+		func(c *UserChanges) map[string]any { return map[string]any{"name": c.Name, "email": c.Email} })
 }
 
 // Clean trims and validates ch with the rules of registration.

@@ -44,13 +44,7 @@ const MaxYearsOfExperience = 80
 // CleanEdit is Clean for d as an edit of stored (nil: a new doctor), as
 // Patient.CleanEdit.
 func (d *Doctor) CleanEdit(stored *Doctor) error {
-	err := d.Clean()
-	if err == nil || stored == nil {
-		return err
-	}
-	s := *stored
-	_ = s.Clean() // as normalized as d, whatever it breaks
-	return judgeOnlyEdited(err, doctorValues(&s), doctorValues(d))
+	return cleanEdit(d, stored, (*Doctor).Clean, doctorValues)
 }
 
 // Clean trims d's strings and validates them. The email is kept as typed
@@ -60,7 +54,6 @@ func (d *Doctor) Clean() error {
 	d.Name = strings.TrimSpace(d.Name)
 	d.Specialization = strings.TrimSpace(d.Specialization)
 	d.Email = strings.TrimSpace(d.Email)
-	d.keyEmail()
 	d.Phone = strings.TrimSpace(d.Phone)
 	f := FieldErrors{}
 	checkLine(f, "name", d.Name, true, 100)
@@ -255,6 +248,7 @@ func (s *Store) UpdateDoctor(ctx context.Context, id int64, edit func(*Doctor) e
 			return withTakenEmail(tx, err, ObjectDoctor, id, d.Email)
 		}
 		d.ID, d.CreatedByID, d.CreatedAt, d.UpdatedAt = old.ID, old.CreatedByID, old.CreatedAt, s.db.NowFunc()
+		d.keyEmail() // UpdateColumns skips BeforeSave
 		res := tx.Model(&Doctor{}).Where("id = ?", id).
 			Select("name", "specialization", "email", "email_key", "phone", "years_of_experience", "updated_at").
 			UpdateColumns(&d) // not Updates: see UpdatePatient

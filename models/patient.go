@@ -59,13 +59,7 @@ func EarliestBirth() Date { return earliestBirth }
 // whose values are not judged again where the edit leaves them as they
 // are (judgeOnlyEdited).
 func (p *Patient) CleanEdit(today Date, stored *Patient) error {
-	err := p.Clean(today)
-	if err == nil || stored == nil {
-		return err
-	}
-	s := *stored
-	_ = s.Clean(today) // as normalized as p, whatever it breaks
-	return judgeOnlyEdited(err, patientValues(&s), patientValues(p))
+	return cleanEdit(p, stored, func(p *Patient) error { return p.Clean(today) }, patientValues)
 }
 
 // Clean trims p's strings, applies defaults and validates it.

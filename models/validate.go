@@ -187,6 +187,19 @@ func StoredCopy[T any](row *T, id int64) *T {
 	return &c
 }
 
+// cleanEdit runs clean on edited and, for an edit of stored (nil: a new
+// record), drops the messages of fields left as stored (judgeOnlyEdited);
+// values are the record's audited fields.
+func cleanEdit[T any](edited, stored *T, clean func(*T) error, values func(*T) map[string]any) error {
+	err := clean(edited)
+	if err == nil || stored == nil {
+		return err
+	}
+	s := *stored
+	_ = clean(&s) // as normalized as edited, whatever it breaks
+	return judgeOnlyEdited(err, values(&s), values(edited))
+}
+
 // judgeOnlyEdited drops, from an Invalid err of an edit, the messages of
 // fields whose value is the one stored (stored and edited are the record's
 // values before and after the edit, as its audit diff reads them, both
