@@ -104,8 +104,10 @@ const doctorEmailKeyIndex = "idx_doctors_email_key"
 // the email with SQL or by an older release (a rollback, or its replicas
 // still serving during a rolling deploy) leaves a stale one, which would
 // refuse the address the row no longer has and let its own be taken again
-// in another case. The doctors' table is small (thousands of rows): each
-// boot reads it. A row whose email clashes in case with another's
+// in another case. Each boot reads the rows whose key is not the email as
+// the database lower-cases it, and Go's folding decides among them (the
+// database's may fold less; a key written with SQL folded the database's
+// way is not caught). A row whose email clashes in case with another's
 // (possible only through SQL or an older release) stays without a key
 // rather than stop the server; the app refuses to save it until one of
 // the two changes ("already exists"). Each write is guarded by the row's
@@ -117,7 +119,7 @@ const doctorEmailKeyIndex = "idx_doctors_email_key"
 // The index is made once; later boots read the catalog only (CREATE INDEX
 // IF NOT EXISTS would lock the table against writes). On PostgreSQL it
 // waits for its lock a few seconds at a time (execWaitingBriefly), so that
-// reads do not queue behind it for as long as an older server's
+// writes do not queue behind it for as long as an older server's
 // transaction holds the table.
 func migrateDoctorEmailKey(db *gorm.DB) error {
 	if !db.Migrator().HasIndex(&Doctor{}, doctorEmailKeyIndex) {
@@ -138,7 +140,8 @@ func migrateDoctorEmailKey(db *gorm.DB) error {
 		EmailKey *string
 	}
 	var rows, stale, unkeyed []keyed
-	err := db.Model(&Doctor{}).Select("id", "email", "email_key").FindInBatches(&rows, 1000, func(*gorm.DB, int) error {
+	err := db.Model(&Doctor{}).Select("id", "email", "email_key").
+		Where("email_key IS NULL OR email_key <> LOWER(email)").FindInBatches(&rows, 1000, func(*gorm.DB, int) error {
 		for _, d := range rows {
 			switch {
 			case d.EmailKey == nil:
