@@ -114,23 +114,25 @@ func TestAdminLookup(t *testing.T) {
 			t.Errorf("GET %s leaks a password hash", tc.path)
 		}
 	}
-	// The picker lists 20 and says when there are more.
-	for i := range 21 {
-		app.mustDoctor(t, fmt.Sprintf("Dr Many %02d", i), "Pulmonology")
-	}
-	for q, want := range map[string]struct {
-		n    int
-		more bool
-	}{"many": {20, true}, "dora": {1, false}} {
+	// The picker lists 20 and says when there are more: not at exactly 20.
+	lookup := func(q string, n int, more bool) {
+		t.Helper()
 		var body struct {
 			Results []models.LookupItem `json:"results"`
 			More    bool                `json:"more"`
 		}
 		res := cl.get("/admin/lookup/doctor/?q="+url.QueryEscape(q)).want(t, http.StatusOK)
-		if err := json.Unmarshal(res.Body.Bytes(), &body); err != nil || len(body.Results) != want.n || body.More != want.more {
-			t.Errorf("lookup of %q: %d results, more %v (%v), want %d, %v", q, len(body.Results), body.More, err, want.n, want.more)
+		if err := json.Unmarshal(res.Body.Bytes(), &body); err != nil || len(body.Results) != n || body.More != more {
+			t.Errorf("lookup of %q: %d results, more %v (%v), want %d, %v", q, len(body.Results), body.More, err, n, more)
 		}
 	}
+	for i := range 20 {
+		app.mustDoctor(t, fmt.Sprintf("Dr Many %02d", i), "Pulmonology")
+	}
+	lookup("many", 20, false)
+	app.mustDoctor(t, "Dr Many 20", "Pulmonology")
+	lookup("many", 20, true)
+	lookup("dora", 1, false)
 	cl.get("/admin/lookup/token/?q=x").want(t, http.StatusNotFound)
 	app.admAnon(t).get("/admin/lookup/patient/?q=ivy").wantRedirect(t, "/admin/login/?next=%2Fadmin%2Flookup%2Fpatient%2F%3Fq%3Divy")
 	// Searching patients is an audited read.

@@ -877,4 +877,9 @@ func TestStoredValuesAreNotJudgedWithParseErrors(t *testing.T) {
 	if errs := res.text(t, "form-errors"); strings.Contains(errs, "email") || strings.Contains(res.Body.String(), "Enter a valid email address.") {
 		t.Errorf("admin doctor form with a bad number: the stored email is judged: %q", errs)
 	}
+	res = cl.post("/admin/patients/"+itoa64(pid)+"/", url.Values{"name": {"Ann\tLee"}, "date_of_birth": {"bogus"},
+		"gender": {"other"}, "created_by": {itoa64(u.ID)}}).want(t, http.StatusBadRequest)
+	if !res.has(t, "error-date_of_birth") || res.has(t, "error-name") {
+		t.Errorf("admin patient form with a bad date: the stored name is judged: %q", res.text(t, "form-errors"))
+	}
 }

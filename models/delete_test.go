@@ -19,32 +19,14 @@ import (
 // creation while the mapping is gone.
 func TestAPIDeletionsRecordTheirMappings(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	ctx := context.Background()
-	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
-		IsActive: true, IsStaff: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := listOwner(t, s, "owner@example.com")
-	var doctors [2]int64
-	for i := range doctors {
-		d := &models.Doctor{Name: "Dr " + string(rune('A'+i)), Specialization: "Cardiology", Email: string(rune('a'+i)) + "@clinic.example"}
-		if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
-			t.Fatal(err)
-		}
-		doctors[i] = d.ID
-	}
+	c := newMappingCast(t, 2)
+	s, ctx, owner, doctors := c.s, context.Background(), c.a, c.doctors
 	var patients [2]int64
 	mappings := map[int64][]int64{} // by patient
 	for i := range patients {
 		patients[i] = listPatient(t, s, owner, models.Patient{Name: "Patient " + string(rune('A'+i))}).ID
 		for _, d := range doctors {
-			m := &models.Mapping{PatientID: patients[i], DoctorID: d}
-			if err := s.CreateMapping(ctx, owner, m); err != nil {
-				t.Fatal(err)
-			}
-			mappings[patients[i]] = append(mappings[patients[i]], m.ID)
+			mappings[patients[i]] = append(mappings[patients[i]], assign(t, s, owner, patients[i], d).ID)
 		}
 	}
 	deletedWith := func(id int64) string {
@@ -188,24 +170,11 @@ func untilVictim(t *testing.T, attempt func() (victim bool)) {
 // mappings' ids.
 func patientWithDoctors(t *testing.T, s *models.Store, n int) (owner int64, p models.Patient, mappings []int64) {
 	t.Helper()
-	ctx := context.Background()
-	staff, err := s.CreateUser(ctx, models.NewUser{Name: "Staff", Email: "staff@clinic.example", Password: "correct-Horse-battery-9",
-		IsActive: true, IsStaff: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
 	owner = listOwner(t, s, "owner@example.com")
 	p = listPatient(t, s, owner, models.Patient{Name: "Assigned"})
 	for i := range n {
-		d := &models.Doctor{Name: "Dr " + strconv.Itoa(i), Specialization: "Cardiology", Email: "dr" + strconv.Itoa(i) + "@clinic.example"}
-		if err := s.CreateDoctor(ctx, staff.ID, d); err != nil {
-			t.Fatal(err)
-		}
-		m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
-		if err := s.CreateMapping(ctx, owner, m); err != nil {
-			t.Fatal(err)
-		}
-		mappings = append(mappings, m.ID)
+		mappings = append(mappings, assign(t, s, owner, p.ID, mappingDoctor(t, s, staff, "dr"+strconv.Itoa(i))).ID)
 	}
 	return owner, p, mappings
 }

@@ -254,17 +254,8 @@ func TestAdminEditOfARowDeletedMeanwhile(t *testing.T) {
 				return s.AdminSaveMapping(ctx, admin.ID, m)
 			},
 			func(t *testing.T, s *models.Store, admin *models.User) int64 {
-				owner := listOwner(t, s, "owner@example.com")
-				p := listPatient(t, s, owner, models.Patient{Name: "Gone Soon"})
-				d := &models.Doctor{Name: "Dr Gone", Specialization: "Cardiology", Email: "gone@clinic.example"}
-				if err := s.CreateDoctor(ctx, admin.ID, d); err != nil {
-					t.Fatal(err)
-				}
-				m := &models.Mapping{PatientID: p.ID, DoctorID: d.ID}
-				if err := s.CreateMapping(ctx, owner, m); err != nil {
-					t.Fatal(err)
-				}
-				return m.ID
+				_, _, ms := patientWithDoctors(t, s, 1)
+				return ms[0]
 			}, models.ObjectMapping},
 		{"user", "users",
 			func(s *models.Store, admin *models.User, id int64) error {
