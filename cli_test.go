@@ -274,6 +274,10 @@ func TestCLIUsageErrors(t *testing.T) {
 			t.Errorf("run %q: error = %v (%T), want a usageError", args, r.err, r.err)
 		}
 	}
+	// Refused before the database was opened: nothing was migrated.
+	if d.db.Migrator().HasTable(&models.User{}) {
+		t.Error("a usage error migrated the database")
+	}
 	if r := d.cliRun(t, nil, "", "-help"); !errors.Is(r.err, flag.ErrHelp) {
 		t.Errorf("run -help: error = %v, want flag.ErrHelp", r.err)
 	} else if !strings.Contains(r.stderr, "-createsuperuser") {

@@ -38,7 +38,8 @@ func TestMappingCreate(t *testing.T) {
 	from := time.Now().Add(-time.Second)
 	r := app.do(request{method: "POST", path: "/api/mappings/", token: u.Access,
 		body: map[string]any{"patient_id": pid, "doctor_id": d.ID, "notes": "  follow up in May  ",
-			"id": 777, "created_by": 12345, "created_at": "2000-01-01T00:00:00Z"}}).want(t, http.StatusCreated)
+			"id": 777, "created_by": 12345, "created_at": "2000-01-01T00:00:00Z",
+			"doctor": map[string]any{"id": 424242, "name": "Dr Fake"}}}).want(t, http.StatusCreated) // read-only: ignored
 	to := time.Now().Add(time.Second)
 	m := r.json(t)
 	who := resWho(r)
