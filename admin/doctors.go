@@ -107,8 +107,7 @@ func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (temp
 	years := v.input("number", "years_of_experience", "Years of experience", 0, false)
 	years.Help = "A whole number from 0 to 80."
 	years.Min, years.Max = "0", strconv.Itoa(models.MaxYearsOfExperience)
-	f := templates.Form{
-		Layout: fr.layout, Model: doctors.name, Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
+	f := fr.form(templates.Form{
 		Fieldsets: []templates.Fieldset{
 			{Legend: "Doctor", Fields: []templates.Field{
 				v.input("text", "name", "Name", 100, true),
@@ -120,7 +119,7 @@ func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (temp
 				withHelp(v.input("tel", "phone", "Phone", 20, false), "Digits, spaces and + - ( ) only."),
 			}},
 		},
-	}
+	}, templates.Link{Label: "Assignments", URL: mappings.path + "?doctor=" + itoa(fr.id), TestID: "assignments-link"})
 	if d != nil {
 		by := ""
 		if d.CreatedByID != nil {
@@ -133,11 +132,6 @@ func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (temp
 			readonly("created_at", "Created (UTC)", formatTime(d.CreatedAt)),
 			readonly("updated_at", "Last changed (UTC)", formatTime(d.UpdatedAt)),
 		}})
-		f.Links = []templates.Link{
-			{Label: "Assignments", URL: mappings.path + "?doctor=" + itoa(d.ID), TestID: "assignments-link"},
-			{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"},
-		}
-		f.DeleteURL = fr.subpage("delete/")
 	}
 	return f, nil
 }

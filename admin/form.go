@@ -218,6 +218,19 @@ func (a *Admin) newFormFrame(c *gin.Context, res *resource, id int64, label stri
 // carrying the list, as Django's change form carries it to both.
 func (fr formFrame) subpage(sub string) string { return carrying(fr.res.objectURL(fr.id)+sub, fr.kept) }
 
+// form is f (its fields) in the frame: heading, action and save buttons,
+// and on a change form the object's links (links, then History) and its
+// Delete.
+func (fr formFrame) form(f templates.Form, links ...templates.Link) templates.Form {
+	f.Layout, f.Model, f.Heading, f.Action = fr.layout, fr.res.name, fr.heading, fr.action
+	f.AddAnother, f.Continue = true, true
+	if fr.id != 0 {
+		f.Links = append(links, templates.Link{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"})
+		f.DeleteURL = fr.subpage("delete/")
+	}
+	return f
+}
+
 // saved flashes the success message and redirects as the pressed button
 // asks: back to the list it was opened from, to a new add form, or to the
 // same change page.

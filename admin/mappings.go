@@ -115,14 +115,13 @@ func (a *Admin) mappingForm(c *gin.Context, m *models.Mapping, v formValues) (te
 	if err != nil {
 		return templates.Form{}, err
 	}
-	f := templates.Form{
-		Layout: fr.layout, Model: "mapping", Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
+	f := fr.form(templates.Form{
 		Fieldsets: []templates.Fieldset{{Legend: "Assignment", Fields: []templates.Field{
 			a.fk(c, v, "patient_id", "Patient", patients, true),
 			a.fk(c, v, "doctor_id", "Doctor", doctors, true),
 			v.input("textarea", "notes", "Notes", 1000, false),
 		}}},
-	}
+	})
 	if m != nil {
 		by := ""
 		if m.CreatedBy != nil {
@@ -132,8 +131,6 @@ func (a *Admin) mappingForm(c *gin.Context, m *models.Mapping, v formValues) (te
 			readonly("id", "ID", itoa(m.ID)), readonly("created_by", "Assigned by", by),
 			readonly("created_at", "Assigned (UTC)", formatTime(m.CreatedAt)),
 		}})
-		f.Links = []templates.Link{{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"}}
-		f.DeleteURL = fr.subpage("delete/")
 	}
 	return f, nil
 }

@@ -125,8 +125,7 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 			readonly("created_at", "Created (UTC)", formatTime(p.CreatedAt)),
 			readonly("updated_at", "Last changed (UTC)", formatTime(p.UpdatedAt)))
 	}
-	f := templates.Form{
-		Layout: fr.layout, Model: patients.name, Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
+	f := fr.form(templates.Form{
 		Fieldsets: []templates.Fieldset{
 			{Legend: "Patient", Fields: []templates.Field{
 				v.input("text", "name", "Name", 100, true),
@@ -152,7 +151,7 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 				v.input("text", models.FieldAssignNotes, "Notes for the assignment", 1000, false),
 			},
 		},
-	}
+	})
 	for _, m := range ms {
 		row := templates.InlineRow{ID: itoa(m.ID), Label: "#" + itoa(m.DoctorID), Remove: removed[itoa(m.ID)]}
 		if m.Doctor != nil {
@@ -163,10 +162,6 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 		}
 		row.Cells = append(row.Cells, templates.Cell{Text: m.Notes}, templates.Cell{Text: formatTime(m.CreatedAt)})
 		f.Inline.Rows = append(f.Inline.Rows, row)
-	}
-	if p != nil {
-		f.Links = []templates.Link{{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"}}
-		f.DeleteURL = fr.subpage("delete/")
 	}
 	return f, nil
 }

@@ -103,8 +103,7 @@ func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (template
 				"At least 8 characters, not entirely numeric, not a common password, not too similar to the name or email."),
 			withHelp(v.input("password", "password2", "Password confirmation", 128, true), "Enter the same password again."))
 	}
-	f := templates.Form{
-		Layout: fr.layout, Model: users.name, Heading: fr.heading, Action: fr.action, AddAnother: true, Continue: true,
+	f := fr.form(templates.Form{
 		Fieldsets: []templates.Fieldset{
 			{Legend: "Account", Fields: account},
 			{Legend: "Permissions", Description: "Only superusers can open this page, and so only they grant staff or superuser status.",
@@ -114,7 +113,9 @@ func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (template
 					v.checkbox("is_superuser", "Superuser status", "Superusers also manage users and read the audit log."),
 				}},
 		},
-	}
+	},
+		templates.Link{Label: "Set password", URL: users.objectURL(fr.id) + "password/", TestID: "password-link"},
+		templates.Link{Label: "Patients", URL: patients.path + "?owner=" + itoa(fr.id), TestID: "patients-link"})
 	if u != nil {
 		f.Fieldsets = append(f.Fieldsets, templates.Fieldset{Legend: "Record", Fields: []templates.Field{
 			readonly("password_info", "Password",
@@ -123,12 +124,6 @@ func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (template
 			readonly("date_joined", "Joined (UTC)", formatTime(u.DateJoined)),
 			readonly("last_login", "Last login (UTC)", formatTimePtr(u.LastLogin)),
 		}})
-		f.Links = []templates.Link{
-			{Label: "Set password", URL: users.objectURL(u.ID) + "password/", TestID: "password-link"},
-			{Label: "Patients", URL: patients.path + "?owner=" + itoa(u.ID), TestID: "patients-link"},
-			{Label: "History", URL: fr.subpage("history/"), TestID: "history-link"},
-		}
-		f.DeleteURL = fr.subpage("delete/")
 	}
 	return f, nil
 }
