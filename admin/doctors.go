@@ -145,9 +145,9 @@ func (a *Admin) addDoctor(c *gin.Context) error {
 	return render(c, http.StatusOK, templates.FormPage(f))
 }
 
-// readDoctor applies the posted form to d (see readPatient).
-func readDoctor(c *gin.Context, d *models.Doctor) (formValues, error) {
-	stored := models.StoredCopy(d, d.ID)
+// readDoctor applies the posted form to d, an edit of stored (see
+// readPatient).
+func readDoctor(c *gin.Context, d, stored *models.Doctor) (formValues, error) {
 	v := postedValues(c, doctorFields...)
 	d.Name, d.Specialization, d.Email, d.Phone = v["name"], v["specialization"], v["email"], v["phone"]
 	pe := models.FieldErrors{}
@@ -173,7 +173,7 @@ func (a *Admin) doctorFormError(c *gin.Context, d *models.Doctor, v formValues, 
 // createDoctor handles POST /admin/doctors/add.
 func (a *Admin) createDoctor(c *gin.Context) error {
 	var d models.Doctor
-	v, err := readDoctor(c, &d)
+	v, err := readDoctor(c, &d, nil)
 	if err == nil {
 		err = a.store.CreateDoctor(c.Request.Context(), currentUser(c).ID, &d)
 	} else {
@@ -213,7 +213,7 @@ func (a *Admin) updateDoctor(c *gin.Context) error {
 		return err
 	}
 	orig, posted := *d, *d
-	v, err := readDoctor(c, &posted)
+	v, err := readDoctor(c, &posted, &orig)
 	if err != nil {
 		err = a.store.WithTakenEmail(c.Request.Context(), err, models.ObjectDoctor, id, posted.Email)
 	} else {

@@ -184,9 +184,9 @@ func (a *Admin) addPatient(c *gin.Context) error {
 // readPatient applies the posted form to p and reads the inline changes.
 // Parse errors (a date or id that does not parse) are merged with the
 // model's own validation, so every message shows at once; a stored
-// patient's (p.ID set) values are judged only where the form changes them.
-func (a *Admin) readPatient(c *gin.Context, p *models.Patient) (formValues, models.PatientDoctorChanges, error) {
-	stored := models.StoredCopy(p, p.ID)
+// patient's values (stored, the patient as read; nil for a new one) are
+// judged only where the form changes them.
+func (a *Admin) readPatient(c *gin.Context, p, stored *models.Patient) (formValues, models.PatientDoctorChanges, error) {
 	v := postedValues(c, patientFields...)
 	pe := models.FieldErrors{}
 	p.Name, p.Gender, p.Phone, p.Email = v["name"], v["gender"], v["phone"], v["email"]
@@ -211,7 +211,7 @@ func (a *Admin) readPatient(c *gin.Context, p *models.Patient) (formValues, mode
 // createPatient handles POST /admin/patients/add.
 func (a *Admin) createPatient(c *gin.Context) error {
 	var p models.Patient
-	v, ch, err := a.readPatient(c, &p)
+	v, ch, err := a.readPatient(c, &p, nil)
 	if err == nil {
 		err = a.store.AdminSavePatient(c.Request.Context(), currentUser(c).ID, &p, nil, ch)
 	}
@@ -263,7 +263,7 @@ func (a *Admin) updatePatient(c *gin.Context) error {
 		return err
 	}
 	orig := *p
-	v, ch, err := a.readPatient(c, p)
+	v, ch, err := a.readPatient(c, p, &orig)
 	if err == nil {
 		err = a.store.AdminSavePatient(ctx, currentUser(c).ID, p, &orig, ch)
 	}
