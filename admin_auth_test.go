@@ -391,8 +391,13 @@ func TestAdminSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
 	_, cl := app.admStaff(t)
-	for _, path := range []string{"/admin/login/", "/admin/", "/admin/patients/", "/admin/nope/"} {
-		res := cl.get(path)
+	for _, path := range []string{"/admin/login/", "/admin/", "/admin/patients/", "/admin/nope/", "PUT /admin/patients/"} {
+		var res *admResponse
+		if p, ok := strings.CutPrefix(path, "PUT "); ok {
+			res = cl.do(http.MethodPut, p, nil, nil).want(t, http.StatusMethodNotAllowed)
+		} else {
+			res = cl.get(path)
+		}
 		h := res.Header()
 		csp := h.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "script-src 'self'") ||

@@ -8,10 +8,10 @@ import "github.com/gin-gonic/gin"
 const hstsValue = "max-age=31536000; includeSubDomains"
 
 // securityHeaders sets the headers every response carries, whatever route
-// (API, admin, docs, 404) answers it. A header some handler has already set
-// (the admin panel's own framing or referrer policy, say) is left alone, and
-// handlers that run later may still override these defaults: the middleware
-// only fills in what nobody chose.
+// (API, admin, docs, 404) answers it. It only fills in what nobody chose:
+// a header a middleware placed before it has set is left alone, and the
+// handlers that run after it may still override these defaults (the admin
+// panel sets its own).
 func securityHeaders(https bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()

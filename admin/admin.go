@@ -143,7 +143,7 @@ func (a *Admin) Register(rg *gin.RouterGroup) {
 
 // NotFound answers an unknown path under /admin/ with the HTML 404 page.
 func (a *Admin) NotFound(c *gin.Context) {
-	securityHeaders(a.opts.SecureCookies)(c)
+	setPanelHeaders(c.Writer.Header(), a.opts.SecureCookies)
 	a.fail(c, models.Errorf(models.NotFound, "Not found."))
 }
 

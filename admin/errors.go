@@ -60,7 +60,7 @@ var methodNotAllowed = errorPage{http.StatusMethodNotAllowed, "Method not allowe
 // MethodNotAllowed answers a panel path requested with a method it does
 // not take: the HTML 405 page (gin has set the Allow header).
 func (a *Admin) MethodNotAllowed(c *gin.Context) {
-	securityHeaders(a.opts.SecureCookies)(c)
+	setPanelHeaders(c.Writer.Header(), a.opts.SecureCookies)
 	a.renderError(c, methodNotAllowed)
 }
 
@@ -71,7 +71,7 @@ func (a *Admin) renderError(c *gin.Context, p errorPage) {
 	if u := sessionUser(c); u != nil && u.IsActive && u.IsStaff {
 		// Show the frame, but no flash messages: the session is not
 		// written while failing.
-		vm.User, vm.Nav = u.Name, navFor(u, "")
+		vm.User, vm.Nav = shownName(u), navFor(u, "")
 		if _, ok := c.Get(sessions.DefaultKey); ok {
 			vm.CSRF, _ = session(c).Get(keyCSRF).(string)
 		}

@@ -59,10 +59,7 @@ func (a *Admin) layout(c *gin.Context, title, section string, crumbs ...template
 		CSS: a.assets.url("admin.css"), JS: a.assets.url("admin.js"),
 	}
 	if u := sessionUser(c); u != nil && u.IsActive && u.IsStaff {
-		l.User = u.Name
-		if l.User == "" {
-			l.User = u.Email
-		}
+		l.User = shownName(u)
 		l.Nav = navFor(u, section)
 		if len(crumbs) > 0 || section != "" {
 			l.Breadcrumbs = append([]templates.Link{{Label: "Home", URL: "/admin/"}}, crumbs...)
@@ -100,4 +97,13 @@ func navFor(u *models.User, section string) []templates.Link {
 		nav = append(nav, templates.Link{Label: "Audit log", URL: "/admin/audit/", Active: section == "audit", TestID: "nav-audit"})
 	}
 	return nav
+}
+
+// shownName is how the panel's top bar names the signed-in user: the name,
+// or the email when the account has none.
+func shownName(u *models.User) string {
+	if u.Name == "" {
+		return u.Email
+	}
+	return u.Name
 }

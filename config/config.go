@@ -867,12 +867,12 @@ func (d Database) LogValue() slog.Value {
 	)
 }
 
-// attrs is the single redacted view of a Config behind String and LogValue,
 // listValue logs a list setting as "[a b]" ("[]" when empty).
 func listValue(items []string) slog.Value {
 	return slog.StringValue("[" + strings.Join(items, " ") + "]")
 }
 
+// attrs is the single redacted view of a Config behind String and LogValue,
 // so the two cannot drift apart. A test checks every field is listed.
 func (c Config) attrs() []slog.Attr {
 	secret := "[none]"

@@ -28,7 +28,8 @@ func NewStore(db *gorm.DB, hasher *Hasher) *Store {
 	return &Store{db: db, hasher: hasher, audits: newAuditWriter(db), lists: newListMemo()}
 }
 
-// DB returns the underlying handle, for health checks and tests.
+// DB returns the underlying handle, for tests that look at the tables
+// directly (the health check uses Ping).
 func (s *Store) DB() *gorm.DB { return s.db }
 
 // Hasher returns the password hasher the store uses.
