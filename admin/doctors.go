@@ -159,17 +159,6 @@ func readDoctor(c *gin.Context, d, stored *models.Doctor) (formValues, error) {
 	return v, nil
 }
 
-func (a *Admin) doctorFormError(c *gin.Context, d *models.Doctor, v formValues, err error) error {
-	f, ferr := a.doctorForm(c, d, v)
-	if ferr != nil {
-		return ferr
-	}
-	if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
-		return err
-	}
-	return render(c, http.StatusBadRequest, templates.FormPage(f))
-}
-
 // createDoctor handles POST /admin/doctors/add.
 func (a *Admin) createDoctor(c *gin.Context) error {
 	var d models.Doctor
@@ -180,7 +169,7 @@ func (a *Admin) createDoctor(c *gin.Context) error {
 		err = a.store.WithTakenEmail(c.Request.Context(), err, models.ObjectDoctor, 0, d.Email)
 	}
 	if err != nil {
-		return a.doctorFormError(c, nil, v, err)
+		return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) { return a.doctorForm(c, nil, v) })
 	}
 	return saved(c, a, doctors, d.ID, d.Name, true)
 }
@@ -225,7 +214,7 @@ func (a *Admin) updateDoctor(c *gin.Context) error {
 		})
 	}
 	if err != nil {
-		return a.doctorFormError(c, &orig, v, err)
+		return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) { return a.doctorForm(c, &orig, v) })
 	}
 	return saved(c, a, doctors, d.ID, d.Name, false)
 }

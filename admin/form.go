@@ -81,6 +81,25 @@ func readonly(name, label, value string) templates.Field {
 	return templates.Field{Kind: "readonly", Name: name, Label: label, Value: value}
 }
 
+// formError answers a save that failed with err: an Invalid err sends the
+// form back with its messages (with status: 400, or 429 for a throttled
+// password change); any other is returned as is, before build is called,
+// so a database that failed is not asked for the form's labels and the
+// session's flash messages are not taken by a page never shown.
+func (a *Admin) formError(c *gin.Context, status int, err error, build func() (templates.Form, error)) error {
+	if models.ErrorCode(err) != models.Invalid {
+		return err
+	}
+	f, ferr := build()
+	if ferr != nil {
+		return ferr
+	}
+	if f.Errors, err = attachErrors(err, f.Fieldsets, f.Inline); err != nil {
+		return err
+	}
+	return render(c, status, templates.FormPage(f))
+}
+
 // attachErrors puts the messages of an Invalid err next to their fields
 // and returns the rest (messages not tied to a shown field), with a summary
 // first, for the top of the form. Any other error is returned as is.

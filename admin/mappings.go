@@ -155,20 +155,17 @@ func readMapping(c *gin.Context, m *models.Mapping) (formValues, error) {
 	return v, pe.Err()
 }
 
+// mappingFormError sends the mapping form back with err's messages; a
+// stored mapping's form names its patient, so sending it back is a view.
 func (a *Admin) mappingFormError(c *gin.Context, m *models.Mapping, v formValues, err error) error {
-	f, ferr := a.mappingForm(c, m, v)
-	if ferr != nil {
-		return ferr
-	}
-	if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
-		return err
-	}
-	if m != nil { // the form sent back names its patient: a view
-		if err := a.store.AdminRecordView(c.Request.Context(), models.ObjectMapping, m.ID); err != nil {
-			return err
+	return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) {
+		if m != nil {
+			if err := a.store.AdminRecordView(c.Request.Context(), models.ObjectMapping, m.ID); err != nil {
+				return templates.Form{}, err
+			}
 		}
-	}
-	return render(c, http.StatusBadRequest, templates.FormPage(f))
+		return a.mappingForm(c, m, v)
+	})
 }
 
 // createMapping handles POST /admin/mappings/add.

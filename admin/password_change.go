@@ -58,14 +58,7 @@ func (a *Admin) passwordChange(c *gin.Context) error {
 		status, err = http.StatusTooManyRequests, models.FieldErrors{"old_password": {a.throttled(c, th)}}.Err()
 	}
 	if err != nil {
-		f, ferr := a.passwordChangeForm(c)
-		if ferr != nil {
-			return ferr
-		}
-		if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
-			return err
-		}
-		return render(c, status, templates.FormPage(f))
+		return a.formError(c, status, err, func() (templates.Form, error) { return a.passwordChangeForm(c) })
 	}
 	if err := a.passwordChanged(c, u.ID); err != nil {
 		return err

@@ -216,14 +216,7 @@ func (a *Admin) createPatient(c *gin.Context) error {
 		err = a.store.AdminSavePatient(c.Request.Context(), currentUser(c).ID, &p, nil, ch)
 	}
 	if err != nil {
-		f, ferr := a.patientForm(c, nil, v, nil, nil)
-		if ferr != nil {
-			return ferr
-		}
-		if f.Errors, err = attachErrors(err, f.Fieldsets, f.Inline); err != nil {
-			return err
-		}
-		return render(c, http.StatusBadRequest, templates.FormPage(f))
+		return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) { return a.patientForm(c, nil, v, nil, nil) })
 	}
 	return saved(c, a, patients, p.ID, p.Name, true)
 }
@@ -270,27 +263,19 @@ func (a *Admin) updatePatient(c *gin.Context) error {
 	if err == nil {
 		return saved(c, a, patients, p.ID, p.Name, false)
 	}
-	if models.ErrorCode(err) != models.Invalid {
-		return err
-	}
-	// The form sent back names the patient and its doctors: a view.
-	if verr := a.store.AdminRecordView(ctx, models.ObjectPatient, id); verr != nil {
-		return verr
-	}
-	ms, merr := a.store.AdminPatientMappings(ctx, id)
-	if merr != nil {
-		return merr
-	}
-	removed := map[string]bool{}
-	for _, r := range c.PostFormArray("remove_mapping") {
-		removed[r] = true
-	}
-	f, ferr := a.patientForm(c, &orig, v, ms, removed)
-	if ferr != nil {
-		return ferr
-	}
-	if f.Errors, err = attachErrors(err, f.Fieldsets, f.Inline); err != nil {
-		return err
-	}
-	return render(c, http.StatusBadRequest, templates.FormPage(f))
+	return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) {
+		// The form sent back names the patient and its doctors: a view.
+		if err := a.store.AdminRecordView(ctx, models.ObjectPatient, id); err != nil {
+			return templates.Form{}, err
+		}
+		ms, err := a.store.AdminPatientMappings(ctx, id)
+		if err != nil {
+			return templates.Form{}, err
+		}
+		removed := map[string]bool{}
+		for _, r := range c.PostFormArray("remove_mapping") {
+			removed[r] = true
+		}
+		return a.patientForm(c, &orig, v, ms, removed)
+	})
 }

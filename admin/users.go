@@ -128,17 +128,6 @@ func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (template
 	return f, nil
 }
 
-func (a *Admin) userFormError(c *gin.Context, u *models.User, v formValues, err error) error {
-	f, ferr := a.userForm(c, u, v)
-	if ferr != nil {
-		return ferr
-	}
-	if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
-		return err
-	}
-	return render(c, http.StatusBadRequest, templates.FormPage(f))
-}
-
 // addUser handles GET /admin/users/add.
 func (a *Admin) addUser(c *gin.Context) error {
 	f, err := a.userForm(c, nil, formValues{"is_active": "on"})
@@ -178,7 +167,7 @@ func (a *Admin) createUser(c *gin.Context) error {
 			return saved(c, a, users, u.ID, u.Email, true)
 		}
 	}
-	return a.userFormError(c, nil, v, err)
+	return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) { return a.userForm(c, nil, v) })
 }
 
 // changeUser handles GET /admin/users/{id}.
@@ -216,7 +205,7 @@ func (a *Admin) updateUser(c *gin.Context) error {
 		IsActive: v["is_active"] != "", IsStaff: v["is_staff"] != "", IsSuperuser: v["is_superuser"] != ""}
 	updated, err := a.store.AdminUpdateUser(ctx, currentUser(c), id, ch)
 	if err != nil {
-		return a.userFormError(c, u, v, err)
+		return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) { return a.userForm(c, u, v) })
 	}
 	return saved(c, a, users, updated.ID, updated.Email, false)
 }
@@ -277,14 +266,7 @@ func (a *Admin) setPassword(c *gin.Context) error {
 		err = a.store.SetUserPassword(ctx, id, password, session(c).ID())
 	}
 	if err != nil {
-		f, ferr := a.passwordForm(c, u)
-		if ferr != nil {
-			return ferr
-		}
-		if f.Errors, err = attachErrors(err, f.Fieldsets, nil); err != nil {
-			return err
-		}
-		return render(c, http.StatusBadRequest, templates.FormPage(f))
+		return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) { return a.passwordForm(c, u) })
 	}
 	if id == currentUser(c).ID {
 		// Superusers setting their own: this session stays, as at
