@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 
 	"gorm.io/gorm"
@@ -66,8 +67,11 @@ func (s *Store) exportAudited(ctx context.Context, objectType, search string, ru
 	}
 	err := run()
 	if err != nil {
-		// Even when the failure is the request's end (ctx cancelled).
-		_ = s.audit(context.WithoutCancel(ctx), auditEntry{action: ActionExport, objectType: objectType, outcome: OutcomeFailure})
+		// Even when the failure is the request's end (ctx cancelled). When
+		// that record fails too, the caller's log must say so: the trail
+		// then shows a whole export where part of one went out.
+		aerr := s.audit(context.WithoutCancel(ctx), auditEntry{action: ActionExport, objectType: objectType, outcome: OutcomeFailure})
+		err = errors.Join(err, aerr)
 	}
 	return err
 }

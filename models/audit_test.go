@@ -3,9 +3,13 @@ package models_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"healthcare/models"
 	"healthcare/models/modelstest"
@@ -564,5 +568,35 @@ func TestAuditFilterToTheLastDay(t *testing.T) {
 	}
 	if got := auditEvents(t, store, models.AuditFilter{To: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}); len(got) != 0 {
 		t.Fatalf("events before 2000: %d, want none", len(got))
+	}
+}
+
+// An admin export that fails, and whose failure cannot be recorded either,
+// returns both errors: the trail then shows a whole export where part of
+// one went out, and the caller's log is the only place that says so.
+func TestAuditExportFailureNotRecordedIsReported(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	u := auditUser(t, store, "exporter@example.com")
+	errAudit := errors.New("injected audit failure")
+	var failAudits atomic.Bool
+	if err := store.DB().Callback().Create().Before("gorm:create").Register("test:fail_audits", func(db *gorm.DB) {
+		if db.Statement.Table == "audit_events" && failAudits.Load() {
+			_ = db.AddError(errAudit)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errRun := errors.New("injected export failure")
+	ctx := models.WithActor(context.Background(), auditActor(u))
+	err := store.EachAdminAuditEvent(ctx, models.AdminAuditFilter{}, func(models.AuditEvent) error {
+		failAudits.Store(true)
+		return errRun
+	})
+	if !errors.Is(err, errRun) || !strings.Contains(err.Error(), errAudit.Error()) {
+		t.Fatalf("export error = %v, want the export's failure and the audit's", err)
+	}
+	if evs := auditEvents(t, store, models.AuditFilter{Action: models.ActionExport}); len(evs) != 1 || evs[0].Outcome != models.OutcomeSuccess {
+		t.Fatalf("export events = %+v, want only the export's start", evs)
 	}
 }
