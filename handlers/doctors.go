@@ -39,13 +39,13 @@ func (a *API) registerDoctors(r routes) {
 	r.handle(http.MethodDelete, "/doctors/:id", a.deleteDoctor, requireStaff, bodyIgnored)
 }
 
-// readDoctor applies the body's fields onto d (see readPatient).
-func readDoctor(c *gin.Context, d *models.Doctor, partial bool) error {
+// readDoctor applies a create's body onto d (see readPatient).
+func readDoctor(c *gin.Context, d *models.Doctor) error {
 	obj, err := readObject(c)
 	if err != nil {
 		return err
 	}
-	return setDoctor(obj, d, partial)
+	return setDoctor(obj, d, false)
 }
 
 // setDoctor sets d's fields from the request body obj, as readDoctor.
@@ -63,7 +63,7 @@ func setDoctor(obj object, d *models.Doctor, partial bool) error {
 // createDoctor handles POST /api/doctors (staff only).
 func (a *API) createDoctor(c *gin.Context) error {
 	var d models.Doctor
-	if err := readDoctor(c, &d, false); err != nil {
+	if err := readDoctor(c, &d); err != nil {
 		return a.store.WithTakenEmail(c.Request.Context(), err, models.ObjectDoctor, 0, d.Email)
 	}
 	if err := a.store.CreateDoctor(c.Request.Context(), currentUser(c).ID, &d); err != nil {

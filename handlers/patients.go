@@ -42,14 +42,14 @@ func (a *API) registerPatients(r routes) {
 	r.handle(http.MethodDelete, "/patients/:id", a.deletePatient, bodyIgnored)
 }
 
-// readPatient applies the body's fields onto p. For create and PUT the
-// required fields must be present; fields left out keep p's values.
-func (a *API) readPatient(c *gin.Context, p *models.Patient, partial bool) error {
+// readPatient applies a create's body onto p: the required fields must be
+// present. (Updates read theirs through bodyEdit.)
+func (a *API) readPatient(c *gin.Context, p *models.Patient) error {
 	obj, err := readObject(c)
 	if err != nil {
 		return err
 	}
-	return a.setPatient(obj, p, partial)
+	return a.setPatient(obj, p, false)
 }
 
 // setPatient sets p's fields from the request body obj, as readPatient.
@@ -69,7 +69,7 @@ func (a *API) setPatient(obj object, p *models.Patient, partial bool) error {
 // createPatient handles POST /api/patients.
 func (a *API) createPatient(c *gin.Context) error {
 	var p models.Patient
-	if err := a.readPatient(c, &p, false); err != nil {
+	if err := a.readPatient(c, &p); err != nil {
 		return err
 	}
 	if err := a.store.CreatePatient(c.Request.Context(), currentUser(c).ID, &p); err != nil {

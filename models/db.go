@@ -90,14 +90,15 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 		}
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)
 	}
-	if driverName == Postgres {
-		if err := registerCustomPlans(db, dsn); err != nil {
-			return nil, fmt.Errorf("open %s database: %w", driverName, err)
-		}
-	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)
+	}
+	if driverName == Postgres {
+		if err := registerCustomPlans(db, dsn); err != nil {
+			_ = sqlDB.Close() // the pool gorm.Open made, and its connection
+			return nil, fmt.Errorf("open %s database: %w", driverName, err)
+		}
 	}
 	idle := pool.MaxIdleConns
 	if idle == 0 {

@@ -38,9 +38,16 @@ type TokenCacheOptions struct {
 	Now func() time.Time
 }
 
+// The token cache's defaults: how many tokens it holds, and how often its
+// listener proves it still hears every notification.
+const (
+	defaultTokenCacheEntries = 10_000
+	defaultTokenCacheSync    = time.Second
+)
+
 // DefaultTokenCacheOptions trust a verified token for 5 seconds.
 func DefaultTokenCacheOptions() TokenCacheOptions {
-	return TokenCacheOptions{TTL: 5 * time.Second, MaxEntries: 10_000, SyncInterval: time.Second}
+	return TokenCacheOptions{TTL: 5 * time.Second, MaxEntries: defaultTokenCacheEntries, SyncInterval: defaultTokenCacheSync}
 }
 
 // StartTokenCache lets AuthenticateToken answer from memory, on
@@ -205,10 +212,10 @@ func newTokenCache(opts TokenCacheOptions) *tokenCache {
 	c := &tokenCache{ttl: opts.TTL, max: opts.MaxEntries, interval: opts.SyncInterval, now: opts.Now,
 		start: time.Now(), entries: map[string]*cachedToken{}}
 	if c.max <= 0 {
-		c.max = 10_000
+		c.max = defaultTokenCacheEntries
 	}
 	if c.interval <= 0 {
-		c.interval = time.Second
+		c.interval = defaultTokenCacheSync
 	}
 	c.maxLag = 2 * c.interval
 	if c.now == nil {
