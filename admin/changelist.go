@@ -211,7 +211,16 @@ func (ls listState) query(now time.Time) models.AdminQuery {
 
 // url is this list with the parameters of set changed ("" removes one);
 // changing anything but the page goes back to page 1.
-func (ls listState) url(set map[string]string) string {
+func (ls listState) url(set map[string]string) string { return ls.urlAt(ls.res.path, set) }
+
+// exportURL is the CSV export of the list as filtered, searched and
+// ordered (every page).
+func (ls listState) exportURL() string {
+	return ls.urlAt(ls.res.path+"export/", map[string]string{paramPage: ""})
+}
+
+// urlAt is path with the list's parameters, changed as url changes them.
+func (ls listState) urlAt(path string, set map[string]string) string {
 	v := url.Values{}
 	for k, vs := range ls.values {
 		if len(vs) > 0 && vs[0] != "" {
@@ -229,9 +238,9 @@ func (ls listState) url(set map[string]string) string {
 		}
 	}
 	if len(v) == 0 {
-		return ls.res.path
+		return path
 	}
-	return ls.res.path + "?" + v.Encode()
+	return path + "?" + v.Encode()
 }
 
 // changeList builds the changelist page around rows.
@@ -242,24 +251,46 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 	if err != nil {
 		return templates.ChangeList{}, err
 	}
+	scopes, err := a.scopeLinks(c, ls)
+	if err != nil {
+		return templates.ChangeList{}, err
+	}
+	filterPanels, filtered := ls.filterPanels(filters)
 	cl := templates.ChangeList{
 		Layout: l, Model: res.name, Heading: "Select " + res.name + " to change",
 		AddURL: res.path + "add/" + ls.carried, AddLabel: "Add " + res.name,
-		ListURL: res.path, DeleteURL: res.path + "delete/" + ls.carried, Search: ls.get(paramSearch),
-		Rows: rows, Count: countLabel(page, res.name, res.plural),
+		ListURL: res.path, DeleteURL: res.path + "delete/" + ls.carried, ExportURL: ls.exportURL(),
+		Search: ls.get(paramSearch), Hidden: ls.searchKeeps(),
+		Columns: ls.columns(cols), Filters: filterPanels, Scopes: scopes,
+		Rows: rows, Count: countLabel(page, res.name, res.plural), Pagination: pagination(ls, page),
 	}
-	export := strings.Replace(ls.url(map[string]string{paramPage: ""}), res.path, res.path+"export/", 1)
-	cl.ExportURL = export
-	// The search form keeps the filters and ordering.
+	if filtered || len(scopes) > 0 || ls.get(paramSearch) != "" {
+		cl.ClearURL = ls.clearURL(filters)
+	}
+	return cl, nil
+}
+
+// searchKeeps are the hidden fields of the search form: the filters and
+// ordering a new search keeps.
+func (ls listState) searchKeeps() []templates.Param {
+	var keep []templates.Param
 	for k, vs := range ls.values {
 		if k != paramSearch && k != paramPage && len(vs) > 0 && vs[0] != "" {
-			cl.Hidden = append(cl.Hidden, templates.Param{Name: k, Value: vs[0]})
+			keep = append(keep, templates.Param{Name: k, Value: vs[0]})
 		}
 	}
-	sortKey, desc := strings.TrimPrefix(ls.get(paramOrder), "-"), strings.HasPrefix(ls.get(paramOrder), "-")
+	return keep
+}
+
+// columns are the list's column headers, a sortable one linking to the
+// list ordered by it (or, when it is already, the other way round).
+func (ls listState) columns(cols []columnDef) []templates.Column {
+	order := ls.get(paramOrder)
+	sortKey, desc := strings.TrimPrefix(order, "-"), strings.HasPrefix(order, "-")
+	out := make([]templates.Column, 0, len(cols))
 	for _, col := range cols {
 		tc := templates.Column{Label: col.label, Key: col.key, Numeric: col.numeric}
-		if models.AdminSortable(res.objectType, col.key) {
+		if models.AdminSortable(ls.res.objectType, col.key) {
 			next := col.key
 			if sortKey == col.key {
 				tc.Sort = "asc"
@@ -271,47 +302,60 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 			}
 			tc.SortURL = ls.url(map[string]string{paramOrder: next})
 		}
-		cl.Columns = append(cl.Columns, tc)
+		out = append(out, tc)
 	}
-	anyFilter := ls.get(paramSearch) != ""
+	return out
+}
+
+// filterPanels are the list's filters with a link per choice, and whether
+// one of them narrows the list.
+func (ls listState) filterPanels(filters []filterDef) (panels []templates.Filter, filtered bool) {
 	for _, f := range filters {
 		current := ls.get(f.key)
 		tf := templates.Filter{Title: f.title, Key: f.key}
 		for _, ch := range f.choices {
 			if ch.value == current && current != "" {
-				anyFilter = true
+				filtered = true
 			}
 			tf.Choices = append(tf.Choices, templates.Link{
 				Label: ch.label, URL: ls.url(map[string]string{f.key: ch.value}), Active: ch.value == current,
 				TestID: "filter-" + f.key + "-" + orAll(ch.value),
 			})
 		}
-		cl.Filters = append(cl.Filters, tf)
+		panels = append(panels, tf)
 	}
-	for _, sc := range listScopes[res] {
+	return panels, filtered
+}
+
+// scopeLinks name the objects the list is narrowed to (a doctor's
+// mappings, say), each linking to the list without it.
+func (a *Admin) scopeLinks(c *gin.Context, ls listState) ([]templates.Link, error) {
+	var links []templates.Link
+	for _, sc := range listScopes[ls.res] {
 		if ls.get(sc.key) == "" {
 			continue
 		}
-		anyFilter = true
 		name, err := a.scopeName(c, sc, ls.id(sc.key))
 		if err != nil {
-			return cl, err
+			return nil, err
 		}
-		cl.Scopes = append(cl.Scopes, templates.Link{Label: sc.title + ": " + name,
+		links = append(links, templates.Link{Label: sc.title + ": " + name,
 			URL: ls.url(map[string]string{sc.key: ""}), TestID: "scope-" + sc.key})
 	}
-	if anyFilter {
-		clear := map[string]string{paramSearch: ""}
-		for _, f := range filters {
-			clear[f.key] = ""
-		}
-		for _, sc := range listScopes[res] {
-			clear[sc.key] = ""
-		}
-		cl.ClearURL = ls.url(clear)
+	return links, nil
+}
+
+// clearURL is the list without its search, filters and scopes (its
+// ordering kept).
+func (ls listState) clearURL(filters []filterDef) string {
+	clear := map[string]string{paramSearch: ""}
+	for _, f := range filters {
+		clear[f.key] = ""
 	}
-	cl.Pagination = pagination(ls, page)
-	return cl, nil
+	for _, sc := range listScopes[ls.res] {
+		clear[sc.key] = ""
+	}
+	return ls.url(clear)
 }
 
 // scopeName names the object a list is scoped to (id as listState.id

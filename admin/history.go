@@ -161,7 +161,7 @@ func (a *Admin) auditLog(c *gin.Context) error {
 	}
 	ls := listState{res: &resource{path: "/admin/audit/"}, values: c.Request.URL.Query()}
 	vm.Pagination = pagination(ls, events.AdminPageInfo)
-	vm.ExportURL = strings.Replace(ls.url(map[string]string{paramPage: ""}), "/admin/audit/", "/admin/audit/export/", 1)
+	vm.ExportURL = ls.exportURL()
 	for _, val := range v {
 		if val != "" {
 			vm.ClearURL = "/admin/audit/"
