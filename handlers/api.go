@@ -250,7 +250,16 @@ func noStore(c *gin.Context) {
 // request then carry the value that was used. It must run before anything
 // reads the query (gin caches it on first use). The admin panel keeps
 // gin's first value: its own links never repeat a parameter.
+//
+// A query of more than maxQueryFields pairs is a 400, as Django's
+// (TooManyFieldsSent): Go's parser would silently drop every parameter
+// past 10,000, and a search or filter ignored lists more than was asked.
 func lastQueryValues(c *gin.Context) {
+	if strings.Count(c.Request.URL.RawQuery, "&") >= maxQueryFields {
+		_ = c.Error(&httpError{status: http.StatusBadRequest, detail: msgTooManyFields})
+		c.Abort()
+		return
+	}
 	if mayRepeatKey(c.Request.URL.RawQuery) {
 		q := c.Request.URL.Query()
 		repeated := false
@@ -266,12 +275,25 @@ func lastQueryValues(c *gin.Context) {
 	c.Next()
 }
 
+// maxQueryFields is Django's DATA_UPLOAD_MAX_NUMBER_FIELDS.
+const (
+	maxQueryFields   = 1000
+	msgTooManyFields = "Too many query parameters: at most 1000."
+)
+
 // mayRepeatKey reports whether a raw query may name a key twice, without
 // parsing it (every list request has a query; few repeat a key): keys are
 // compared as written, and any escaped key sends the query to the parser.
+// So does a query of more than scannedKeys pairs: comparing each key with
+// every earlier one is quadratic, and this runs before authentication (a
+// 60 KB query of 16,000 keys took 0.2 s of CPU); the parser's map is not.
 func mayRepeatKey(raw string) bool {
+	const scannedKeys = 16
 	seen := make([]string, 0, 8)
 	for raw != "" {
+		if len(seen) == scannedKeys {
+			return true
+		}
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
 		key, _, _ := strings.Cut(pair, "=")

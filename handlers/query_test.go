@@ -3,6 +3,8 @@ package handlers
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +25,59 @@ func TestMayRepeatKey(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { mayRepeatKey("page=2&page_size=20&search=smith&ordering=name") }); n != 0 {
 		t.Errorf("%v allocations for a query without repeats, want none", n)
+	}
+	// Past 16 keys the parser decides: the scan compares each key with
+	// every earlier one, and a query may hold 16,000 before any login.
+	if got := mayRepeatKey(manyKeys(16)); got {
+		t.Errorf("mayRepeatKey(16 distinct keys) = true, want false")
+	}
+	if got := mayRepeatKey(manyKeys(17)); !got {
+		t.Errorf("mayRepeatKey(17 distinct keys) = false, want the parser to decide")
+	}
+}
+
+// manyKeys is a query of n distinct keys, k0=1&k1=1&...
+func manyKeys(n int) string {
+	pairs := make([]string, n)
+	for i := range pairs {
+		pairs[i] = "k" + strconv.Itoa(i) + "=1"
+	}
+	return strings.Join(pairs, "&")
+}
+
+// A query of 1,000 pairs, one key repeated last, is read as Django reads
+// it (the last value wins); one more pair is Django's 400, where Go's
+// parser (past 10,000) would have dropped them all, the search with them.
+func TestLastQueryValuesOfAHugeQuery(t *testing.T) {
+	t.Parallel()
+	a := &API{}
+	r := gin.New()
+	r.GET("/q", a.errorMiddleware, lastQueryValues, func(c *gin.Context) { c.String(http.StatusOK, c.Query("k5")+" "+c.Query("k998")) })
+	for _, tc := range []struct {
+		query, want string
+		status      int
+	}{
+		{manyKeys(999) + "&k5=last", "last 1", http.StatusOK},
+		{manyKeys(1000) + "&k5=last", `{"detail":"` + msgTooManyFields + `"}`, http.StatusBadRequest},
+		{manyKeys(20_000) + "&k5=last", `{"detail":"` + msgTooManyFields + `"}`, http.StatusBadRequest},
+	} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/q?"+tc.query, nil))
+		if w.Code != tc.status || w.Body.String() != tc.want {
+			t.Errorf("%d pairs: got %d %q, want %d %q", strings.Count(tc.query, "&")+1, w.Code, w.Body.String(), tc.status, tc.want)
+		}
+	}
+}
+
+// The scan before the parser stays linear in the number of keys.
+func BenchmarkMayRepeatKey(b *testing.B) {
+	for _, n := range []int{4, maxQueryFields} {
+		raw := manyKeys(n)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				mayRepeatKey(raw)
+			}
+		})
 	}
 }
 
