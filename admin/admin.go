@@ -129,12 +129,12 @@ func (a *Admin) Register(rg *gin.RouterGroup) {
 	staff.handle(http.MethodGet, "/lookup/:model", a.lookup)
 	staff.handle(http.MethodGet, "/password_change", a.passwordChangePage)
 	staff.handle(http.MethodPost, "/password_change", a.passwordChange)
-	a.registerResource(staff, patients)
-	a.registerResource(staff, doctors)
-	a.registerResource(staff, mappings)
+	a.registerPatients(staff)
+	a.registerDoctors(staff)
+	a.registerMappings(staff)
 
 	super := routes{base.Group("", a.requireStaff, a.requireSuperuser)}
-	a.registerResource(super, users)
+	a.registerUsers(super)
 	super.handle(http.MethodGet, "/users/:id/password", a.passwordPage)
 	super.handle(http.MethodPost, "/users/:id/password", a.setPassword)
 	super.handle(http.MethodGet, "/audit", a.auditLog)
@@ -186,20 +186,6 @@ func handle(h handlerFunc) gin.HandlerFunc {
 			_ = c.Error(err)
 			c.Abort()
 		}
-	}
-}
-
-// registerResource adds the routes of one model.
-func (a *Admin) registerResource(r routes, res *resource) {
-	switch res {
-	case patients:
-		a.registerPatients(r)
-	case doctors:
-		a.registerDoctors(r)
-	case mappings:
-		a.registerMappings(r)
-	case users:
-		a.registerUsers(r)
 	}
 }
 
