@@ -43,46 +43,67 @@ func main() {
 // usageError is a command line that does not parse (exit code 2).
 type usageError struct{ error }
 
-// run is the whole program, with its environment passed in so tests can
-// run it too.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+// commandLine is what the flags ask for: a mode (one of modeFlags' names,
+// or "" to serve) and the mode's values.
+type commandLine struct {
+	mode        string
+	email, name string             // -createsuperuser
+	exportRange models.AuditFilter // -audit-export
+	seed        models.SeedOptions // -seed-demo
+}
+
+// parseCommandLine reads args. Every mistake in them is a usageError,
+// found before anything else happens: no database is opened for a command
+// line that cannot run.
+func parseCommandLine(args []string, stderr io.Writer) (commandLine, error) {
 	fs := flag.NewFlagSet("healthcare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	createSuperuser := fs.Bool("createsuperuser", false, "create an active staff superuser (needs -email; password from SUPERUSER_PASSWORD, a terminal prompt or one line of stdin) and exit")
+	fs.Bool("createsuperuser", false, "create an active staff superuser (needs -email; password from SUPERUSER_PASSWORD, a terminal prompt or one line of stdin) and exit")
 	email := fs.String("email", "", "e-mail address for -createsuperuser")
 	name := fs.String("name", "", "name for -createsuperuser (default: the e-mail's local part)")
-	migrateOnly := fs.Bool("migrate", false, "apply database migrations and exit")
-	auditExport := fs.Bool("audit-export", false, "write the audit events of -from to -to to stdout as JSON lines (one event a line, oldest first) and exit")
+	fs.Bool("migrate", false, "apply database migrations and exit")
+	fs.Bool("audit-export", false, "write the audit events of -from to -to to stdout as JSON lines (one event a line, oldest first) and exit")
 	auditFrom := fs.String("from", "", "first day, YYYY-MM-DD in UTC, inclusive, for -audit-export (default: no lower bound)")
 	auditTo := fs.String("to", "", "last day, YYYY-MM-DD in UTC, inclusive, for -audit-export (default: no upper bound)")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	healthcheck := fs.Bool("healthcheck", false, "GET /healthz of the server at ADDR; exit 0 if it answers 200 (for container HEALTHCHECKs)")
-	seedDemo := fs.Bool("seed-demo", false, "fill an empty database with demo data (a demo user, a staff user, patients, doctors, mappings) and exit")
+	fs.Bool("version", false, "print the version and exit")
+	fs.Bool("healthcheck", false, "GET /healthz of the server at ADDR; exit 0 if it answers 200 (for container HEALTHCHECKs)")
+	fs.Bool("seed-demo", false, "fill an empty database with demo data (a demo user, a staff user, patients, doctors, mappings) and exit")
 	seedSize := fs.Int("seed-size", 1000, "number of patients -seed-demo creates")
 	force := fs.Bool("force", false, "with -seed-demo: add demo data even if the database already has data")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return commandLine{}, err
 		}
-		return usageError{err}
+		return commandLine{}, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))}
+		return commandLine{}, usageError{fmt.Errorf("unexpected argument %q (see -help)", fs.Arg(0))}
 	}
-	if err := checkModes(fs); err != nil {
-		return usageError{err}
+	mode, err := checkModes(fs)
+	if err != nil {
+		return commandLine{}, usageError{err}
 	}
-	if *createSuperuser && models.NormalizeEmail(*email) == "" {
-		return usageError{errors.New("-createsuperuser needs -email")}
+	cl := commandLine{mode: mode, email: *email, name: *name, seed: models.SeedOptions{Patients: *seedSize, Force: *force}}
+	if mode == "createsuperuser" && models.NormalizeEmail(*email) == "" {
+		return commandLine{}, usageError{errors.New("-createsuperuser needs -email")}
 	}
-	if *seedDemo && *seedSize <= 0 {
-		return usageError{fmt.Errorf("-seed-size %d: want a number of patients above 0", *seedSize)}
+	if mode == "seed-demo" && *seedSize <= 0 {
+		return commandLine{}, usageError{fmt.Errorf("-seed-size %d: want a number of patients above 0", *seedSize)}
 	}
-	exportRange, rangeErr := auditExportFilter(*auditFrom, *auditTo)
-	if rangeErr != nil {
-		return usageError{rangeErr}
+	if cl.exportRange, err = auditExportFilter(*auditFrom, *auditTo); err != nil {
+		return commandLine{}, usageError{err}
 	}
-	if *showVersion {
+	return cl, nil
+}
+
+// run is the whole program, with its environment passed in so tests can
+// run it too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cl, err := parseCommandLine(args, stderr)
+	if err != nil {
+		return err
+	}
+	if cl.mode == "version" {
 		fmt.Fprintln(stdout, "healthcare", version())
 		return nil
 	}
@@ -90,11 +111,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// runtime reads them at start-up, before any .env file.
 	gomemlimit := getenv("GOMEMLIMIT")
 	gomaxprocs := getenv("GOMAXPROCS")
-	getenv, err := config.WithDotEnv(".env", getenv)
+	getenv, err = config.WithDotEnv(".env", getenv)
 	if err != nil {
 		return err
 	}
-	if *healthcheck {
+	if cl.mode == "healthcheck" {
 		// Before config.Load: the probe needs ADDR alone, not a SECRET_KEY.
 		return checkHealth(ctx, getenv("ADDR"))
 	}
@@ -120,12 +141,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, cfg.HashConcurrency))
 
-	switch {
-	case *createSuperuser:
-		return runCreateSuperuser(ctx, store, *email, *name, getenv, stdin, stdout)
-	case *seedDemo:
-		return runSeedDemo(ctx, store, models.SeedOptions{Patients: *seedSize, Force: *force}, stdout)
-	case *auditExport:
+	switch cl.mode {
+	case "createsuperuser":
+		return runCreateSuperuser(ctx, store, cl.email, cl.name, getenv, stdin, stdout)
+	case "seed-demo":
+		return runSeedDemo(ctx, store, cl.seed, stdout)
+	case "audit-export":
 		// A reader that stops early (| head) must not kill the process
 		// before it records the export: while SIGPIPE is being notified,
 		// the write fails with EPIPE instead, and the export is recorded as
@@ -134,8 +155,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		pipe := make(chan os.Signal, 1)
 		signal.Notify(pipe, syscall.SIGPIPE)
 		defer signal.Stop(pipe)
-		return runAuditExport(ctx, store, exportRange, stdout)
-	case *migrateOnly:
+		return runAuditExport(ctx, store, cl.exportRange, stdout)
+	case "migrate":
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	}
@@ -163,10 +184,11 @@ var modeFlags = []struct {
 	{"version", nil},
 }
 
-// checkModes refuses a command line that asks for two things at once
-// (-migrate -seed-demo did only one of them) or sets a flag without the
-// mode it goes with (-force alone started the server).
-func checkModes(fs *flag.FlagSet) error {
+// checkModes returns the mode a command line asks for ("" to serve). It
+// refuses one that asks for two things at once (-migrate -seed-demo did
+// only one of them) or sets a flag without the mode it goes with (-force
+// alone started the server).
+func checkModes(fs *flag.FlagSet) (string, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	chosen := ""
@@ -175,18 +197,18 @@ func checkModes(fs *flag.FlagSet) error {
 			continue
 		}
 		if chosen != "" {
-			return fmt.Errorf("-%s and -%s cannot be combined", chosen, m.mode)
+			return "", fmt.Errorf("-%s and -%s cannot be combined", chosen, m.mode)
 		}
 		chosen = m.mode
 	}
 	for _, m := range modeFlags {
 		for _, c := range m.companions {
 			if set[c] && chosen != m.mode {
-				return fmt.Errorf("-%s only goes with -%s", c, m.mode)
+				return "", fmt.Errorf("-%s only goes with -%s", c, m.mode)
 			}
 		}
 	}
-	return nil
+	return chosen, nil
 }
 
 // serve runs the HTTP server until ctx ends, then shuts down gracefully:
