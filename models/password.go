@@ -176,9 +176,6 @@ func (h *Hasher) argon2idKey(password, salt []byte, p HashParams) []byte {
 // was given, or GOMAXPROCS at the time).
 func (h *Hasher) Slots() int { return cap(h.sem) }
 
-// Params returns the parameters new hashes are made with.
-func (h *Hasher) Params() HashParams { return h.params }
-
 // acquire takes a hashing slot, waiting no longer than ctx allows. It never
 // returns nil once ctx is done, so no hash starts for an abandoned request.
 func (h *Hasher) acquire(ctx context.Context) error {

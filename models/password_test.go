@@ -24,8 +24,8 @@ func TestDefaultHashParamsAreOWASP(t *testing.T) {
 func TestDefaultHashParams(t *testing.T) {
 	ctx := context.Background()
 	h := NewHasher(DefaultHashParams, 1)
-	if got := h.Params(); got != DefaultHashParams {
-		t.Fatalf("Params() = %+v, want %+v", got, DefaultHashParams)
+	if got := h.params; got != DefaultHashParams {
+		t.Fatalf("params = %+v, want %+v", got, DefaultHashParams)
 	}
 	enc, err := h.Hash(ctx, "s3cret-Passw0rd")
 	if err != nil {

@@ -172,12 +172,6 @@ func migratePatientCounts(db *gorm.DB) error {
 	})
 }
 
-// OwnedPatientCount returns how many patients owner has.
-func (s *Store) OwnedPatientCount(ctx context.Context, owner int64) (int64, error) {
-	st, err := s.ownedPatientState(ctx, owner)
-	return st.total, err
-}
-
 // ownedPatientState reads owner's patient count and list version in one
 // index lookup.
 func (s *Store) ownedPatientState(ctx context.Context, owner int64) (listState, error) {

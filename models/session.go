@@ -134,11 +134,6 @@ func deleteUserSessions(db *gorm.DB, userID int64, keepToken string) error {
 	return q.Delete(&Session{}).Error
 }
 
-// DeleteUserSessions ends every admin session of userID except keepToken's.
-func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepToken string) error {
-	return translate(deleteUserSessions(s.db.WithContext(ctx), userID, keepToken))
-}
-
 // PurgeExpiredSessions deletes the sessions that have expired by now and
 // returns how many.
 func (s *Store) PurgeExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
