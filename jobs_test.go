@@ -63,6 +63,19 @@ func TestHourlyRunsAtOnce(t *testing.T) {
 	}
 }
 
+// -seed-demo on a database with data says how to seed it anyway.
+func TestSeedDemoNamesForce(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	if err := runSeedDemo(context.Background(), store, models.SeedOptions{Patients: 5}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err := runSeedDemo(context.Background(), store, models.SeedOptions{Patients: 5}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "already has 5 patients") || !strings.HasSuffix(err.Error(), "pass -force to add demo data anyway") {
+		t.Fatalf("second -seed-demo: %v, want the counts and the flag that overrides them", err)
+	}
+}
+
 // -seed-demo reports a failure's cause to the operator, not the API's
 // "Internal server error.".
 func TestSeedDemoReportsTheCause(t *testing.T) {

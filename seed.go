@@ -19,6 +19,9 @@ func runSeedDemo(ctx context.Context, store *models.Store, opts models.SeedOptio
 		// The operator needs the cause (SQL, disk), not the API's message.
 		return fmt.Errorf("seed demo data: %w", err)
 	}
+	if models.ErrorCode(err) == models.Conflict {
+		return fmt.Errorf("seed demo data: %s: pass -force to add demo data anyway", models.ErrorMessage(err))
+	}
 	if err != nil {
 		return fmt.Errorf("seed demo data: %s", models.ErrorMessage(err))
 	}

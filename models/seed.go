@@ -71,7 +71,7 @@ func (s *Store) SeedDemo(ctx context.Context, opts SeedOptions) (SeedResult, err
 			return SeedResult{}, translate(err)
 		}
 		if n+d > 0 {
-			return SeedResult{}, Errorf(Conflict, "the database already has %d patients and %d doctors: pass -force to add demo data anyway", n, d)
+			return SeedResult{}, Errorf(Conflict, "the database already has %d patients and %d doctors", n, d)
 		}
 	}
 	rng := mathrand.New(mathrand.NewPCG(opts.Seed, 0x5eed))
