@@ -277,7 +277,7 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", slog.String("addr", "http://"+ln.Addr().String()), slog.String("database", cfg.DB.Driver))
+	log.Info("serving", slog.String("addr", "http://"+ln.Addr().String()), slog.String("database", cfg.DB.Driver), slog.String("version", version()))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

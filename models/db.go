@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,10 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 		// columns no model has (search_text, kept by a trigger for
 		// searches), which a read would carry for nothing.
 		QueryFields: true,
+		// gorm's own ping takes no context: a server that accepts the
+		// connection and never answers (a stuck pooler) hung the boot,
+		// deaf to SIGTERM. Open pings below, within ctx and a bound.
+		DisableAutomaticPing: true,
 	}
 	var dialector gorm.Dialector
 	maxOpen := pool.MaxOpenConns
@@ -83,10 +88,18 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	default:
 		return nil, fmt.Errorf("open database: unknown driver %q", driverName)
 	}
-	db, err := gorm.Open(dialector, cfg)
+	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var db *gorm.DB
+	err := retryBusy(openCtx, func() (err error) {
+		db, err = gorm.Open(dialector, cfg) // reads the version: a first connection
+		return err
+	})
 	if err != nil {
 		if driverName == SQLite {
 			err = explainSQLiteOpen(dsn, err)
+		} else {
+			err = hideDSNSecrets(err, dsn)
 		}
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)
 	}
@@ -111,17 +124,110 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	sqlDB.SetMaxOpenConns(maxOpen)
 	sqlDB.SetMaxIdleConns(idle)
 	sqlDB.SetConnMaxIdleTime(idleTime)
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := sqlDB.PingContext(pingCtx); err != nil {
+	if err := retryBusy(openCtx, func() error { return sqlDB.PingContext(openCtx) }); err != nil {
 		_ = sqlDB.Close()
 		if driverName == SQLite {
 			err = explainSQLiteOpen(dsn, err)
+		} else {
+			err = hideDSNSecrets(err, dsn)
 		}
 		return nil, fmt.Errorf("open %s database: %w", driverName, err)
 	}
 	return db, nil
 }
+
+// retryBusy runs connect until it succeeds, fails otherwise than with
+// SQLITE_BUSY, or ctx ends. A new SQLite file that two processes open at
+// once can answer SQLITE_BUSY to one of them without waiting out the busy
+// timeout (a connection's first statements switch the file to WAL, which
+// needs the file to itself): that one tries again.
+func retryBusy(ctx context.Context, connect func() error) error {
+	for {
+		err := connect()
+		var liteErr *gosqlite.Error
+		if err == nil || !errors.As(err, &liteErr) || liteErr.Code()&0xff != sqliteBusy {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// hideDSNSecrets hides dsn's passwords in err's text. pgx quotes a DSN it
+// cannot parse (a wrong sslmode, a missing sslrootcert file) masking only
+// the password before the "@": one given in the query string (password=,
+// sslpassword=) or in key=value form went to the logs as written.
+func hideDSNSecrets(err error, dsn string) error {
+	msg := err.Error()
+	hidden := msg
+	for _, s := range dsnSecrets(dsn) {
+		hidden = strings.ReplaceAll(hidden, s, "xxxxx")
+	}
+	if hidden == msg {
+		return err
+	}
+	return &hiddenSecretsError{msg: hidden, err: err}
+}
+
+// dsnSecrets are the password values of dsn, as written and unescaped.
+func dsnSecrets(dsn string) []string {
+	var out []string
+	add := func(raw string) {
+		for _, s := range []string{raw, unescapeOr(raw)} {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	if strings.Contains(dsn, "://") {
+		rest := dsn[strings.Index(dsn, "://")+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
+				add(pw)
+			}
+		}
+		if _, query, ok := strings.Cut(dsn, "?"); ok {
+			for _, pair := range strings.Split(query, "&") {
+				if k, v, _ := strings.Cut(pair, "="); strings.Contains(strings.ToLower(unescapeOr(k)), "password") {
+					add(v)
+				}
+			}
+		}
+		return out
+	}
+	for _, m := range kvSecret.FindAllStringSubmatch(dsn, -1) {
+		v := m[1]
+		if len(v) >= 2 && v[0] == '\'' {
+			add(v[1 : len(v)-1])
+		}
+		add(v)
+	}
+	return out
+}
+
+// kvSecret is a password setting in key=value form (password=x,
+// sslpassword='a b').
+var kvSecret = regexp.MustCompile(`(?i)\b\w*password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+
+func unescapeOr(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// hiddenSecretsError is an error whose text had a DSN's passwords hidden;
+// errors.Is and As still see the original.
+type hiddenSecretsError struct {
+	msg string
+	err error
+}
+
+func (e *hiddenSecretsError) Error() string { return e.msg }
+func (e *hiddenSecretsError) Unwrap() error { return e.err }
 
 // explainSQLiteOpen names the likely cause of a file SQLite could not open,
 // which the driver reports as "unable to open database file: out of

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -187,6 +188,105 @@ func TestOpenUnknownDriver(t *testing.T) {
 	t.Parallel()
 	if _, err := Open(context.Background(), "mysql", "x", PoolOptions{}); err == nil || !strings.Contains(err.Error(), "unknown driver") {
 		t.Fatalf("Open(mysql) error = %v, want unknown driver", err)
+	}
+}
+
+// A DSN pgx cannot parse is quoted in its error with only the password
+// before the "@" masked: Open hides the others too, in every form.
+func TestOpenHidesTheDSNsPasswords(t *testing.T) {
+	t.Parallel()
+	for dsn, secrets := range map[string][]string{
+		"postgres://bob:UrlPw6@127.0.0.1/x?sslpassword=SslPw7&sslmode=verify-full&sslrootcert=/nonexistent": {"UrlPw6", "SslPw7"},
+		"postgres://bob@127.0.0.1:5432/x?sslmode=bogus&password=Query%20Secret1":                            {"Query%20Secret1", "Query Secret1"},
+		"postgresql://bob@127.0.0.1/x?PASSWORD=UpperSecret2&sslmode=bogus":                                  {"UpperSecret2"},
+		"host=127.0.0.1 user=bob password='Kv Secret3' sslmode=bogus":                                       {"Kv Secret3"},
+		"host=127.0.0.1 password=KvSecret4 sslmode=bogus":                                                   {"KvSecret4"},
+	} {
+		_, err := Open(context.Background(), Postgres, dsn, PoolOptions{})
+		if err == nil {
+			t.Fatalf("Open(%q) succeeded", dsn)
+		}
+		for _, s := range secrets {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("Open(%q): error shows %q: %v", dsn, s, err)
+			}
+		}
+		if !strings.Contains(err.Error(), "sslmode") && !strings.Contains(err.Error(), "sslrootcert") {
+			t.Errorf("Open(%q): %v, want the setting at fault named", dsn, err)
+		}
+	}
+}
+
+// A server that accepts the connection and never answers (a stuck pooler)
+// does not hold the boot past its context: SIGTERM still stops it.
+func TestOpenGivesUpWithItsContext(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Open(ctx, Postgres, "postgres://bob@"+ln.Addr().String()+"/x?sslmode=disable", PoolOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Open against a silent server: %v, want the context's deadline", err)
+		}
+	case <-time.After(30 * time.Second): // a hang, not a speed limit
+		t.Fatal("Open against a silent server did not return with its context")
+	}
+}
+
+// Two processes that create the same SQLite file at once both open it:
+// the one whose switch to WAL mode met the other's answers SQLITE_BUSY at
+// once, without waiting out the busy timeout, and tries again.
+func TestOpenSQLiteNewFileFromTwoPoolsAtOnce(t *testing.T) {
+	t.Parallel()
+	for round := range 100 {
+		path := filepath.Join(t.TempDir(), "new"+strconv.Itoa(round)+".db")
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db, err := Open(context.Background(), SQLite, path, PoolOptions{})
+				if err == nil {
+					err = Close(db)
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
 	}
 }
 
