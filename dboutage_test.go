@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -268,7 +269,8 @@ func TestSecDatabaseLockedPastTheDeadline(t *testing.T) {
 	db, dsn := modelstest.OpenDSN(t)
 	store := models.NewStore(db, models.NewHasher(modelstest.CheapHash, 1))
 	const requestTimeout = time.Second
-	router := secRouter(t, store, nil, func(c *config.Config) { c.RequestTimeout = requestTimeout })
+	logs := &syncBuffer{}
+	router := secRouter(t, store, logs, func(c *config.Config) { c.RequestTimeout = requestTimeout })
 	auth := secLoggedIn(t, store, router, "locked@example.com")
 
 	// The lock is held on a connection of its own, as another process would.
@@ -307,6 +309,12 @@ func TestSecDatabaseLockedPastTheDeadline(t *testing.T) {
 		if took > requestTimeout+4*time.Second {
 			t.Errorf("the 503 took %v, the request's deadline is %v", took.Round(time.Millisecond), requestTimeout)
 		}
+	}
+	// The operator's log says why, under the request's id: the driver's
+	// error, which the client never sees.
+	cause := regexp.MustCompile(`level=WARN msg="database unavailable" request_id=\S+ method=POST route=/api/patients\S* error="?[a-z]`)
+	if n := len(cause.FindAllString(logs.String(), -1)); n != 2 {
+		t.Errorf("%d 503s logged with their cause, want 2; log:\n%s", n, logs)
 	}
 	if _, err := lockConn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
 		t.Fatal(err)

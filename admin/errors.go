@@ -43,11 +43,17 @@ func (a *Admin) fail(c *gin.Context, err error) {
 	if p.message == "" && errors.As(err, &me) {
 		p.message = me.Message
 	}
-	if code == models.Internal {
+	switch code {
+	case models.Internal:
 		a.log.ErrorContext(c.Request.Context(), "admin request failed",
 			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
 			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
 			slog.Any("error", err))
+	case models.Unavailable: // as the API logs it
+		a.log.WarnContext(c.Request.Context(), "database unavailable",
+			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
+			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
+			slog.Any("error", models.Cause(err)))
 	}
 	a.renderError(c, p)
 }

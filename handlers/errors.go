@@ -105,6 +105,12 @@ func (a *API) writeError(c *gin.Context, err error) {
 		}
 		c.JSON(status, body)
 	case me.Code == models.Unavailable:
+		// Not a bug, but the operator must tell a refused connection from
+		// a lock held past the deadline: the cause, once, with the request.
+		a.log.WarnContext(c.Request.Context(), "database unavailable",
+			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
+			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
+			slog.Any("error", models.Cause(err)))
 		c.JSON(status, gin.H{"detail": msgUnavailable})
 	case me.Code == models.Forbidden:
 		c.JSON(status, gin.H{"detail": msgForbidden})

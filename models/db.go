@@ -326,7 +326,7 @@ func translate(err error) error {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return &Error{Code: Conflict, Message: "Duplicate value."}
 	case isUnavailable(err):
-		return &Error{Code: Unavailable, Message: "Service temporarily unavailable."}
+		return &Error{Code: Unavailable, Message: "Service temporarily unavailable.", cause: err}
 	}
 	return fmt.Errorf("store: %w", err)
 }

@@ -33,6 +33,20 @@ type Error struct {
 	// TokenInvalid marks an Unauthorized error caused by a presented token
 	// that is not valid (DRF's code "token_not_valid").
 	TokenInvalid bool
+	// cause is the driver's error an Unavailable one stands for: for the
+	// operator's log (a refused connection, a lock, a full pool), never
+	// for the client. Not unwrapped: callers ask the code, not the driver.
+	cause error
+}
+
+// Cause returns the underlying error of the first *Error in err's chain
+// (the driver's failure behind an Unavailable error), or nil.
+func Cause(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.cause
+	}
+	return nil
 }
 
 func (e *Error) Error() string {
