@@ -84,7 +84,8 @@ func TestAdminLoginRefusals(t *testing.T) {
 	staff := app.admUser(t, true, false)
 	plain := app.admUser(t, false, false)
 	inactive := app.admUser(t, true, false)
-	if _, err := app.store.AdminUpdateUser(t.Context(), &models.User{ID: -1, IsSuperuser: true}, inactive.ID,
+	super := app.admUser(t, true, true)
+	if _, err := app.store.AdminUpdateUser(t.Context(), &models.User{ID: super.ID}, inactive.ID,
 		models.UserChanges{Name: inactive.Name, Email: inactive.Email, IsStaff: true}); err != nil {
 		t.Fatalf("deactivate: %v", err)
 	}
@@ -345,7 +346,7 @@ func TestAdminPermissions(t *testing.T) {
 		t.Fatalf("staff created a user: %v", err)
 	}
 	// Demoted while signed in: 403 at the next request.
-	if _, err := app.store.AdminUpdateUser(t.Context(), &models.User{ID: -1, IsSuperuser: true}, staffUser.ID,
+	if _, err := app.store.AdminUpdateUser(t.Context(), &models.User{ID: superUser.ID}, staffUser.ID,
 		models.UserChanges{Name: staffUser.Name, Email: staffUser.Email, IsActive: true}); err != nil {
 		t.Fatalf("demote: %v", err)
 	}

@@ -108,7 +108,7 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 	}
 	var n int64
 	err := retryDeadlock(ctx, func() (err error) {
-		n, err = s.adminDelete(ctx, objectType, ids)
+		n, err = s.adminDelete(ctx, by, objectType, ids)
 		return err
 	})
 	return n, translate(err)
@@ -116,10 +116,19 @@ func (s *Store) AdminDelete(ctx context.Context, by int64, objectType string, id
 
 // adminDelete is AdminDelete's transaction; it returns the number of ids
 // deleted.
-func (s *Store) adminDelete(ctx context.Context, objectType string, ids []int64) (int64, error) {
+func (s *Store) adminDelete(ctx context.Context, by int64, objectType string, ids []int64) (int64, error) {
 	var n int64
 	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		now := s.db.NowFunc()
+		if objectType == ObjectUser {
+			actor, err := holdUserAdministration(tx, by)
+			if err != nil {
+				return err
+			}
+			if !actor.IsSuperuser {
+				return errNoPermission()
+			}
+		}
 		if err := lockForDelete(tx, objectType, ids); err != nil {
 			return err
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -388,5 +390,60 @@ func TestAdminMappingPageReadsWhatItShows(t *testing.T) {
 	}
 	if m.CreatedBy == nil || m.CreatedBy.Email != "owner@example.com" || m.CreatedBy.PasswordHash != "" {
 		t.Errorf("assigner %+v: want the email only", m.CreatedBy)
+	}
+}
+
+// Two superusers who demote, deactivate or delete each other at once do not
+// leave the panel without one: the actor is read again in the write's
+// transaction, after the other's commit, and a demoted or deleted actor may
+// do nothing. (The session's copy said superuser to both.)
+func TestAdminSuperusersCannotRemoveEachOther(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	demote := models.UserChanges{Name: "Demoted", IsActive: true}
+	for round := range 6 {
+		a := admStoreUser(t, store, "a"+strconv.Itoa(round)+"@clinic.example", true)
+		b := admStoreUser(t, store, "b"+strconv.Itoa(round)+"@clinic.example", true)
+		acts := []func(by, other *models.User) error{
+			func(by, other *models.User) error {
+				ch := demote
+				ch.Email = other.Email
+				_, err := store.AdminUpdateUser(admCtx(by), by, other.ID, ch)
+				return err
+			},
+			func(by, other *models.User) error {
+				_, err := store.AdminDelete(admCtx(by), by.ID, models.ObjectUser, []int64{other.ID})
+				return err
+			},
+		}
+		act := acts[round%2]
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, pair := range [][2]*models.User{{a, b}, {b, a}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = act(pair[0], pair[1])
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("round %d: errors %v and %v, want exactly one of the two to succeed", round, errs[0], errs[1])
+		}
+		for _, err := range errs {
+			if err != nil && models.ErrorCode(err) != models.Forbidden {
+				t.Errorf("round %d: the loser's error = %v, want Forbidden", round, err)
+			}
+		}
+		var supers int64
+		if err := store.DB().Model(&models.User{}).Where("id IN ? AND is_superuser AND is_active", []int64{a.ID, b.ID}).Count(&supers).Error; err != nil {
+			t.Fatal(err)
+		}
+		if supers != 1 {
+			t.Errorf("round %d: %d of the two are active superusers, want 1", round, supers)
+		}
 	}
 }

@@ -46,6 +46,33 @@ func (s *Store) EachAdminUser(ctx context.Context, f AdminUserFilter, q AdminQue
 	})
 }
 
+// holdUserAdministration serializes the transactions that change or delete
+// users, and returns the acting user as stored now, if still active staff.
+// The session read the actor before the request: two superusers demoting
+// (or deleting) each other at once both passed that check, and the panel
+// was left with none. Now the second waits for the first and finds its
+// actor demoted. A transaction lock taken first, before any row lock, so
+// it adds no deadlock; SQLite's writers are serialized already.
+func holdUserAdministration(tx *gorm.DB, actorID int64) (*User, error) {
+	if tx.Dialector.Name() == Postgres {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('healthcare.user-administration:' || current_schema()), 0)`).Error; err != nil {
+			return nil, err
+		}
+	}
+	var actor User
+	err := tx.Take(&actor, actorID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (!actor.IsActive || !actor.IsStaff)) {
+		return nil, errNoPermission()
+	}
+	return &actor, err
+}
+
+// errNoPermission answers an actor who may not do what they asked (DRF's
+// words for it).
+func errNoPermission() *Error {
+	return &Error{Code: Forbidden, Message: "You do not have permission to perform this action."}
+}
+
 // errNotSuperuser answers a staff user who tries to grant staff or
 // superuser status.
 func errNotSuperuser() *Error {
@@ -97,6 +124,11 @@ func userValues(u *User) map[string]any {
 func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch UserChanges) (*User, error) {
 	var u User
 	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+		actor, err := holdUserAdministration(tx, by.ID)
+		if err != nil {
+			return err
+		}
+		by = actor
 		changed(id)
 		if !ch.IsActive {
 			// A deactivation revokes the user's token families: no login

@@ -502,7 +502,7 @@ func TestAuditNeverHoldsSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := &models.User{ID: -1, IsStaff: true, IsSuperuser: true}
+	admin := admStoreUser(t, store, "audit-admin@clinic.example", true)
 	if _, err := store.AdminUpdateUser(ctx, admin, u.ID, models.UserChanges{Name: "Renamed", Email: u.Email, IsActive: true, IsStaff: true}); err != nil {
 		t.Fatalf("AdminUpdateUser: %v", err)
 	}

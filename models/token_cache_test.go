@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -89,6 +90,15 @@ func tcUser(t *testing.T, store *models.Store, email string, staff bool) *models
 	}
 	return u
 }
+
+// tcSuper creates a superuser, the actor of the admin's writes (read
+// again in their transactions).
+func tcSuper(t *testing.T, store *models.Store) *models.User {
+	t.Helper()
+	return tcUser(t, store, "super"+strconv.FormatInt(tcSupers.Add(1), 10)+"@clinic.example", true)
+}
+
+var tcSupers atomic.Int64
 
 // tcTokens records a login's access and refresh tokens for u, expiring at
 // exp, and returns their jtis.
@@ -190,7 +200,6 @@ func TestTokenCacheHitSkipsDatabase(t *testing.T) {
 // so is any admin change to the user: no wait, no TTL.
 func TestTokenCacheRevocationInProcessIsImmediate(t *testing.T) {
 	t.Parallel()
-	super := &models.User{ID: -1, IsSuperuser: true}
 	cases := []struct {
 		name   string
 		revoke func(t *testing.T, store *models.Store, u *models.User, access, refresh string)
@@ -219,7 +228,7 @@ func TestTokenCacheRevocationInProcessIsImmediate(t *testing.T) {
 		// refused while the user is inactive).
 		{"deactivated and reactivated by an admin", func(t *testing.T, store *models.Store, u *models.User, _, _ string) {
 			for _, active := range []bool{false, true} {
-				if _, err := store.AdminUpdateUser(context.Background(), super, u.ID,
+				if _, err := store.AdminUpdateUser(context.Background(), tcSuper(t, store), u.ID,
 					models.UserChanges{Name: u.Name, Email: u.Email, IsActive: active}); err != nil {
 					t.Fatalf("AdminUpdateUser(active %v): %v", active, err)
 				}
@@ -231,7 +240,7 @@ func TestTokenCacheRevocationInProcessIsImmediate(t *testing.T) {
 			}
 		}},
 		{"deleted by an admin", func(t *testing.T, store *models.Store, u *models.User, _, _ string) {
-			if n, err := store.AdminDelete(context.Background(), super.ID, models.ObjectUser, []int64{u.ID}); err != nil || n != 1 {
+			if n, err := store.AdminDelete(context.Background(), tcSuper(t, store).ID, models.ObjectUser, []int64{u.ID}); err != nil || n != 1 {
 				t.Fatalf("AdminDelete = %d, %v; want 1", n, err)
 			}
 		}},
@@ -271,8 +280,7 @@ func TestTokenCacheAdminEditsReachTheSnapshot(t *testing.T) {
 	if store.TokenCacheLive() {
 		tcWarm(t, store, queries, access, u)
 	}
-	super := &models.User{ID: -1, IsSuperuser: true}
-	if _, err := store.AdminUpdateUser(context.Background(), super, u.ID,
+	if _, err := store.AdminUpdateUser(context.Background(), tcSuper(t, store), u.ID,
 		models.UserChanges{Name: "Renamed", Email: "renamed@clinic.example", IsActive: true}); err != nil {
 		t.Fatalf("AdminUpdateUser: %v", err)
 	}

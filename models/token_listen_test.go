@@ -36,7 +36,7 @@ func TestTokenCacheRevocationAcrossProcesses(t *testing.T) {
 	queriesB := tcCountQueries(t, b.DB())
 	tcStart(t, a, tcOptions())
 	tcStart(t, b, tcOptions())
-	super := &models.User{ID: -1, IsSuperuser: true}
+	super := tcSuper(t, a)
 
 	cases := []struct {
 		name   string
