@@ -274,9 +274,16 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 		if err != nil {
 			return err
 		}
-		if err := tx.Model(&TokenFamily{}).Where("id = ? AND revoked_at IS NULL", tok.FamilyID).
-			Update("revoked_at", now).Error; err != nil {
-			return err
+		// The conditional UPDATE decides between concurrent logouts with
+		// one token, as RotateRefresh's does: PostgreSQL's read above saw
+		// the family live in each of them (one 204 and one audit event
+		// each); the UPDATE waits for the first and changes nothing after.
+		res := tx.Model(&TokenFamily{}).Where("id = ? AND revoked_at IS NULL", tok.FamilyID).Update("revoked_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errTokenInvalid()
 		}
 		if err := tx.Model(&IssuedToken{}).Where("jti IN ? AND revoked_at IS NULL", []string{refreshJTI, accessJTI}).
 			Update("revoked_at", now).Error; err != nil {

@@ -447,3 +447,48 @@ func TestLogoutRefusesAnotherUsersRefreshToken(t *testing.T) {
 		t.Errorf("the victim's refresh token after the refused logout: %v", err)
 	}
 }
+
+// Of concurrent logouts with one refresh token, exactly one succeeds and
+// is recorded; the others are token_not_valid, as a logout after it is.
+func TestConcurrentLogoutsWithOneToken(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	u := tcUser(t, store, "logout@example.com", false)
+	for round := range 5 {
+		access, refresh := tcTokens(t, store, u, time.Now().Add(time.Hour))
+		const n = 6
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = store.Logout(context.Background(), u.ID, refresh, access)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case models.ErrorCode(err) != models.Unauthorized:
+				t.Errorf("round %d: a losing logout = %v, want token_not_valid", round, err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("round %d: %d of %d logouts with one token succeeded, want 1", round, ok, n)
+		}
+	}
+	var events int64
+	if err := store.DB().Model(&models.AuditEvent{}).Where("action = ? AND outcome = ?", models.ActionLogout, models.OutcomeSuccess).
+		Count(&events).Error; err != nil {
+		t.Fatal(err)
+	}
+	if events != 5 {
+		t.Errorf("%d logouts recorded, want 5 (one a round)", events)
+	}
+}
