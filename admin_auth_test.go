@@ -20,6 +20,7 @@ import (
 
 	"healthcare/handlers"
 	"healthcare/models"
+	"healthcare/models/modelstest"
 )
 
 func TestAdminLoginFlow(t *testing.T) {
@@ -181,16 +182,9 @@ func TestAdminLoginLockoutConcurrent(t *testing.T) {
 		clients[i].get("/admin/login/").want(t, http.StatusOK)
 	}
 	res := make([]*admResponse, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i, cl := range clients {
-		wg.Go(func() {
-			<-start
-			res[i] = cl.post("/admin/login/", url.Values{"email": {staff.Email}, "password": {fmt.Sprintf("wrong-Guess-%d", i)}})
-		})
-	}
-	close(start)
-	wg.Wait()
+	modelstest.AtOnce(n, func(i int) {
+		res[i] = clients[i].post("/admin/login/", url.Values{"email": {staff.Email}, "password": {fmt.Sprintf("wrong-Guess-%d", i)}})
+	})
 	checked, throttled := 0, 0
 	for _, r := range res {
 		switch r.Code {

@@ -18,7 +18,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"healthcare/config"
 	"healthcare/handlers"
 	"healthcare/models"
+	"healthcare/models/modelstest"
 )
 
 // Messages of the contract (DRF and simplejwt wording).
@@ -476,19 +476,10 @@ func TestAuthRegisterConcurrentDuplicate(t *testing.T) {
 	app := newTestApp(t, authNoLimits)
 	emails := []string{"race@example.com", "RACE@example.com", "Race@Example.com", "race@EXAMPLE.com", "rAcE@example.COM", " race@example.com"}
 	codes := make([]*response, len(emails))
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i, e := range emails {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			codes[i] = app.do(request{method: "POST", path: "/api/auth/register/",
-				body: map[string]any{"name": "Racer", "email": e, "password": authStrongPassword}})
-		}()
-	}
-	close(start)
-	wg.Wait()
+	modelstest.AtOnce(len(emails), func(i int) {
+		codes[i] = app.do(request{method: "POST", path: "/api/auth/register/",
+			body: map[string]any{"name": "Racer", "email": emails[i], "password": authStrongPassword}})
+	})
 	created := 0
 	for _, r := range codes {
 		switch r.Code {
@@ -624,19 +615,10 @@ func TestAuthLoginLockoutConcurrent(t *testing.T) {
 	u := app.mustUser(t, false)
 	const n = 30
 	res := make([]*response, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			res[i] = app.do(request{method: "POST", path: "/api/auth/login/",
-				body: map[string]string{"email": u.Email, "password": fmt.Sprintf("wrong-Guess-%d", i)}})
-		}()
-	}
-	close(start)
-	wg.Wait()
+	modelstest.AtOnce(n, func(i int) {
+		res[i] = app.do(request{method: "POST", path: "/api/auth/login/",
+			body: map[string]string{"email": u.Email, "password": fmt.Sprintf("wrong-Guess-%d", i)}})
+	})
 	failed, throttled := 0, 0
 	for _, r := range res {
 		switch r.Code {
@@ -1070,19 +1052,10 @@ func TestAuthRefreshConcurrent(t *testing.T) {
 	u := app.mustUser(t, false)
 	const n = 8
 	res := make([]*response, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			res[i] = app.do(request{method: "POST", path: "/api/auth/token/refresh/",
-				body: `{"refresh": "` + u.Refresh + `"}`})
-		}()
-	}
-	close(start)
-	wg.Wait()
+	modelstest.AtOnce(n, func(i int) {
+		res[i] = app.do(request{method: "POST", path: "/api/auth/token/refresh/",
+			body: `{"refresh": "` + u.Refresh + `"}`})
+	})
 	var winner *response
 	for _, r := range res {
 		switch r.Code {

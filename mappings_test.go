@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"healthcare/models"
+	"healthcare/models/modelstest"
 )
 
 // resMappingKeys is the exact field set of a mapping.
@@ -204,19 +204,10 @@ func TestMappingCreateRace(t *testing.T) {
 		body string
 	}
 	results := make([]result, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r := app.do(request{method: "POST", path: "/api/mappings/", token: u.Access, body: body})
-			results[i] = result{r.Code, r.Body.String()}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	modelstest.AtOnce(n, func(i int) {
+		r := app.do(request{method: "POST", path: "/api/mappings/", token: u.Access, body: body})
+		results[i] = result{r.Code, r.Body.String()}
+	})
 
 	created := 0
 	wantDup, _ := json.Marshal(map[string][]string{"non_field_errors": {resMsgAlreadyAssigned}})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"healthcare/models"
+	"healthcare/models/modelstest"
 )
 
 // raceRounds is how many times each race is run: one round may happen to
@@ -18,16 +19,7 @@ const raceRounds = 10
 // race runs every f at once (as far as the scheduler lets them start
 // together) and returns when all have.
 func race(fs ...func()) {
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, f := range fs {
-		wg.Go(func() {
-			<-start
-			f()
-		})
-	}
-	close(start)
-	wg.Wait()
+	modelstest.AtOnce(len(fs), func(i int) { fs[i]() })
 }
 
 // raceAll sends every request at once and returns the responses in the

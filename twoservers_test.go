@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -177,18 +176,9 @@ func TestSecTwoProcessesShareRevocationAndAudit(t *testing.T) {
 // between the processes, and returns the statuses and bodies.
 func secRefreshRace(procs []*secProcess, refresh string, n int) []*httptest.ResponseRecorder {
 	out := make([]*httptest.ResponseRecorder, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			out[i] = procs[i%len(procs)].do("POST", "/api/auth/token/refresh/", "", `{"refresh":"`+refresh+`"}`)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	modelstest.AtOnce(n, func(i int) {
+		out[i] = procs[i%len(procs)].do("POST", "/api/auth/token/refresh/", "", `{"refresh":"`+refresh+`"}`)
+	})
 	return out
 }
 

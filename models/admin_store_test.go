@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -418,18 +417,8 @@ func TestAdminSuperusersCannotRemoveEachOther(t *testing.T) {
 		}
 		act := acts[round%2]
 		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i, pair := range [][2]*models.User{{a, b}, {b, a}} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				errs[i] = act(pair[0], pair[1])
-			}()
-		}
-		close(start)
-		wg.Wait()
+		pairs := [][2]*models.User{{a, b}, {b, a}}
+		modelstest.AtOnce(2, func(i int) { errs[i] = act(pairs[i][0], pairs[i][1]) })
 		if (errs[0] == nil) == (errs[1] == nil) {
 			t.Fatalf("round %d: errors %v and %v, want exactly one of the two to succeed", round, errs[0], errs[1])
 		}

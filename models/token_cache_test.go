@@ -458,18 +458,7 @@ func TestConcurrentLogoutsWithOneToken(t *testing.T) {
 		access, refresh := tcTokens(t, store, u, time.Now().Add(time.Hour))
 		const n = 6
 		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				errs[i] = store.Logout(context.Background(), u.ID, refresh, access)
-			}()
-		}
-		close(start)
-		wg.Wait()
+		modelstest.AtOnce(n, func(i int) { errs[i] = store.Logout(context.Background(), u.ID, refresh, access) })
 		ok := 0
 		for _, err := range errs {
 			switch {

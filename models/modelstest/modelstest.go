@@ -1,7 +1,8 @@
 // Package modelstest opens a fresh, migrated database for each test: an
 // SQLite file in the test's temporary directory, or, when TEST_DATABASE_URL
 // is set, a schema of its own in that PostgreSQL database, so parallel
-// tests and concurrent runs never collide.
+// tests and concurrent runs never collide. AtOnce provokes the races the
+// tests check the database settles.
 package modelstest
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"gorm.io/gorm"
@@ -100,4 +102,19 @@ func newDSN(t testing.TB) DSN {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return DSN{Driver: models.Postgres, DSN: u.String()}
+}
+
+// AtOnce runs f(0) to f(n-1), each in a goroutine, released together (as
+// far as the scheduler lets them start at once), and returns when all have.
+func AtOnce(n int, f func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
 }
