@@ -49,7 +49,10 @@ func (a *Admin) fail(c *gin.Context, err error) {
 			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
 			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
 			slog.Any("error", err))
-	case models.Unavailable: // as the API logs it
+	case models.Unavailable: // as the API logs it, a client that hung up aside
+		if errors.Is(c.Request.Context().Err(), context.Canceled) {
+			break
+		}
 		a.log.WarnContext(c.Request.Context(), "database unavailable",
 			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
 			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),

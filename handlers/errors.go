@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,10 +108,14 @@ func (a *API) writeError(c *gin.Context, err error) {
 	case me.Code == models.Unavailable:
 		// Not a bug, but the operator must tell a refused connection from
 		// a lock held past the deadline: the cause, once, with the request.
-		a.log.WarnContext(c.Request.Context(), "database unavailable",
-			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
-			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
-			slog.Any("error", models.Cause(err)))
+		// (Not a client that hung up: its query was cancelled, and nothing
+		// is wrong with the database.)
+		if !errors.Is(c.Request.Context().Err(), context.Canceled) {
+			a.log.WarnContext(c.Request.Context(), "database unavailable",
+				slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
+				slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
+				slog.Any("error", models.Cause(err)))
+		}
 		c.JSON(status, gin.H{"detail": msgUnavailable})
 	case me.Code == models.Forbidden:
 		c.JSON(status, gin.H{"detail": msgForbidden})

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 )
@@ -127,6 +128,16 @@ func (s *Store) adminDelete(ctx context.Context, by int64, objectType string, id
 			}
 			if !actor.IsSuperuser {
 				return errNoPermission()
+			}
+			// A login holds its user's credentials lock from its check of
+			// the user to its token family's insert: taken here, it either
+			// commits first (its family is deleted below) or finds the user
+			// gone, a 401, where its insert failed on the foreign key, a 500.
+			// In id order, as every transaction that takes several.
+			for _, id := range slices.Sorted(slices.Values(ids)) {
+				if err := lockCredentials(tx, id, true); err != nil {
+					return err
+				}
 			}
 		}
 		if err := lockForDelete(tx, objectType, ids); err != nil {

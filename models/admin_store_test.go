@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -433,6 +434,43 @@ func TestAdminSuperusersCannotRemoveEachOther(t *testing.T) {
 		}
 		if supers != 1 {
 			t.Errorf("round %d: %d of the two are active superusers, want 1", round, supers)
+		}
+	}
+}
+
+// A login racing its user's deletion either lands before it (its tokens go
+// with the user) or finds the user gone (bad credentials): never the
+// foreign key's failure, a 500.
+func TestAdminDeleteUserRacingLogins(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	super := admStoreUser(t, store, "deleter@clinic.example", true)
+	for round := range 15 {
+		u := admStoreUser(t, store, "leaving"+strconv.Itoa(round)+"@example.com", false)
+		const logins = 4
+		errs := make([]error, logins+1)
+		modelstest.AtOnce(logins+1, func(i int) {
+			if i == logins {
+				_, errs[i] = store.AdminDelete(admCtx(super), super.ID, models.ObjectUser, []int64{u.ID})
+				return
+			}
+			_, errs[i] = store.StartTokenFamily(context.Background(), u,
+				models.IssuedToken{JTI: fmt.Sprintf("race-%d-%d", round, i), Type: models.RefreshToken, ExpiresAt: time.Now().Add(time.Hour)})
+		})
+		if errs[logins] != nil {
+			t.Fatalf("round %d: the deletion: %v", round, errs[logins])
+		}
+		for i, err := range errs[:logins] {
+			if err != nil && models.ErrorCode(err) != models.Unauthorized {
+				t.Errorf("round %d: login %d: %v, want success or bad credentials", round, i, err)
+			}
+		}
+		var left int64
+		if err := store.DB().Model(&models.TokenFamily{}).Where("user_id = ?", u.ID).Count(&left).Error; err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Errorf("round %d: %d token families outlive their user", round, left)
 		}
 	}
 }

@@ -92,7 +92,7 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	defer cancel()
 	var db *gorm.DB
 	err := retryBusy(openCtx, func() (err error) {
-		db, err = gorm.Open(dialector, cfg) // reads the version: a first connection
+		db, err = gorm.Open(dialector, cfg) // on SQLite, reads the version: a first connection
 		return err
 	})
 	if err != nil {
@@ -158,11 +158,17 @@ func retryBusy(ctx context.Context, connect func() error) error {
 
 // hideDSNSecrets hides dsn's passwords in err's text. pgx quotes a DSN it
 // cannot parse (a wrong sslmode, a missing sslrootcert file) masking only
-// the password before the "@": one given in the query string (password=,
-// sslpassword=) or in key=value form went to the logs as written.
+// some of its passwords: one in the query string (password=, sslpassword=)
+// went to the logs as written, and the tail of one with an escaped quote in
+// key=value form. So that quotation is dropped, and what else the error
+// says (url.Parse's quotes the URL) has every password of dsn hidden.
 func hideDSNSecrets(err error, dsn string) error {
 	msg := err.Error()
 	hidden := msg
+	var pce *pgconn.ParseConfigError
+	if errors.As(err, &pce) {
+		hidden = strings.Replace(hidden, pce.Error(), "cannot parse the DSN: "+parseConfigReason(pce), 1)
+	}
 	for _, s := range dsnSecrets(dsn) {
 		hidden = strings.ReplaceAll(hidden, s, "xxxxx")
 	}
@@ -170,6 +176,20 @@ func hideDSNSecrets(err error, dsn string) error {
 		return err
 	}
 	return &hiddenSecretsError{msg: hidden, err: err}
+}
+
+// parseConfigReason is pce's text without the DSN it quotes: "cannot parse
+// `<dsn>`: <reason> (<cause>)", where pgx's reasons hold no backquote.
+func parseConfigReason(pce *pgconn.ParseConfigError) string {
+	text, cause := pce.Error(), ""
+	if inner := errors.Unwrap(pce); inner != nil {
+		cause = " (" + inner.Error() + ")"
+		text = strings.TrimSuffix(text, cause)
+	}
+	if i := strings.LastIndex(text, "`: "); i >= 0 {
+		return text[i+len("`: "):] + cause
+	}
+	return "its settings" + cause
 }
 
 // dsnSecrets are the password values of dsn, as written and unescaped.
@@ -183,9 +203,12 @@ func dsnSecrets(dsn string) []string {
 		}
 	}
 	if strings.Contains(dsn, "://") {
-		rest := dsn[strings.Index(dsn, "://")+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
+		authority := dsn[strings.Index(dsn, "://")+3:]
+		if end := strings.IndexAny(authority, "/?#"); end >= 0 {
+			authority = authority[:end]
+		}
+		if at := strings.LastIndex(authority, "@"); at >= 0 {
+			if _, pw, ok := strings.Cut(authority[:at], ":"); ok {
 				add(pw)
 			}
 		}
