@@ -1,8 +1,11 @@
 package models
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -554,5 +557,24 @@ func TestHasherSlots(t *testing.T) {
 	}
 	if got, want := NewHasher(cheapParams, 0).Slots(), runtime.GOMAXPROCS(0); got != want {
 		t.Errorf("default Slots() = %d, want GOMAXPROCS %d", got, want)
+	}
+}
+
+// The demo accounts' random passwords pass the rules for their account: a
+// draw too similar to the email address (its random characters holding
+// most of "example.com") is drawn again.
+func TestDemoPasswordPassesTheRules(t *testing.T) {
+	attrs := []PasswordAttr{{Name: "email address", Value: "staff@example.com"}, {Name: "name", Value: "Sam Staff"}}
+	similar, err := base64.RawURLEncoding.DecodeString("EXAMPLEcomSTAFFx") // "Demo-EXAMPLEcomSTAFFx"
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs := ValidatePassword("Demo-EXAMPLEcomSTAFFx", attrs...); len(msgs) == 0 {
+		t.Fatal("the first draw of the test passes the rules: it tests nothing")
+	}
+	next := bytes.Repeat([]byte{0x5a, 0x3c, 0x91}, 4)
+	pw := demoPassword(io.MultiReader(bytes.NewReader(similar), bytes.NewReader(next)), attrs...)
+	if msgs := ValidatePassword(pw, attrs...); len(msgs) > 0 || pw == "Demo-EXAMPLEcomSTAFFx" {
+		t.Fatalf("demoPassword = %q: %v", pw, msgs)
 	}
 }
