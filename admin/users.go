@@ -263,7 +263,7 @@ func (a *Admin) setPassword(c *gin.Context) error {
 	}
 	password, mismatch := confirmedPassword(c, "password", "password2")
 	if err = mismatch.Err(); err == nil {
-		err = a.store.SetUserPassword(ctx, id, password, session(c).ID())
+		err = a.store.AdminSetUserPassword(ctx, currentUser(c), id, password, session(c).ID())
 	}
 	if err != nil {
 		return a.formError(c, http.StatusBadRequest, err, func() (templates.Form, error) { return a.passwordForm(c, u) })

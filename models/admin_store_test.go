@@ -474,3 +474,40 @@ func TestAdminDeleteUserRacingLogins(t *testing.T) {
 		}
 	}
 }
+
+// A superuser demoted after their session was read creates nobody and sets
+// nobody's password: the session's copy said superuser, the store reads the
+// actor again in the write's transaction. Setting one's own password needs
+// no administration.
+func TestAdminWritesOfADemotedSuperuserAreRefused(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	a := admStoreUser(t, store, "stale@clinic.example", true)
+	b := admStoreUser(t, store, "other@clinic.example", true)
+	stale := *a // the session's copy
+	if _, err := store.AdminUpdateUser(admCtx(b), b, a.ID, models.UserChanges{Name: a.Name, Email: a.Email, IsActive: true, IsStaff: true}); err != nil {
+		t.Fatal(err)
+	}
+	const pw = "another-Horse-battery-77"
+	if err := store.AdminSetUserPassword(admCtx(&stale), &stale, b.ID, pw, ""); models.ErrorCode(err) != models.Forbidden {
+		t.Errorf("a demoted superuser set another's password: %v, want Forbidden", err)
+	}
+	if _, err := store.AdminCreateUser(admCtx(&stale), &stale, models.NewUser{Name: "New Super", Email: "new@clinic.example",
+		Password: pw, IsActive: true, IsStaff: true, IsSuperuser: true}); models.ErrorCode(err) != models.Forbidden {
+		t.Errorf("a demoted superuser created a superuser: %v, want Forbidden", err)
+	}
+	if _, err := store.UserByEmail(context.Background(), "new@clinic.example"); models.ErrorCode(err) != models.NotFound {
+		t.Errorf("the refused user exists: %v", err)
+	}
+	if err := store.AdminSetUserPassword(admCtx(&stale), &stale, a.ID, pw, ""); err != nil {
+		t.Errorf("setting one's own password: %v", err)
+	}
+	// A superuser still one does both.
+	if _, err := store.AdminCreateUser(admCtx(b), b, models.NewUser{Name: "New Super", Email: "new@clinic.example",
+		Password: pw, IsActive: true, IsStaff: true, IsSuperuser: true}); err != nil {
+		t.Errorf("AdminCreateUser: %v", err)
+	}
+	if err := store.AdminSetUserPassword(admCtx(b), b, a.ID, pw+"x", ""); err != nil {
+		t.Errorf("AdminSetUserPassword: %v", err)
+	}
+}

@@ -85,7 +85,15 @@ func (s *Store) AdminCreateUser(ctx context.Context, by *User, in NewUser) (*Use
 	if (in.IsStaff || in.IsSuperuser) && !by.IsSuperuser {
 		return nil, errNotSuperuser()
 	}
-	return s.CreateUser(ctx, in)
+	// by is read again in the write's transaction, as AdminUpdateUser reads
+	// its actor: one demoted meanwhile creates nobody.
+	return s.createUser(ctx, in, func(tx *gorm.DB) error {
+		actor, err := holdUserAdministration(tx, by.ID)
+		if err == nil && (in.IsStaff || in.IsSuperuser) && !actor.IsSuperuser {
+			err = errNotSuperuser()
+		}
+		return err
+	})
 }
 
 // UserChanges are the fields of a user the admin panel edits (the password
@@ -202,6 +210,14 @@ func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch User
 // other admin sessions (all but keepToken's, "" for all) and revokes their
 // API tokens: whoever knew the old password is out.
 func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepToken string) error {
+	return s.AdminSetUserPassword(ctx, nil, id, password, keepToken)
+}
+
+// AdminSetUserPassword is SetUserPassword done by superuser by in the admin
+// panel (nil: the operator, from the command line), who is read again in
+// the write's transaction as AdminUpdateUser reads its actor: a superuser
+// demoted meanwhile could otherwise take over another's account.
+func (s *Store) AdminSetUserPassword(ctx context.Context, by *User, id int64, password, keepToken string) error {
 	u, err := s.User(ctx, id)
 	if err != nil {
 		return err
@@ -209,7 +225,17 @@ func (s *Store) SetUserPassword(ctx context.Context, id int64, password, keepTok
 	if err := passwordRuleErrors(u, "password", password).Err(); err != nil {
 		return err
 	}
-	return s.setPassword(ctx, u, password, keepToken)
+	var hold func(tx *gorm.DB) error
+	if by != nil && by.ID != id { // setting one's own is not administration
+		hold = func(tx *gorm.DB) error {
+			actor, err := holdUserAdministration(tx, by.ID)
+			if err == nil && !actor.IsSuperuser {
+				err = errNoPermission()
+			}
+			return err
+		}
+	}
+	return s.setPassword(ctx, u, password, keepToken, hold)
 }
 
 // MsgOldPasswordWrong is Django's PasswordChangeForm message for a wrong
@@ -249,7 +275,7 @@ func (s *Store) ChangeOwnPassword(ctx context.Context, id int64, oldPassword, ne
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return s.setPassword(ctx, u, password, keepToken)
+	return s.setPassword(ctx, u, password, keepToken, nil)
 }
 
 // passwordRuleErrors are password's failures for u, under field.
@@ -267,13 +293,18 @@ func passwordRuleErrors(u *User, field, password string) FieldErrors {
 
 // setPassword stores password (its rules checked by the caller) for u and
 // ends u's other sessions and every API token.
-func (s *Store) setPassword(ctx context.Context, u *User, password, keepToken string) error {
+func (s *Store) setPassword(ctx context.Context, u *User, password, keepToken string, hold func(tx *gorm.DB) error) error {
 	id := u.ID
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return translate(err)
 	}
 	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
+		if hold != nil { // before any other lock
+			if err := hold(tx); err != nil {
+				return err
+			}
+		}
 		changed(id)
 		// No login between its check of the old password and its token
 		// family's insert (StartTokenFamily).

@@ -59,6 +59,12 @@ func (in *NewUser) Clean() error {
 // CreateUser validates in, hashes the password and stores the account. A
 // taken email (in any case) is an Invalid error under "email".
 func (s *Store) CreateUser(ctx context.Context, in NewUser) (*User, error) {
+	return s.createUser(ctx, in, nil)
+}
+
+// createUser is CreateUser, with hold (when not nil) run first in the
+// write's transaction: the admin's check of its actor.
+func (s *Store) createUser(ctx context.Context, in NewUser, hold func(tx *gorm.DB) error) (*User, error) {
 	if err := in.Clean(); err != nil {
 		return nil, s.WithTakenEmail(ctx, err, ObjectUser, 0, in.Email)
 	}
@@ -72,6 +78,11 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 		DateJoined: s.db.NowFunc(),
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if hold != nil {
+			if err := hold(tx); err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(u).Error; err != nil {
 			return err
 		}
