@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -218,7 +219,8 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	if err != nil {
 		return err
 	}
-	router, err := newRouter(routerDeps{cfg: cfg, store: store, log: log, metrics: m})
+	var draining atomic.Bool
+	router, err := newRouter(routerDeps{cfg: cfg, store: store, log: log, metrics: m, draining: draining.Load})
 	if err != nil {
 		return err
 	}
@@ -282,6 +284,17 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	if cfg.ShutdownDelay > 0 {
+		// Not ready, still serving: a load balancer that polls /readyz
+		// takes the process out before its listener closes.
+		draining.Store(true)
+		log.Info("shutting down: not ready, serving for SHUTDOWN_DELAY", slog.Duration("delay", cfg.ShutdownDelay))
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(cfg.ShutdownDelay):
+		}
 	}
 	log.Info("shutting down")
 	if err := shutdown(srv, &drain, ln, errc, cancelRequests, shutdownGrace); err != nil {

@@ -290,6 +290,58 @@ func TestWarnsWithoutAllowedHosts(t *testing.T) {
 	}
 }
 
+// With SHUTDOWN_DELAY, a SIGTERM first makes the process not ready (/readyz
+// 503, the contract's body) while it goes on serving: a load balancer takes
+// it out before its listener closes. Then it stops as without one.
+func TestShutdownDelayKeepsServingWhileNotReady(t *testing.T) {
+	t.Parallel()
+	_, dsn := modelstest.OpenDSN(t)
+	srv := secStartServer(t, dsn, "SHUTDOWN_DELAY=4s")
+	base := "http://" + srv.addr
+	get := func(path string) (int, string) {
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := client.Get(base + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("before SIGTERM: /readyz = %d %s", code, body)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	notReady := false
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && !notReady; time.Sleep(50 * time.Millisecond) {
+		code, body := get("/readyz")
+		notReady = code == http.StatusServiceUnavailable && body == `{"status":"unavailable"}`
+	}
+	if !notReady {
+		t.Fatalf("/readyz did not answer 503 after SIGTERM; logs:\n%s", srv.logs)
+	}
+	// Still serving: new connections are accepted and answered.
+	if code, body := get("/healthz"); code != http.StatusOK {
+		t.Errorf("during the delay: /healthz = %d %s, want 200", code, body)
+	}
+	if code, body := get("/api/patients/"); code != http.StatusUnauthorized {
+		t.Errorf("during the delay: /api/patients/ = %d %s, want the 401 of a request without a token", code, body)
+	}
+	select {
+	case <-srv.done:
+		if srv.err != nil {
+			t.Errorf("exit: %v; logs:\n%s", srv.err, srv.logs)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("the process did not stop after its delay; logs:\n%s", srv.logs)
+	}
+	if !strings.Contains(srv.logs.String(), "not ready, serving for SHUTDOWN_DELAY") {
+		t.Errorf("the delay is not logged:\n%s", srv.logs)
+	}
+}
+
 // A request that outlasts the shutdown's grace (a CSV export runs for
 // minutes) has its context cancelled before the grace is up, so it ends
 // and the shutdown completes instead of timing out and closing the

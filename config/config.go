@@ -114,6 +114,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// RequestTimeout is REQUEST_TIMEOUT (default 10s) per request.
 	RequestTimeout time.Duration
+	// ShutdownDelay is SHUTDOWN_DELAY (default 0, at most 1m): how long a
+	// SIGTERM leaves the server serving with /readyz answering 503, so a
+	// load balancer stops sending requests before the listener closes.
+	ShutdownDelay time.Duration
 
 	// TrustedProxies is TRUSTED_PROXIES, comma-separated IPs or CIDRs whose
 	// X-Forwarded-For is believed. Nil means none; note that gin trusts every
@@ -247,6 +251,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RefreshTokenTTL = l.duration("REFRESH_TOKEN_LIFETIME", DefaultRefreshTokenTTL)
 	c.MaxBodyBytes = l.positiveInt64("MAX_BODY_BYTES", DefaultMaxBodyBytes)
 	c.RequestTimeout = l.duration("REQUEST_TIMEOUT", DefaultRequestTimeout)
+	if c.ShutdownDelay = l.durationOrOff("SHUTDOWN_DELAY", 0); c.ShutdownDelay > time.Minute {
+		l.fail("SHUTDOWN_DELAY", "%s is over 1m: a load balancer notices a 503 within seconds", c.ShutdownDelay)
+	}
 	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
 	c.AllowedHosts = l.hosts("ALLOWED_HOSTS")
 	c.CORSAllowedOrigins = l.origins("CORS_ALLOWED_ORIGINS")
@@ -890,6 +897,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.Duration("RefreshTokenTTL", c.RefreshTokenTTL),
 		slog.Int64("MaxBodyBytes", c.MaxBodyBytes),
 		slog.Duration("RequestTimeout", c.RequestTimeout),
+		slog.Duration("ShutdownDelay", c.ShutdownDelay),
 		{Key: "TrustedProxies", Value: listValue(c.TrustedProxies)},
 		{Key: "AllowedHosts", Value: listValue(c.AllowedHosts)},
 		{Key: "CORSAllowedOrigins", Value: listValue(c.CORSAllowedOrigins)},

@@ -17,6 +17,10 @@ import (
 
 // Options configure the API.
 type Options struct {
+	// Draining, when not nil, reports that the process is shutting down:
+	// /readyz answers 503 while the API still serves (SHUTDOWN_DELAY).
+	Draining func() bool
+
 	JWTSecret       []byte
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
@@ -317,6 +321,10 @@ func (a *API) healthz(c *gin.Context) {
 
 // readyz handles GET /readyz: the database answers.
 func (a *API) readyz(c *gin.Context) {
+	if a.opts.Draining != nil && a.opts.Draining() {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {
