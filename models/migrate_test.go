@@ -135,10 +135,7 @@ func TestMigrateNamesNoIndexThatExists(t *testing.T) {
 // typed.
 func TestMigrateKeysDoctorsEmails(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	ann := mappingDoctor(t, s, staff, "ann")
+	s, db, staff, ann := doctorKeyFixture(t)
 	mustExec(t, db, `DROP INDEX idx_doctors_email_key`)
 	mustExec(t, db, `UPDATE doctors SET email_key = NULL`)
 	if err := models.Migrate(db); err != nil {
@@ -176,6 +173,15 @@ func TestMigrateKeysDoctorsEmails(t *testing.T) {
 	}
 }
 
+// doctorKeyFixture is a store with a staff user and one doctor of theirs,
+// ann (ann@clinic.example), for the tests of the doctors' email keys.
+func doctorKeyFixture(t *testing.T) (*models.Store, *gorm.DB, *models.User, int64) {
+	t.Helper()
+	s := modelstest.Store(t)
+	staff := admStoreUser(t, s, "staff@clinic.example", true)
+	return s, s.DB(), staff, mappingDoctor(t, s, staff, "ann")
+}
+
 // wantDoctorEmailTaken fails unless err is the contract's duplicate email
 // error of a doctor, under "email" alone.
 func wantDoctorEmailTaken(t *testing.T, what string, err error) {
@@ -206,10 +212,7 @@ func doctorEmailKey(t *testing.T, db *gorm.DB, id int64) string {
 // save it until one of them changes.
 func TestMigrateKeysSQLWrittenDoctors(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	ann := mappingDoctor(t, s, staff, "ann")
+	s, db, staff, ann := doctorKeyFixture(t)
 	for _, email := range []string{"Ann@Clinic.example", "Cy@Clinic.example", "Dee@Clinic.example"} {
 		mustExec(t, db, `INSERT INTO doctors (name, specialization, email, phone, years_of_experience, created_at, updated_at)
 		  VALUES ('Imported', 'Cardiology', ?, '', 0, ?, ?)`, email, time.Now(), time.Now())
@@ -236,10 +239,7 @@ func TestMigrateKeysSQLWrittenDoctors(t *testing.T) {
 // another row now has).
 func TestMigrateRekeysStaleDoctorsEmails(t *testing.T) {
 	t.Parallel()
-	s := modelstest.Store(t)
-	db := s.DB()
-	staff := admStoreUser(t, s, "staff@clinic.example", true)
-	ann := mappingDoctor(t, s, staff, "ann")
+	s, db, staff, ann := doctorKeyFixture(t)
 	bob := mappingDoctor(t, s, staff, "bob")
 	mustExec(t, db, `UPDATE doctors SET email = 'Zed@Clinic.example' WHERE id = ?`, ann)
 	mustExec(t, db, `UPDATE doctors SET email = 'Ann@Clinic.example', email_key = NULL WHERE id = ?`, bob)
