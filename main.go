@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +26,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts the graceful shutdown; a second one (Ctrl-C
+	// again during SHUTDOWN_DELAY) ends the process at once, as by default.
+	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	var usage usageError
 	switch {
@@ -219,8 +221,8 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	if err != nil {
 		return err
 	}
-	var draining atomic.Bool
-	router, err := newRouter(routerDeps{cfg: cfg, store: store, log: log, metrics: m, draining: draining.Load})
+	var drain drainer
+	router, err := newRouter(routerDeps{cfg: cfg, store: store, log: log, metrics: m, notReady: drain.notReady.Load})
 	if err != nil {
 		return err
 	}
@@ -234,7 +236,6 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 		return err
 	}
 	defer stopPprof()
-	var drain drainer
 	// Every request's context descends from requests, which shutdown
 	// cancels shortly before its time is up (see shutdown).
 	requests, cancelRequests := context.WithCancel(context.Background())
@@ -251,7 +252,9 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 		MaxHeaderBytes:    64 << 10,
 	}
 	// Revocations reach the cache through LISTEN/NOTIFY (PostgreSQL only).
-	stopTokenCache, err := store.StartTokenCache(ctx, tokenCacheOptions(cfg.TokenCacheTTL, log))
+	// Not ctx: the cache serves until the server stops (SHUTDOWN_DELAY
+	// serves on after the signal); stopTokenCache ends it.
+	stopTokenCache, err := store.StartTokenCache(context.WithoutCancel(ctx), tokenCacheOptions(cfg.TokenCacheTTL, log))
 	if err != nil {
 		return err
 	}
@@ -286,15 +289,10 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	case <-ctx.Done():
 	}
 	if cfg.ShutdownDelay > 0 {
-		// Not ready, still serving: a load balancer that polls /readyz
-		// takes the process out before its listener closes.
-		draining.Store(true)
 		log.Info("shutting down: not ready, serving for SHUTDOWN_DELAY", slog.Duration("delay", cfg.ShutdownDelay))
-		select {
-		case err := <-errc:
-			return fmt.Errorf("serve: %w", err)
-		case <-time.After(cfg.ShutdownDelay):
-		}
+	}
+	if err := drain.notReadyFor(cfg.ShutdownDelay, errc); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("shutting down")
 	if err := shutdown(srv, &drain, ln, errc, cancelRequests, shutdownGrace); err != nil {

@@ -32,8 +32,8 @@ type routerDeps struct {
 	metrics *metrics.Metrics
 	// admin overrides the admin panel's options derived from cfg.
 	admin *admin.Options
-	// draining reports a shutdown under way (readiness 503), or is nil.
-	draining func() bool
+	// notReady reports a shutdown under way (readiness 503), or is nil.
+	notReady func() bool
 }
 
 // apiOptions derives the API's options from the configuration.
@@ -102,7 +102,7 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	if d.metrics != nil {
 		opts.OnLogin, opts.OnThrottle = d.metrics.Login, d.metrics.Throttled
 	}
-	opts.Draining = d.draining
+	opts.NotReady = d.notReady
 	// Admin panel: ONE per-email and ONE per-address login limiter shared
 	// with the API, so attempts in either count against the same limits.
 	if opts.LoginThrottle == nil {

@@ -55,9 +55,29 @@ const drainGrace = 2 * time.Second
 //  2. When no connection is left open (or after drainGrace, for clients that
 //     sit idle), http.Server.Shutdown closes what remains and waits for the
 //     requests in flight.
+//
+// Before both, with SHUTDOWN_DELAY, the process goes on serving while
+// /readyz answers 503 (notReadyFor), so that a load balancer takes it out
+// before its listener closes; it stays not ready to the end.
 type drainer struct {
+	notReady atomic.Bool
 	draining atomic.Bool
 	open     atomic.Int64
+}
+
+// notReadyFor makes the process not ready and serves on for delay, unless
+// the server fails first (its error from served).
+func (d *drainer) notReadyFor(delay time.Duration, served <-chan error) error {
+	d.notReady.Store(true)
+	if delay <= 0 {
+		return nil
+	}
+	select {
+	case err := <-served:
+		return err
+	case <-time.After(delay):
+		return nil
+	}
 }
 
 // handler wraps h so responses ask clients to close once draining started.

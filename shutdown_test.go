@@ -311,6 +311,7 @@ func TestShutdownDelayKeepsServingWhileNotReady(t *testing.T) {
 	if code, body := get("/readyz"); code != http.StatusOK {
 		t.Fatalf("before SIGTERM: /readyz = %d %s", code, body)
 	}
+	signalled := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -333,6 +334,9 @@ func TestShutdownDelayKeepsServingWhileNotReady(t *testing.T) {
 	case <-srv.done:
 		if srv.err != nil {
 			t.Errorf("exit: %v; logs:\n%s", srv.err, srv.logs)
+		}
+		if waited := time.Since(signalled); waited < 4*time.Second { // the delay is a floor, not a speed
+			t.Errorf("the process stopped %v after SIGTERM, before its 4s delay", waited.Round(time.Millisecond))
 		}
 	case <-time.After(40 * time.Second):
 		t.Fatalf("the process did not stop after its delay; logs:\n%s", srv.logs)

@@ -17,9 +17,9 @@ import (
 
 // Options configure the API.
 type Options struct {
-	// Draining, when not nil, reports that the process is shutting down:
+	// NotReady, when not nil, reports that the process is shutting down:
 	// /readyz answers 503 while the API still serves (SHUTDOWN_DELAY).
-	Draining func() bool
+	NotReady func() bool
 
 	JWTSecret       []byte
 	AccessTokenTTL  time.Duration
@@ -321,7 +321,7 @@ func (a *API) healthz(c *gin.Context) {
 
 // readyz handles GET /readyz: the database answers.
 func (a *API) readyz(c *gin.Context) {
-	if a.opts.Draining != nil && a.opts.Draining() {
+	if a.opts.NotReady != nil && a.opts.NotReady() {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable"})
 		return
 	}
