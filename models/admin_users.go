@@ -55,7 +55,7 @@ func (s *Store) EachAdminUser(ctx context.Context, f AdminUserFilter, q AdminQue
 // it adds no deadlock; SQLite's writers are serialized already.
 func holdUserAdministration(tx *gorm.DB, actorID int64) (*User, error) {
 	if tx.Dialector.Name() == Postgres {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('healthcare.user-administration:' || current_schema()), 0)`).Error; err != nil {
+		if err := advisoryXactLock(tx, "user-administration", 0, true); err != nil {
 			return nil, err
 		}
 	}

@@ -144,16 +144,20 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 func retryBusy(ctx context.Context, connect func() error) error {
 	for {
 		err := connect()
-		var liteErr *gosqlite.Error
-		if err == nil || !errors.As(err, &liteErr) || liteErr.Code()&0xff != sqliteBusy {
+		if sqliteCode(err) != sqliteBusy || !sleepCtx(ctx, 20*time.Millisecond) {
 			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// sqliteCode is the primary result code of an SQLite error in err's chain,
+// or 0.
+func sqliteCode(err error) int {
+	var liteErr *gosqlite.Error
+	if errors.As(err, &liteErr) {
+		return liteErr.Code() & 0xff
+	}
+	return 0
 }
 
 // hideDSNSecrets hides dsn's passwords in err's text. pgx quotes a DSN it
@@ -257,8 +261,7 @@ func (e *hiddenSecretsError) Unwrap() error { return e.err }
 // memory (14)" whatever the cause.
 func explainSQLiteOpen(path string, err error) error {
 	const sqliteCantOpen = 14
-	var liteErr *gosqlite.Error
-	if strings.HasPrefix(path, "file:") || !errors.As(err, &liteErr) || liteErr.Code()&0xff != sqliteCantOpen {
+	if strings.HasPrefix(path, "file:") || sqliteCode(err) != sqliteCantOpen {
 		return err // another failure (a file that is not a database) says what it is
 	}
 	dir := filepath.Dir(path)
@@ -374,13 +377,10 @@ func isUnavailable(err error) bool {
 	}
 	// SQLite: another connection holds the lock past the busy timeout (or
 	// the caller's deadline, which bounds it: immediateConn.waitAtMost).
-	var liteErr *gosqlite.Error
-	if errors.As(err, &liteErr) {
-		// Not SQLITE_LOCKED: without a shared cache, only this
-		// connection's own statements can cause it, which is a bug.
-		if liteErr.Code()&0xff == sqliteBusy {
-			return true
-		}
+	// Not SQLITE_LOCKED: without a shared cache, only this connection's
+	// own statements can cause it, which is a bug.
+	if sqliteCode(err) == sqliteBusy {
+		return true
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

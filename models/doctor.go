@@ -17,7 +17,7 @@ type Doctor struct {
 	Specialization string `gorm:"size:100;not null;index"`
 	Email          string `gorm:"size:254;not null;uniqueIndex"` // as typed; unique as typed too (a plain index: see EmailKey)
 	// EmailKey is Email folded (NormalizeEmail), written by the app with
-	// every write (BeforeSave, Clean), unique (doctorEmailKeyIndex): the
+	// every write (BeforeSave; UpdateDoctor calls keyEmail), unique (doctorEmailKeyIndex): the
 	// contract asks emails unique in any case and DRF keeps them as typed.
 	// A column, not an index on a folded expression: SQLite would fold
 	// such an index with whatever LOWER the writing client has (the
@@ -84,8 +84,8 @@ var doctorList = listSpec{
 }
 
 // BeforeSave keeps EmailKey with Email on every create and save, batches
-// (the demo seed) included; UpdateDoctor's UpdateColumns, which skips
-// hooks, writes the key Clean set.
+// (the demo seed) included; UpdateDoctor's UpdateColumns skips hooks, so it
+// calls keyEmail itself.
 func (d *Doctor) BeforeSave(*gorm.DB) error {
 	d.keyEmail()
 	return nil

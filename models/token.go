@@ -87,13 +87,18 @@ func lockCredentials(tx *gorm.DB, userID int64, exclusive bool) error {
 	if tx.Dialector.Name() != Postgres {
 		return nil
 	}
+	return advisoryXactLock(tx, "credentials", userID, exclusive)
+}
+
+// advisoryXactLock takes PostgreSQL's transaction-level advisory lock name
+// (per schema) on key until tx ends. Two int4 keys: the name hashed, and
+// key folded into an int4 (two keys sharing one only wait for each other).
+func advisoryXactLock(tx *gorm.DB, name string, key int64, exclusive bool) error {
 	fn := "pg_advisory_xact_lock_shared"
 	if exclusive {
 		fn = "pg_advisory_xact_lock"
 	}
-	// Two int4 keys: this lock's name, per schema, and the user id folded
-	// into an int4 (two users sharing a key only wait for each other).
-	return tx.Exec(`SELECT `+fn+`(hashtext('healthcare.credentials:' || current_schema()), (?::bigint % 2147483647)::int)`, userID).Error
+	return tx.Exec(`SELECT `+fn+`(hashtext('healthcare.' || ? || ':' || current_schema()), (?::bigint % 2147483647)::int)`, name, key).Error
 }
 
 func insertTokens(tx *gorm.DB, familyID, userID int64, tokens []IssuedToken) error {
