@@ -342,9 +342,11 @@ func (l *loader) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
-// durationOrOff is duration that also takes 0 or "off" for 0 (turned off).
+// durationOrOff is duration that also takes "off" or any zero duration
+// (0, 0s, 0m) for 0 (turned off).
 func (l *loader) durationOrOff(name string, def time.Duration) time.Duration {
-	if v := l.get(name); v == "0" || strings.EqualFold(v, "off") {
+	v := l.get(name)
+	if d, err := time.ParseDuration(v); strings.EqualFold(v, "off") || v == "0" || (err == nil && d == 0) {
 		return 0
 	}
 	return l.duration(name, def)

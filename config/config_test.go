@@ -115,7 +115,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		"ADDR":                       " :9000 ", // trimmed
 		"SQLITE_PATH":                "/var/lib/hc/data.db",
 		"ACCESS_TOKEN_LIFETIME":      "15m",
-		"TOKEN_CACHE_TTL":            "off",
+		"TOKEN_CACHE_TTL":            "0s",
 		"REFRESH_TOKEN_LIFETIME":     "168h",
 		"MAX_BODY_BYTES":             "2048",
 		"REQUEST_TIMEOUT":            "1m30s",
