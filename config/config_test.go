@@ -177,6 +177,17 @@ func TestLoadEveryVariable(t *testing.T) {
 	}
 }
 
+// A setting that can be off is off in every spelling of nothing.
+func TestLoadDurationsTurnedOff(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"0", "0s", "0m", "0h0m", "off", "OFF"} {
+		c := mustLoad(t, prod("TOKEN_CACHE_TTL", v, "SHUTDOWN_DELAY", v))
+		if c.TokenCacheTTL != 0 || c.ShutdownDelay != 0 {
+			t.Errorf("%q: TOKEN_CACHE_TTL %v, SHUTDOWN_DELAY %v, want both off", v, c.TokenCacheTTL, c.ShutdownDelay)
+		}
+	}
+}
+
 func TestLoadMemoryLimit(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]int64{
