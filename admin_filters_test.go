@@ -29,7 +29,7 @@ func TestAdminKeepsTheListARecordWasOpenedFrom(t *testing.T) {
 	if bulk, _ := page.doc(t).Find("form.changelist-form").Attr("action"); bulk != "/admin/doctors/delete/"+keep {
 		t.Errorf("bulk delete form posts to %q, want it to carry the list", bulk)
 	}
-	if add, _ := page.doc(t).Find(`a[href^="/admin/doctors/add/"]`).Attr("href"); add != "/admin/doctors/add/"+keep {
+	if add, _ := page.testid(t, "add-link").Attr("href"); add != "/admin/doctors/add/"+keep {
 		t.Errorf("add link %q, want it to carry the list", add)
 	}
 
@@ -64,24 +64,32 @@ func TestAdminKeepsTheListARecordWasOpenedFrom(t *testing.T) {
 	form.Set("_addanother", "1")
 	cl.post(href, form).wantRedirect(t, "/admin/doctors/add/"+keep)
 
+	// The delete pages' own forms and Cancel links carry it, and their
+	// posts go back to the list.
 	deletePage := cl.get("/admin/doctors/"+itoa64(wilson.ID)+"/delete/"+keep).want(t, http.StatusOK)
-	if cancel, _ := deletePage.doc(t).Find(`a[href^="/admin/doctors/` + itoa64(wilson.ID) + `/"]`).Last().Attr("href"); cancel != "/admin/doctors/"+itoa64(wilson.ID)+"/"+keep {
+	if cancel, _ := deletePage.testid(t, "cancel-delete").Attr("href"); cancel != "/admin/doctors/"+itoa64(wilson.ID)+"/"+keep {
 		t.Errorf("cancel link %q, want the record carrying the list", cancel)
 	}
-	cl.post("/admin/doctors/"+itoa64(wilson.ID)+"/delete/"+keep, url.Values{"confirm": {"yes"}}).wantRedirect(t, list)
-	cl.post("/admin/doctors/delete/"+keep, url.Values{"ids": {itoa64(cuddy.ID)}, "confirm": {"yes"}}).wantRedirect(t, list)
+	action, _ := deletePage.testid(t, "delete-form").Attr("action")
+	if action != "/admin/doctors/"+itoa64(wilson.ID)+"/delete/"+keep {
+		t.Errorf("delete form posts to %q, want it to carry the list", action)
+	}
+	cl.post(action, url.Values{"confirm": {"yes"}}).wantRedirect(t, list)
+	bulkPage := cl.post("/admin/doctors/delete/"+keep, url.Values{"ids": {itoa64(cuddy.ID)}}).want(t, http.StatusOK)
+	if cancel, _ := bulkPage.testid(t, "cancel-delete").Attr("href"); cancel != list {
+		t.Errorf("bulk cancel link %q, want the list %q", cancel, list)
+	}
+	bulkAction, _ := bulkPage.testid(t, "delete-form").Attr("action")
+	if bulkAction != "/admin/doctors/delete/"+keep {
+		t.Errorf("bulk delete form posts to %q, want it to carry the list", bulkAction)
+	}
+	cl.post(bulkAction, url.Values{"ids": {itoa64(cuddy.ID)}, "confirm": {"yes"}}).wantRedirect(t, list)
 	cl.post("/admin/doctors/delete/"+keep, url.Values{}).wantRedirect(t, list)
 
 	// Whatever the parameter holds, the way back is the list's own path.
+	form.Del("_addanother")
 	for _, hostile := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "%zz", "a=1&_changelist_filters=b"} {
-		r := cl.post("/admin/doctors/"+itoa64(house.ID)+"/?_changelist_filters="+url.QueryEscape(hostile), func() url.Values {
-			f := url.Values{}
-			for k, v := range form {
-				f[k] = v
-			}
-			f.Del("_addanother")
-			return f
-		}())
+		r := cl.post("/admin/doctors/"+itoa64(house.ID)+"/?_changelist_filters="+url.QueryEscape(hostile), form)
 		loc := r.want(t, http.StatusSeeOther).Header().Get("Location")
 		if !strings.HasPrefix(loc, "/admin/doctors/") || strings.Contains(loc, "_changelist_filters") {
 			t.Errorf("_changelist_filters=%q: back to %q", hostile, loc)
