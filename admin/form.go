@@ -87,27 +87,22 @@ func readonly(name, label, value string) templates.Field {
 // so a database that failed is not asked for the form's labels and the
 // session's flash messages are not taken by a page never shown.
 func (a *Admin) formError(c *gin.Context, status int, err error, build func() (templates.Form, error)) error {
-	if models.ErrorCode(err) != models.Invalid {
+	var me *models.Error
+	if !errors.As(err, &me) || me.Code != models.Invalid {
 		return err
 	}
 	f, ferr := build()
 	if ferr != nil {
 		return ferr
 	}
-	if f.Errors, err = attachErrors(err, f.Fieldsets, f.Inline); err != nil {
-		return err
-	}
+	f.Errors = attachErrors(me, f.Fieldsets, f.Inline)
 	return render(c, status, templates.FormPage(f))
 }
 
-// attachErrors puts the messages of an Invalid err next to their fields
-// and returns the rest (messages not tied to a shown field), with a summary
-// first, for the top of the form. Any other error is returned as is.
-func attachErrors(err error, fieldsets []templates.Fieldset, inline *templates.Inline) ([]string, error) {
-	var me *models.Error
-	if !errors.As(err, &me) || me.Code != models.Invalid {
-		return nil, err
-	}
+// attachErrors puts the messages of the Invalid error me next to their
+// fields and returns the rest (messages not tied to a shown field), with a
+// summary first, for the top of the form.
+func attachErrors(me *models.Error, fieldsets []templates.Fieldset, inline *templates.Inline) []string {
 	fields := me.Fields
 	if len(fields) == 0 {
 		fields = map[string][]string{models.NonFieldErrors: {me.Message}}
@@ -146,7 +141,7 @@ func attachErrors(err error, fieldsets []templates.Fieldset, inline *templates.I
 			out = append(out, name+": "+m)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // pathID reads the :id path parameter; anything but a positive integer is
