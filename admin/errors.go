@@ -45,18 +45,12 @@ func (a *Admin) fail(c *gin.Context, err error) {
 	}
 	switch code {
 	case models.Internal:
-		a.log.ErrorContext(c.Request.Context(), "admin request failed",
-			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
-			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
-			slog.Any("error", err))
+		a.log.ErrorContext(c.Request.Context(), "admin request failed", requestAttrs(c, slog.Any("error", err))...)
 	case models.Unavailable: // as the API logs it, a client that hung up aside
 		if errors.Is(c.Request.Context().Err(), context.Canceled) {
 			break
 		}
-		a.log.WarnContext(c.Request.Context(), "database unavailable",
-			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
-			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
-			slog.Any("error", models.Cause(err)))
+		a.log.WarnContext(c.Request.Context(), "database unavailable", requestAttrs(c, slog.Any("error", models.Cause(err)))...)
 	}
 	a.renderError(c, p)
 }
@@ -95,4 +89,11 @@ func (a *Admin) renderError(c *gin.Context, p errorPage) {
 			c.String(p.status, "%s\n", p.heading) // the status, at least
 		}
 	}
+}
+
+// requestAttrs are the attributes that tie a log line to its request (the
+// access log's request_id, method and route), then more.
+func requestAttrs(c *gin.Context, more ...any) []any {
+	return append([]any{slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
+		slog.String("method", c.Request.Method), slog.String("route", c.FullPath())}, more...)
 }

@@ -87,10 +87,7 @@ func (a *API) writeError(c *gin.Context, err error) {
 	}
 	var me *models.Error
 	if !errors.As(err, &me) {
-		a.log.ErrorContext(c.Request.Context(), "request failed",
-			slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
-			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
-			slog.Any("error", err))
+		a.log.ErrorContext(c.Request.Context(), "request failed", requestAttrs(c, slog.Any("error", err))...)
 		c.JSON(http.StatusInternalServerError, gin.H{"detail": msgInternal})
 		return
 	}
@@ -111,10 +108,7 @@ func (a *API) writeError(c *gin.Context, err error) {
 		// (Not a client that hung up: its query was cancelled, and nothing
 		// is wrong with the database.)
 		if !errors.Is(c.Request.Context().Err(), context.Canceled) {
-			a.log.WarnContext(c.Request.Context(), "database unavailable",
-				slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
-				slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
-				slog.Any("error", models.Cause(err)))
+			a.log.WarnContext(c.Request.Context(), "database unavailable", requestAttrs(c, slog.Any("error", models.Cause(err)))...)
 		}
 		c.JSON(status, gin.H{"detail": msgUnavailable})
 	case me.Code == models.Forbidden:
@@ -179,3 +173,10 @@ func (a *API) Recovery(c *gin.Context) {
 }
 
 func stack() string { return string(debug.Stack()) }
+
+// requestAttrs are the attributes that tie a log line to its request (the
+// access log's request_id, method and route), then more.
+func requestAttrs(c *gin.Context, more ...any) []any {
+	return append([]any{slog.String("request_id", c.Writer.Header().Get("X-Request-ID")),
+		slog.String("method", c.Request.Method), slog.String("route", c.FullPath())}, more...)
+}
