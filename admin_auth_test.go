@@ -386,29 +386,32 @@ func TestAdminSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
 	_, cl := app.admStaff(t)
-	for _, path := range []string{"/admin/login/", "/admin/", "/admin/patients/", "/admin/nope/", "PUT /admin/patients/"} {
-		var res *admResponse
-		if p, ok := strings.CutPrefix(path, "PUT "); ok {
-			res = cl.do(http.MethodPut, p, nil, nil).want(t, http.StatusMethodNotAllowed)
-		} else {
-			res = cl.get(path)
-		}
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/admin/login/", http.StatusSeeOther}, {http.MethodGet, "/admin/", http.StatusOK}, // signed in: the login page sends home
+		{http.MethodGet, "/admin/patients/", http.StatusOK}, // the 404 and 405 pages too:
+		{http.MethodGet, "/admin/nope/", http.StatusNotFound}, {http.MethodPut, "/admin/patients/", http.StatusMethodNotAllowed},
+	} {
+		path := tc.method + " " + tc.path
+		res := cl.do(tc.method, tc.path, nil, nil).want(t, tc.status)
 		h := res.Header()
 		csp := h.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "script-src 'self'") ||
 			strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
-			t.Errorf("GET %s: CSP = %q", path, csp)
+			t.Errorf("%s: CSP = %q", path, csp)
 		}
 		for k, want := range map[string]string{
 			"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
 			"Cache-Control": "no-store",
 		} {
 			if got := h.Get(k); got != want {
-				t.Errorf("GET %s: %s = %q, want %q", path, k, got, want)
+				t.Errorf("%s: %s = %q, want %q", path, k, got, want)
 			}
 		}
 		if strings.Contains(res.Body.String(), "<script>") || strings.Contains(res.Body.String(), " style=\"") {
-			t.Errorf("GET %s: inline script or style in the page", path)
+			t.Errorf("%s: inline script or style in the page", path)
 		}
 	}
 	res := cl.get("/admin/nope/").want(t, http.StatusNotFound)

@@ -171,8 +171,8 @@ func (a *Admin) objectName(ctx context.Context, res *resource, id int64) string 
 }
 
 // deletionName is object id's name as objectName gives it, read from the
-// deletion d of id, which holds the row already ("#id" if it went
-// meanwhile).
+// deletion d of id, which holds the row already (a deletion that holds
+// nothing is a 404 before any name is asked; "#id" only for safety).
 func deletionName(d *models.Deletion, res *resource, id int64) string {
 	switch res {
 	case users:

@@ -4,10 +4,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"healthcare/models/modelstest"
 )
 
 func TestAuthErrThrottled(t *testing.T) {
@@ -45,20 +46,11 @@ func TestAuthLimiterTakeIsAtomic(t *testing.T) {
 		a := New(nil, Options{LoginFailures: Limit{Events: events, Window: time.Hour}},
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
 		var admitted atomic.Int32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range goroutines {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				if _, ok := a.opts.LoginThrottle.Take("victim@example.com"); ok {
-					admitted.Add(1)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+		modelstest.AtOnce(goroutines, func(int) {
+			if _, ok := a.opts.LoginThrottle.Take("victim@example.com"); ok {
+				admitted.Add(1)
+			}
+		})
 		if n := admitted.Load(); n != events {
 			t.Fatalf("round %d: %d concurrent Take calls admitted %d, want exactly %d (the limit)", round, goroutines, n, events)
 		}
