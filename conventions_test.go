@@ -959,3 +959,32 @@ func TestConvQueryTextIsKeptAsTyped(t *testing.T) {
 		}
 	}
 }
+
+// A query of more than 1,000 parameters is Django's 400
+// (DATA_UPLOAD_MAX_NUMBER_FIELDS) on the production router, before the
+// token is looked at; 1,000 are read, the last value of a repeated key
+// winning, the search among them applied (Go's parser dropped every
+// parameter past 10,000, the search with them).
+func TestConvTooManyQueryParameters(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	app.mustPatient(t, u, map[string]any{"name": "Ada One"})
+	app.mustPatient(t, u, map[string]any{"name": "Ben Two"})
+	filler := func(n int) string {
+		pairs := make([]string, n)
+		for i := range pairs {
+			pairs[i] = "x" + strconv.Itoa(i) + "=1"
+		}
+		return strings.Join(pairs, "&")
+	}
+	page := app.do(request{method: "GET", path: "/api/patients/?search=nobody&" + filler(998) + "&search=ben", token: u.Access}).
+		want(t, http.StatusOK).json(t)
+	if page["count"] != float64(1) {
+		t.Errorf("1,000 parameters: count %v, want the one patient the last search finds", page["count"])
+	}
+	for _, token := range []string{u.Access, ""} {
+		convWantBody(t, app.do(request{method: "GET", path: "/api/patients/?search=ben&" + filler(1000), token: token}).
+			want(t, http.StatusBadRequest), `{"detail":"Too many query parameters: at most 1000."}`)
+	}
+}

@@ -861,7 +861,19 @@ func TestStoredValuesAreNotJudgedWithParseErrors(t *testing.T) {
 		slices.Sort(keys)
 		return keys
 	}
-	r := app.do(request{method: "PATCH", path: "/api/patients/" + itoa64(pid) + "/", token: u.Access, body: map[string]any{"phone": 123}}).
+	// Both stored values break today's rules when a new record sends them:
+	// otherwise the checks below would pass whatever the code judged.
+	r := app.do(request{method: "POST", path: "/api/patients/", token: u.Access, body: map[string]any{"name": "Ann\tLee"}}).
+		want(t, http.StatusBadRequest)
+	if got := fieldsOf(r); !slices.Equal(got, []string{"name"}) {
+		t.Fatalf("a new patient with the stored name: errors on %v, want [name] (%s)", got, r.Body)
+	}
+	r = app.do(request{method: "POST", path: "/api/doctors/", token: staff.Access,
+		body: map[string]any{"name": "Dr New", "specialization": "Cardiology", "email": "José@Clinic.Example"}}).want(t, http.StatusBadRequest)
+	if got := fieldsOf(r); !slices.Equal(got, []string{"email"}) {
+		t.Fatalf("a new doctor with the stored email: errors on %v, want [email] (%s)", got, r.Body)
+	}
+	r = app.do(request{method: "PATCH", path: "/api/patients/" + itoa64(pid) + "/", token: u.Access, body: map[string]any{"phone": 123}}).
 		want(t, http.StatusBadRequest)
 	if got := fieldsOf(r); !slices.Equal(got, []string{"phone"}) {
 		t.Errorf("PATCH of a wrong-type phone: errors on %v, want [phone] (%s)", got, r.Body)

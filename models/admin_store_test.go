@@ -440,7 +440,8 @@ func TestAdminSuperusersCannotRemoveEachOther(t *testing.T) {
 
 // A login racing its user's deletion either lands before it (its tokens go
 // with the user) or finds the user gone (bad credentials): never the
-// foreign key's failure, a 500.
+// foreign key's failure, a 500. (PostgreSQL's race: SQLite's writers run
+// one at a time; CI runs both.)
 func TestAdminDeleteUserRacingLogins(t *testing.T) {
 	t.Parallel()
 	store := modelstest.Store(t)

@@ -450,6 +450,8 @@ func TestLogoutRefusesAnotherUsersRefreshToken(t *testing.T) {
 
 // Of concurrent logouts with one refresh token, exactly one succeeds and
 // is recorded; the others are token_not_valid, as a logout after it is.
+// (The race is PostgreSQL's: SQLite's writers run one at a time, so there
+// the test can only confirm the outcome; CI runs both.)
 func TestConcurrentLogoutsWithOneToken(t *testing.T) {
 	t.Parallel()
 	store := modelstest.Store(t)
