@@ -122,12 +122,8 @@ func (s *Store) adminDelete(ctx context.Context, by int64, objectType string, id
 	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		now := s.db.NowFunc()
 		if objectType == ObjectUser {
-			actor, err := holdUserAdministration(tx, by)
-			if err != nil {
+			if _, err := holdUserAdministration(tx, by, true); err != nil {
 				return err
-			}
-			if !actor.IsSuperuser {
-				return errNoPermission()
 			}
 			// A login holds its user's credentials lock from its check of
 			// the user to its token family's insert: taken here, it either

@@ -47,13 +47,14 @@ func (s *Store) EachAdminUser(ctx context.Context, f AdminUserFilter, q AdminQue
 }
 
 // holdUserAdministration serializes the transactions that change or delete
-// users, and returns the acting user as stored now, if still active staff.
+// users, and returns the acting user as stored now, if still active staff
+// (and, when superuser is asked, still a superuser).
 // The session read the actor before the request: two superusers demoting
 // (or deleting) each other at once both passed that check, and the panel
 // was left with none. Now the second waits for the first and finds its
 // actor demoted. A transaction lock taken first, before any row lock, so
 // it adds no deadlock; SQLite's writers are serialized already.
-func holdUserAdministration(tx *gorm.DB, actorID int64) (*User, error) {
+func holdUserAdministration(tx *gorm.DB, actorID int64, superuser bool) (*User, error) {
 	if tx.Dialector.Name() == Postgres {
 		if err := advisoryXactLock(tx, "user-administration", 0, true); err != nil {
 			return nil, err
@@ -61,7 +62,7 @@ func holdUserAdministration(tx *gorm.DB, actorID int64) (*User, error) {
 	}
 	var actor User
 	err := tx.Take(&actor, actorID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (!actor.IsActive || !actor.IsStaff)) {
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (!actor.IsActive || !actor.IsStaff || superuser && !actor.IsSuperuser)) {
 		return nil, errNoPermission()
 	}
 	return &actor, err
@@ -82,13 +83,13 @@ func errNotSuperuser() *Error {
 // AdminCreateUser is CreateUser for the admin panel: only a superuser (by)
 // may create staff or superusers.
 func (s *Store) AdminCreateUser(ctx context.Context, by *User, in NewUser) (*User, error) {
-	if (in.IsStaff || in.IsSuperuser) && !by.IsSuperuser {
+	if (in.IsStaff || in.IsSuperuser) && !by.IsSuperuser { // before hashing a password for nothing
 		return nil, errNotSuperuser()
 	}
 	// by is read again in the write's transaction, as AdminUpdateUser reads
 	// its actor: one demoted meanwhile creates nobody.
 	return s.createUser(ctx, in, func(tx *gorm.DB) error {
-		actor, err := holdUserAdministration(tx, by.ID)
+		actor, err := holdUserAdministration(tx, by.ID, false)
 		if err == nil && (in.IsStaff || in.IsSuperuser) && !actor.IsSuperuser {
 			err = errNotSuperuser()
 		}
@@ -132,7 +133,7 @@ func userValues(u *User) map[string]any {
 func (s *Store) AdminUpdateUser(ctx context.Context, by *User, id int64, ch UserChanges) (*User, error) {
 	var u User
 	err := s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
-		actor, err := holdUserAdministration(tx, by.ID)
+		actor, err := holdUserAdministration(tx, by.ID, false)
 		if err != nil {
 			return err
 		}
@@ -228,10 +229,7 @@ func (s *Store) AdminSetUserPassword(ctx context.Context, by *User, id int64, pa
 	var hold func(tx *gorm.DB) error
 	if by != nil && by.ID != id { // setting one's own is not administration
 		hold = func(tx *gorm.DB) error {
-			actor, err := holdUserAdministration(tx, by.ID)
-			if err == nil && !actor.IsSuperuser {
-				err = errNoPermission()
-			}
+			_, err := holdUserAdministration(tx, by.ID, true)
 			return err
 		}
 	}
