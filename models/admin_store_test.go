@@ -428,11 +428,7 @@ func TestAdminSuperusersCannotRemoveEachOther(t *testing.T) {
 				t.Errorf("round %d: the loser's error = %v, want Forbidden", round, err)
 			}
 		}
-		var supers int64
-		if err := store.DB().Model(&models.User{}).Where("id IN ? AND is_superuser AND is_active", []int64{a.ID, b.ID}).Count(&supers).Error; err != nil {
-			t.Fatal(err)
-		}
-		if supers != 1 {
+		if supers := countRows(t, store.DB(), &models.User{}, "id IN ? AND is_superuser AND is_active", []int64{a.ID, b.ID}); supers != 1 {
 			t.Errorf("round %d: %d of the two are active superusers, want 1", round, supers)
 		}
 	}
@@ -466,11 +462,7 @@ func TestAdminDeleteUserRacingLogins(t *testing.T) {
 				t.Errorf("round %d: login %d: %v, want success or bad credentials", round, i, err)
 			}
 		}
-		var left int64
-		if err := store.DB().Model(&models.TokenFamily{}).Where("user_id = ?", u.ID).Count(&left).Error; err != nil {
-			t.Fatal(err)
-		}
-		if left != 0 {
+		if left := countRows(t, store.DB(), &models.TokenFamily{}, "user_id = ?", u.ID); left != 0 {
 			t.Errorf("round %d: %d token families outlive their user", round, left)
 		}
 	}

@@ -63,6 +63,16 @@ func auditCount(t *testing.T, store *models.Store) int64 {
 	return n
 }
 
+// countRows counts the rows of model's table that match where and args.
+func countRows(t *testing.T, db *gorm.DB, model any, where string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Model(model).Where(where, args...).Count(&n).Error; err != nil {
+		t.Fatalf("count %T where %s: %v", model, where, err)
+	}
+	return n
+}
+
 // auditChanges decodes an event's changes.
 func auditChanges(t *testing.T, ev models.AuditEvent) map[string]models.Change {
 	t.Helper()

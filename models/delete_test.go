@@ -87,11 +87,8 @@ func TestDeletionRecordsOnlyWhatItRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, want := range []int64{0, 1} {
-		var n int64
-		if err := s.DB().Model(&models.AuditEvent{}).Where("action = ? AND object_type = ? AND object_id = ?",
-			models.ActionDelete, models.ObjectMapping, ms[i]).Count(&n).Error; err != nil {
-			t.Fatal(err)
-		}
+		n := countRows(t, s.DB(), &models.AuditEvent{}, "action = ? AND object_type = ? AND object_id = ?",
+			models.ActionDelete, models.ObjectMapping, ms[i])
 		if n != want {
 			t.Errorf("mapping %d: %d deletions recorded by the patient's deletion, want %d", i, n, want)
 		}
@@ -113,9 +110,8 @@ func TestDeletionRunsAgainAfterADeadlock(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the deletion, victim %v: %v, want it run again and done", victim, err)
 		}
-		var n int64
-		if err := s.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Count(&n).Error; err != nil || n != 0 {
-			t.Fatalf("patient left: %d (%v)", n, err)
+		if n := countRows(t, s.DB(), &models.Patient{}, "id = ?", p.ID); n != 0 {
+			t.Fatalf("patient left: %d", n)
 		}
 		return victim
 	})
@@ -214,9 +210,8 @@ func TestAdminSaveRunsAgainAfterADeadlock(t *testing.T) {
 		if err != nil || got.Name != "Saved Again" {
 			t.Fatalf("saved patient = %+v, %v", got, err)
 		}
-		var left int64
-		if err := s.DB().Model(&models.Mapping{}).Where("id = ?", ms[0]).Count(&left).Error; err != nil || left != 0 {
-			t.Fatalf("removed mapping left: %d (%v)", left, err)
+		if left := countRows(t, s.DB(), &models.Mapping{}, "id = ?", ms[0]); left != 0 {
+			t.Fatalf("removed mapping left: %d", left)
 		}
 		return victim
 	})

@@ -185,11 +185,7 @@ func TestMappingCounterFollowsEveryWrite(t *testing.T) {
 	if err := db.Delete(&models.User{}, b).Error; err != nil {
 		t.Fatal(err)
 	}
-	var left int64
-	if err := db.Model(&models.MappingCount{}).Where("owner_id = ?", b).Count(&left).Error; err != nil {
-		t.Fatal(err)
-	}
-	if left != 0 {
+	if left := countRows(t, db, &models.MappingCount{}, "owner_id = ?", b); left != 0 {
 		t.Errorf("%d counter rows left for a deleted user", left)
 	}
 	c := listOwner(t, s, "c@example.com") // SQLite may reuse b's id
@@ -427,11 +423,7 @@ func TestDeletePatientWithoutCascade(t *testing.T) {
 		patient int64
 		want    int64
 	}{{mine, 0}, {theirs, 2}} {
-		var n int64
-		if err := db.Model(&models.Mapping{}).Where("patient_id = ?", tc.patient).Count(&n).Error; err != nil {
-			t.Fatal(err)
-		}
-		if n != tc.want {
+		if n := countRows(t, db, &models.Mapping{}, "patient_id = ?", tc.patient); n != tc.want {
 			t.Errorf("patient %d has %d mappings, want %d", tc.patient, n, tc.want)
 		}
 	}
@@ -457,9 +449,8 @@ func TestCreatePatientForADeletedOwner(t *testing.T) {
 	if models.ErrorCode(err) != models.Unauthorized {
 		t.Fatalf("CreatePatient for a deleted owner = %v, want unauthorized", err)
 	}
-	var n int64
-	if err := s.DB().Model(&models.Patient{}).Where("created_by_id = ?", owner).Count(&n).Error; err != nil || n != 0 {
-		t.Errorf("%d patients of the deleted owner stored (%v)", n, err)
+	if n := countRows(t, s.DB(), &models.Patient{}, "created_by_id = ?", owner); n != 0 {
+		t.Errorf("%d patients of the deleted owner stored", n)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,14 +90,12 @@ func tcUser(t *testing.T, store *models.Store, email string, staff bool) *models
 	return u
 }
 
-// tcSuper creates a superuser, the actor of the admin's writes (read
-// again in their transactions).
+// tcSuper creates the store's superuser, the actor of the admin's writes
+// (read again in their transactions).
 func tcSuper(t *testing.T, store *models.Store) *models.User {
 	t.Helper()
-	return tcUser(t, store, "super"+strconv.FormatInt(tcSupers.Add(1), 10)+"@clinic.example", true)
+	return admStoreUser(t, store, "super@clinic.example", true)
 }
-
-var tcSupers atomic.Int64
 
 // tcTokens records a login's access and refresh tokens for u, expiring at
 // exp, and returns their jtis.
@@ -227,8 +224,9 @@ func TestTokenCacheRevocationInProcessIsImmediate(t *testing.T) {
 		// Reactivated at once: the tokens of before stay revoked (not just
 		// refused while the user is inactive).
 		{"deactivated and reactivated by an admin", func(t *testing.T, store *models.Store, u *models.User, _, _ string) {
+			super := tcSuper(t, store)
 			for _, active := range []bool{false, true} {
-				if _, err := store.AdminUpdateUser(context.Background(), tcSuper(t, store), u.ID,
+				if _, err := store.AdminUpdateUser(context.Background(), super, u.ID,
 					models.UserChanges{Name: u.Name, Email: u.Email, IsActive: active}); err != nil {
 					t.Fatalf("AdminUpdateUser(active %v): %v", active, err)
 				}
@@ -474,12 +472,7 @@ func TestConcurrentLogoutsWithOneToken(t *testing.T) {
 			t.Errorf("round %d: %d of %d logouts with one token succeeded, want 1", round, ok, n)
 		}
 	}
-	var events int64
-	if err := store.DB().Model(&models.AuditEvent{}).Where("action = ? AND outcome = ?", models.ActionLogout, models.OutcomeSuccess).
-		Count(&events).Error; err != nil {
-		t.Fatal(err)
-	}
-	if events != 5 {
+	if events := countRows(t, store.DB(), &models.AuditEvent{}, "action = ? AND outcome = ?", models.ActionLogout, models.OutcomeSuccess); events != 5 {
 		t.Errorf("%d logouts recorded, want 5 (one a round)", events)
 	}
 }
