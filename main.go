@@ -61,16 +61,13 @@ type commandLine struct {
 func parseCommandLine(args []string, stderr io.Writer) (commandLine, error) {
 	fs := flag.NewFlagSet("healthcare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Bool("createsuperuser", false, "create an active staff superuser (needs -email; password from SUPERUSER_PASSWORD, a terminal prompt or one line of stdin) and exit")
+	for _, m := range modeFlags {
+		fs.Bool(m.mode, false, m.usage)
+	}
 	email := fs.String("email", "", "e-mail address for -createsuperuser")
 	name := fs.String("name", "", "name for -createsuperuser (default: the e-mail's local part)")
-	fs.Bool("migrate", false, "apply database migrations and exit")
-	fs.Bool("audit-export", false, "write the audit events of -from to -to to stdout as JSON lines (one event a line, oldest first) and exit")
 	auditFrom := fs.String("from", "", "first day, YYYY-MM-DD in UTC, inclusive, for -audit-export (default: no lower bound)")
 	auditTo := fs.String("to", "", "last day, YYYY-MM-DD in UTC, inclusive, for -audit-export (default: no upper bound)")
-	fs.Bool("version", false, "print the version and exit")
-	fs.Bool("healthcheck", false, "GET /healthz of the server at ADDR; exit 0 if it answers 200 (for container HEALTHCHECKs)")
-	fs.Bool("seed-demo", false, "fill an empty database with demo data (a demo user, a staff user, patients, doctors, mappings) and exit")
 	seedSize := fs.Int("seed-size", 1000, "number of patients -seed-demo creates")
 	force := fs.Bool("force", false, "with -seed-demo: add demo data even if the database already has data")
 	if err := fs.Parse(args); err != nil {
@@ -87,10 +84,10 @@ func parseCommandLine(args []string, stderr io.Writer) (commandLine, error) {
 		return commandLine{}, usageError{err}
 	}
 	cl := commandLine{mode: mode, email: *email, name: *name, seed: models.SeedOptions{Patients: *seedSize, Force: *force}}
-	if mode == "createsuperuser" && models.NormalizeEmail(*email) == "" {
+	if mode == modeCreateSuperuser && models.NormalizeEmail(*email) == "" {
 		return commandLine{}, usageError{errors.New("-createsuperuser needs -email")}
 	}
-	if mode == "seed-demo" && *seedSize <= 0 {
+	if mode == modeSeedDemo && *seedSize <= 0 {
 		return commandLine{}, usageError{fmt.Errorf("-seed-size %d: want a number of patients above 0", *seedSize)}
 	}
 	if cl.exportRange, err = auditExportFilter(*auditFrom, *auditTo); err != nil {
@@ -106,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	if cl.mode == "version" {
+	if cl.mode == modeVersion {
 		fmt.Fprintln(stdout, "healthcare", version())
 		return nil
 	}
@@ -118,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	if cl.mode == "healthcheck" {
+	if cl.mode == modeHealthcheck {
 		// Before config.Load: the probe needs ADDR alone, not a SECRET_KEY.
 		return checkHealth(ctx, getenv("ADDR"))
 	}
@@ -145,11 +142,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, cfg.HashConcurrency))
 
 	switch cl.mode {
-	case "createsuperuser":
+	case modeCreateSuperuser:
 		return runCreateSuperuser(ctx, store, cl.email, cl.name, getenv, stdin, stdout)
-	case "seed-demo":
+	case modeSeedDemo:
 		return runSeedDemo(ctx, store, cl.seed, stdout)
-	case "audit-export":
+	case modeAuditExport:
 		// A reader that stops early (| head) must not kill the process
 		// before it records the export: while SIGPIPE is being notified,
 		// the write fails with EPIPE instead, and the export is recorded as
@@ -159,7 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		signal.Notify(pipe, syscall.SIGPIPE)
 		defer signal.Stop(pipe)
 		return runAuditExport(ctx, store, cl.exportRange, stdout)
-	case "migrate":
+	case modeMigrate:
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	}
@@ -173,18 +170,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return serve(ctx, cfg, db, store, log)
 }
 
-// modeFlags are the flags that each choose what the program does instead
-// of serving, with the flags that only go with each.
+// The modes: each a flag that chooses what the program does instead of
+// serving.
+const (
+	modeCreateSuperuser = "createsuperuser"
+	modeMigrate         = "migrate"
+	modeAuditExport     = "audit-export"
+	modeSeedDemo        = "seed-demo"
+	modeHealthcheck     = "healthcheck"
+	modeVersion         = "version"
+)
+
+// modeFlags are the mode flags, registered from here, with the flags that
+// only go with each.
 var modeFlags = []struct {
-	mode       string
-	companions []string
+	mode, usage string
+	companions  []string
 }{
-	{"createsuperuser", []string{"email", "name"}},
-	{"migrate", nil},
-	{"audit-export", []string{"from", "to"}},
-	{"seed-demo", []string{"seed-size", "force"}},
-	{"healthcheck", nil},
-	{"version", nil},
+	{modeCreateSuperuser, "create an active staff superuser (needs -email; password from SUPERUSER_PASSWORD, a terminal prompt or one line of stdin) and exit",
+		[]string{"email", "name"}},
+	{modeMigrate, "apply database migrations and exit", nil},
+	{modeAuditExport, "write the audit events of -from to -to to stdout as JSON lines (one event a line, oldest first) and exit",
+		[]string{"from", "to"}},
+	{modeSeedDemo, "fill an empty database with demo data (a demo user, a staff user, patients, doctors, mappings) and exit",
+		[]string{"seed-size", "force"}},
+	{modeHealthcheck, "GET /healthz of the server at ADDR; exit 0 if it answers 200 (for container HEALTHCHECKs)", nil},
+	{modeVersion, "print the version and exit", nil},
 }
 
 // checkModes returns the mode a command line asks for ("" to serve). It
