@@ -830,7 +830,9 @@ func (l *loader) djangoDatabase() Database {
 // same marker net/url uses, so redacted DSNs and fields look alike.
 const redacted = "xxxxx"
 
-// kvPassword matches password=... in a libpq keyword/value DSN, quoted or not.
+// kvPassword matches password=... in a libpq keyword/value DSN, quoted or
+// not. models.dsnSecrets finds the same places for the driver's errors (a
+// new one goes in both: models imports no config).
 var kvPassword = regexp.MustCompile(`(?i)(\b\w*password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
 
 // RedactDSN returns dsn with any password replaced by "xxxxx": the userinfo

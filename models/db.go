@@ -196,7 +196,9 @@ func parseConfigReason(pce *pgconn.ParseConfigError) string {
 	return "its settings" + cause
 }
 
-// dsnSecrets are the password values of dsn, as written and unescaped.
+// dsnSecrets are the password values of dsn, as written and unescaped: the
+// places config.RedactDSN hides (kept apart because models imports no
+// config, STYLE.md §1; a new place to put a password goes in both).
 func dsnSecrets(dsn string) []string {
 	var out []string
 	add := func(raw string) {
