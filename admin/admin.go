@@ -117,7 +117,9 @@ func (a *Admin) Register(rg *gin.RouterGroup) {
 	rg.Match(withHead(http.MethodGet), "/static/:name", a.serveAsset)
 	rg.Match(withHead(http.MethodGet), "", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/") })
 
-	base := rg.Group("", a.recovery, securityHeaders(a.opts.SecureCookies), a.deadline, actor,
+	// deadline before recovery, as the API's before its errors: the error
+	// page (and its log line) comes before the deadline's cancel.
+	base := rg.Group("", a.deadline, a.recovery, securityHeaders(a.opts.SecureCookies), actor,
 		bodyLimit(a.opts.MaxBodyBytes), sessions.Sessions(cookieName, a.sessions), a.loadSession, a.csrf)
 	anon := routes{base}
 	anon.handle(http.MethodGet, "/login", a.loginPage)

@@ -80,8 +80,8 @@ func (a *Admin) renderError(c *gin.Context, p errorPage) {
 		}
 	}
 	c.Header("Cache-Control", "no-store")
-	// The request's deadline may have passed (or been cancelled on the way
-	// out of the deadline middleware): the error page is written anyway.
+	// The request's deadline may have passed (the error may be that it
+	// did): the error page is written anyway.
 	ctx := context.WithoutCancel(c.Request.Context())
 	if err := writePage(ctx, c, p.status, templates.ErrorPageView(vm)); err != nil {
 		a.log.WarnContext(c.Request.Context(), "render error page", slog.Any("error", err))

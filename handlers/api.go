@@ -121,7 +121,10 @@ func (a *API) Register(r *gin.RouterGroup) {
 		r.Match(WithHead(http.MethodGet), p, a.readyz)
 	}
 
-	api := r.Group("/api", a.errorMiddleware, a.deadline, actor, bodyLimit(a.opts.MaxBodyBytes), noStore, lastQueryValues)
+	// deadline before errorMiddleware: an error is written while the
+	// request's context is still its own, so a context cancelled by then
+	// is the client's hang-up, not the deadline's cancel on the way out.
+	api := r.Group("/api", a.deadline, a.errorMiddleware, actor, bodyLimit(a.opts.MaxBodyBytes), noStore, lastQueryValues)
 	public := routes{RouterGroup: api}
 	public.handle(http.MethodPost, "/auth/register", a.register, a.hashing)
 	public.handle(http.MethodPost, "/auth/login", a.login, a.hashing)
