@@ -14,9 +14,10 @@ import (
 // template, status, duration, request id, client address and, when the
 // request authenticated, the user id. Never the path's ids, the query,
 // headers or bodies, where tokens, passwords and patient data travel. 5xx
-// answers log at error level, everything else at info. A response a
-// handler cut short (panic(http.ErrAbortHandler): a CSV export that failed
-// after its first rows) logs at error level with aborted=true.
+// answers log at error level, a probe's or a scrape's success at debug
+// (quietProbes), everything else at info. A response a handler cut short
+// (panic(http.ErrAbortHandler): a CSV export that failed after its first
+// rows) logs at error level with aborted=true.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -35,9 +36,13 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 // logRequest writes the access log line of c, started at start.
 func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted bool) {
 	status := c.Writer.Status()
+	route := metrics.Route(c)
 	level := slog.LevelInfo
-	if status >= 500 || aborted {
+	switch {
+	case status >= 500 || aborted:
 		level = slog.LevelError
+	case status < 400 && quietProbes[route]:
+		level = slog.LevelDebug
 	}
 	ctx := c.Request.Context()
 	if !log.Enabled(ctx, level) {
@@ -46,7 +51,7 @@ func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted bool)
 	attrs := make([]slog.Attr, 0, 9)
 	attrs = append(attrs,
 		slog.String("method", metrics.Method(c.Request.Method)),
-		slog.String("route", metrics.Route(c)),
+		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		slog.Int("bytes", max(c.Writer.Size(), 0)),
@@ -64,3 +69,9 @@ func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted bool)
 	}
 	log.LogAttrs(ctx, level, "request", attrs...)
 }
+
+// quietProbes are the routes that load balancers, orchestrators and
+// Prometheus ask every few seconds: their successes would be most of the
+// log (two probes every 10 s are 17,000 lines a day per instance) and say
+// nothing, so they log at debug; a failing probe logs as any request.
+var quietProbes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}

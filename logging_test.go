@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"healthcare/config"
+	"healthcare/metrics"
 	"healthcare/models"
 	"healthcare/models/modelstest"
 )
@@ -91,7 +94,7 @@ func TestAccessLogOneJSONLinePerRequest(t *testing.T) {
 	send(request{method: "POST", path: "/api/auth/token/refresh/", body: map[string]any{"refresh": tokens.Refresh}}, 200, false, "/api/auth/token/refresh")
 	send(request{method: "GET", path: "/api/patients/" + pid + "/", token: "not-a-token"}, 401, false, "/api/patients/:id")
 	send(request{method: "GET", path: "/api/no-such-thing/" + pid}, 404, false, "unmatched")
-	send(request{method: "GET", path: "/healthz"}, 200, false, "/healthz")
+	app.do(request{method: "GET", path: "/healthz"}).want(t, http.StatusOK) // at debug: TestAccessLogProbesAtDebug
 
 	logs := app.logs.String()
 	lines := logLines(t, logs)
@@ -144,9 +147,9 @@ func TestAccessLogTextFormatAndLevel(t *testing.T) {
 	cfg := testConfig()
 	cfg.LogFormat = "text"
 	app := logApp(t, cfg, nil)
-	app.do(request{method: "GET", path: "/healthz", header: map[string]string{"X-Request-ID": "text-1"}}).want(t, http.StatusOK)
+	app.do(request{method: "GET", path: "/api/auth/login/", header: map[string]string{"X-Request-ID": "text-1"}}).want(t, http.StatusMethodNotAllowed)
 	logs := app.logs.String()
-	if !strings.Contains(logs, "level=INFO msg=request method=GET route=/healthz status=200 duration_ms=") ||
+	if !strings.Contains(logs, "level=INFO msg=request method=GET route=unmatched status=405 duration_ms=") ||
 		!strings.Contains(logs, "request_id=text-1 client_ip=192.0.2.1") {
 		t.Errorf("text log line:\n%s", logs)
 	}
@@ -164,6 +167,43 @@ func TestAccessLogTextFormatAndLevel(t *testing.T) {
 	lines := logLines(t, app.logs.String())
 	if len(lines) != 1 || lines[0]["route"] != "/readyz" || lines[0]["level"] != "ERROR" || lines[0]["status"] != float64(503) {
 		t.Errorf("LOG_LEVEL=warn request lines = %v, want only the 503 at ERROR", lines)
+	}
+}
+
+// Probes and scrapes that succeed log at debug (at info they would be most
+// of the log); one that fails logs as any request does.
+func TestAccessLogProbesAtDebug(t *testing.T) {
+	t.Parallel()
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		cfg := testConfig()
+		cfg.LogFormat, cfg.LogLevel = "json", level
+		store := modelstest.Store(t)
+		app := &testApp{t: t, store: store, logs: &syncBuffer{}, clock: &testClock{}}
+		router, err := newRouter(routerDeps{cfg: cfg, store: store, log: newLogger(cfg, app.logs), metrics: metrics.New(nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.router = router
+		for _, path := range []string{"/healthz", "/readyz/", "/metrics"} {
+			app.do(request{method: "GET", path: path}).want(t, http.StatusOK)
+		}
+		app.do(request{method: "GET", path: "/api/no-such-thing/"}).want(t, http.StatusNotFound)
+		if err := models.Close(store.DB()); err != nil {
+			t.Fatalf("close database: %v", err)
+		}
+		app.do(request{method: "GET", path: "/readyz"}).want(t, http.StatusServiceUnavailable)
+
+		var got []string
+		for _, line := range logLines(t, app.logs.String()) {
+			got = append(got, fmt.Sprintf("%v %v %v", line["level"], line["route"], line["status"]))
+		}
+		want := []string{"INFO unmatched 404", "ERROR /readyz 503"}
+		if level == slog.LevelDebug {
+			want = append([]string{"DEBUG /healthz 200", "DEBUG /readyz 200", "DEBUG /metrics 200"}, want...)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("LOG_LEVEL=%v: request lines %q, want %q", level, got, want)
+		}
 	}
 }
 
