@@ -24,6 +24,7 @@ type admClient struct {
 	app     *testApp
 	cookies map[string]*http.Cookie
 	csrf    string
+	ctx     context.Context // of its requests; nil: the background
 }
 
 // admResponse is a recorded admin response.
@@ -90,6 +91,9 @@ func (cl *admClient) do(method, path string, body url.Values, header map[string]
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	} else {
 		r = httptest.NewRequest(method, path, nil)
+	}
+	if cl.ctx != nil {
+		r = r.WithContext(cl.ctx)
 	}
 	for _, c := range cl.cookies {
 		r.AddCookie(c)

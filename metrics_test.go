@@ -162,6 +162,34 @@ func TestMetricsByRouteTemplate(t *testing.T) {
 	}
 }
 
+// The requests that the router's own checks answer are counted as the
+// access log has them: a forged Host's 400 (ALLOWED_HOSTS) and a CORS
+// preflight's 204.
+func TestMetricsCountHostRefusalsAndPreflights(t *testing.T) {
+	t.Parallel()
+	app, m := metApp(t, func(c *config.Config) {
+		c.AllowedHosts = config.AllowedHosts{"example.com"}
+		c.CORSAllowedOrigins = []string{"https://app.example"}
+	}, nil)
+	forged := httptest.NewRequest("GET", "/api/patients/", nil)
+	forged.Host = "evil.example"
+	w := httptest.NewRecorder()
+	if app.router.ServeHTTP(w, forged); w.Code != http.StatusBadRequest {
+		t.Fatalf("GET with a forged Host = %d, want 400", w.Code)
+	}
+	app.do(request{method: "OPTIONS", path: "/api/patients/", header: map[string]string{
+		"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}}).want(t, http.StatusNoContent)
+	fams := metFamilies(t, m)
+	for _, want := range []map[string]string{
+		{"method": "GET", "route": "/api/patients", "status": "400"},
+		{"method": "OPTIONS", "route": "unmatched", "status": "204"},
+	} {
+		if n := metCounter(fams, "http_requests_total", want); n != 1 {
+			t.Errorf("http_requests_total%v = %v, want 1", want, n)
+		}
+	}
+}
+
 func TestMetricsCountRateLimits(t *testing.T) {
 	t.Parallel()
 	app, m := metApp(t, nil, func(o *handlers.Options) {

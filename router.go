@@ -83,8 +83,14 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 	// And only their X-Forwarded-For: gin would also believe X-Real-IP,
 	// which a proxy that does not set it passes through from the client.
 	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
-	r.Use(requestID, literalQuery, accessLog(d.log), securityHeaders(d.cfg.SecureCookies), allowedHosts(d.cfg.AllowedHosts),
-		cors(d.cfg.CORSAllowedOrigins))
+	r.Use(requestID, literalQuery, accessLog(d.log))
+	if d.metrics != nil {
+		// Outside allowedHosts and cors, so that the requests they answer
+		// (a forged Host's 400, a preflight's 204) are counted, as the
+		// access log has them; outside Recovery, so a panic's 500 is too.
+		r.Use(d.metrics.Middleware)
+	}
+	r.Use(securityHeaders(d.cfg.SecureCookies), allowedHosts(d.cfg.AllowedHosts), cors(d.cfg.CORSAllowedOrigins))
 	// Password hashes leave the last core to other requests while there
 	// are any (models.Hasher.ShareCPUWith).
 	var inFlight atomic.Int64
@@ -112,10 +118,6 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 		opts.LoginIPThrottle = models.NewLimiter(opts.LoginPerIP, opts.Now)
 	}
 	api := handlers.New(d.store, opts, d.log)
-	if d.metrics != nil {
-		// Outside Recovery, so a panic's 500 is counted too.
-		r.Use(d.metrics.Middleware)
-	}
 	// A panic anywhere (service endpoints, 404s, the admin panel) is the
 	// contract's 500, logged with the request id; without this net/http
 	// would drop the connection.

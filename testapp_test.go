@@ -122,6 +122,7 @@ type request struct {
 	method, path, token string
 	body                any // string/[]byte sent as is, anything else as JSON
 	header              map[string]string
+	ctx                 context.Context // nil: the background; cancelled: the client hung up
 }
 
 // response is a recorded response with helpers to read it.
@@ -149,6 +150,9 @@ func (app *testApp) do(req request) *response {
 		body = bytes.NewReader(raw)
 	}
 	r := httptest.NewRequest(req.method, req.path, body)
+	if req.ctx != nil {
+		r = r.WithContext(req.ctx)
+	}
 	if body != nil {
 		r.Header.Set("Content-Type", "application/json")
 	}

@@ -153,6 +153,14 @@ func newAuditEvent(ctx context.Context, now time.Time, e auditEntry) (AuditEvent
 // audit records an event outside any transaction (reads, failed logins),
 // sharing its INSERT and commit with concurrent ones (auditWriter).
 func (s *Store) audit(ctx context.Context, e auditEntry) error {
+	if e.outcome == OutcomeFailure {
+		// A failure records a check that was made (a wrong password, a
+		// reused token): it is written, and reported written, whether or
+		// not the client waits for the answer (see finishing).
+		var cancel context.CancelFunc
+		ctx, cancel = finishing(ctx)
+		defer cancel()
+	}
 	ev, err := newAuditEvent(ctx, s.db.NowFunc(), e)
 	if err != nil {
 		return err

@@ -119,8 +119,11 @@ func (s *Store) CycleSession(ctx context.Context, token, next string) error {
 	return translate(foundOne(res))
 }
 
-// DeleteSession ends token's session (logout).
+// DeleteSession ends token's session (logout), even if the client hangs up
+// meanwhile (see finishing).
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	return translate(s.db.WithContext(ctx).Where("id = ?", sessionKey(token)).Delete(&Session{}).Error)
 }
 

@@ -162,8 +162,11 @@ func spent(tx *gorm.DB, jti string) (bool, error) {
 
 // revokeReused revokes the family of the rotated refresh token jti of
 // userID, presented again for action, and records the reuse. It runs
-// outside the failed request's transaction, so the revocation sticks.
+// outside the failed request's transaction, so the revocation sticks, and
+// whether or not the presenter waits for its 401 (see finishing).
 func (s *Store) revokeReused(ctx context.Context, jti string, userID int64, action string) error {
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	if err := s.revokeFamilyOf(ctx, jti); err != nil {
 		return err
 	}
@@ -259,8 +262,11 @@ func (s *Store) AuthenticateToken(ctx context.Context, jti string, userID int64)
 // Logout revokes the family of refresh token refreshJTI, which must be a
 // live token of userID, and the access token accessJTI. A refresh token
 // that was already rotated revokes its family as at a refresh (reuse), and
-// is token_not_valid.
+// is token_not_valid. A logout received is done even if its client hangs
+// up (see finishing).
 func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI string) error {
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	now := s.db.NowFunc()
 	var reused bool
 	err := translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
@@ -304,8 +310,11 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 	return err
 }
 
-// RevokeUserTokens revokes every token family of userID: logout everywhere.
+// RevokeUserTokens revokes every token family of userID: logout everywhere,
+// done even if the client hangs up (see finishing).
 func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	now := s.db.NowFunc()
 	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		changed(userID)

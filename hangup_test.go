@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"healthcare/handlers"
+	"healthcare/models"
+)
+
+// Work that must finish once a request has been received whole is done
+// even if its client hangs up: a logout, a revocation, the record of a
+// check that was made. net/http reports a hang-up by cancelling the
+// request's context; these tests cancel it at the moment a given
+// statement begins.
+
+// hangUps cancels the context of the next armed request when a statement
+// of one kind on one table begins.
+type hangUps struct {
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	n      int
+}
+
+// hangUpAt makes the client of a request sent with hangUps.next hang up
+// when a statement of kind ("create", "update") on table begins.
+func hangUpAt(t *testing.T, app *testApp, kind, table string) *hangUps {
+	t.Helper()
+	h := &hangUps{}
+	fn := func(tx *gorm.DB) {
+		if tx.Statement.Table != table {
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.cancel != nil {
+			h.cancel()
+			h.cancel = nil
+			h.n++
+		}
+	}
+	db, name := app.store.DB(), "test:hang-up-at-"+kind+"-"+table
+	var err error
+	switch kind {
+	case "create":
+		err = db.Callback().Create().Before("gorm:create").Register(name, fn)
+	case "update":
+		err = db.Callback().Update().Before("gorm:update").Register(name, fn)
+	default:
+		t.Fatalf("hangUpAt: kind %q", kind)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// next is the context of a request whose client hangs up at the statement.
+func (h *hangUps) next(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cancel = cancel
+	return ctx
+}
+
+// wantHungUp fails t unless the clients hung up n times in all: a test
+// whose statement never ran would test nothing.
+func (h *hangUps) wantHungUp(t *testing.T, n int) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n != n {
+		t.Fatalf("the clients hung up %d times, want %d: the statement was not reached", h.n, n)
+	}
+}
+
+func TestHangUpDuringLogout(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	h := hangUpAt(t, app, "update", "token_families")
+	app.do(request{method: "POST", path: "/api/auth/logout/", token: u.Access, body: map[string]string{"refresh": u.Refresh},
+		ctx: h.next(t)})
+	h.wantHungUp(t, 1)
+	authWant401(t, authMe(app, u.Access), "", true)
+	authWant401(t, authRefresh(app, u.Refresh), "", true)
+}
+
+func TestHangUpDuringLogoutEverywhere(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	h := hangUpAt(t, app, "update", "token_families")
+	app.do(request{method: "POST", path: "/api/auth/logout/all/", token: u.Access, ctx: h.next(t)})
+	h.wantHungUp(t, 1)
+	authWant401(t, authRefresh(app, u.Refresh), "", true)
+}
+
+// Reuse of a rotated refresh token (theft) revokes its family, the
+// successor included, whether or not the presenter waits for its 401.
+func TestHangUpDuringReuseRevocation(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	successor, _ := authTokens(t, authRefresh(app, u.Refresh).want(t, http.StatusOK))
+	h := hangUpAt(t, app, "update", "token_families")
+	app.do(request{method: "POST", path: "/api/auth/token/refresh/", body: map[string]string{"refresh": u.Refresh},
+		ctx: h.next(t)})
+	h.wantHungUp(t, 1)
+	authWant401(t, authMe(app, successor), "", true)
+	var reuses int
+	for _, ev := range app.admEvents(t, models.AuditFilter{ObjectType: models.ObjectToken, Action: models.ActionTokenRefresh}) {
+		if ev.Outcome == models.OutcomeFailure && strings.Contains(ev.Changes, "reused_token_family") {
+			reuses++
+		}
+	}
+	if reuses != 1 {
+		t.Errorf("%d reuse events in the trail, want 1", reuses)
+	}
+}
+
+// Each wrong password checked counts toward the per-email lock (and is in
+// the trail), even if the guesser hangs up before the 401.
+func TestHangUpDuringFailedLogins(t *testing.T) {
+	t.Parallel()
+	const limit = 3
+	app := newTestApp(t, func(o *handlers.Options) { o.LoginFailures.Events = limit })
+	u := app.mustUser(t, false)
+	h := hangUpAt(t, app, "create", "audit_events")
+	for i := range limit {
+		app.do(request{method: "POST", path: "/api/auth/login/", ctx: h.next(t),
+			body: map[string]string{"email": u.Email, "password": "wrong-" + strconv.Itoa(i)}})
+	}
+	h.wantHungUp(t, limit)
+	app.do(request{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": u.Email, "password": u.Password}}).
+		want(t, http.StatusTooManyRequests)
+	if n := len(app.admEvents(t, models.AuditFilter{Action: models.ActionLoginFailed})); n != limit {
+		t.Errorf("%d failed logins in the trail, want %d", n, limit)
+	}
+}
+
+// The admin's logout records the logout, then deletes the session: a
+// client that hangs up during the record keeps no live session.
+func TestHangUpDuringAdminLogout(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.admUser(t, true, false)
+	cl := app.admLogin(t, staff)
+	cookies := maps.Clone(cl.cookies)
+	h := hangUpAt(t, app, "create", "audit_events")
+	cl.ctx = h.next(t)
+	cl.post("/admin/logout/", nil)
+	cl.ctx = nil
+	h.wantHungUp(t, 1)
+
+	cl.cookies = cookies // kept by the client, as a copy of the cookie would be
+	if res := cl.get("/admin/"); res.Code == http.StatusOK || !strings.HasPrefix(res.Header().Get("Location"), "/admin/login/") {
+		t.Errorf("GET /admin/ with the session of a logout = %d (Location %q), want a redirect to the login page",
+			res.Code, res.Header().Get("Location"))
+	}
+	if n := len(app.admEvents(t, models.AuditFilter{UserID: staff.ID, Action: models.ActionLogout})); n != 1 {
+		t.Errorf("%d logout events in the trail, want 1", n)
+	}
+}
