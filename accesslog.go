@@ -17,28 +17,32 @@ import (
 // answers log at error level, a probe's or a scrape's success at debug
 // (quietProbes), everything else at info. A response a handler cut short
 // (panic(http.ErrAbortHandler): a CSV export that failed after its first
-// rows) logs at error level with aborted=true.
+// rows) logs at error level with aborted=true; a request whose client went
+// away before its answer at info with client_closed=true, whatever status
+// was written to no one.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
+		client := c.Request.Context() // as the server gave it, before any deadline
 		aborted := true
 		defer func() {
 			if aborted { // panicking: logged, and the panic goes on
-				logRequest(log, c, start, true)
+				logRequest(log, c, start, true, false)
 			}
 		}()
 		c.Next()
 		aborted = false
-		logRequest(log, c, start, false)
+		logRequest(log, c, start, false, metrics.ClientGone(client))
 	}
 }
 
 // logRequest writes the access log line of c, started at start.
-func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted bool) {
+func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted, clientGone bool) {
 	status := c.Writer.Status()
 	route := metrics.Route(c)
 	level := slog.LevelInfo
 	switch {
+	case clientGone: // whatever was written reached nobody: no failure of ours
 	case status >= 500 || aborted:
 		level = slog.LevelError
 	case status < 400 && quietProbes[route]:
@@ -66,6 +70,9 @@ func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted bool)
 	}
 	if aborted {
 		attrs = append(attrs, slog.Bool("aborted", true))
+	}
+	if clientGone {
+		attrs = append(attrs, slog.Bool("client_closed", true))
 	}
 	log.LogAttrs(ctx, level, "request", attrs...)
 }

@@ -25,7 +25,7 @@ import (
 // of one kind on one table begins.
 type hangUps struct {
 	mu     sync.Mutex
-	cancel context.CancelFunc
+	cancel func()
 	n      int
 }
 
@@ -63,12 +63,16 @@ func hangUpAt(t *testing.T, app *testApp, kind, table string) *hangUps {
 }
 
 // next is the context of a request whose client hangs up at the statement.
-func (h *hangUps) next(t *testing.T) context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+func (h *hangUps) next(t *testing.T) context.Context { return h.nextCause(t, nil) }
+
+// nextCause is next's context cancelled with cause instead (nil: none, as
+// net/http cancels when the connection closes).
+func (h *hangUps) nextCause(t *testing.T, cause error) context.Context {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	t.Cleanup(func() { cancel(nil) })
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.cancel = cancel
+	h.cancel = func() { cancel(cause) }
 	return ctx
 }
 
@@ -169,5 +173,44 @@ func TestHangUpDuringAdminLogout(t *testing.T) {
 	}
 	if n := len(app.admEvents(t, models.AuditFilter{UserID: staff.ID, Action: models.ActionLogout})); n != 1 {
 		t.Errorf("%d logout events in the trail, want 1", n)
+	}
+}
+
+// A client that hangs up is no failure of the server's: its request's
+// access log line is at info with client_closed=true, whatever status was
+// written to no one, it is counted as client_closed, and no database
+// failure is logged. The server's own cancel at shutdown is told apart.
+func TestHangUpIsLoggedAndCountedAsClientClosed(t *testing.T) {
+	t.Parallel()
+	app, m := metApp(t, nil, nil)
+	u := app.mustUser(t, false)
+	h := hangUpAt(t, app, "create", "patients")
+	create := request{method: "POST", path: "/api/patients/", token: u.Access, body: map[string]string{"name": "Hung up"}}
+	create.ctx = h.next(t)
+	app.do(create)
+	create.ctx = h.nextCause(t, errShuttingDown)
+	app.do(create)
+	h.wantHungUp(t, 2)
+
+	var lines []string
+	for _, line := range strings.Split(app.logs.String(), "\n") {
+		if strings.Contains(line, "route=/api/patients ") || strings.Contains(line, "database unavailable") {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) != 2 ||
+		!strings.Contains(lines[0], "level=INFO msg=request method=POST route=/api/patients status=503") ||
+		!strings.HasSuffix(lines[0], " client_closed=true") ||
+		!strings.Contains(lines[1], "level=ERROR msg=request method=POST route=/api/patients status=503") ||
+		strings.Contains(lines[1], "client_closed") {
+		t.Errorf("log lines of a hang-up and of a shutdown's cancel:\n%s\nwant the first at INFO with client_closed=true, the second at ERROR without",
+			strings.Join(lines, "\n"))
+	}
+	fams := metFamilies(t, m)
+	for status, want := range map[string]float64{"client_closed": 1, "503": 1} {
+		labels := map[string]string{"method": "POST", "route": "/api/patients", "status": status}
+		if n := metCounter(fams, "http_requests_total", labels); n != want {
+			t.Errorf("http_requests_total%v = %v, want %v", labels, n, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,6 +19,10 @@ const (
 	shutdownGrace      = 20 * time.Second
 	cancelLongRequests = 5 * time.Second
 )
+
+// errShuttingDown is the cause with which shutdown cancels the requests
+// still running (a client's hang-up has none: metrics.ClientGone).
+var errShuttingDown = errors.New("the server is shutting down")
 
 // shutdown stops srv gracefully within grace: drain's two steps, then
 // http.Server.Shutdown. cancelRequests (the requests' base context) is

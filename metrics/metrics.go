@@ -6,6 +6,7 @@
 package metrics
 
 import (
+	"context"
 	"database/sql"
 	"net/http"
 	"strconv"
@@ -111,11 +112,15 @@ func (m *Metrics) Middleware(c *gin.Context) {
 	start := time.Now()
 	m.inFlight.Inc()
 	defer m.inFlight.Dec()
+	client := c.Request.Context() // as the server gave it, before any deadline
 	aborted := true
 	defer func() {
 		status := Status(c.Writer.Status())
-		if aborted { // panicking: counted, and the panic goes on
+		switch {
+		case aborted: // panicking: counted, and the panic goes on
 			status = Aborted
+		case ClientGone(client):
+			status = ClientClosed
 		}
 		method, route := Method(c.Request.Method), Route(c)
 		m.requests.WithLabelValues(method, route, status).Inc()
@@ -127,6 +132,21 @@ func (m *Metrics) Middleware(c *gin.Context) {
 
 // Aborted is the status label of a response cut short after it began.
 const Aborted = "aborted"
+
+// ClientClosed is the status label of a request whose client went away
+// before its answer (nginx's 499): the status the handler wrote then (a
+// 503 for a query cancelled with the request) reached nobody, and is no
+// failure of the server's.
+const ClientClosed = "client_closed"
+
+// ClientGone reports whether ctx, a request's context as the server gave
+// it (not a middleware's narrower one, which its own deadline or cancel
+// ends), was cancelled by its client: net/http cancels it, with no cause
+// of its own, when the connection closes. A cancel with a cause (the
+// server's shutdown cutting long requests) is not the client's.
+func ClientGone(ctx context.Context) bool {
+	return ctx.Err() != nil && context.Cause(ctx) == context.Canceled
+}
 
 // Login counts a login by email and password.
 func (m *Metrics) Login(success bool) {
