@@ -27,7 +27,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		aborted := true
 		defer func() {
 			if aborted { // panicking: logged, and the panic goes on
-				logRequest(log, c, start, true, false)
+				logRequest(log, c, start, true, metrics.ClientGone(client))
 			}
 		}()
 		c.Next()
@@ -45,7 +45,7 @@ func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted, clie
 	case clientGone: // whatever was written reached nobody: no failure of ours
 	case status >= 500 || aborted:
 		level = slog.LevelError
-	case status < 400 && quietProbes[route]:
+	case quietProbes[route]: // a failing probe is a 5xx, above
 		level = slog.LevelDebug
 	}
 	ctx := c.Request.Context()
@@ -80,5 +80,5 @@ func logRequest(log *slog.Logger, c *gin.Context, start time.Time, aborted, clie
 // quietProbes are the routes that load balancers, orchestrators and
 // Prometheus ask every few seconds: their successes would be most of the
 // log (two probes every 10 s are 17,000 lines a day per instance) and say
-// nothing, so they log at debug; a failing probe logs as any request.
+// nothing, so they log at debug; a failing probe (a 503) logs as any 5xx.
 var quietProbes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}

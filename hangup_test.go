@@ -62,17 +62,19 @@ func hangUpAt(t *testing.T, app *testApp, kind, table string) *hangUps {
 	return h
 }
 
-// next is the context of a request whose client hangs up at the statement.
-func (h *hangUps) next(t *testing.T) context.Context { return h.nextCause(t, nil) }
+// next is the context of a request whose client hangs up at the statement
+// (cancelled as net/http cancels it when the connection closes).
+func (h *hangUps) next(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	return h.arm(t, ctx, cancel)
+}
 
-// nextCause is next's context cancelled with cause instead (nil: none, as
-// net/http cancels when the connection closes).
-func (h *hangUps) nextCause(t *testing.T, cause error) context.Context {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	t.Cleanup(func() { cancel(nil) })
+// arm makes cancel, which cancels ctx, run at the statement.
+func (h *hangUps) arm(t *testing.T, ctx context.Context, cancel context.CancelFunc) context.Context {
+	t.Cleanup(cancel)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.cancel = func() { cancel(cause) }
+	h.cancel = cancel
 	return ctx
 }
 
@@ -188,7 +190,8 @@ func TestHangUpIsLoggedAndCountedAsClientClosed(t *testing.T) {
 	create := request{method: "POST", path: "/api/patients/", token: u.Access, body: map[string]string{"name": "Hung up"}}
 	create.ctx = h.next(t)
 	app.do(create)
-	create.ctx = h.nextCause(t, errShuttingDown)
+	shuttingDown, cutRequests := requestsContext() // the server's cut at shutdown
+	create.ctx = h.arm(t, shuttingDown, cutRequests)
 	app.do(create)
 	h.wantHungUp(t, 2)
 
@@ -212,5 +215,62 @@ func TestHangUpIsLoggedAndCountedAsClientClosed(t *testing.T) {
 		if n := metCounter(fams, "http_requests_total", labels); n != want {
 			t.Errorf("http_requests_total%v = %v, want %v", labels, n, want)
 		}
+	}
+}
+
+// A request without a body is cancelled as soon as its client closes
+// (net/http reads ahead): an app that sends logout-all and closes at once
+// is logged out all the same, its token's check included.
+func TestHangUpBeforeLogoutEverywhereIsChecked(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	u := app.mustUser(t, false)
+	gone, hangUp := context.WithCancel(context.Background())
+	hangUp()
+	app.do(request{method: "POST", path: "/api/auth/logout/all/", token: u.Access, ctx: gone})
+	authWant401(t, authRefresh(app, u.Refresh), "", true)
+}
+
+// A guess whose hash ran counts toward the per-email lock whether or not
+// the email has an account, even if its client hung up during the hash:
+// were only an account's counted, the lock would tell which emails have
+// accounts.
+func TestHangUpDuringTheHashCountsForAnyEmail(t *testing.T) {
+	t.Parallel()
+	const limit = 3
+	for _, account := range []bool{true, false} {
+		app := newTestApp(t, func(o *handlers.Options) { o.LoginFailures.Events = limit })
+		email := "nobody@example.com"
+		if account {
+			email = app.mustUser(t, false).Email
+		}
+		// Called by the hasher once a hash has its slot, before it runs.
+		var mu sync.Mutex
+		var hangUp context.CancelFunc
+		app.store.Hasher().ShareCPUWith(func() int64 {
+			mu.Lock()
+			defer mu.Unlock()
+			if hangUp != nil {
+				hangUp()
+				hangUp = nil
+			}
+			return 0
+		})
+		for i := range limit {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			mu.Lock()
+			hangUp = cancel
+			mu.Unlock()
+			app.do(request{method: "POST", path: "/api/auth/login/", ctx: ctx,
+				body: map[string]string{"email": email, "password": "wrong-" + strconv.Itoa(i)}})
+		}
+		mu.Lock()
+		if hangUp != nil {
+			t.Fatalf("account %v: the last guess's hash never began", account)
+		}
+		mu.Unlock()
+		app.do(request{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": email, "password": "another"}}).
+			want(t, http.StatusTooManyRequests)
 	}
 }

@@ -116,6 +116,9 @@ func TestAccessLogOneJSONLinePerRequest(t *testing.T) {
 		if d, ok := line["duration_ms"].(float64); !ok || d < 0 {
 			t.Errorf("%s: duration_ms = %v", where, line["duration_ms"])
 		}
+		if _, ok := line["client_closed"]; ok {
+			t.Errorf("%s: client_closed on a request whose client waited: %v", where, line)
+		}
 		if line["request_id"] != ids[i] || ids[i] == "" {
 			t.Errorf("%s: request_id = %v, want the response's X-Request-ID %q", where, line["request_id"], ids[i])
 		}

@@ -248,10 +248,8 @@ func serve(ctx context.Context, cfg config.Config, db *gorm.DB, store *models.St
 	}
 	defer stopPprof()
 	// Every request's context descends from requests, which shutdown
-	// cancels shortly before its time is up (see shutdown), with a cause:
-	// the access log and metrics tell it from a client's hang-up.
-	requests, cancelRequestsCause := context.WithCancelCause(context.Background())
-	cancelRequests := func() { cancelRequestsCause(errShuttingDown) }
+	// cancels shortly before its time is up (see shutdown).
+	requests, cancelRequests := requestsContext()
 	defer cancelRequests()
 	srv := &http.Server{
 		BaseContext:       func(net.Listener) context.Context { return requests },

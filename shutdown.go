@@ -24,6 +24,15 @@ const (
 // still running (a client's hang-up has none: metrics.ClientGone).
 var errShuttingDown = errors.New("the server is shutting down")
 
+// requestsContext is the base of every request's context, and its cancel,
+// which cancels it with errShuttingDown as its cause: the access log and
+// metrics tell the server's cut from a client's hang-up
+// (metrics.ClientGone).
+func requestsContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	return ctx, func() { cancel(errShuttingDown) }
+}
+
 // shutdown stops srv gracefully within grace: drain's two steps, then
 // http.Server.Shutdown. cancelRequests (the requests' base context) is
 // called cancelLongRequests before grace is up.

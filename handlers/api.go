@@ -130,9 +130,10 @@ func (a *API) Register(r *gin.RouterGroup) {
 	public.handle(http.MethodPost, "/auth/login", a.login, a.hashing)
 	public.handle(http.MethodPost, "/auth/token/refresh", a.refresh)
 
+	logouts := routes{RouterGroup: api.Group("", untilDone, a.authenticate), needsToken: &a.needsToken}
+	logouts.handle(http.MethodPost, "/auth/logout", a.logout)
+	logouts.handle(http.MethodPost, "/auth/logout/all", a.logoutAll, bodyIgnored)
 	authed := routes{RouterGroup: api.Group("", a.authenticate), needsToken: &a.needsToken}
-	authed.handle(http.MethodPost, "/auth/logout", a.logout)
-	authed.handle(http.MethodPost, "/auth/logout/all", a.logoutAll, bodyIgnored)
 	authed.handle(http.MethodGet, "/auth/me", a.me)
 	a.registerPatients(authed)
 	a.registerDoctors(authed)
@@ -222,6 +223,18 @@ func (a *API) withDeadline(c *gin.Context) (cancel func()) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), a.opts.RequestTimeout)
 	c.Request = c.Request.WithContext(ctx)
 	return cancel
+}
+
+// untilDone lets a logout finish, its token's check included, even if its
+// client hangs up (models.Finishing): net/http reads ahead on a request
+// without a body, so an app that sends logout-all and closes at once had
+// its request cancelled before the token was checked, and stayed logged in.
+// The request's deadline still bounds it.
+func untilDone(c *gin.Context) {
+	ctx, cancel := models.Finishing(c.Request.Context())
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
 }
 
 // hashing counts a login or a sign-up, for its whole length, as one of the

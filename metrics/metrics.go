@@ -117,10 +117,10 @@ func (m *Metrics) Middleware(c *gin.Context) {
 	defer func() {
 		status := Status(c.Writer.Status())
 		switch {
+		case ClientGone(client): // a download cancelled part-way too
+			status = ClientClosed
 		case aborted: // panicking: counted, and the panic goes on
 			status = Aborted
-		case ClientGone(client):
-			status = ClientClosed
 		}
 		method, route := Method(c.Request.Method), Route(c)
 		m.requests.WithLabelValues(method, route, status).Inc()

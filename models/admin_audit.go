@@ -105,8 +105,8 @@ func (s *Store) History(ctx context.Context, objectType string, id int64, page i
 // AuditAdminLogout records the end of an admin session of the actor.
 func (s *Store) AuditAdminLogout(ctx context.Context) error {
 	// Before the session's deletion, which it must not stop if the client
-	// hangs up (see finishing).
-	ctx, cancel := finishing(ctx)
+	// hangs up (see Finishing).
+	ctx, cancel := Finishing(ctx)
 	defer cancel()
 	a := ActorFrom(ctx)
 	return s.audit(ctx, auditEntry{action: ActionLogout, objectType: ObjectUser, objectID: a.UserID})

@@ -156,9 +156,9 @@ func (s *Store) audit(ctx context.Context, e auditEntry) error {
 	if e.outcome == OutcomeFailure {
 		// A failure records a check that was made (a wrong password, a
 		// reused token): it is written, and reported written, whether or
-		// not the client waits for the answer (see finishing).
+		// not the client waits for the answer (see Finishing).
 		var cancel context.CancelFunc
-		ctx, cancel = finishing(ctx)
+		ctx, cancel = Finishing(ctx)
 		defer cancel()
 	}
 	ev, err := newAuditEvent(ctx, s.db.NowFunc(), e)

@@ -271,13 +271,14 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 }
 
 // VerifyDummy spends the time of a real Verify against a hash with h's
-// parameters, and reports nothing. Call it when no account matches a login so
-// the response time does not reveal which emails have accounts.
+// parameters, and reports only Verify's error (ctx's, when it ended before
+// the hash could run). Call it when no account matches a login so the
+// response time does not reveal which emails have accounts.
 //
 // The dummy hash is made once, lazily. Its key is random bytes rather than
 // the output of a hash: Verify's cost depends only on the parameters, and a
 // random key is matched by no password, so making it costs no argon2 run.
-func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	h.dummyOnce.Do(func() {
 		salt := make([]byte, h.params.SaltLen)
 		key := make([]byte, h.params.KeyLen)
@@ -287,7 +288,8 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
 		_, _ = rand.Read(key)
 		h.dummy = encodeArgon2id(h.params, salt, key)
 	})
-	_, _ = h.Verify(ctx, h.dummy, password)
+	_, err := h.Verify(ctx, h.dummy, password)
+	return err
 }
 
 func encodeArgon2id(p HashParams, salt, key []byte) string {

@@ -120,9 +120,9 @@ func (s *Store) CycleSession(ctx context.Context, token, next string) error {
 }
 
 // DeleteSession ends token's session (logout), even if the client hangs up
-// meanwhile (see finishing).
+// meanwhile (see Finishing).
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	ctx, cancel := finishing(ctx)
+	ctx, cancel := Finishing(ctx)
 	defer cancel()
 	return translate(s.db.WithContext(ctx).Where("id = ?", sessionKey(token)).Delete(&Session{}).Error)
 }

@@ -38,14 +38,14 @@ func (s *Store) Hasher() *Hasher { return s.hasher }
 // Ping reports whether the database answers within ctx.
 func (s *Store) Ping(ctx context.Context) error { return Ping(ctx, s.db) }
 
-// finishing is ctx without its cancellation but with its deadline, for
+// Finishing is ctx without its cancellation but with its deadline, for
 // work that must complete once a request has been received whole: a
 // logout, a revocation, the record of a check that was made. A client
 // that hangs up (net/http cancels its request's context) would otherwise
 // roll the logout back, leaving its tokens or session live, or give a
 // wrong password's failure back to the per-email lock; the deadline still
 // bounds the work. Call the CancelFunc when done.
-func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
+func Finishing(ctx context.Context) (context.Context, context.CancelFunc) {
 	detached := context.WithoutCancel(ctx)
 	if deadline, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(detached, deadline)

@@ -163,9 +163,9 @@ func spent(tx *gorm.DB, jti string) (bool, error) {
 // revokeReused revokes the family of the rotated refresh token jti of
 // userID, presented again for action, and records the reuse. It runs
 // outside the failed request's transaction, so the revocation sticks, and
-// whether or not the presenter waits for its 401 (see finishing).
+// whether or not the presenter waits for its 401 (see Finishing).
 func (s *Store) revokeReused(ctx context.Context, jti string, userID int64, action string) error {
-	ctx, cancel := finishing(ctx)
+	ctx, cancel := Finishing(ctx)
 	defer cancel()
 	if err := s.revokeFamilyOf(ctx, jti); err != nil {
 		return err
@@ -263,9 +263,9 @@ func (s *Store) AuthenticateToken(ctx context.Context, jti string, userID int64)
 // live token of userID, and the access token accessJTI. A refresh token
 // that was already rotated revokes its family as at a refresh (reuse), and
 // is token_not_valid. A logout received is done even if its client hangs
-// up (see finishing).
+// up (see Finishing).
 func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI string) error {
-	ctx, cancel := finishing(ctx)
+	ctx, cancel := Finishing(ctx)
 	defer cancel()
 	now := s.db.NowFunc()
 	var reused bool
@@ -311,9 +311,9 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 }
 
 // RevokeUserTokens revokes every token family of userID: logout everywhere,
-// done even if the client hangs up (see finishing).
+// done even if the client hangs up (see Finishing).
 func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
-	ctx, cancel := finishing(ctx)
+	ctx, cancel := Finishing(ctx)
 	defer cancel()
 	now := s.db.NowFunc()
 	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {

@@ -133,9 +133,12 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	}
 	u, err := s.UserByEmail(ctx, email)
 	if ErrorCode(err) == NotFound {
-		s.hasher.VerifyDummy(ctx, password)
-		if err := ctx.Err(); err != nil {
-			return nil, translate(err)
+		// As for an account (below): a guess whose hash ran counts toward
+		// the per-email lock even if its client has gone since. Were only
+		// an account's counted, guesses that hang up mid-hash would tell
+		// from the lock which emails have accounts.
+		if err := s.hasher.VerifyDummy(ctx, password); err != nil && ctx.Err() != nil {
+			return nil, translate(ctx.Err())
 		}
 		return nil, failed(nil)
 	}
