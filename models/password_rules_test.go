@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"math"
 	"reflect"
 	"strings"
@@ -194,5 +195,26 @@ func TestPasswordSplitNonWord(t *testing.T) {
 		if got := splitNonWord(tt.s); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("splitNonWord(%q) = %q, want %q", tt.s, got, tt.want)
 		}
+	}
+}
+
+// The password is compared only with the attributes that passed their own
+// checks (DRF validates the object once its fields are valid): a refused
+// email is no reason for a password message, and a refused 1 MB name is
+// not lower-cased, split and compared.
+func TestNewUserComparesThePasswordWithValidAttributesOnly(t *testing.T) {
+	in := NewUser{Name: "Ada", Email: "jonathansmithers", Password: "jonathansmithers"}
+	err := in.Clean()
+	var e *Error
+	if !errors.As(err, &e) || e.Fields["email"] == nil {
+		t.Fatalf("Clean() = %v, want the email refused", err)
+	}
+	if msgs := e.Fields["password"]; msgs != nil {
+		t.Errorf("password messages %q beside a refused email, want none", msgs)
+	}
+	// Valid, the same email is compared.
+	in = NewUser{Name: "Ada", Email: "jonathansmithers@x.io", Password: "jonathansmithers"}
+	if err := in.Clean(); !errors.As(err, &e) || !reflect.DeepEqual(e.Fields["password"], []string{wantSimilarEmail}) {
+		t.Errorf("Clean() = %v, want only %q under password", err, wantSimilarEmail)
 	}
 }

@@ -46,11 +46,19 @@ func (in *NewUser) Clean() error {
 	f := FieldErrors{}
 	checkLine(f, "name", in.Name, true, 150)
 	checkEmail(f, "email", in.Email, true)
+	// The password is compared with the attributes that passed their own
+	// checks only, as DRF validates the object once its fields are valid:
+	// an anonymous 1 MB name refused as too long would otherwise be
+	// lower-cased, split and compared all the same (seconds of CPU).
+	var attrs []PasswordAttr
+	for _, a := range []struct{ field, name, value string }{{"email", "email address", in.Email}, {"name", "name", in.Name}} {
+		if _, refused := f[a.field]; !refused {
+			attrs = append(attrs, PasswordAttr{Name: a.name, Value: a.value})
+		}
+	}
 	if in.Password == "" {
 		f.Add("password", msgBlank)
-	} else if msgs := ValidatePassword(in.Password,
-		PasswordAttr{Name: "email address", Value: in.Email},
-		PasswordAttr{Name: "name", Value: in.Name}); len(msgs) > 0 {
+	} else if msgs := ValidatePassword(in.Password, attrs...); len(msgs) > 0 {
 		f["password"] = msgs
 	}
 	return f.Err()
