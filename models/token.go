@@ -262,11 +262,8 @@ func (s *Store) AuthenticateToken(ctx context.Context, jti string, userID int64)
 // Logout revokes the family of refresh token refreshJTI, which must be a
 // live token of userID, and the access token accessJTI. A refresh token
 // that was already rotated revokes its family as at a refresh (reuse), and
-// is token_not_valid. A logout received is done even if its client hangs
-// up (see Finishing).
+// is token_not_valid.
 func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI string) error {
-	ctx, cancel := Finishing(ctx)
-	defer cancel()
 	now := s.db.NowFunc()
 	var reused bool
 	err := translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
@@ -310,11 +307,8 @@ func (s *Store) Logout(ctx context.Context, userID int64, refreshJTI, accessJTI 
 	return err
 }
 
-// RevokeUserTokens revokes every token family of userID: logout everywhere,
-// done even if the client hangs up (see Finishing).
+// RevokeUserTokens revokes every token family of userID: logout everywhere.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
-	ctx, cancel := Finishing(ctx)
-	defer cancel()
 	now := s.db.NowFunc()
 	return translate(s.authTx(ctx, func(tx *gorm.DB, changed authChanged) error {
 		changed(userID)

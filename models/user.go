@@ -51,10 +51,11 @@ func (in *NewUser) Clean() error {
 	// an anonymous 1 MB name refused as too long would otherwise be
 	// lower-cased, split and compared all the same (seconds of CPU).
 	var attrs []PasswordAttr
-	for _, a := range []struct{ field, name, value string }{{"email", "email address", in.Email}, {"name", "name", in.Name}} {
-		if _, refused := f[a.field]; !refused {
-			attrs = append(attrs, PasswordAttr{Name: a.name, Value: a.value})
-		}
+	if f["email"] == nil {
+		attrs = append(attrs, PasswordAttr{Name: "email address", Value: in.Email})
+	}
+	if f["name"] == nil {
+		attrs = append(attrs, PasswordAttr{Name: "name", Value: in.Name})
 	}
 	if in.Password == "" {
 		f.Add("password", msgBlank)
