@@ -21,12 +21,24 @@ import (
 // request's context; these tests cancel it at the moment a given
 // statement begins.
 
-// hangUps cancels the context of the next armed request when a statement
-// of one kind on one table begins.
+// hangUps cancels the context of the next armed request when fire is
+// called: when a statement of one kind on one table begins (hangUpAt), or
+// at any hook a test gives it.
 type hangUps struct {
 	mu     sync.Mutex
 	cancel func()
 	n      int
+}
+
+// fire hangs up the armed request, if any.
+func (h *hangUps) fire() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cancel != nil {
+		h.cancel()
+		h.cancel = nil
+		h.n++
+	}
 }
 
 // hangUpAt makes the client of a request sent with hangUps.next hang up
@@ -35,15 +47,8 @@ func hangUpAt(t *testing.T, app *testApp, kind, table string) *hangUps {
 	t.Helper()
 	h := &hangUps{}
 	fn := func(tx *gorm.DB) {
-		if tx.Statement.Table != table {
-			return
-		}
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.cancel != nil {
-			h.cancel()
-			h.cancel = nil
-			h.n++
+		if tx.Statement.Table == table {
+			h.fire()
 		}
 	}
 	db, name := app.store.DB(), "test:hang-up-at-"+kind+"-"+table
@@ -244,32 +249,14 @@ func TestHangUpDuringTheHashCountsForAnyEmail(t *testing.T) {
 		if account {
 			email = app.mustUser(t, false).Email
 		}
-		// Called by the hasher once a hash has its slot, before it runs.
-		var mu sync.Mutex
-		var hangUp context.CancelFunc
-		app.store.Hasher().ShareCPUWith(func() int64 {
-			mu.Lock()
-			defer mu.Unlock()
-			if hangUp != nil {
-				hangUp()
-				hangUp = nil
-			}
-			return 0
-		})
+		// The hasher calls it once a hash has its slot, before it runs.
+		h := &hangUps{}
+		app.store.Hasher().ShareCPUWith(func() int64 { h.fire(); return 0 })
 		for i := range limit {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			mu.Lock()
-			hangUp = cancel
-			mu.Unlock()
-			app.do(request{method: "POST", path: "/api/auth/login/", ctx: ctx,
+			app.do(request{method: "POST", path: "/api/auth/login/", ctx: h.next(t),
 				body: map[string]string{"email": email, "password": "wrong-" + strconv.Itoa(i)}})
 		}
-		mu.Lock()
-		if hangUp != nil {
-			t.Fatalf("account %v: the last guess's hash never began", account)
-		}
-		mu.Unlock()
+		h.wantHungUp(t, limit)
 		app.do(request{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": email, "password": "another"}}).
 			want(t, http.StatusTooManyRequests)
 	}
