@@ -370,7 +370,7 @@ func isUnavailable(err error) bool {
 	var netErr net.Error
 	var connectErr *pgconn.ConnectError
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, errWritersBusy),
 		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
 		errors.As(err, &netErr), errors.As(err, &connectErr),
 		// The server hung up mid-conversation (restart, proxy or network cut).

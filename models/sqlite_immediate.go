@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,13 +45,79 @@ func registerSQLiteImmediate() {
 
 type immediateDriver struct{ driver.Driver }
 
+// Open is for database/sql's callers that bypass OpenConnector; such a
+// connection waits for no other's turn (writerTurns).
 func (d immediateDriver) Open(name string) (driver.Conn, error) {
+	return d.open(name, newWriterTurns())
+}
+
+func (d immediateDriver) open(name string, turns writerTurns) (driver.Conn, error) {
 	c, err := d.Driver.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	return &immediateConn{sqliteConn: c.(sqliteConn), busy: sqliteBusyTimeout}, nil
+	return &immediateConn{sqliteConn: c.(sqliteConn), busy: sqliteBusyTimeout, turns: turns}, nil
 }
+
+// OpenConnector is called by sql.Open: every connection of one pool
+// shares the pool's writerTurns.
+func (d immediateDriver) OpenConnector(name string) (driver.Connector, error) {
+	return immediateConnector{d: d, name: name, turns: newWriterTurns()}, nil
+}
+
+type immediateConnector struct {
+	d     immediateDriver
+	name  string
+	turns writerTurns
+}
+
+func (c immediateConnector) Connect(context.Context) (driver.Conn, error) {
+	return c.d.open(c.name, c.turns)
+}
+
+func (c immediateConnector) Driver() driver.Driver { return c.d }
+
+// writerTurns serves a pool's writers in the order they arrive: a write
+// transaction, or a write statement outside one, takes the turn before it
+// asks SQLite for the write lock and gives it back when it is done.
+//
+// SQLite itself serves waiting writers in no order: each polls in its busy
+// handler with growing sleeps (up to 100 ms), so under a steady stream of
+// writes one that has waited long keeps losing the lock to newcomers that
+// poll every millisecond. About one write in 800 waited out its request's
+// whole deadline and answered 503 with no other process involved. A
+// buffered channel hands a freed turn to its longest waiting sender, so a
+// write now waits only for those ahead of it. Another process's writers
+// still meet this pool's on SQLite's busy handler, as before.
+type writerTurns chan struct{}
+
+func newWriterTurns() writerTurns { return make(writerTurns, 1) }
+
+// errWritersBusy is a write that waited its turn behind this process's
+// other writers for as long as SQLite's busy timeout lets a write wait for
+// the lock: the same condition as SQLITE_BUSY, answered the same way.
+var errWritersBusy = errors.New("database is locked: waited " + sqliteBusyTimeout.String() + " behind other writers")
+
+// take waits for the turn until ctx ends or the busy timeout passes.
+func (t writerTurns) take(ctx context.Context) error {
+	select {
+	case t <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(sqliteBusyTimeout)
+	defer timer.Stop()
+	select {
+	case t <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return errWritersBusy
+	}
+}
+
+func (t writerTurns) give() { <-t }
 
 // sqliteConn is the method set of the driver's connection that
 // database/sql uses.
@@ -66,7 +134,9 @@ type sqliteConn interface {
 // for driver connections), so busy needs no lock.
 type immediateConn struct {
 	sqliteConn
-	busy time.Duration // the connection's busy_timeout now
+	busy  time.Duration // the connection's busy_timeout now
+	turns writerTurns   // shared by the pool's connections
+	inTx  bool          // a transaction is open: its statements hold or need no turn
 }
 
 // sqliteBusyTimeout is how long a statement waits for another connection's
@@ -131,17 +201,54 @@ func (c *immediateConn) CheckNamedValue(nv *driver.NamedValue) error {
 }
 
 func (c *immediateConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if err := c.waitAtMost(ctx); err != nil {
+	done, err := c.prepareToRun(ctx, query)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return c.sqliteConn.ExecContext(ctx, query, args)
 }
 
 func (c *immediateConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if err := c.waitAtMost(ctx); err != nil {
+	done, err := c.prepareToRun(ctx, query)
+	if err != nil {
 		return nil, err
 	}
+	// A write with RETURNING holds the lock until its rows are closed, a
+	// moment after the turn is given back: the next writer's busy handler
+	// polls every millisecond at first, so it waits about as long.
+	defer done()
 	return c.sqliteConn.QueryContext(ctx, query, args)
+}
+
+// prepareToRun readies the connection for a statement: outside a
+// transaction, a write takes its turn among the pool's writers (done gives
+// it back); then the statement's wait for the lock is bounded by ctx.
+func (c *immediateConn) prepareToRun(ctx context.Context, query string) (done func(), err error) {
+	done = func() {}
+	if !c.inTx && isWriteStatement(query) {
+		if err := c.turns.take(ctx); err != nil {
+			return nil, err
+		}
+		done = c.turns.give
+	}
+	if err := c.waitAtMost(ctx); err != nil {
+		done()
+		return nil, err
+	}
+	return done, nil
+}
+
+// isWriteStatement reports whether query, which begins with its verb as
+// gorm and this package write them, changes rows.
+func isWriteStatement(query string) bool {
+	verb, _, _ := strings.Cut(strings.TrimLeft(query, " \t\r\n"), " ")
+	for _, w := range [...]string{"INSERT", "UPDATE", "DELETE", "REPLACE"} {
+		if strings.EqualFold(verb, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // PrepareContext returns statements that bound their waits as the
@@ -151,17 +258,32 @@ func (c *immediateConn) PrepareContext(ctx context.Context, query string) (drive
 	if err != nil {
 		return nil, err
 	}
-	return boundedStmt{st.(sqliteStmt), c}, nil
+	return boundedStmt{st.(sqliteStmt), c, query}, nil
 }
 
-// BeginTx begins read-write transactions IMMEDIATE.
+// BeginTx begins read-write transactions IMMEDIATE, in the writer's turn
+// (writerTurns), which the transaction holds until it ends.
 func (c *immediateConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if opts.ReadOnly {
-		return c.sqliteConn.BeginTx(ctx, opts)
+		tx, err := c.sqliteConn.BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		c.inTx = true
+		return readTx{tx, c}, nil
 	}
-	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+	if err := c.turns.take(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.waitAtMost(ctx); err != nil {
+		c.turns.give()
+		return nil, err
+	}
+	if _, err := c.sqliteConn.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+		c.turns.give()
+		return nil, err
+	}
+	c.inTx = true
 	return immediateTx{c}, nil
 }
 
@@ -179,35 +301,65 @@ type sqliteStmt interface {
 
 type boundedStmt struct {
 	sqliteStmt
-	c *immediateConn
+	c     *immediateConn
+	query string
 }
 
 func (s boundedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if err := s.c.waitAtMost(ctx); err != nil {
+	done, err := s.c.prepareToRun(ctx, s.query)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return s.sqliteStmt.ExecContext(ctx, args)
 }
 
 func (s boundedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	if err := s.c.waitAtMost(ctx); err != nil {
+	done, err := s.c.prepareToRun(ctx, s.query)
+	if err != nil {
 		return nil, err
 	}
+	defer done() // as immediateConn.QueryContext
 	return s.sqliteStmt.QueryContext(ctx, args)
 }
 
+// immediateTx is a write transaction: it holds the write lock since BEGIN
+// IMMEDIATE and the writer's turn since before, until it ends. database/sql
+// ends a transaction once, by Commit or by Rollback.
 type immediateTx struct{ c *immediateConn }
 
-// Commit and Rollback go to the driver directly: the transaction holds the
-// write lock since BEGIN IMMEDIATE, so there is no wait to bound, and
-// through waitAtMost their context (none) would reset the busy timeout the
-// connection's requests settled on.
+// Commit and Rollback go to the driver directly: there is no wait to bound,
+// and through waitAtMost their context (none) would reset the busy timeout
+// the connection's requests settled on.
 func (t immediateTx) Commit() error {
 	_, err := t.c.sqliteConn.ExecContext(context.Background(), "COMMIT", nil)
+	t.end()
 	return err
 }
 
 func (t immediateTx) Rollback() error {
 	_, err := t.c.sqliteConn.ExecContext(context.Background(), "ROLLBACK", nil)
+	t.end()
 	return err
+}
+
+func (t immediateTx) end() {
+	t.c.inTx = false
+	t.c.turns.give()
+}
+
+// readTx is a read-only transaction: it takes no turn.
+type readTx struct {
+	driver.Tx
+	c *immediateConn
+}
+
+func (t readTx) Commit() error {
+	t.c.inTx = false
+	return t.Tx.Commit()
+}
+
+func (t readTx) Rollback() error {
+	t.c.inTx = false
+	return t.Tx.Rollback()
 }
