@@ -27,12 +27,12 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		aborted := true
 		defer func() {
 			if aborted { // panicking: logged, and the panic goes on
-				logRequest(log, c, start, true, metrics.ClientGone(client))
+				logRequest(log, c, start, true, models.ClientGone(client))
 			}
 		}()
 		c.Next()
 		aborted = false
-		logRequest(log, c, start, false, metrics.ClientGone(client))
+		logRequest(log, c, start, false, models.ClientGone(client))
 	}
 }
 

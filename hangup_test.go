@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,7 +188,9 @@ func TestHangUpDuringAdminLogout(t *testing.T) {
 // A client that hangs up is no failure of the server's: its request's
 // access log line is at info with client_closed=true, whatever status was
 // written to no one, it is counted as client_closed, and no database
-// failure is logged. The server's own cancel at shutdown is told apart.
+// failure is logged. The server's own cancel at shutdown is told apart: a
+// failure, logged with its cause (the database's error says only
+// "context canceled").
 func TestHangUpIsLoggedAndCountedAsClientClosed(t *testing.T) {
 	t.Parallel()
 	app, m := metApp(t, nil, nil)
@@ -206,12 +210,15 @@ func TestHangUpIsLoggedAndCountedAsClientClosed(t *testing.T) {
 			lines = append(lines, line)
 		}
 	}
-	if len(lines) != 2 ||
+	if len(lines) != 3 ||
 		!strings.Contains(lines[0], "level=INFO msg=request method=POST route=/api/patients status=503") ||
 		!strings.HasSuffix(lines[0], " client_closed=true") ||
-		!strings.Contains(lines[1], "level=ERROR msg=request method=POST route=/api/patients status=503") ||
-		strings.Contains(lines[1], "client_closed") {
-		t.Errorf("log lines of a hang-up and of a shutdown's cancel:\n%s\nwant the first at INFO with client_closed=true, the second at ERROR without",
+		!strings.Contains(lines[1], `level=WARN msg="database unavailable"`) ||
+		!strings.HasSuffix(lines[1], ` error="the server is shutting down"`) ||
+		!strings.Contains(lines[2], "level=ERROR msg=request method=POST route=/api/patients status=503") ||
+		strings.Contains(lines[2], "client_closed") {
+		t.Errorf("log lines of a hang-up and of a shutdown's cancel:\n%s\n"+
+			"want the hang-up at INFO with client_closed=true and no cause; the cut's cause, then the cut at ERROR without",
 			strings.Join(lines, "\n"))
 	}
 	fams := metFamilies(t, m)
@@ -260,4 +267,70 @@ func TestHangUpDuringTheHashCountsForAnyEmail(t *testing.T) {
 		app.do(request{method: "POST", path: "/api/auth/login/", body: map[string]string{"email": email, "password": "another"}}).
 			want(t, http.StatusTooManyRequests)
 	}
+}
+
+// A download its client cancels part-way is no failure of the server's:
+// the cut is logged at info, as the request is (client_closed=true), not
+// at error, and the export's failure is still recorded in the audit log.
+// A server-side failure part-way stays an error
+// (TestAdminExportCutShortIsAFailedDownload).
+func TestHangUpDuringAnExport(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	ps := make([]models.Patient, 700) // more than one batch of the export (500)
+	for i := range ps {
+		ps[i] = models.Patient{Name: "Patient " + strconv.Itoa(i), CreatedByID: owner.ID, Gender: "other"}
+	}
+	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
+		t.Fatal(err)
+	}
+	// The client hangs up as the export reads its second batch, once the
+	// first is out.
+	h := &hangUps{}
+	var reads int
+	db, name := app.store.DB(), "test:hang-up-at-second-export-batch"
+	err := db.Callback().Query().Before("gorm:query").Register(name, func(tx *gorm.DB) {
+		if tx.Statement.Table == "patients" {
+			if reads++; reads == 2 {
+				h.fire()
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Callback().Query().Remove(name) })
+
+	srv := httptest.NewServer(app.router)
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(h.next(t), http.MethodGet, srv.URL+"/admin/patients/export/", nil)
+	for _, c := range cl.cookies {
+		req.AddCookie(c)
+	}
+	if resp, err := srv.Client().Do(req); err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Fatal("the download read as complete")
+		}
+	}
+	h.wantHungUp(t, 1)
+	srv.Close() // waits for the handler's end, and its log lines
+
+	var lines []string
+	for _, line := range strings.Split(app.logs.String(), "\n") {
+		if strings.Contains(line, "export") {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) != 2 ||
+		!strings.Contains(lines[0], `level=INFO msg="csv export cut short" export=patients`) ||
+		!strings.Contains(lines[1], "level=INFO msg=request method=GET route=/admin/patients/export status=200") ||
+		!strings.HasSuffix(lines[1], " client_closed=true") {
+		t.Errorf("log lines of a cancelled download:\n%s\nwant the cut and the request at INFO, the request client_closed=true",
+			strings.Join(lines, "\n"))
+	}
+	wantExportEvents(t, app, models.OutcomeSuccess, models.OutcomeFailure)
 }

@@ -21,13 +21,13 @@ const (
 )
 
 // errShuttingDown is the cause with which shutdown cancels the requests
-// still running (a client's hang-up has none: metrics.ClientGone).
+// still running (a client's hang-up has none: models.ClientGone).
 var errShuttingDown = errors.New("the server is shutting down")
 
 // requestsContext is the base of every request's context, and its cancel,
 // which cancels it with errShuttingDown as its cause: the access log and
 // metrics tell the server's cut from a client's hang-up
-// (metrics.ClientGone).
+// (models.ClientGone).
 func requestsContext() (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return ctx, func() { cancel(errShuttingDown) }

@@ -47,10 +47,9 @@ func (a *Admin) fail(c *gin.Context, err error) {
 	case models.Internal:
 		a.log.ErrorContext(c.Request.Context(), "admin request failed", requestAttrs(c, slog.Any("error", err))...)
 	case models.Unavailable: // as the API logs it, a client that hung up aside
-		if errors.Is(c.Request.Context().Err(), context.Canceled) {
-			break
+		if ctx := c.Request.Context(); !models.ClientGone(ctx) {
+			a.log.WarnContext(ctx, "database unavailable", requestAttrs(c, slog.Any("error", models.CauseOf(ctx, err)))...)
 		}
-		a.log.WarnContext(c.Request.Context(), "database unavailable", requestAttrs(c, slog.Any("error", models.Cause(err)))...)
 	}
 	a.renderError(c, p)
 }

@@ -45,7 +45,13 @@ func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func
 		h.Del("Content-Disposition")
 		return err
 	}
-	a.log.ErrorContext(c.Request.Context(), "csv export cut short", slog.String("export", name),
+	// Not a failure of the server's when the client cancelled its download:
+	// the access log marks the request client_closed too.
+	level, ctx := slog.LevelError, c.Request.Context()
+	if models.ClientGone(ctx) {
+		level = slog.LevelInfo
+	}
+	a.log.Log(ctx, level, "csv export cut short", slog.String("export", name),
 		slog.String("request_id", c.Writer.Header().Get("X-Request-ID")), slog.Any("error", err))
 	panic(http.ErrAbortHandler)
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,8 +106,8 @@ func (a *API) writeError(c *gin.Context, err error) {
 		// a lock held past the deadline: the cause, once, with the request.
 		// (Not a client that hung up: its query was cancelled, and nothing
 		// is wrong with the database.)
-		if !errors.Is(c.Request.Context().Err(), context.Canceled) {
-			a.log.WarnContext(c.Request.Context(), "database unavailable", requestAttrs(c, slog.Any("error", models.Cause(err)))...)
+		if ctx := c.Request.Context(); !models.ClientGone(ctx) {
+			a.log.WarnContext(ctx, "database unavailable", requestAttrs(c, slog.Any("error", models.CauseOf(ctx, err)))...)
 		}
 		c.JSON(status, gin.H{"detail": msgUnavailable})
 	case me.Code == models.Forbidden:

@@ -6,7 +6,6 @@
 package metrics
 
 import (
-	"context"
 	"database/sql"
 	"net/http"
 	"strconv"
@@ -17,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"healthcare/models"
 )
 
 // Unmatched is the route label of a request no route matched (404s, and
@@ -117,7 +118,7 @@ func (m *Metrics) Middleware(c *gin.Context) {
 	defer func() {
 		status := Status(c.Writer.Status())
 		switch {
-		case ClientGone(client): // a download cancelled part-way too
+		case models.ClientGone(client): // a download cancelled part-way too
 			status = ClientClosed
 		case aborted: // panicking: counted, and the panic goes on
 			status = Aborted
@@ -138,15 +139,6 @@ const Aborted = "aborted"
 // 503 for a query cancelled with the request) reached nobody, and is no
 // failure of the server's.
 const ClientClosed = "client_closed"
-
-// ClientGone reports whether ctx, a request's context as the server gave
-// it (not a middleware's narrower one, which its own deadline or cancel
-// ends), was cancelled by its client: net/http cancels it, with no cause
-// of its own, when the connection closes. A cancel with a cause (the
-// server's shutdown cutting long requests) is not the client's.
-func ClientGone(ctx context.Context) bool {
-	return ctx.Err() != nil && context.Cause(ctx) == context.Canceled
-}
 
 // Login counts a login by email and password.
 func (m *Metrics) Login(success bool) {

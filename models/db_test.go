@@ -90,6 +90,48 @@ func TestTranslate(t *testing.T) {
 	}
 }
 
+// A request's failure is logged with the reason its context ended when
+// the server ended it with one, and a client's hang-up is told from a
+// deadline and from the server's own cancel.
+func TestClientGoneAndCauseOf(t *testing.T) {
+	locked := errWritersBusy
+	err := translate(locked) // Unavailable, its cause the driver's error
+	if ErrorCode(err) != Unavailable {
+		t.Fatalf("translate(%v) = %v, want Unavailable", locked, err)
+	}
+	shutdown := errors.New("the server is shutting down")
+
+	live := context.Background()
+	hungUp, hangUp := context.WithCancel(live)
+	hangUp()
+	late, cancel := context.WithDeadline(live, time.Now().Add(-time.Second))
+	defer cancel()
+	cut, cutAll := context.WithCancelCause(live)
+	cutAll(shutdown)
+	underCut, cancel := context.WithTimeout(cut, time.Minute) // a deadline middleware's, inside the cut
+	defer cancel()
+
+	for _, tc := range []struct {
+		name      string
+		ctx       context.Context
+		gone      bool
+		wantCause error
+	}{
+		{"live", live, false, locked},
+		{"client hung up", hungUp, true, locked},
+		{"deadline", late, false, locked},
+		{"server's cut", cut, false, shutdown},
+		{"server's cut under a deadline", underCut, false, shutdown},
+	} {
+		if got := ClientGone(tc.ctx); got != tc.gone {
+			t.Errorf("%s: ClientGone = %v, want %v", tc.name, got, tc.gone)
+		}
+		if got := CauseOf(tc.ctx, err); got != tc.wantCause {
+			t.Errorf("%s: CauseOf = %v, want %v", tc.name, got, tc.wantCause)
+		}
+	}
+}
+
 func TestSQLiteDSN(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

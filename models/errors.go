@@ -4,6 +4,7 @@
 package models
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -47,6 +48,29 @@ func Cause(err error) error {
 		return e.cause
 	}
 	return nil
+}
+
+// CauseOf is what the operator's log says for err, a request's failure
+// whose context is ctx: its context's own cause when the server ended it
+// with one (the shutdown cutting long requests, where the driver's error
+// only says "context canceled"), else the driver's error behind err.
+func CauseOf(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != ctx.Err() {
+			return cause
+		}
+	}
+	return Cause(err)
+}
+
+// ClientGone reports whether ctx, a request's context, was cancelled by
+// its client: net/http cancels it, with no cause of its own, when the
+// connection closes. An ended deadline is not the client's, nor a cancel
+// with a cause (the server's shutdown cutting long requests). A context
+// that a middleware cancels itself once the handler returns (a deadline's)
+// reads as gone after that: ask the server's own then (the access log does).
+func ClientGone(ctx context.Context) bool {
+	return ctx.Err() != nil && context.Cause(ctx) == context.Canceled
 }
 
 func (e *Error) Error() string {
