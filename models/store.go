@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -113,8 +114,20 @@ func deleteReturningIDs[T any](tx *gorm.DB, where string, args ...any) ([]int64,
 }
 
 // deadlockRetries is how many more times retryDeadlock runs a transaction
-// that PostgreSQL ended as a deadlock's victim.
-const deadlockRetries = 2
+// that PostgreSQL ended as a deadlock's victim; deadlockBackoff is the
+// first pause before it does (doubled at each retry, plus up to as much
+// again at random).
+//
+// Without a pause the victim ran again at once, and could lock the row
+// the woken winner was waiting for before the winner's process was back
+// on a CPU (PostgreSQL gives a freed row to whoever asks first), and meet
+// it in the same deadlock, as its victim again: under load, three times
+// in a row, a 500 (a helper reproduced it by pausing the winner's backend
+// for 1 ms at each wake).
+const (
+	deadlockRetries = 3
+	deadlockBackoff = 20 * time.Millisecond
+)
 
 // retryDeadlock runs txn (one whole transaction) and runs it again while
 // PostgreSQL ends it as the victim of a deadlock (SQLSTATE 40P01), up to
@@ -126,10 +139,22 @@ const deadlockRetries = 2
 // in opposite orders. The victim was rolled back whole and the other side
 // has gone on, so running it again is what PostgreSQL's manual advises;
 // txn must start from the caller's state each time.
+//
+// A victim still after its retries is a busy database (translate: a 503,
+// try again), not a bug.
 func retryDeadlock(ctx context.Context, txn func() error) error {
+	return retryDeadlockAfter(ctx, txn, func(attempt int) bool {
+		d := deadlockBackoff << attempt
+		return sleepCtx(ctx, d+rand.N(d))
+	})
+}
+
+// retryDeadlockAfter is retryDeadlock with its pause before each retry
+// given: pause(attempt) reports whether to go on (tests count the pauses).
+func retryDeadlockAfter(ctx context.Context, txn func() error, pause func(attempt int) bool) error {
 	for attempt := 0; ; attempt++ {
 		err := txn()
-		if attempt == deadlockRetries || ctx.Err() != nil || !isDeadlock(err) {
+		if attempt == deadlockRetries || ctx.Err() != nil || !isDeadlock(err) || !pause(attempt) {
 			return err
 		}
 	}
