@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -287,7 +288,8 @@ func TestHangUpDuringAnExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The client hangs up as the export reads its second batch, once the
-	// first is out.
+	// first is out; the read waits until the server has seen the hang-up
+	// (net/http notices a closed connection in the background).
 	h := &hangUps{}
 	var reads int
 	db, name := app.store.DB(), "test:hang-up-at-second-export-batch"
@@ -295,6 +297,10 @@ func TestHangUpDuringAnExport(t *testing.T) {
 		if tx.Statement.Table == "patients" {
 			if reads++; reads == 2 {
 				h.fire()
+				select {
+				case <-tx.Statement.Context.Done():
+				case <-time.After(10 * time.Second): // the assertions below fail
+				}
 			}
 		}
 	})

@@ -84,3 +84,96 @@ func TestSQLiteWaitAtMostSettles(t *testing.T) {
 		t.Errorf("past the deadline: %v, want context.DeadlineExceeded", err)
 	}
 }
+
+// A write that returns rows (gorm's Create outside a transaction: INSERT
+// ... RETURNING) holds its turn until its rows are closed: go-sqlite runs
+// the statement at the first Next, after QueryContext has returned, so a
+// turn given back there let the write wait for the lock in no order.
+func TestSQLiteReturningWriteHoldsItsTurnUntilClosed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	registerSQLiteImmediate()
+	raw, err := sql.Open(sqliteImmediateDriver, sqliteDSN(filepath.Join(t.TempDir(), "turn.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, "CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var c *immediateConn
+	if err := conn.Raw(func(dc any) error { c = dc.(*immediateConn); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		query string
+		turn  bool
+	}{
+		{"INSERT INTO notes (v) VALUES ('x') RETURNING id", true},
+		{"SELECT id FROM notes", false},
+	} {
+		rows, err := c.QueryContext(ctx, tc.query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held := len(c.turns) == 1; held != tc.turn {
+			t.Errorf("%s: turn held before its rows are read: %v, want %v", tc.query, held, tc.turn)
+		}
+		dest := make([]driver.Value, 1)
+		if err := rows.Next(dest); err != nil {
+			t.Fatal(err)
+		}
+		if held := len(c.turns) == 1; held != tc.turn {
+			t.Errorf("%s: turn held while its rows are read: %v, want %v", tc.query, held, tc.turn)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.turns) != 0 {
+			t.Errorf("%s: turn held once its rows are closed", tc.query)
+		}
+	}
+}
+
+// Waiting for its turn, a write gives up as its wait for the lock would:
+// a little before the request's deadline, leaving it time to answer 503.
+func TestSQLiteWriterTurnGivesUpBeforeTheDeadline(t *testing.T) {
+	t.Parallel()
+	turns := newWriterTurns()
+	if err := turns.take(context.Background()); err != nil { // another writer's
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2900*time.Millisecond)
+	defer cancel()
+	err := turns.take(ctx)
+	if err != errWritersBusy || ctx.Err() != nil {
+		t.Errorf("waiting behind a writer that never ends: %v, the request's context then %v; want %v before its deadline",
+			err, ctx.Err(), errWritersBusy)
+	}
+}
+
+// Writes are told by their first word, whatever whitespace follows it.
+func TestIsWriteStatement(t *testing.T) {
+	t.Parallel()
+	for query, want := range map[string]bool{
+		"INSERT INTO notes (v) VALUES (?)":      true,
+		"  insert\tINTO notes DEFAULT VALUES":   true,
+		"UPDATE\n notes SET v = ?":              true,
+		"DELETE FROM notes":                     true,
+		"REPLACE INTO notes (id, v) VALUES (?)": true,
+		"SELECT * FROM notes":                   false,
+		"PRAGMA busy_timeout = 10":              false,
+		"INSERTED":                              false,
+		"CREATE TABLE t (id INTEGER)":           false,
+		"":                                      false,
+	} {
+		if got := isWriteStatement(query); got != want {
+			t.Errorf("isWriteStatement(%q) = %v, want %v", query, got, want)
+		}
+	}
+}

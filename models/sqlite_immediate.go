@@ -94,18 +94,24 @@ type writerTurns chan struct{}
 func newWriterTurns() writerTurns { return make(writerTurns, 1) }
 
 // errWritersBusy is a write that waited its turn behind this process's
-// other writers for as long as SQLite's busy timeout lets a write wait for
-// the lock: the same condition as SQLITE_BUSY, answered the same way.
-var errWritersBusy = errors.New("database is locked: waited " + sqliteBusyTimeout.String() + " behind other writers")
+// other writers for as long as it may wait for the lock (waitBudget): the
+// same condition as SQLITE_BUSY, answered the same way (a 503).
+var errWritersBusy = errors.New("database is locked: other writers of this server held it past the wait allowed")
 
-// take waits for the turn until ctx ends or the busy timeout passes.
+// take waits for the turn as long as a statement may wait for the lock
+// (waitBudget): like SQLite's busy wait, it gives up a little before ctx's
+// deadline, so the request still answers its 503 in time.
 func (t writerTurns) take(ctx context.Context) error {
 	select {
 	case t <- struct{}{}:
 		return nil
 	default:
 	}
-	timer := time.NewTimer(sqliteBusyTimeout)
+	budget, _, err := waitBudget(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	timer := time.NewTimer(budget)
 	defer timer.Stop()
 	select {
 	case t <- struct{}{}:
@@ -157,18 +163,9 @@ func (c *immediateConn) waitAtMost(ctx context.Context) error { return c.waitAtM
 
 // waitAtMostAt is waitAtMost with the time now given (tests give one).
 func (c *immediateConn) waitAtMostAt(ctx context.Context, now time.Time) error {
-	want, limit := sqliteBusyTimeout, time.Duration(math.MaxInt64)
-	if deadline, ok := ctx.Deadline(); ok {
-		limit = deadline.Sub(now)
-		if limit <= 0 {
-			return context.DeadlineExceeded
-		}
-		if limit < want {
-			want = limit
-			if limit > time.Second {
-				want = limit.Truncate(time.Second)
-			}
-		}
+	want, limit, err := waitBudget(ctx, now)
+	if err != nil {
+		return err
 	}
 	if c.busy <= limit && c.busy >= want-time.Second {
 		return nil
@@ -179,6 +176,27 @@ func (c *immediateConn) waitAtMostAt(ctx context.Context, now time.Time) error {
 	}
 	c.busy = want
 	return nil
+}
+
+// waitBudget is how long a statement may wait for another connection's
+// lock at now: the busy timeout, or less than the time left before ctx's
+// deadline (limit) by the part of a second over whole ones, which leaves
+// the request time to answer. err is set when the deadline has passed.
+func waitBudget(ctx context.Context, now time.Time) (want, limit time.Duration, err error) {
+	want, limit = sqliteBusyTimeout, time.Duration(math.MaxInt64)
+	if deadline, ok := ctx.Deadline(); ok {
+		limit = deadline.Sub(now)
+		if limit <= 0 {
+			return 0, 0, context.DeadlineExceeded
+		}
+		if limit < want {
+			want = limit
+			if limit > time.Second {
+				want = limit.Truncate(time.Second)
+			}
+		}
+	}
+	return want, limit, nil
 }
 
 // CheckNamedValue converts each statement argument as database/sql would
@@ -201,54 +219,101 @@ func (c *immediateConn) CheckNamedValue(nv *driver.NamedValue) error {
 }
 
 func (c *immediateConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	done, err := c.prepareToRun(ctx, query)
+	turn, err := c.prepareToRun(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
+	if turn {
+		defer c.turns.give()
+	}
 	return c.sqliteConn.ExecContext(ctx, query, args)
 }
 
 func (c *immediateConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	done, err := c.prepareToRun(ctx, query)
+	turn, err := c.prepareToRun(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	// A write with RETURNING holds the lock until its rows are closed, a
-	// moment after the turn is given back: the next writer's busy handler
-	// polls every millisecond at first, so it waits about as long.
-	defer done()
-	return c.sqliteConn.QueryContext(ctx, query, args)
+	rows, err := c.sqliteConn.QueryContext(ctx, query, args)
+	return c.rowsInTurn(turn, rows, err)
 }
 
 // prepareToRun readies the connection for a statement: outside a
-// transaction, a write takes its turn among the pool's writers (done gives
-// it back); then the statement's wait for the lock is bounded by ctx.
-func (c *immediateConn) prepareToRun(ctx context.Context, query string) (done func(), err error) {
-	done = func() {}
+// transaction, a write takes its turn among the pool's writers (turn
+// reports it: the caller gives it back once the statement is done); then
+// the statement's wait for the lock is bounded by ctx.
+func (c *immediateConn) prepareToRun(ctx context.Context, query string) (turn bool, err error) {
 	if !c.inTx && isWriteStatement(query) {
 		if err := c.turns.take(ctx); err != nil {
-			return nil, err
+			return false, err
 		}
-		done = c.turns.give
+		turn = true
 	}
 	if err := c.waitAtMost(ctx); err != nil {
-		done()
-		return nil, err
+		if turn {
+			c.turns.give()
+		}
+		return false, err
 	}
-	return done, nil
+	return turn, nil
 }
 
-// isWriteStatement reports whether query, which begins with its verb as
-// gorm and this package write them, changes rows.
+// rowsInTurn gives the rows of a write (INSERT ... RETURNING: gorm's
+// Create outside a transaction) its turn until they are closed: go-sqlite
+// runs a query at its first Next, not in QueryContext.
+func (c *immediateConn) rowsInTurn(turn bool, rows driver.Rows, err error) (driver.Rows, error) {
+	if !turn {
+		return rows, err
+	}
+	if err != nil {
+		c.turns.give()
+		return nil, err
+	}
+	return &turnRows{sqliteRows: rows.(sqliteRows), turns: c.turns}, nil
+}
+
+// isWriteStatement reports whether query changes rows, by its first word
+// as gorm and this package write statements (no leading comment, no WITH
+// before a write; a transaction begun as SQL text rather than by BeginTx is
+// not known to be one).
 func isWriteStatement(query string) bool {
-	verb, _, _ := strings.Cut(strings.TrimLeft(query, " \t\r\n"), " ")
+	query = strings.TrimLeft(query, " \t\r\n")
+	verb := query
+	if i := strings.IndexAny(query, " \t\r\n"); i >= 0 {
+		verb = query[:i]
+	}
 	for _, w := range [...]string{"INSERT", "UPDATE", "DELETE", "REPLACE"} {
 		if strings.EqualFold(verb, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// sqliteRows is the method set of the driver's rows that database/sql
+// uses.
+type sqliteRows interface {
+	driver.Rows
+	driver.RowsColumnTypeDatabaseTypeName
+	driver.RowsColumnTypeLength
+	driver.RowsColumnTypeNullable
+	driver.RowsColumnTypePrecisionScale
+	driver.RowsColumnTypeScanType
+}
+
+// turnRows are a write's rows, which hold its turn until closed.
+type turnRows struct {
+	sqliteRows
+	turns writerTurns // nil once given back
+}
+
+func (r *turnRows) Close() error {
+	err := r.sqliteRows.Close()
+	if r.turns != nil {
+		r.turns.give()
+		r.turns = nil
+	}
+	return err
 }
 
 // PrepareContext returns statements that bound their waits as the
@@ -284,7 +349,7 @@ func (c *immediateConn) BeginTx(ctx context.Context, opts driver.TxOptions) (dri
 		return nil, err
 	}
 	c.inTx = true
-	return immediateTx{c}, nil
+	return &immediateTx{c: c}, nil
 }
 
 func (c *immediateConn) Begin() (driver.Tx, error) {
@@ -306,44 +371,60 @@ type boundedStmt struct {
 }
 
 func (s boundedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	done, err := s.c.prepareToRun(ctx, s.query)
+	turn, err := s.c.prepareToRun(ctx, s.query)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
+	if turn {
+		defer s.c.turns.give()
+	}
 	return s.sqliteStmt.ExecContext(ctx, args)
 }
 
 func (s boundedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	done, err := s.c.prepareToRun(ctx, s.query)
+	turn, err := s.c.prepareToRun(ctx, s.query)
 	if err != nil {
 		return nil, err
 	}
-	defer done() // as immediateConn.QueryContext
-	return s.sqliteStmt.QueryContext(ctx, args)
+	rows, err := s.sqliteStmt.QueryContext(ctx, args)
+	return s.c.rowsInTurn(turn, rows, err)
 }
 
 // immediateTx is a write transaction: it holds the write lock since BEGIN
 // IMMEDIATE and the writer's turn since before, until it ends. database/sql
-// ends a transaction once, by Commit or by Rollback.
-type immediateTx struct{ c *immediateConn }
+// ends a transaction once, by Commit or by Rollback; a second end would
+// give back another writer's turn, so end gives it once.
+type immediateTx struct {
+	c     *immediateConn
+	ended bool
+}
 
 // Commit and Rollback go to the driver directly: there is no wait to bound,
 // and through waitAtMost their context (none) would reset the busy timeout
 // the connection's requests settled on.
-func (t immediateTx) Commit() error {
+func (t *immediateTx) Commit() error {
 	_, err := t.c.sqliteConn.ExecContext(context.Background(), "COMMIT", nil)
+	if err != nil {
+		// A failed COMMIT can leave the transaction open (a deferred
+		// constraint), and database/sql does not roll back after Commit:
+		// the connection would go back to the pool holding the lock.
+		_, _ = t.c.sqliteConn.ExecContext(context.Background(), "ROLLBACK", nil)
+	}
 	t.end()
 	return err
 }
 
-func (t immediateTx) Rollback() error {
+func (t *immediateTx) Rollback() error {
 	_, err := t.c.sqliteConn.ExecContext(context.Background(), "ROLLBACK", nil)
 	t.end()
 	return err
 }
 
-func (t immediateTx) end() {
+func (t *immediateTx) end() {
+	if t.ended {
+		return
+	}
+	t.ended = true
 	t.c.inTx = false
 	t.c.turns.give()
 }

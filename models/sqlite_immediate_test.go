@@ -126,8 +126,11 @@ func TestSQLiteTransactionNeverWaitsForAnotherPrepare(t *testing.T) {
 // of writes some waited out their request's whole deadline (a 503). Here
 // one writer has waited a while when three more arrive, just before the
 // lock is freed: it must commit first. Rows' ids give the commit order.
+// Writers are transactions, statements of their own, and gorm's Create
+// outside a transaction (INSERT ... RETURNING, which go-sqlite runs only
+// when its rows are read).
 func TestSQLiteWritersServedInArrivalOrder(t *testing.T) {
-	for _, first := range []string{"transaction", "statement"} {
+	for _, first := range []string{"transaction", "statement", "create"} {
 		t.Run("first a "+first, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -153,11 +156,15 @@ func TestSQLiteWritersServedInArrivalOrder(t *testing.T) {
 					time.Sleep(time.Millisecond)
 				}
 			}
-			// write inserts v as a transaction or as a statement of its own.
+			// write inserts v as a transaction, as a statement of its own or
+			// with gorm's Create.
 			write := func(kind, v string) error {
 				const insert = "INSERT INTO notes (v) VALUES (?)"
-				if kind == "statement" {
+				switch kind {
+				case "statement":
 					return db.WithContext(ctx).Exec(insert, v).Error
+				case "create":
+					return db.WithContext(ctx).Create(&note{V: v}).Error
 				}
 				return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return tx.Exec(insert, v).Error })
 			}
@@ -172,7 +179,7 @@ func TestSQLiteWritersServedInArrivalOrder(t *testing.T) {
 			inUse(2)
 			// Long enough for the busy handler's sleeps to reach 100 ms.
 			time.Sleep(400 * time.Millisecond)
-			for i, kind := range []string{"transaction", "statement", "transaction"} {
+			for i, kind := range []string{"transaction", "statement", "create"} {
 				wg.Go(func() { errs <- write(kind, "later "+strconv.Itoa(i)) })
 			}
 			inUse(5)
@@ -197,10 +204,18 @@ func TestSQLiteWritersServedInArrivalOrder(t *testing.T) {
 	}
 }
 
+// note is a row of the tests' notes table, for gorm's Create.
+type note struct {
+	ID int64
+	V  string
+}
+
 // Every way a write ends gives its turn back: a rollback, a failed
-// transaction, a context ended while waiting for the turn or for the lock,
-// a failed statement. A turn kept would stop every later write of the pool
-// until the busy timeout (10 s, or the request's deadline).
+// transaction or commit, a context ended while waiting for the turn or for
+// the lock, a failed statement, with RETURNING or not. A turn kept would
+// stop every later write of the pool until the busy timeout (10 s, or the
+// request's deadline); a failed commit that kept its transaction open
+// would keep the lock on a pooled connection.
 func TestSQLiteWriterTurnsAreGivenBack(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -216,8 +231,14 @@ func TestSQLiteWriterTurnsAreGivenBack(t *testing.T) {
 		return db
 	}
 	db := open()
-	if err := db.Exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").Error; err != nil {
-		t.Fatal(err)
+	for _, stmt := range []string{
+		"CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT NOT NULL)",
+		"CREATE TABLE parents (id INTEGER PRIMARY KEY)",
+		"CREATE TABLE children (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)",
+	} {
+		if err := db.Exec(stmt).Error; err != nil {
+			t.Fatal(err)
+		}
 	}
 	short := func() context.Context {
 		c, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
@@ -249,6 +270,27 @@ func TestSQLiteWriterTurnsAreGivenBack(t *testing.T) {
 		t.Fatal("a NULL in a NOT NULL column was written")
 	}
 	mustWrite("a failed statement")
+
+	if err := db.WithContext(ctx).Create(&note{V: "first"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WithContext(ctx).Create(&note{ID: 1, V: "again"}).Error; err == nil {
+		t.Fatal("a second row with id 1 was created")
+	}
+	mustWrite("a failed create")
+
+	// The foreign key is checked at COMMIT, which fails.
+	if err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.Exec("INSERT INTO children (parent) VALUES (42)").Error
+	}); err == nil {
+		t.Fatal("a child of no parent was committed")
+	}
+	mustWrite("a failed commit")
+	if err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.Exec("INSERT INTO parents (id) VALUES (1)").Error
+	}); err != nil {
+		t.Fatalf("a transaction after a failed commit: %v (the failed one was left open)", err)
+	}
 
 	// A context ended while the write waits for its turn.
 	holder := db.WithContext(ctx).Begin()
