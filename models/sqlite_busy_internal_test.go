@@ -9,25 +9,33 @@ import (
 	"time"
 )
 
-// A connection's busy timeout follows its callers' deadlines, but settles:
-// callers with the same request timeout do not each pay a PRAGMA.
-func TestSQLiteWaitAtMostSettles(t *testing.T) {
-	t.Parallel()
+// immediateConnForTest is a connection of a new SQLite database's pool,
+// held by t until it ends.
+func immediateConnForTest(t *testing.T) *immediateConn {
+	t.Helper()
 	registerSQLiteImmediate()
-	raw, err := sql.Open(sqliteImmediateDriver, sqliteDSN(filepath.Join(t.TempDir(), "busy.db")))
+	raw, err := sql.Open(sqliteImmediateDriver, sqliteDSN(filepath.Join(t.TempDir(), "conn.db")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	t.Cleanup(func() { _ = raw.Close() })
 	conn, err := raw.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { _ = conn.Close() })
 	var c *immediateConn
 	if err := conn.Raw(func(dc any) error { c = dc.(*immediateConn); return nil }); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// A connection's busy timeout follows its callers' deadlines, but settles:
+// callers with the same request timeout do not each pay a PRAGMA.
+func TestSQLiteWaitAtMostSettles(t *testing.T) {
+	t.Parallel()
+	c := immediateConnForTest(t)
 	// What the engine itself has, read past the wrapper.
 	actual := func() time.Duration {
 		t.Helper()
@@ -92,22 +100,8 @@ func TestSQLiteWaitAtMostSettles(t *testing.T) {
 func TestSQLiteReturningWriteHoldsItsTurnUntilClosed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	registerSQLiteImmediate()
-	raw, err := sql.Open(sqliteImmediateDriver, sqliteDSN(filepath.Join(t.TempDir(), "turn.db")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.ExecContext(ctx, "CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT)"); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := raw.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var c *immediateConn
-	if err := conn.Raw(func(dc any) error { c = dc.(*immediateConn); return nil }); err != nil {
+	c := immediateConnForTest(t)
+	if _, err := c.ExecContext(ctx, "CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT)", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

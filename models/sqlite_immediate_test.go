@@ -67,18 +67,7 @@ func TestSQLiteTransactionNeverWaitsForAnotherPrepare(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	db, err := models.Open(ctx, models.SQLite, filepath.Join(t.TempDir(), "stall.db"), models.PoolOptions{MaxOpenConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = models.Close(db) })
-	if err := db.Exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT)").Error; err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, sqlDB := notesDB(t, ctx, 2)
 	waitFor := func(what string, cond func(sql.DBStats) bool) {
 		t.Helper()
 		for !cond(sqlDB.Stats()) {
@@ -135,18 +124,7 @@ func TestSQLiteWritersServedInArrivalOrder(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			db, err := models.Open(ctx, models.SQLite, filepath.Join(t.TempDir(), "turns.db"), models.PoolOptions{MaxOpenConns: 8})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = models.Close(db) })
-			if err := db.Exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT)").Error; err != nil {
-				t.Fatal(err)
-			}
-			sqlDB, err := db.DB()
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, sqlDB := notesDB(t, ctx, 8)
 			inUse := func(n int) {
 				t.Helper()
 				for sqlDB.Stats().InUse < n {
@@ -202,6 +180,25 @@ func TestSQLiteWritersServedInArrivalOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// notesDB opens a new SQLite database of maxOpen connections with one
+// table, notes (id, v).
+func notesDB(t *testing.T, ctx context.Context, maxOpen int) (*gorm.DB, *sql.DB) {
+	t.Helper()
+	db, err := models.Open(ctx, models.SQLite, filepath.Join(t.TempDir(), "notes.db"), models.PoolOptions{MaxOpenConns: maxOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = models.Close(db) })
+	if err := db.Exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT)").Error; err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, sqlDB
 }
 
 // note is a row of the tests' notes table, for gorm's Create.
