@@ -405,3 +405,41 @@ func TestSecUnavailableBeforeTheDeadlineIsLogged(t *testing.T) {
 		}
 	}
 }
+
+// The logouts run to their end even if the client hangs up (untilDone), and
+// their 503 is logged with its cause as any other's, hang-up or not: the
+// logout's own context was read as a hang-up once cancelled on its way out,
+// and no cause was logged.
+func TestSecUnavailableLogoutIsLogged(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	db := app.store.DB()
+	reset := func(tx *gorm.DB) {
+		if tx.Statement.Table == "token_families" {
+			_ = tx.AddError(driver.ErrBadConn)
+		}
+	}
+	if err := db.Callback().Update().Before("gorm:update").Register("test:reset-token-families", reset); err != nil {
+		t.Fatal(err)
+	}
+	logged := map[string]int{} // causes logged so far, by path
+	for _, hangUp := range []bool{false, true} {
+		for _, path := range []string{"/api/auth/logout/", "/api/auth/logout/all/"} {
+			u := app.mustUser(t, false)
+			r := request{method: "POST", path: path, token: u.Access, body: map[string]string{"refresh": u.Refresh}}
+			if hangUp {
+				gone, cancel := context.WithCancel(context.Background())
+				cancel()
+				r.ctx = gone
+			}
+			app.do(r).want(t, http.StatusServiceUnavailable)
+			route := regexp.QuoteMeta(strings.TrimSuffix(path, "/"))
+			cause := regexp.MustCompile(`level=WARN msg="database unavailable" request_id=\S+ method=POST route=` + route + `/ error="?driver: bad connection`)
+			logged[path]++
+			if n := len(cause.FindAllString(app.logs.String(), -1)); n != logged[path] {
+				t.Errorf("%s (client hung up: %v): no cause logged for its 503; log:\n%s", path, hangUp, app.logs)
+				logged[path] = n
+			}
+		}
+	}
+}

@@ -130,7 +130,7 @@ func (a *API) Register(r *gin.RouterGroup) {
 	public.handle(http.MethodPost, "/auth/login", a.login, a.hashing)
 	public.handle(http.MethodPost, "/auth/token/refresh", a.refresh)
 
-	logouts := routes{RouterGroup: api.Group("", untilDone, a.authenticate), needsToken: &a.needsToken}
+	logouts := routes{RouterGroup: api.Group("", a.untilDone, a.authenticate), needsToken: &a.needsToken}
 	logouts.handle(http.MethodPost, "/auth/logout", a.logout)
 	logouts.handle(http.MethodPost, "/auth/logout/all", a.logoutAll, bodyIgnored)
 	authed := routes{RouterGroup: api.Group("", a.authenticate), needsToken: &a.needsToken}
@@ -229,12 +229,15 @@ func (a *API) withDeadline(c *gin.Context) (cancel func()) {
 // client hangs up (models.Finishing): net/http reads ahead on a request
 // without a body, so an app that sends logout-all and closes at once had
 // its request cancelled before the token was checked, and stayed logged in.
-// The request's deadline still bounds it.
-func untilDone(c *gin.Context) {
+// The request's deadline still bounds it. Its error is answered here, while
+// its context is live: errorMiddleware, outside, would see it cancelled by
+// the cancel below and take that for a hang-up (no cause logged for a 503).
+func (a *API) untilDone(c *gin.Context) {
 	ctx, cancel := models.Finishing(c.Request.Context())
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
+	a.answerError(c)
 }
 
 // hashing counts a login or a sign-up, for its whole length, as one of the

@@ -62,6 +62,12 @@ func handle(h handlerFunc) gin.HandlerFunc {
 // request id, and never shown.
 func (a *API) errorMiddleware(c *gin.Context) {
 	c.Next()
+	a.answerError(c)
+}
+
+// answerError writes the answer of the request's last error, unless it has
+// none or its answer is already written.
+func (a *API) answerError(c *gin.Context) {
 	if len(c.Errors) == 0 || c.Writer.Written() {
 		return
 	}

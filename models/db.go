@@ -353,11 +353,8 @@ func translate(err error) error {
 		return notFound()
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return &Error{Code: Conflict, Message: "Duplicate value."}
-	case isUnavailable(err), isDeadlock(err):
-		// A deadlock's victim was rolled back whole: nothing changed, and
-		// the same request can succeed a moment later (retryDeadlock has
-		// tried where a deadlock is expected).
-		return &Error{Code: Unavailable, Message: "Service temporarily unavailable.", cause: err}
+	case isUnavailable(err):
+		return unavailable(err)
 	}
 	return fmt.Errorf("store: %w", err)
 }

@@ -56,7 +56,8 @@ func TestTranslate(t *testing.T) {
 		{"bad connection", driver.ErrBadConn, Unavailable},
 		{"postgres connection exception", &pgconn.PgError{Code: "08006"}, Unavailable},
 		{"postgres shutting down", &pgconn.PgError{Code: "57P01"}, Unavailable},
-		{"postgres deadlock", &pgconn.PgError{Code: "40P01"}, Unavailable},
+		// Outside retryDeadlock, writers that take rows out of order: a bug.
+		{"postgres deadlock", &pgconn.PgError{Code: "40P01"}, Internal},
 		{"postgres syntax error", &pgconn.PgError{Code: "42601", Message: "syntax error"}, Internal},
 		{"plain error", errors.New("boom: SELECT * FROM users"), Internal},
 		{"an *Error passes through", own, Forbidden},

@@ -166,3 +166,9 @@ func invalidField(field, msg string) *Error {
 // notFound is the one NotFound error: it never says whether the object exists
 // and belongs to someone else.
 func notFound() *Error { return &Error{Code: NotFound, Message: "Not found."} }
+
+// unavailable is the error of a database that cannot serve the request
+// now, cause being the driver's failure (for the operator's log).
+func unavailable(cause error) *Error {
+	return &Error{Code: Unavailable, Message: "Service temporarily unavailable.", cause: cause}
+}

@@ -4,13 +4,15 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A deadlock's victim runs again after a pause at each retry (an immediate
 // retry could take the woken winner's row first and be its victim again),
-// at most deadlockRetries times; a victim still is a 503, not a 500.
+// at most deadlockRetries times; a victim still is a 503, not a 500. The
+// pauses double, with jitter, and end with the request.
 func TestRetryDeadlockPausesThenGivesUpAsUnavailable(t *testing.T) {
 	t.Parallel()
 	deadlock := func() error { return translate(&pgconn.PgError{Code: "40P01", Message: "deadlock detected"}) }
@@ -43,11 +45,23 @@ func TestRetryDeadlockPausesThenGivesUpAsUnavailable(t *testing.T) {
 		t.Errorf("another error: %v after %d runs, want it at once", err, runs)
 	}
 
-	// A request that ends during the pause is not run again.
+	// A request that has ended is not run again, nor waited for.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	runs = 0
 	if err := retryDeadlock(ctx, func() error { runs++; return deadlock() }); !isDeadlock(err) || runs != 1 {
 		t.Errorf("an ended request: %v after %d runs, want its deadlock after 1", err, runs)
+	}
+	if sleepCtx(ctx, time.Hour) {
+		t.Error("a pause outlasted its request")
+	}
+
+	for attempt := range deadlockRetries {
+		low := deadlockBackoff << attempt
+		for range 100 {
+			if d := deadlockPause(attempt); d < low || d >= 2*low {
+				t.Fatalf("pause before retry %d: %v, want in [%v, %v)", attempt+1, d, low, 2*low)
+			}
+		}
 	}
 }

@@ -140,13 +140,19 @@ const (
 // has gone on, so running it again is what PostgreSQL's manual advises;
 // txn must start from the caller's state each time.
 //
-// A victim still after its retries is a busy database (translate: a 503,
-// try again), not a bug.
+// A victim still after its retries is a busy database, answered 503 (try
+// again: nothing changed), not a bug; a deadlock anywhere else stays an
+// internal error, since there it means writers that take rows out of order.
 func retryDeadlock(ctx context.Context, txn func() error) error {
-	return retryDeadlockAfter(ctx, txn, func(attempt int) bool {
-		d := deadlockBackoff << attempt
-		return sleepCtx(ctx, d+rand.N(d))
-	})
+	return retryDeadlockAfter(ctx, txn, func(attempt int) bool { return sleepCtx(ctx, deadlockPause(attempt)) })
+}
+
+// deadlockPause is the pause before retry attempt+1: deadlockBackoff
+// doubled attempt times, plus up to as much again at random, so that two
+// victims of one deadlock do not meet again in step.
+func deadlockPause(attempt int) time.Duration {
+	d := deadlockBackoff << attempt
+	return d + rand.N(d)
 }
 
 // retryDeadlockAfter is retryDeadlock with its pause before each retry
@@ -154,8 +160,11 @@ func retryDeadlock(ctx context.Context, txn func() error) error {
 func retryDeadlockAfter(ctx context.Context, txn func() error, pause func(attempt int) bool) error {
 	for attempt := 0; ; attempt++ {
 		err := txn()
-		if attempt == deadlockRetries || ctx.Err() != nil || !isDeadlock(err) || !pause(attempt) {
+		if ctx.Err() != nil || !isDeadlock(err) {
 			return err
+		}
+		if attempt == deadlockRetries || !pause(attempt) {
+			return unavailable(err)
 		}
 	}
 }
