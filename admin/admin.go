@@ -119,7 +119,7 @@ func (a *Admin) Register(rg *gin.RouterGroup) {
 
 	// deadline before recovery, as the API's before its errors: the error
 	// page (and its log line) comes before the deadline's cancel.
-	base := rg.Group("", a.deadline, a.recovery, securityHeaders(a.opts.SecureCookies), actor,
+	base := rg.Group("", a.deadline, a.recovery, securityHeaders(a.opts.SecureCookies), a.queryLimit, actor,
 		bodyLimit(a.opts.MaxBodyBytes), sessions.Sessions(cookieName, a.sessions), a.loadSession, a.csrf)
 	anon := routes{base}
 	anon.handle(http.MethodGet, "/login", a.loginPage)
