@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -109,19 +108,12 @@ func TestAdminTooManyQueryParameters(t *testing.T) {
 	owner := app.admUser(t, false, false)
 	app.admPatient(t, owner.ID, "Ada One")
 	app.admPatient(t, owner.ID, "Ben Two")
-	filler := func(n int) string {
-		pairs := make([]string, n)
-		for i := range pairs {
-			pairs[i] = "x" + strconv.Itoa(i) + "=1"
-		}
-		return strings.Join(pairs, "&")
-	}
-	page := cl.get("/admin/patients/?q=ben&"+filler(998)).want(t, http.StatusOK)
+	page := cl.get("/admin/patients/?q=ben&"+fillerQuery(998)).want(t, http.StatusOK)
 	if body := page.Body.String(); !strings.Contains(body, "Ben Two") || strings.Contains(body, "Ada One") {
 		t.Error("1,000 parameters: the search was not applied")
 	}
 	for _, n := range []int{1000, 10001} {
-		res := cl.get("/admin/patients/?q=ben&"+filler(n)).want(t, http.StatusBadRequest)
+		res := cl.get("/admin/patients/?q=ben&"+fillerQuery(n)).want(t, http.StatusBadRequest)
 		if !res.has(t, "error-400") || !strings.Contains(res.Body.String(), "Too many query parameters: at most 1000.") {
 			t.Errorf("%d parameters: not the 400 page saying why", n+1)
 		}

@@ -971,20 +971,13 @@ func TestConvTooManyQueryParameters(t *testing.T) {
 	u := app.mustUser(t, false)
 	app.mustPatient(t, u, map[string]any{"name": "Ada One"})
 	app.mustPatient(t, u, map[string]any{"name": "Ben Two"})
-	filler := func(n int) string {
-		pairs := make([]string, n)
-		for i := range pairs {
-			pairs[i] = "x" + strconv.Itoa(i) + "=1"
-		}
-		return strings.Join(pairs, "&")
-	}
-	page := app.do(request{method: "GET", path: "/api/patients/?search=nobody&" + filler(998) + "&search=ben", token: u.Access}).
+	page := app.do(request{method: "GET", path: "/api/patients/?search=nobody&" + fillerQuery(998) + "&search=ben", token: u.Access}).
 		want(t, http.StatusOK).json(t)
 	if page["count"] != float64(1) {
 		t.Errorf("1,000 parameters: count %v, want the one patient the last search finds", page["count"])
 	}
 	for _, token := range []string{u.Access, ""} {
-		convWantBody(t, app.do(request{method: "GET", path: "/api/patients/?search=ben&" + filler(1000), token: token}).
+		convWantBody(t, app.do(request{method: "GET", path: "/api/patients/?search=ben&" + fillerQuery(1000), token: token}).
 			want(t, http.StatusBadRequest), `{"detail":"Too many query parameters: at most 1000."}`)
 	}
 }

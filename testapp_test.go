@@ -280,3 +280,13 @@ func id(t *testing.T, m map[string]any, key string) int64 {
 	}
 	return int64(f)
 }
+
+// fillerQuery is n query parameters that mean nothing (x0=1&x1=1...), to
+// bring a query to a size.
+func fillerQuery(n int) string {
+	pairs := make([]string, n)
+	for i := range pairs {
+		pairs[i] = "x" + strconv.Itoa(i) + "=1"
+	}
+	return strings.Join(pairs, "&")
+}

@@ -24,7 +24,7 @@ func TestRetryDeadlockPausesThenGivesUpAsUnavailable(t *testing.T) {
 	if runs != deadlockRetries+1 || !slices.Equal(pauses, []int{0, 1, 2}[:deadlockRetries]) {
 		t.Errorf("%d runs, pauses before retries %v; want %d runs, a pause before each retry", runs, pauses, deadlockRetries+1)
 	}
-	if ErrorCode(err) != Unavailable || !isDeadlock(err) {
+	if ErrorCode(err) != Unavailable || !isDeadlock(Cause(err)) {
 		t.Errorf("a victim after its retries: %v (code %q), want Unavailable, its cause the deadlock", err, ErrorCode(err))
 	}
 

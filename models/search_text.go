@@ -183,11 +183,10 @@ func searchTextFunctionVersion(name, table string) int {
 	return n
 }
 
-// isDeadlock reports PostgreSQL's deadlock error (40P01), also as the
-// cause of the Unavailable error translate makes of it.
+// isDeadlock reports PostgreSQL's end of a deadlock's victim (40P01).
 func isDeadlock(err error) bool {
 	var pgErr *pgconn.PgError
-	return (errors.As(err, &pgErr) || errors.As(Cause(err), &pgErr)) && pgErr.Code == "40P01"
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
 }
 
 // isLockTimeout reports PostgreSQL's lock_timeout error (55P03).

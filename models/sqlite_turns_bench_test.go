@@ -20,18 +20,25 @@ import (
 //
 //	go test -run '^$' -bench SQLiteContendedWrites -benchtime 20000x ./models/
 func BenchmarkSQLiteContendedWrites(b *testing.B) {
+	registerSQLiteImmediate()
+	raw, err := sql.Open(sqliteImmediateDriver, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := raw.Driver().(immediateDriver)
+	_ = raw.Close()
 	for _, shared := range []bool{true, false} {
 		name := "arrival-order"
 		if !shared {
 			name = "busy-handler"
 		}
 		b.Run(name, func(b *testing.B) {
-			registerSQLiteImmediate()
-			db := sql.OpenDB(turnsConnector{
-				dsn:    sqliteDSN(filepath.Join(b.TempDir(), "writes.db")),
-				shared: shared,
-				turns:  newWriterTurns(),
-			})
+			dsn := sqliteDSN(filepath.Join(b.TempDir(), "writes.db"))
+			var c driver.Connector = ownTurnsConnector{d, dsn} // the baseline
+			if shared {
+				c, _ = d.OpenConnector(dsn) // what sql.Open does
+			}
+			db := sql.OpenDB(c)
 			defer db.Close()
 			db.SetMaxOpenConns(8)
 			ctx := context.Background()
@@ -84,27 +91,14 @@ func writeNotes(ctx context.Context, db *sql.DB, n int) error {
 	return tx.Commit()
 }
 
-// turnsConnector opens the benchmark's connections: sharing the pool's
-// writerTurns, as immediateDriver.OpenConnector does, or each with its own.
-type turnsConnector struct {
-	dsn    string
-	shared bool
-	turns  writerTurns
+// ownTurnsConnector opens connections with turns of their own
+// (immediateDriver.Open): each waits for the lock in SQLite's busy handler
+// alone, as before writerTurns.
+type ownTurnsConnector struct {
+	d   immediateDriver
+	dsn string
 }
 
-func (c turnsConnector) Connect(context.Context) (driver.Conn, error) {
-	turns := c.turns
-	if !c.shared {
-		turns = newWriterTurns()
-	}
-	return c.Driver().(immediateDriver).open(c.dsn, turns)
-}
+func (c ownTurnsConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
 
-func (c turnsConnector) Driver() driver.Driver {
-	db, err := sql.Open(sqliteImmediateDriver, "")
-	if err != nil {
-		panic(err)
-	}
-	defer db.Close()
-	return db.Driver()
-}
+func (c ownTurnsConnector) Driver() driver.Driver { return c.d }
