@@ -114,5 +114,8 @@ func migrate(db *gorm.DB) error {
 	if err := migrateSearchText(db); err != nil {
 		return fmt.Errorf("migrate: search text of patients and doctors: %w", err)
 	}
+	if err := migrateAuthTriggers(db); err != nil {
+		return fmt.Errorf("migrate: token cache triggers: %w", err)
+	}
 	return nil
 }
