@@ -140,3 +140,24 @@ func TestAdminExportCutShortIsAFailedDownload(t *testing.T) {
 		t.Errorf("export bounded by %v, want ExportTimeout (10 min), not a page's %v", deadlines[0], page)
 	}
 }
+
+// A HEAD of an export answers its headers without reading a row: net/http
+// discards a HEAD's body, so the export read every patient for nobody and
+// recorded an export that delivered nothing. A GET still records one.
+func TestAdminExportHeadReadsNothing(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	app.admPatient(t, owner.ID, "Ada One")
+	head := cl.do(http.MethodHead, "/admin/patients/export/", nil, nil).want(t, http.StatusOK)
+	if ct := head.Header().Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+		t.Errorf("HEAD Content-Type %q, want the CSV's", ct)
+	}
+	if cd := head.Header().Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="patients-`) {
+		t.Errorf("HEAD Content-Disposition %q, want the CSV's", cd)
+	}
+	wantExportEvents(t, app)
+	cl.get("/admin/patients/export/").want(t, http.StatusOK)
+	wantExportEvents(t, app, models.OutcomeSuccess)
+}

@@ -146,11 +146,44 @@ type listState struct {
 	carried string
 }
 
-func newListState(c *gin.Context, res *resource) listState {
+// newListState reads a changelist request, and refuses a filter value the
+// list does not offer (checkFilters).
+func newListState(c *gin.Context, res *resource) (listState, error) {
 	ls := listState{res: res, values: c.Request.URL.Query()}
 	ls.values.Del(paramPreserved)
 	ls.carried = carrying("", ls.values.Encode())
-	return ls
+	return ls, ls.checkFilters()
+}
+
+// fixedFilters are the filters of res whose choices are fixed. The
+// specialization filter is not one: it takes any value, matched in any
+// case, as the API's does.
+func fixedFilters(res *resource) []filterDef {
+	switch res {
+	case patients:
+		return patientFilters
+	case users:
+		return userFilters
+	case mappings:
+		return []filterDef{dateFilter("date assigned")}
+	}
+	return []filterDef{dateFilter("date created")}
+}
+
+// checkFilters refuses (400) a value that none of the list's fixed filters
+// offers, as Django's admin refuses an invalid lookup (it redirects to
+// ?e=1): ignored, ?gender=Female would list, and export, every patient
+// under a link that reads as a filter. An id filter that is not an id
+// narrows the list to nothing instead (id), as Django's does for a choice
+// that matches no row.
+func (ls listState) checkFilters() error {
+	for _, f := range fixedFilters(ls.res) {
+		v := ls.get(f.key)
+		if !slices.ContainsFunc(f.choices, func(ch choiceDef) bool { return ch.value == v }) {
+			return models.Errorf(models.Invalid, "Unknown value for the %s filter: choose one of the list's filters.", f.title)
+		}
+	}
+	return nil
 }
 
 // objectURL is the change page of the list's object id, carrying the list.
@@ -314,11 +347,14 @@ func (ls listState) filterPanels(filters []filterDef) (panels []templates.Filter
 		current := ls.get(f.key)
 		tf := templates.Filter{Title: f.title, Key: f.key}
 		for _, ch := range f.choices {
-			if ch.value == current && current != "" {
+			// In any case: the specialization filter matches so (fixed
+			// filters' values are exact, checkFilters).
+			active := strings.EqualFold(ch.value, current)
+			if active && current != "" {
 				filtered = true
 			}
 			tf.Choices = append(tf.Choices, templates.Link{
-				Label: ch.label, URL: ls.url(map[string]string{f.key: ch.value}), Active: ch.value == current,
+				Label: ch.label, URL: ls.url(map[string]string{f.key: ch.value}), Active: active,
 				TestID: "filter-" + f.key + "-" + orAll(ch.value),
 			})
 		}

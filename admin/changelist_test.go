@@ -93,7 +93,11 @@ func pageLabels(p templates.Pagination) string {
 func TestCSVSafe(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"=SUM(A1)": "'=SUM(A1)", "+1 555": "'+1 555", "-2": "'-2", "@cmd": "'@cmd", "\tx": "'\tx",
+		"=SUM(A1)": "'=SUM(A1)", "@cmd": "'@cmd", "\tx": "'\tx", "\r1": "'\r1",
+		"+cmd|' /C calc'!A0": "'+cmd|' /C calc'!A0", "-2+A1": "'-2+A1", "+1 555 x2": "'+1 555 x2",
+		"=1+1": "'=1+1", "+ HYPERLINK(\"x\")": "'+ HYPERLINK(\"x\")", "-\t1": "'-\t1",
+		// Phones and numbers stay as they are: arithmetic at most.
+		"+1 555": "+1 555", "+44 (20) 7946-0958": "+44 (20) 7946-0958", "-2": "-2", "-1.5": "-1.5",
 		"Ann": "Ann", "": "", "1+1": "1+1",
 	} {
 		if got := csvSafe(in); got != want {

@@ -45,7 +45,10 @@ func (a *Admin) specializationFilters(c *gin.Context, title, dateTitle string) (
 
 // listDoctors handles GET /admin/doctors.
 func (a *Admin) listDoctors(c *gin.Context) error {
-	ls := newListState(c, doctors)
+	ls, err := newListState(c, doctors)
+	if err != nil {
+		return err
+	}
 	filters, err := a.specializationFilters(c, "specialization", "date created")
 	if err != nil {
 		return err
@@ -72,7 +75,10 @@ func (a *Admin) listDoctors(c *gin.Context) error {
 
 // exportDoctors handles GET /admin/doctors/export.
 func (a *Admin) exportDoctors(c *gin.Context) error {
-	ls := newListState(c, doctors)
+	ls, err := newListState(c, doctors)
+	if err != nil {
+		return err
+	}
 	f := models.AdminDoctorFilter{Specialization: ls.get("specialization")}
 	header := []string{"id", "name", "specialization", "email", "phone", "years_of_experience", "created_by_id", "created_at", "updated_at"}
 	return a.writeCSV(c, "doctors", header, func(row func(...string) error) error {

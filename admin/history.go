@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,44 +93,51 @@ func (a *Admin) history(res *resource) handlerFunc {
 }
 
 // auditFilter reads the audit log's filters from the query.
-func auditFilter(c *gin.Context) (models.AdminAuditFilter, formValues) {
-	v := formValues{}
+func auditFilter(c *gin.Context) (f models.AdminAuditFilter, v formValues, bad string) {
+	v = formValues{}
 	for _, k := range []string{"email", "action", "object_type", "object_id", "from", "to"} {
 		v[k] = strings.TrimSpace(c.Query(k))
 	}
-	var f models.AdminAuditFilter
-	f.Email = v["email"]
-	for _, act := range models.Actions {
-		if v["action"] == act {
-			f.Action = act
+	// drop blanks a value that was not understood; the page's form then
+	// shows it blank, and the first such field is reported as bad.
+	drop := func(k string) {
+		if bad == "" {
+			bad = k
 		}
+		v[k] = ""
 	}
-	for _, t := range models.ObjectTypes {
-		if v["object_type"] == t {
-			f.ObjectType = t
-		}
+	f.Email = v["email"]
+	if slices.Contains(models.Actions, v["action"]) {
+		f.Action = v["action"]
+	} else if v["action"] != "" {
+		drop("action")
+	}
+	if slices.Contains(models.ObjectTypes, v["object_type"]) {
+		f.ObjectType = v["object_type"]
+	} else if v["object_type"] != "" {
+		drop("object_type")
 	}
 	if id, err := strconv.ParseInt(v["object_id"], 10, 64); err == nil && id > 0 {
 		f.ObjectID = id
-	} else {
-		v["object_id"] = ""
+	} else if v["object_id"] != "" {
+		drop("object_id")
 	}
 	if d, err := time.Parse(dateLayout, v["from"]); err == nil {
 		f.From = d
-	} else {
-		v["from"] = ""
+	} else if v["from"] != "" {
+		drop("from")
 	}
 	if d, err := time.Parse(dateLayout, v["to"]); err == nil {
 		f.To = d.Add(24 * time.Hour) // the whole day
-	} else {
-		v["to"] = ""
+	} else if v["to"] != "" {
+		drop("to")
 	}
-	return f, v
+	return f, v, bad
 }
 
 // auditLog handles GET /admin/audit: superusers only.
 func (a *Admin) auditLog(c *gin.Context) error {
-	f, v := auditFilter(c)
+	f, v, _ := auditFilter(c) // the form shows what it did not understand blank
 	page, _ := strconv.Atoi(c.Query(paramPage))
 	events, err := a.store.AdminAuditEvents(c.Request.Context(), f, page)
 	if err != nil {

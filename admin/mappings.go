@@ -38,7 +38,10 @@ func mappingFilter(ls listState) models.AdminMappingFilter {
 // listMappings handles GET /admin/mappings: every assignment of a doctor
 // to a patient; ?patient= and ?doctor= narrow it to one of either.
 func (a *Admin) listMappings(c *gin.Context) error {
-	ls := newListState(c, mappings)
+	ls, err := newListState(c, mappings)
+	if err != nil {
+		return err
+	}
 	filters, err := a.specializationFilters(c, "doctor's specialization", "date assigned")
 	if err != nil {
 		return err
@@ -83,7 +86,10 @@ func (a *Admin) listMappings(c *gin.Context) error {
 
 // exportMappings handles GET /admin/mappings/export.
 func (a *Admin) exportMappings(c *gin.Context) error {
-	ls := newListState(c, mappings)
+	ls, err := newListState(c, mappings)
+	if err != nil {
+		return err
+	}
 	f := mappingFilter(ls)
 	header := []string{"id", "patient_id", "patient_name", "doctor_id", "doctor_name", "specialization", "notes", "created_by", "created_at"}
 	return a.writeCSV(c, "mappings", header, func(row func(...string) error) error {

@@ -47,7 +47,10 @@ func patientFilter(ls listState) models.AdminPatientFilter {
 
 // listPatients handles GET /admin/patients: every patient (staff-wide).
 func (a *Admin) listPatients(c *gin.Context) error {
-	ls := newListState(c, patients)
+	ls, err := newListState(c, patients)
+	if err != nil {
+		return err
+	}
 	page, err := a.store.AdminPatients(c.Request.Context(), patientFilter(ls), ls.query(a.opts.Now()))
 	refused, err := searchRefused(err)
 	if err != nil {
@@ -73,7 +76,10 @@ func (a *Admin) listPatients(c *gin.Context) error {
 
 // exportPatients handles GET /admin/patients/export: the filtered list as CSV.
 func (a *Admin) exportPatients(c *gin.Context) error {
-	ls := newListState(c, patients)
+	ls, err := newListState(c, patients)
+	if err != nil {
+		return err
+	}
 	header := []string{"id", "name", "date_of_birth", "gender", "phone", "email", "address", "medical_history",
 		"owner_id", "owner_email", "created_at", "updated_at"}
 	return a.writeCSV(c, "patients", header, func(row func(...string) error) error {

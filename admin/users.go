@@ -44,7 +44,10 @@ func userFilter(ls listState) models.AdminUserFilter {
 
 // listUsers handles GET /admin/users.
 func (a *Admin) listUsers(c *gin.Context) error {
-	ls := newListState(c, users)
+	ls, err := newListState(c, users)
+	if err != nil {
+		return err
+	}
 	page, err := a.store.AdminUsers(c.Request.Context(), userFilter(ls), ls.query(a.opts.Now()))
 	refused, err := searchRefused(err)
 	if err != nil {
@@ -66,7 +69,10 @@ func (a *Admin) listUsers(c *gin.Context) error {
 
 // exportUsers handles GET /admin/users/export (never the password hash).
 func (a *Admin) exportUsers(c *gin.Context) error {
-	ls := newListState(c, users)
+	ls, err := newListState(c, users)
+	if err != nil {
+		return err
+	}
 	header := []string{"id", "email", "name", "is_active", "is_staff", "is_superuser", "date_joined", "last_login"}
 	return a.writeCSV(c, "users", header, func(row func(...string) error) error {
 		return a.store.EachAdminUser(c.Request.Context(), userFilter(ls), ls.query(a.opts.Now()), func(u *models.User) error {
