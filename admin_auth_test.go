@@ -715,3 +715,62 @@ func TestAdminSessionEndsWithItsPassword(t *testing.T) {
 	u.Password = "violet-Harbour-owl-58"
 	app.admLogin(t, u).get("/admin/").want(t, http.StatusOK)
 }
+
+// A form posted after its session ended (the idle timeout, a logout in
+// another tab) goes to the login page, changing nothing: it was the 403
+// "CSRF verification failed" page, and staff who came back to a tab left
+// open could not even log out. A post from another site, a login with a
+// token not the visitor's, and a signed-in session's wrong token are still
+// refused.
+func TestAdminPostAfterTheSessionEnded(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	staff := app.admUser(t, true, false)
+	form := url.Values{"name": {"Dr Who"}, "specialization": {"Time"}, "email": {"who@clinic.example"}, "years_of_experience": {"3"}}
+	noDoctors := func(when string) {
+		t.Helper()
+		page, err := app.store.AdminDoctors(t.Context(), models.AdminDoctorFilter{}, models.AdminQuery{Page: 1})
+		if err != nil || page.Count != 0 {
+			t.Fatalf("%s: %d doctors (err %v), want none", when, page.Count, err)
+		}
+	}
+
+	app.clock.Advance(0) // freeze the clock
+	cl := app.admLogin(t, staff)
+	cl.get("/admin/doctors/add/").want(t, http.StatusOK)
+	app.clock.Advance(31 * time.Minute) // past the idle timeout
+	cl.do(http.MethodPost, "/admin/doctors/add/", withToken(form, cl.csrf), map[string]string{"Origin": "https://evil.example"}).
+		want(t, http.StatusForbidden)
+	cl.post("/admin/doctors/add/", form).wantRedirect(t, "/admin/login/")
+	noDoctors("a form posted after the idle timeout")
+	cl.post("/admin/logout/", url.Values{}).wantRedirect(t, "/admin/login/?logged_out=1")
+
+	// Logged out in another tab: this tab's forms carry the ended session's token.
+	cl = app.admLogin(t, staff)
+	cl.get("/admin/doctors/add/").want(t, http.StatusOK)
+	stale := cl.csrf
+	cl.post("/admin/logout/", url.Values{}).wantRedirect(t, "/admin/login/?logged_out=1")
+	cl.get("/admin/login/").want(t, http.StatusOK) // the visitor's own token now, in its cookie
+	cl.post("/admin/doctors/add/", withToken(form, stale)).wantRedirect(t, "/admin/login/")
+	cl.post("/admin/logout/", withToken(url.Values{}, stale)).wantRedirect(t, "/admin/login/?logged_out=1")
+	noDoctors("a form posted after a logout")
+	login := url.Values{"email": {staff.Email}, "password": {staff.Password}}
+	cl.post("/admin/login/", withToken(login, stale)).want(t, http.StatusForbidden).testid(t, "error-403")
+	if cl.token() != "" {
+		t.Fatal("a login with a token not the visitor's signed in")
+	}
+
+	// Signed in, a wrong token is still the 403 page.
+	cl = app.admLogin(t, staff)
+	cl.post("/admin/doctors/add/", withToken(form, stale)).want(t, http.StatusForbidden).testid(t, "error-403")
+	noDoctors("a signed-in post with a wrong token")
+}
+
+// withToken is form with csrf_token set to token.
+func withToken(form url.Values, token string) url.Values {
+	f := url.Values{"csrf_token": {token}}
+	for k, v := range form {
+		f[k] = v
+	}
+	return f
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -52,10 +53,33 @@ func (a *Admin) csrf(c *gin.Context) {
 		got = c.PostForm(csrfField)
 	}
 	if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+		if sessionUser(c) == nil && strings.TrimSuffix(c.FullPath(), "/") != "/admin/login" {
+			signedOut(c)
+			return
+		}
 		a.abort(c, models.Errorf(models.Forbidden, msgCSRF))
 		return
 	}
 	c.Next()
+}
+
+// signedOut answers a form posted by nobody signed in, whose token is not
+// the visitor's: most often a page left open until its session ended (idle
+// timeout, a logout or a password change in another tab), whose forms
+// carry the ended session's token. Django's token outlives the session, so
+// such a post reaches the login page there; a 403 telling staff to reload
+// left them no way on, not even to log out. Nothing is done with the post:
+// a logout finds its work done, anything else goes to the login page (as
+// requireStaff sends a post, without the post's path to come back to). The
+// login form itself still refuses a bad token: logging a victim into the
+// attacker's account is the attack there.
+func signedOut(c *gin.Context) {
+	to := loginURL("")
+	if strings.TrimSuffix(c.FullPath(), "/") == "/admin/logout" {
+		to = "/admin/login/?logged_out=1"
+	}
+	c.Redirect(http.StatusSeeOther, to)
+	c.Abort()
 }
 
 // readForm parses the posted body, URL-encoded or multipart, kept in
