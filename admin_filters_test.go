@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"healthcare/models"
 )
@@ -179,4 +180,30 @@ func TestAdminRefusesFilterValuesItDoesNotOffer(t *testing.T) {
 	}
 	// The audit log's page shows a value it did not understand blank.
 	cl.get("/admin/audit/?from=2026-13-01").want(t, http.StatusOK)
+}
+
+// The Today filter's day is the clinic's (TIME_ZONE): in Tokyo it begins
+// at 15:00 UTC the day before. A patient added a minute after Tokyo's
+// midnight is today's there; one a minute before it is not. In UTC both
+// fall on one day, today's or yesterday's, whatever the hour.
+func TestAdminTodayFilterInTheClinicsZone(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	tokyo := time.FixedZone("JST", 9*3600)
+	app.store.SetTimeZone(tokyo)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	app.clock.Advance(0) // freeze the clock
+	now := app.clock.Now().In(tokyo)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, tokyo)
+	for name, at := range map[string]time.Time{"After Midnight": midnight.Add(time.Minute), "Before Midnight": midnight.Add(-time.Minute)} {
+		p := app.admPatient(t, owner.ID, name)
+		if err := app.store.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Update("created_at", at.UTC()).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := cl.get("/admin/patients/?created=today").want(t, http.StatusOK).Body.String()
+	if !strings.Contains(body, "After Midnight") || strings.Contains(body, "Before Midnight") {
+		t.Errorf("?created=today in Tokyo at %v: want the patient added after Tokyo's midnight only", now)
+	}
 }

@@ -140,6 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		log.Warn(warning)
 	}
 	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, cfg.HashConcurrency))
+	store.SetTimeZone(cfg.TimeZone)
 
 	switch cl.mode {
 	case modeCreateSuperuser:

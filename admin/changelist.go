@@ -119,22 +119,26 @@ func dateFilter(title string) filterDef {
 	}}
 }
 
-// sinceOf is the start of a date filter's period at now (UTC), or zero.
+// sinceOf is the start of a date filter's period at now, or zero: days,
+// months and years begin at midnight in now's zone, the clinic's
+// (clinicNow), as Django's begin in its TIME_ZONE.
 func sinceOf(value string, now time.Time) time.Time {
-	now = now.UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	loc := now.Location()
 	switch value {
 	case "today":
-		return today
+		return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc).UTC()
 	case "7d":
-		return now.Add(-7 * 24 * time.Hour)
+		return now.Add(-7 * 24 * time.Hour).UTC()
 	case "month":
-		return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc).UTC()
 	case "year":
-		return time.Date(now.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+		return time.Date(now.Year(), 1, 1, 0, 0, 0, 0, loc).UTC()
 	}
 	return time.Time{}
 }
+
+// clinicNow is the time now in the clinic's zone (TIME_ZONE).
+func (a *Admin) clinicNow() time.Time { return a.opts.Now().In(a.store.TimeZone()) }
 
 // listState is a changelist request: its query parameters, read once.
 type listState struct {

@@ -27,6 +27,20 @@ func TestSinceOf(t *testing.T) {
 			t.Errorf("sinceOf(%q) = %v, want %v", value, got, want)
 		}
 	}
+	// In Tokyo (UTC+9) it is already the 26th, and 2027 begins 9 hours
+	// before UTC's.
+	tokyo := time.FixedZone("JST", 9*3600)
+	for value, want := range map[string]time.Time{
+		"today": time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC),
+		"7d":    time.Date(2026, 11, 18, 18, 48, 33, 0, time.UTC),
+		"month": time.Date(2026, 10, 31, 15, 0, 0, 0, time.UTC),
+		"year":  time.Date(2025, 12, 31, 15, 0, 0, 0, time.UTC),
+	} {
+		got := sinceOf(value, now.In(tokyo))
+		if !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("in Tokyo, sinceOf(%q) = %v, want %v (in UTC)", value, got, want)
+		}
+	}
 }
 
 func TestListStateURL(t *testing.T) {

@@ -54,7 +54,7 @@ func (a *Admin) listDoctors(c *gin.Context) error {
 		return err
 	}
 	f := models.AdminDoctorFilter{Specialization: ls.get("specialization")}
-	page, err := a.store.AdminDoctors(c.Request.Context(), f, ls.query(a.opts.Now()))
+	page, err := a.store.AdminDoctors(c.Request.Context(), f, ls.query(a.clinicNow()))
 	refused, err := searchRefused(err)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (a *Admin) exportDoctors(c *gin.Context) error {
 	f := models.AdminDoctorFilter{Specialization: ls.get("specialization")}
 	header := []string{"id", "name", "specialization", "email", "phone", "years_of_experience", "created_by_id", "created_at", "updated_at"}
 	return a.writeCSV(c, "doctors", header, func(row func(...string) error) error {
-		return a.store.EachAdminDoctor(c.Request.Context(), f, ls.query(a.opts.Now()), func(d *models.Doctor) error {
+		return a.store.EachAdminDoctor(c.Request.Context(), f, ls.query(a.clinicNow()), func(d *models.Doctor) error {
 			by := ""
 			if d.CreatedByID != nil {
 				by = itoa(*d.CreatedByID)

@@ -46,7 +46,7 @@ func (a *Admin) listMappings(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := a.store.AdminMappings(c.Request.Context(), mappingFilter(ls), ls.query(a.opts.Now()))
+	page, err := a.store.AdminMappings(c.Request.Context(), mappingFilter(ls), ls.query(a.clinicNow()))
 	refused, err := searchRefused(err)
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func (a *Admin) exportMappings(c *gin.Context) error {
 	f := mappingFilter(ls)
 	header := []string{"id", "patient_id", "patient_name", "doctor_id", "doctor_name", "specialization", "notes", "created_by", "created_at"}
 	return a.writeCSV(c, "mappings", header, func(row func(...string) error) error {
-		return a.store.EachAdminMapping(c.Request.Context(), f, ls.query(a.opts.Now()), func(m *models.Mapping) error {
+		return a.store.EachAdminMapping(c.Request.Context(), f, ls.query(a.clinicNow()), func(m *models.Mapping) error {
 			pname, dname, spec, by := "", "", "", ""
 			if m.Patient != nil {
 				pname = m.Patient.Name

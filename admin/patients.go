@@ -51,7 +51,7 @@ func (a *Admin) listPatients(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := a.store.AdminPatients(c.Request.Context(), patientFilter(ls), ls.query(a.opts.Now()))
+	page, err := a.store.AdminPatients(c.Request.Context(), patientFilter(ls), ls.query(a.clinicNow()))
 	refused, err := searchRefused(err)
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func (a *Admin) exportPatients(c *gin.Context) error {
 	header := []string{"id", "name", "date_of_birth", "gender", "phone", "email", "address", "medical_history",
 		"owner_id", "owner_email", "created_at", "updated_at"}
 	return a.writeCSV(c, "patients", header, func(row func(...string) error) error {
-		return a.store.EachAdminPatient(c.Request.Context(), patientFilter(ls), ls.query(a.opts.Now()), func(p *models.Patient) error {
+		return a.store.EachAdminPatient(c.Request.Context(), patientFilter(ls), ls.query(a.clinicNow()), func(p *models.Patient) error {
 			owner := ""
 			if p.CreatedBy != nil {
 				owner = p.CreatedBy.Email

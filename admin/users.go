@@ -48,7 +48,7 @@ func (a *Admin) listUsers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := a.store.AdminUsers(c.Request.Context(), userFilter(ls), ls.query(a.opts.Now()))
+	page, err := a.store.AdminUsers(c.Request.Context(), userFilter(ls), ls.query(a.clinicNow()))
 	refused, err := searchRefused(err)
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func (a *Admin) exportUsers(c *gin.Context) error {
 	}
 	header := []string{"id", "email", "name", "is_active", "is_staff", "is_superuser", "date_joined", "last_login"}
 	return a.writeCSV(c, "users", header, func(row func(...string) error) error {
-		return a.store.EachAdminUser(c.Request.Context(), userFilter(ls), ls.query(a.opts.Now()), func(u *models.User) error {
+		return a.store.EachAdminUser(c.Request.Context(), userFilter(ls), ls.query(a.clinicNow()), func(u *models.User) error {
 			return row(itoa(u.ID), u.Email, u.Name, boolText(u.IsActive), boolText(u.IsStaff), boolText(u.IsSuperuser),
 				formatTime(u.DateJoined), formatTimePtr(u.LastLogin))
 		})

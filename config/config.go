@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // TIME_ZONE means the same on every host (timeZone)
 )
 
 // Database drivers Load can select. They match the names models.Open accepts.
@@ -138,6 +139,13 @@ type Config struct {
 	// host and port only) whose browser pages may call the API. Nil (the
 	// default) sends no CORS headers: only same-origin pages can.
 	CORSAllowedOrigins []string
+
+	// TimeZone is TIME_ZONE, Django's setting of that name (an IANA name,
+	// default UTC): the clinic's zone, which says what "today" is: the
+	// latest date of birth accepted, and where the admin's Today, This
+	// month and This year filters begin. Times are stored and shown in UTC
+	// whatever it is.
+	TimeZone *time.Location
 
 	// HashConcurrency is PASSWORD_HASH_CONCURRENCY, the number of password
 	// hashes allowed to run at once. 0 (the default) means the caller picks
@@ -257,6 +265,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TrustedProxies = l.proxies("TRUSTED_PROXIES")
 	c.AllowedHosts = l.hosts("ALLOWED_HOSTS")
 	c.CORSAllowedOrigins = l.origins("CORS_ALLOWED_ORIGINS")
+	c.TimeZone = l.timeZone("TIME_ZONE")
 	c.HashConcurrency = l.hashConcurrency("PASSWORD_HASH_CONCURRENCY")
 	c.APIRateLimit = l.rateLimit("API_RATE_LIMIT", DefaultAPIRateLimit, perMinute)
 	c.LoginRatePerIP = l.rateLimit("LOGIN_RATE_PER_IP", DefaultLoginRatePerIP, perMinute)
@@ -637,6 +646,23 @@ func allDigits(s string) bool {
 	return true
 }
 
+// timeZone reads an IANA zone name ("Europe/Warsaw"); unset is UTC. The
+// zone database is compiled in (time/tzdata), so a name means the same on
+// every host, the base image's /usr/share/zoneinfo or none. "Local", the
+// host's own zone, is refused for the same reason.
+func (l *loader) timeZone(name string) *time.Location {
+	v := l.get(name)
+	if v == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(v)
+	if err != nil || v == "Local" {
+		l.fail(name, "unknown time zone %q (want an IANA name such as Europe/Warsaw or Asia/Tokyo, or UTC)", v)
+		return time.UTC
+	}
+	return loc
+}
+
 func (l *loader) logFormat(name string) string {
 	v := strings.ToLower(l.get(name))
 	switch v {
@@ -905,6 +931,7 @@ func (c Config) attrs() []slog.Attr {
 		{Key: "TrustedProxies", Value: listValue(c.TrustedProxies)},
 		{Key: "AllowedHosts", Value: listValue(c.AllowedHosts)},
 		{Key: "CORSAllowedOrigins", Value: listValue(c.CORSAllowedOrigins)},
+		slog.String("TimeZone", c.TimeZone.String()),
 		slog.Int("HashConcurrency", c.HashConcurrency),
 		slog.Int("APIRateLimit", c.APIRateLimit),
 		slog.Int("LoginRatePerIP", c.LoginRatePerIP),

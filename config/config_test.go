@@ -81,6 +81,7 @@ func TestLoadDefaults(t *testing.T) {
 		MaxBodyBytes:           1048576,
 		RequestTimeout:         10 * time.Second,
 		TrustedProxies:         nil,
+		TimeZone:               time.UTC,
 		HashConcurrency:        0,
 		APIRateLimit:           600,
 		LoginRatePerIP:         60,
@@ -123,6 +124,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		"TRUSTED_PROXIES":            " 10.0.0.1, 192.168.0.0/16 ,::1,fd00::/8,",
 		"ALLOWED_HOSTS":              " API.example.com, .clinic.example,10.0.0.5 ,[::1],",
 		"CORS_ALLOWED_ORIGINS":       "https://App.example.com, http://localhost:3000/,",
+		"TIME_ZONE":                  " Asia/Tokyo ",
 		"PASSWORD_HASH_CONCURRENCY":  "4",
 		"API_RATE_LIMIT":             "0",
 		"LOGIN_RATE_PER_IP":          "30",
@@ -154,6 +156,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		TrustedProxies:         []string{"10.0.0.1", "192.168.0.0/16", "::1", "fd00::/8"},
 		AllowedHosts:           AllowedHosts{"api.example.com", ".clinic.example", "10.0.0.5", "[::1]"},
 		CORSAllowedOrigins:     []string{"https://app.example.com", "http://localhost:3000"},
+		TimeZone:               c.TimeZone, // a *time.Location: compared by name below
 		HashConcurrency:        4,
 		LoginRatePerIP:         30,
 		RegisterRatePerIP:      5,
@@ -168,6 +171,9 @@ func TestLoadEveryVariable(t *testing.T) {
 		SecureCookies:          true,
 		SessionIdleTimeout:     10 * time.Minute,
 		SessionAbsoluteTimeout: 8 * time.Hour,
+	}
+	if c.TimeZone.String() != "Asia/Tokyo" {
+		t.Errorf("TimeZone = %v, want Asia/Tokyo", c.TimeZone)
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("\n got %#v\nwant %#v", c, want) // redacted either way, but fields show
@@ -288,6 +294,9 @@ func TestLoadErrors(t *testing.T) {
 		want     string // substring of the message
 	}{
 		{prod("DEBUG", "maybe"), "DEBUG", `invalid boolean "maybe"`},
+		{prod("TIME_ZONE", "Mars/Olympus_Mons"), "TIME_ZONE", `unknown time zone "Mars/Olympus_Mons"`},
+		{prod("TIME_ZONE", "Local"), "TIME_ZONE", `unknown time zone "Local"`},
+		{prod("TIME_ZONE", "../../etc/passwd"), "TIME_ZONE", `unknown time zone`},
 		{prod("METRICS", "enabled"), "METRICS", `"enabled"`},
 		{prod("SECURE_COOKIES", "2"), "SECURE_COOKIES", `"2"`},
 		{prod("ACCESS_TOKEN_LIFETIME", "5 minutes"), "ACCESS_TOKEN_LIFETIME", `invalid duration "5 minutes" (use Go syntax such as 5m or 1h30m)`},

@@ -100,9 +100,11 @@ func checkChoice(f FieldErrors, field, value string, choices []string) {
 	f.Add(field, fmt.Sprintf("%q is not a valid choice.", value))
 }
 
-// Today is the current date in UTC, the reference for "not in the future".
+// Today is the current date in the clinic's time zone (SetTimeZone), the
+// reference for "not in the future": in UTC, a clinic east of it could not
+// record a baby born this morning until UTC's midnight.
 func (s *Store) Today() Date {
-	t := s.db.NowFunc()
+	t := s.db.NowFunc().In(s.TimeZone())
 	return NewDate(t.Year(), t.Month(), t.Day())
 }
 

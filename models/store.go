@@ -22,11 +22,25 @@ type Store struct {
 	audits *auditWriter
 	// lists remembers costly facts about owners' patient lists.
 	lists *listMemo
+	// zone is the clinic's time zone (SetTimeZone): what today is.
+	zone atomic.Pointer[time.Location]
 }
 
 // NewStore returns a Store over db that hashes passwords with hasher.
 func NewStore(db *gorm.DB, hasher *Hasher) *Store {
 	return &Store{db: db, hasher: hasher, audits: newAuditWriter(db), lists: newListMemo()}
+}
+
+// SetTimeZone makes loc the clinic's time zone (TIME_ZONE), whose date is
+// Today; UTC until it is called. Times are stored in UTC whatever it is.
+func (s *Store) SetTimeZone(loc *time.Location) { s.zone.Store(loc) }
+
+// TimeZone is the clinic's time zone (SetTimeZone), UTC by default.
+func (s *Store) TimeZone() *time.Location {
+	if loc := s.zone.Load(); loc != nil {
+		return loc
+	}
+	return time.UTC
 }
 
 // DB returns the underlying handle, for tests that look at the tables

@@ -62,3 +62,40 @@ func TestStoreTimesInAnyZone(t *testing.T) {
 		t.Fatalf("purge sessions an hour idle = %d, %v; want 1", n, err)
 	}
 }
+
+// "Not in the future" is judged by the clinic's date (TIME_ZONE), not
+// UTC's: a clinic east of UTC records a baby born this morning before
+// UTC's midnight, and one west of it does not take tomorrow's date. UTC+14
+// and UTC-12 are 26 hours apart, so their dates always differ.
+func TestTodayIsTheClinicsDate(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	ctx := context.Background()
+	owner := admStoreUser(t, store, "clinic-date@example.com", false)
+	dateIn := func(loc *time.Location) models.Date {
+		n := time.Now().In(loc)
+		return models.NewDate(n.Year(), n.Month(), n.Day())
+	}
+	if got, want := store.Today(), dateIn(time.UTC); got != want {
+		t.Fatalf("Today() = %v by default, want UTC's %v", got, want)
+	}
+	east, west := time.FixedZone("UTC+14", 14*3600), time.FixedZone("UTC-12", -12*3600)
+	for range 3 { // again if a midnight passed between the dates and the checks
+		born := dateIn(east)
+		store.SetTimeZone(east)
+		eastErr := store.CreatePatient(ctx, owner.ID, &models.Patient{Name: "Born East", DateOfBirth: &born})
+		store.SetTimeZone(west)
+		westErr := store.CreatePatient(ctx, owner.ID, &models.Patient{Name: "Born West", DateOfBirth: &born})
+		if dateIn(east) != born {
+			continue
+		}
+		if eastErr != nil {
+			t.Fatalf("in UTC+14, born %v (today there): %v", born, eastErr)
+		}
+		if models.ErrorCode(westErr) != models.Invalid {
+			t.Fatalf("in UTC-12, born %v (tomorrow or later there): %v, want invalid", born, westErr)
+		}
+		return
+	}
+	t.Fatal("a midnight passed during each of three tries")
+}
