@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -159,5 +160,15 @@ func TestAdminExportHeadReadsNothing(t *testing.T) {
 	}
 	wantExportEvents(t, app)
 	cl.get("/admin/patients/export/").want(t, http.StatusOK)
+	wantExportEvents(t, app, models.OutcomeSuccess)
+	// A search the list refuses is refused by both, though HEAD runs no query.
+	var many []string
+	for i := range 21 {
+		many = append(many, fmt.Sprintf("w%02d", i))
+	}
+	words := "/admin/patients/export/?q=" + url.QueryEscape(strings.Join(many, " "))
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		cl.do(method, words, nil, nil).want(t, http.StatusBadRequest)
+	}
 	wantExportEvents(t, app, models.OutcomeSuccess)
 }

@@ -48,15 +48,23 @@ func (r *resource) listURL(filters string) string {
 // filters, ordering and page instead of the list's first page.
 const paramPreserved = "_changelist_filters"
 
-// keptFilters is the changelist query the request carries, re-encoded, or
-// "". It is only ever appended to a list's own path after "?": whatever it
-// holds, it cannot send the browser elsewhere.
-func keptFilters(c *gin.Context) string {
+// keptFilters is the changelist of res that the request carries, its
+// query re-encoded, or "". It is only ever appended to a list's own path
+// after "?": whatever it holds, it cannot send the browser elsewhere. A
+// value that res's list would refuse (checkFilters: an old bookmark, a
+// hand-edited link) is dropped, so a save or a delete that succeeded does
+// not land on the 400 page.
+func keptFilters(c *gin.Context, res *resource) string {
 	v, err := url.ParseQuery(c.Query(paramPreserved))
 	if err != nil {
 		return ""
 	}
 	v.Del(paramPreserved)
+	for _, f := range fixedFilters(res) {
+		if !f.offers(strings.TrimSpace(v.Get(f.key))) {
+			v.Del(f.key)
+		}
+	}
 	return v.Encode()
 }
 
@@ -101,6 +109,11 @@ type filterDef struct {
 
 type choiceDef struct{ label, value string }
 
+// offers reports whether value is one of f's choices ("" is All).
+func (f filterDef) offers(value string) bool {
+	return slices.ContainsFunc(f.choices, func(ch choiceDef) bool { return ch.value == value })
+}
+
 // scopeDef narrows a list to the rows of one object (a user's patients, a
 // patient's assignments), from the links of other pages: no sidebar
 // choices, but a note naming the object, with a link that removes it.
@@ -123,18 +136,29 @@ func dateFilter(title string) filterDef {
 // months and years begin at midnight in now's zone, the clinic's
 // (clinicNow), as Django's begin in its TIME_ZONE.
 func sinceOf(value string, now time.Time) time.Time {
-	loc := now.Location()
 	switch value {
 	case "today":
-		return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc).UTC()
+		return startOfDay(now.Year(), now.Month(), now.Day(), now.Location())
 	case "7d":
 		return now.Add(-7 * 24 * time.Hour).UTC()
 	case "month":
-		return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc).UTC()
+		return startOfDay(now.Year(), now.Month(), 1, now.Location())
 	case "year":
-		return time.Date(now.Year(), 1, 1, 0, 0, 0, 0, loc).UTC()
+		return startOfDay(now.Year(), 1, 1, now.Location())
 	}
 	return time.Time{}
+}
+
+// startOfDay is the first instant of a day in loc, in UTC: its midnight,
+// or where a daylight-saving change skips midnight (Santiago, Havana), the
+// change itself, which time.Date would have put an hour into the day
+// before.
+func startOfDay(year int, month time.Month, day int, loc *time.Location) time.Time {
+	t := time.Date(year, month, day, 0, 0, 0, 0, loc)
+	if t.Day() != day {
+		_, t = t.ZoneBounds() // the end of the zone the day before was in
+	}
+	return t.UTC()
 }
 
 // clinicNow is the time now in the clinic's zone (TIME_ZONE).
@@ -157,6 +181,16 @@ func newListState(c *gin.Context, res *resource) (listState, error) {
 	ls.values.Del(paramPreserved)
 	ls.carried = carrying("", ls.values.Encode())
 	return ls, ls.checkFilters()
+}
+
+// exportState is newListState for an export, whose search is checked here
+// too: a HEAD (writeCSV) runs no query to refuse it.
+func exportState(c *gin.Context, res *resource) (listState, error) {
+	ls, err := newListState(c, res)
+	if err == nil {
+		err = models.CheckSearch(ls.get(paramSearch))
+	}
+	return ls, err
 }
 
 // fixedFilters are the filters of res whose choices are fixed. The
@@ -182,8 +216,7 @@ func fixedFilters(res *resource) []filterDef {
 // that matches no row.
 func (ls listState) checkFilters() error {
 	for _, f := range fixedFilters(ls.res) {
-		v := ls.get(f.key)
-		if !slices.ContainsFunc(f.choices, func(ch choiceDef) bool { return ch.value == v }) {
+		if !f.offers(ls.get(f.key)) {
 			return models.Errorf(models.Invalid, "Unknown value for the %s filter: choose one of the list's filters.", f.title)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // America/Santiago on any host
 
 	"healthcare/models"
 	"healthcare/templates"
@@ -110,8 +111,8 @@ func TestCSVSafe(t *testing.T) {
 		"=SUM(A1)": "'=SUM(A1)", "@cmd": "'@cmd", "\tx": "'\tx", "\r1": "'\r1",
 		"+cmd|' /C calc'!A0": "'+cmd|' /C calc'!A0", "-2+A1": "'-2+A1", "+1 555 x2": "'+1 555 x2",
 		"=1+1": "'=1+1", "+ HYPERLINK(\"x\")": "'+ HYPERLINK(\"x\")", "-\t1": "'-\t1",
-		// Phones and numbers stay as they are: arithmetic at most.
-		"+1 555": "+1 555", "+44 (20) 7946-0958": "+44 (20) 7946-0958", "-2": "-2", "-1.5": "-1.5",
+		// Phones and numbers too: a spreadsheet would compute them.
+		"+1 555": "'+1 555", "+1-555-0100": "'+1-555-0100", "-2": "'-2",
 		"Ann": "Ann", "": "", "1+1": "1+1",
 	} {
 		if got := csvSafe(in); got != want {
@@ -194,5 +195,29 @@ func TestPaginationPagesShown(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Where a daylight-saving change skips midnight, a day begins at the
+// change: Santiago's 2024-09-08 at 04:00 UTC (00:00 -04 became 01:00 -03),
+// not an hour earlier in the day before, where time.Date puts the missing
+// midnight.
+func TestSinceOfMidnightSkipped(t *testing.T) {
+	t.Parallel()
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2024, 9, 8, 12, 0, 0, 0, santiago)
+	want := time.Date(2024, 9, 8, 4, 0, 0, 0, time.UTC)
+	if got := sinceOf("today", now); !got.Equal(want) {
+		t.Errorf("sinceOf(today) in Santiago on 2024-09-08 = %v, want %v", got, want)
+	}
+	if got := startOfDay(2024, 9, 8, santiago).In(santiago); got.Day() != 8 || got.Hour() != 1 {
+		t.Errorf("startOfDay = %v, want 01:00 on the 8th", got)
+	}
+	// An ordinary day: its midnight.
+	if got := sinceOf("today", time.Date(2024, 9, 9, 12, 0, 0, 0, santiago)); !got.Equal(time.Date(2024, 9, 9, 3, 0, 0, 0, time.UTC)) {
+		t.Errorf("sinceOf(today) in Santiago on 2024-09-09 = %v, want 03:00 UTC", got)
 	}
 }

@@ -38,12 +38,12 @@ func (a *Admin) deleteOne(res *resource) handlerFunc {
 		if _, err := a.store.AdminDelete(ctx, currentUser(c).ID, res.objectType, []int64{id}); err != nil {
 			if models.ErrorCode(err) == models.Invalid {
 				a.flash(c, "error", models.ErrorMessage(err))
-				return redirect(c, carrying(res.objectURL(id), keptFilters(c)))
+				return redirect(c, carrying(res.objectURL(id), keptFilters(c, res)))
 			}
 			return err
 		}
 		a.flash(c, "success", fmt.Sprintf("The %s “%s” was deleted successfully.", res.name, name))
-		return redirect(c, res.listURL(keptFilters(c)))
+		return redirect(c, res.listURL(keptFilters(c, res)))
 	}
 }
 
@@ -59,7 +59,7 @@ func (a *Admin) bulkDelete(res *resource) handlerFunc {
 			}
 		}
 		ids = models.AdminIDs(ids)
-		list := res.listURL(keptFilters(c))
+		list := res.listURL(keptFilters(c, res))
 		if len(ids) == 0 {
 			a.flash(c, "warning", "Items must be selected in order to perform actions on them. No items have been changed.")
 			return redirect(c, list)
@@ -95,7 +95,7 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, bulk 
 	if d.Empty() {
 		return models.Errorf(models.NotFound, "Not found.")
 	}
-	kept := keptFilters(c)
+	kept := keptFilters(c, res)
 	crumbs := []templates.Link{{Label: res.title, URL: res.listURL(kept)}}
 	vm := templates.DeleteConfirm{Model: res.name, Heading: "Are you sure?",
 		Action: carrying(res.path+"delete/", kept), CancelURL: res.listURL(kept)}

@@ -75,7 +75,7 @@ func (a *Admin) listDoctors(c *gin.Context) error {
 
 // exportDoctors handles GET /admin/doctors/export.
 func (a *Admin) exportDoctors(c *gin.Context) error {
-	ls, err := newListState(c, doctors)
+	ls, err := exportState(c, doctors)
 	if err != nil {
 		return err
 	}

@@ -65,28 +65,21 @@ func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func
 
 // csvSafe defuses spreadsheet formulas: a cell that starts with = + - @
 // or a control character is prefixed with a quote (OWASP CSV injection).
-// A cell of digits, spaces and + - ( ) . alone is left as it is: an
-// international phone number ("+44 20 7946 0958") or a negative number,
-// which as a formula could only do arithmetic (no function, no cell, no
-// link takes a letter-free formula), and which the quote would change for
-// every program that reads the file.
+// Phone numbers too ("+44 20 7946 0958"): unquoted, a spreadsheet would
+// still run them as arithmetic ("+1-555-0100" shows -654), which the
+// quote prevents as well.
 func csvSafe(s string) string {
-	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return s
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
 	}
-	if (s[0] == '+' || s[0] == '-') && strings.Trim(s, "0123456789 +-().") == "" {
-		return s
-	}
-	return "'" + s
+	return s
 }
 
 // exportAudit handles GET /admin/audit/export: the filtered audit log.
 func (a *Admin) exportAudit(c *gin.Context) error {
-	// A value not understood is refused, as the changelists' are
-	// (checkFilters): ignored, it would export more than the link says.
-	f, _, bad := auditFilter(c)
-	if bad != "" {
-		return models.Errorf(models.Invalid, "Unknown value for the audit log's %s filter.", strings.ReplaceAll(bad, "_", " "))
+	f, _, err := auditFilter(c)
+	if err != nil {
+		return err
 	}
 	header := []string{"id", "at", "user_id", "user_email", "action", "object_type", "object_id", "outcome", "source", "ip", "user_agent", "changes"}
 	return a.writeCSV(c, "audit", header, func(row func(...string) error) error {

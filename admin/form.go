@@ -213,7 +213,7 @@ type formFrame struct {
 // id, labelled label in the breadcrumbs; the form posts, and its links go,
 // carrying the changelist it was opened from.
 func (a *Admin) newFormFrame(c *gin.Context, res *resource, id int64, label string) (formFrame, error) {
-	fr := formFrame{res: res, id: id, kept: keptFilters(c), heading: "Add " + res.name}
+	fr := formFrame{res: res, id: id, kept: keptFilters(c, res), heading: "Add " + res.name}
 	title, crumb, action := fr.heading, fr.heading, res.path+"add/"
 	if id != 0 {
 		fr.heading, crumb, action = "Change "+res.name, label, res.objectURL(id)
@@ -257,11 +257,11 @@ func saved(c *gin.Context, a *Admin, res *resource, id int64, label string, adde
 	switch {
 	case c.PostForm("_continue") != "":
 		a.flash(c, "success", what+" You may edit it again below.")
-		return redirect(c, carrying(res.objectURL(id), keptFilters(c)))
+		return redirect(c, carrying(res.objectURL(id), keptFilters(c, res)))
 	case c.PostForm("_addanother") != "":
 		a.flash(c, "success", what+" You may add another "+res.name+" below.")
-		return redirect(c, carrying(res.path+"add/", keptFilters(c)))
+		return redirect(c, carrying(res.path+"add/", keptFilters(c, res)))
 	}
 	a.flash(c, "success", what)
-	return redirect(c, res.listURL(keptFilters(c)))
+	return redirect(c, res.listURL(keptFilters(c, res)))
 }

@@ -62,7 +62,7 @@ func (a *Admin) history(res *resource) handlerFunc {
 			links.Set(paramUpTo, strconv.FormatInt(events.Items[0].ID, 10))
 		}
 		// The list the record's change page was opened from goes on with it.
-		kept := keptFilters(c)
+		kept := keptFilters(c, res)
 		object := carrying(res.objectURL(id), kept)
 		l, err := a.layout(c, "History: "+name, res.objectType,
 			templates.Link{Label: res.title, URL: res.listURL(kept)}, templates.Link{Label: name, URL: object},
@@ -93,51 +93,58 @@ func (a *Admin) history(res *resource) handlerFunc {
 }
 
 // auditFilter reads the audit log's filters from the query.
-func auditFilter(c *gin.Context) (f models.AdminAuditFilter, v formValues, bad string) {
+func auditFilter(c *gin.Context) (f models.AdminAuditFilter, v formValues, err error) {
 	v = formValues{}
 	for _, k := range []string{"email", "action", "object_type", "object_id", "from", "to"} {
 		v[k] = strings.TrimSpace(c.Query(k))
 	}
-	// drop blanks a value that was not understood; the page's form then
-	// shows it blank, and the first such field is reported as bad.
-	drop := func(k string) {
+	// A value not understood is refused, as the changelists' are
+	// (checkFilters): ignored, the log and its export would hold more than
+	// their link says. (An empty field is no filter.)
+	var bad string
+	refuse := func(k string) {
 		if bad == "" {
 			bad = k
 		}
-		v[k] = ""
 	}
 	f.Email = v["email"]
 	if slices.Contains(models.Actions, v["action"]) {
 		f.Action = v["action"]
 	} else if v["action"] != "" {
-		drop("action")
+		refuse("action")
 	}
 	if slices.Contains(models.ObjectTypes, v["object_type"]) {
 		f.ObjectType = v["object_type"]
 	} else if v["object_type"] != "" {
-		drop("object_type")
+		refuse("object_type")
 	}
 	if id, err := strconv.ParseInt(v["object_id"], 10, 64); err == nil && id > 0 {
 		f.ObjectID = id
 	} else if v["object_id"] != "" {
-		drop("object_id")
+		refuse("object_id")
 	}
 	if d, err := time.Parse(dateLayout, v["from"]); err == nil {
 		f.From = d
 	} else if v["from"] != "" {
-		drop("from")
+		refuse("from")
 	}
 	if d, err := time.Parse(dateLayout, v["to"]); err == nil {
 		f.To = d.Add(24 * time.Hour) // the whole day
 	} else if v["to"] != "" {
-		drop("to")
+		refuse("to")
 	}
-	return f, v, bad
+	if bad != "" {
+		return f, v, models.Errorf(models.Invalid, "Unknown value for the audit log's %s filter.", strings.ReplaceAll(bad, "_", " "))
+	}
+	return f, v, nil
 }
 
 // auditLog handles GET /admin/audit: superusers only.
 func (a *Admin) auditLog(c *gin.Context) error {
-	f, v, _ := auditFilter(c) // the form shows what it did not understand blank
+	f, v, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
 	page, _ := strconv.Atoi(c.Query(paramPage))
 	events, err := a.store.AdminAuditEvents(c.Request.Context(), f, page)
 	if err != nil {

@@ -86,7 +86,7 @@ func (a *Admin) listMappings(c *gin.Context) error {
 
 // exportMappings handles GET /admin/mappings/export.
 func (a *Admin) exportMappings(c *gin.Context) error {
-	ls, err := newListState(c, mappings)
+	ls, err := exportState(c, mappings)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func (a *Admin) listPatients(c *gin.Context) error {
 
 // exportPatients handles GET /admin/patients/export: the filtered list as CSV.
 func (a *Admin) exportPatients(c *gin.Context) error {
-	ls, err := newListState(c, patients)
+	ls, err := exportState(c, patients)
 	if err != nil {
 		return err
 	}

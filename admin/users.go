@@ -69,7 +69,7 @@ func (a *Admin) listUsers(c *gin.Context) error {
 
 // exportUsers handles GET /admin/users/export (never the password hash).
 func (a *Admin) exportUsers(c *gin.Context) error {
-	ls, err := newListState(c, users)
+	ls, err := exportState(c, users)
 	if err != nil {
 		return err
 	}

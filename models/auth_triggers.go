@@ -16,10 +16,11 @@ import (
 // twice; the listener drops the user's entries twice, which costs nothing.
 //
 // Only what a cached answer depends on fires them (their WHEN clauses):
-// the user's row as AuthenticateToken returns it, a token's or a login's
-// revocation or expiry, a row's deletion. A refresh's rotation (used_at),
-// a login's last_login and the expiry job's deletion of expired tokens
-// announce nothing.
+// the user's row as AuthenticateToken returns it, a live access token's or
+// a login's revocation, a live access token's expiry or deletion (a
+// login's or a user's deletion cascades to those), and a TRUNCATE, which
+// empties every cache. A refresh's rotation (used_at), a login's
+// last_login and the expiry job's deletions announce nothing.
 
 // authTriggerFunction names a trigger function. The name carries the
 // version of its body, as the counting triggers' do
@@ -40,7 +41,9 @@ var authTriggers = []authTrigger{
 	{"auth_changed_users_delete", "users", `AFTER DELETE ON users FOR EACH ROW`, "user"},
 	{"auth_changed_token_families_update", "token_families", `AFTER UPDATE ON token_families FOR EACH ROW
 	  WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at OR OLD.user_id IS DISTINCT FROM NEW.user_id)`, "owned"},
-	{"auth_changed_token_families_delete", "token_families", `AFTER DELETE ON token_families FOR EACH ROW`, "owned"},
+	// No DELETE trigger on token_families: a login's deletion cascades to
+	// its tokens, whose live access tokens announce it below, and the
+	// expiry job's deletions of spent logins stay quiet.
 	// Access tokens only: the cache holds nothing else. An expired one is
 	// refused from the cache anyway (its entry keeps the row's expiry), so
 	// the expiry job's deletions stay quiet.
@@ -51,14 +54,20 @@ var authTriggers = []authTrigger{
 	    OR OLD.jti IS DISTINCT FROM NEW.jti OR OLD.type IS DISTINCT FROM NEW.type))`, "owned"},
 	{"auth_changed_issued_tokens_delete", "issued_tokens", `AFTER DELETE ON issued_tokens FOR EACH ROW
 	  WHEN (OLD.type = 'access' AND OLD.expires_at > now())`, "owned"},
+	// TRUNCATE fires no row trigger: it empties every cache.
+	{"auth_changed_users_truncate", "users", `AFTER TRUNCATE ON users FOR EACH STATEMENT`, "all"},
+	{"auth_changed_token_families_truncate", "token_families", `AFTER TRUNCATE ON token_families FOR EACH STATEMENT`, "all"},
+	{"auth_changed_issued_tokens_truncate", "issued_tokens", `AFTER TRUNCATE ON issued_tokens FOR EACH STATEMENT`, "all"},
 }
 
 // authTriggerBodies are the trigger functions' bodies by kind. The channel
 // is the listener's (authChannelSQL), named from the table's schema: the
-// writer's search path may differ from the listener's.
+// writer's search path may differ from the listener's. "*" tells every
+// listener to empty its cache (tokenListener.apply).
 var authTriggerBodies = map[string]string{
 	"user":  `PERFORM pg_notify('healthcare_auth:' || left(TG_TABLE_SCHEMA, 40), OLD.id::text); RETURN NULL;`,
 	"owned": `PERFORM pg_notify('healthcare_auth:' || left(TG_TABLE_SCHEMA, 40), OLD.user_id::text); RETURN NULL;`,
+	"all":   `PERFORM pg_notify('healthcare_auth:' || left(TG_TABLE_SCHEMA, 40), '*'); RETURN NULL;`,
 }
 
 // migrateAuthTriggers installs the triggers on PostgreSQL (SQLite caches
@@ -70,7 +79,7 @@ func migrateAuthTriggers(db *gorm.DB) error {
 		return nil
 	}
 	return db.Transaction(func(tx *gorm.DB) error {
-		for _, kind := range []string{"user", "owned"} {
+		for _, kind := range []string{"user", "owned", "all"} {
 			stmt := fmt.Sprintf("CREATE OR REPLACE FUNCTION %s() RETURNS trigger AS $$ BEGIN %s END; $$ LANGUAGE plpgsql",
 				authTriggerFunction(kind), authTriggerBodies[kind])
 			if err := tx.Exec(stmt).Error; err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,12 +36,17 @@ func TestTokenCacheHearsChangesMadeInSQL(t *testing.T) {
 		{"access token revoked", `UPDATE issued_tokens SET revoked_at = now() WHERE jti = @jti`},
 		{"access token expired", `UPDATE issued_tokens SET expires_at = now() - interval '1 second' WHERE jti = @jti`},
 		{"access token deleted", `DELETE FROM issued_tokens WHERE jti = @jti`},
+		{"every token truncated", `TRUNCATE issued_tokens`},
 	}
 	for i, tc := range cases {
 		u := tcUser(t, store, fmt.Sprintf("sql%d@example.com", i), false)
 		access, _ := tcTokens(t, store, u, time.Now().Add(time.Hour))
 		tcWarm(t, store, queries, access, u)
-		if err := store.DB().Exec(tc.sql, map[string]any{"user": u.ID, "jti": access}).Error; err != nil {
+		var args []any
+		if strings.Contains(tc.sql, "@") {
+			args = append(args, map[string]any{"user": u.ID, "jti": access})
+		}
+		if err := store.DB().Exec(tc.sql, args...).Error; err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		took := tcWaitFor(t, tc.name+" in SQL seen by the cache", func() bool { return tcRefused(t, store, access, u) })
@@ -132,6 +138,25 @@ func TestAuthTriggersQuietForWhatTheCacheDoesNotHold(t *testing.T) {
 		if got := heard(); len(got) != 0 {
 			t.Errorf("%s announced %q, want nothing", stmt, got)
 		}
+	}
+	// The expiry job: the expired token, then the login it leaves empty.
+	spent, _ := tcTokens(t, store, u, time.Now().Add(time.Hour))
+	if err := db.Exec(`UPDATE issued_tokens SET expires_at = now() - interval '1 hour' WHERE family_id = (SELECT family_id FROM issued_tokens WHERE jti = ?)`, spent).Error; err != nil {
+		t.Fatal(err)
+	}
+	heard() // that expiry announced itself (above)
+	if err := db.Exec(`UPDATE token_families SET created_at = now() - interval '1 hour' WHERE id = (SELECT family_id FROM issued_tokens WHERE jti = ?)`, spent).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := store.PurgeExpiredTokens(ctx, time.Now().Add(-time.Minute)); err != nil || n < 2 {
+		t.Fatalf("PurgeExpiredTokens = %d, %v; want the spent login's two tokens and more", n, err)
+	}
+	var families int64
+	if err := db.Raw(`SELECT count(*) FROM token_families WHERE id = (SELECT family_id FROM issued_tokens WHERE jti = ?)`, access).Scan(&families).Error; err != nil || families != 1 {
+		t.Fatalf("the live login: %d families, %v", families, err)
+	}
+	if got := heard(); len(got) != 0 {
+		t.Errorf("the expiry job announced %q, want nothing", got)
 	}
 	// The access token is still live and cacheable: its revocation speaks.
 	if err := db.Exec(`UPDATE issued_tokens SET revoked_at = now() WHERE jti = ?`, access).Error; err != nil {

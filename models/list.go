@@ -404,6 +404,14 @@ func searchWords(search string) ([]string, error) {
 	return kept, nil
 }
 
+// CheckSearch returns the error a list gives search (Invalid: too many
+// words), or nil, without running it: a HEAD of an export answers as its
+// GET would.
+func CheckSearch(search string) error {
+	_, err := searchWords(search)
+	return err
+}
+
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // applyOrdering orders by the allow-listed fields of ordering (unknown ones
