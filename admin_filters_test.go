@@ -131,6 +131,7 @@ func TestAdminTooManyQueryParameters(t *testing.T) {
 func TestAdminRefusesFilterValuesItDoesNotOffer(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
+	app.clock.Advance(0) // frozen before the patients are added: they are today's, even past a midnight
 	_, cl := app.admSuper(t)
 	owner := app.admUser(t, false, false)
 	app.admPatient(t, owner.ID, "Ada Female", func(p *models.Patient) { p.Gender = "female" })
