@@ -565,3 +565,34 @@ func TestAdminHistoryShowsAddressesToSuperusersOnly(t *testing.T) {
 		t.Error("plain staff's history shows client addresses")
 	}
 }
+
+// A page past the end of a list too long to count (more than 1,000 rows)
+// cannot be clamped to the last page, as a counted list's is: it says so
+// and links to the first page, where it said "Nothing matches." under
+// "More than 1000 patients".
+func TestAdminPagePastTheEndOfAnUncountedList(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	batch := make([]models.Patient, models.AdminCountLimit+1)
+	for i := range batch {
+		batch[i] = models.Patient{Name: fmt.Sprintf("Many %04d", i), Gender: models.GenderUnknown, CreatedByID: owner.ID}
+	}
+	if err := app.store.DB().CreateInBatches(batch, 500).Error; err != nil {
+		t.Fatal(err)
+	}
+	page := cl.get("/admin/patients/?o=name&p=50").want(t, http.StatusOK)
+	if page.has(t, "empty") {
+		t.Error(`page 50 of 11: "Nothing matches."`)
+	}
+	if href, _ := page.testid(t, "past-end").Find("a").Attr("href"); href != "/admin/patients/?o=name" {
+		t.Errorf("past the end: link %q, want the first page of the same list", href)
+	}
+	if cl.get("/admin/patients/?o=name&p=11").want(t, http.StatusOK).has(t, "past-end") {
+		t.Error("page 11, the last (1,001 rows), said it is past the end")
+	}
+	if !cl.get("/admin/patients/?q=nobody").want(t, http.StatusOK).has(t, "empty") {
+		t.Error(`a search that matches nothing: not "Nothing matches."`)
+	}
+}

@@ -337,6 +337,11 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 	if filtered || len(scopes) > 0 || ls.get(paramSearch) != "" {
 		cl.ClearURL = ls.clearURL(filters)
 	}
+	// A list too long to count cannot clamp its page number to its last
+	// page (pageOf) as a counted one does.
+	if len(rows) == 0 && page.Number > 1 {
+		cl.PastEnd = ls.url(map[string]string{paramPage: ""})
+	}
 	return cl, nil
 }
 

@@ -70,8 +70,12 @@ type ChangeList struct {
 	Filters     []Filter
 	Scopes      []Link // the objects the list is narrowed to; URL removes one
 	Count       string // "3 patients"
-	Pagination  Pagination
-	ClearURL    string // the list without search or filters; "" when none is set
+	// PastEnd is set when the page asked for is past the list's end (a
+	// list too long to count, Count "More than 1000 ..."): the list's first
+	// page, offered instead of "Nothing matches", which would be untrue.
+	PastEnd    string
+	Pagination Pagination
+	ClearURL   string // the list without search or filters; "" when none is set
 }
 
 // Param is a query parameter carried through a form.
