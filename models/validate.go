@@ -270,6 +270,9 @@ func ValidEmail(s string) bool {
 	// NFC first, as Django's IDNA encoding does ("bu\u0308cher" is
 	// "bücher"); hyphens in the third and fourth places are allowed, as
 	// there (leading and trailing ones are checked below).
+	if domain == "localhost" { // Django's domain_allowlist
+		return true
+	}
 	domain = norm.NFC.String(strings.ToLower(domain))
 	for _, r := range domain {
 		if unicode.Is(unicode.So, r) { // emoji and other symbols: not in IDNA 2008
@@ -281,7 +284,9 @@ func ValidEmail(s string) bool {
 		return false
 	}
 	labels := strings.Split(ascii, ".")
-	if len(labels) < 2 {
+	// A dotted domain whose last label (in ASCII form) has two characters
+	// or more, as Django's domain_regex: a@b.c is refused there.
+	if len(labels) < 2 || len(labels[len(labels)-1]) < 2 {
 		return false
 	}
 	for _, l := range labels {

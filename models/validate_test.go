@@ -33,6 +33,10 @@ func TestValidEmail(t *testing.T) {
 		{"", false},
 		{"a", false},
 		{"a@b", false},
+		{"a@b.c", false}, // a one-letter top-level domain, as Django
+		{"a@b.c1", true},
+		{"a@localhost", true}, // Django's domain_allowlist
+		{"a@localhost.", false},
 		{"a@b.", false},
 		{"@b.co", false},
 		{"a@", false},
