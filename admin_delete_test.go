@@ -83,7 +83,7 @@ func TestAdminSingleDeletes(t *testing.T) {
 	if got := cl.get("/admin/doctors/").text(t, "message-success"); !strings.Contains(got, "“Eli Eye” was deleted") {
 		t.Fatalf("flash = %q", got)
 	}
-	cl.get(path).want(t, http.StatusNotFound)
+	cl.get(path).wantRedirect(t, "/admin/") // gone: the dashboard says so
 
 	// User: the page lists the user's patients; deleting yourself is blocked.
 	upath := "/admin/users/" + itoa64(owner.ID) + "/delete/"

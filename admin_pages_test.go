@@ -60,10 +60,25 @@ func TestAdminEveryPageRenders(t *testing.T) {
 			t.Errorf("GET %s: %s %q", path, res.Header().Get("Content-Type"), res.Body.String())
 		}
 	}
-	for _, path := range []string{"/admin/patients/0/", "/admin/doctors/99999/", "/admin/mappings/99999/", "/admin/users/99999/",
-		"/admin/users/99999/password/", "/admin/patients/99999/history/", "/admin/doctors/99999/delete/", "/admin/lookup/nothing/"} {
-		cl.get(path).want(t, http.StatusNotFound).testid(t, "error-404")
+	// A page of an object that does not exist goes to the dashboard with
+	// a warning naming it, as Django's admin does.
+	for path, want := range map[string]string{
+		"/admin/patients/0/":                              "Patient with ID “0” doesn't exist. Perhaps it was deleted?",
+		"/admin/patients/abc/":                            "Patient with ID “abc” doesn't exist. Perhaps it was deleted?",
+		"/admin/doctors/99999/":                           "Doctor with ID “99999” doesn't exist. Perhaps it was deleted?",
+		"/admin/mappings/99999/":                          "Mapping with ID “99999” doesn't exist. Perhaps it was deleted?",
+		"/admin/users/99999/":                             "User with ID “99999” doesn't exist. Perhaps it was deleted?",
+		"/admin/users/99999/password/":                    "User with ID “99999” doesn't exist. Perhaps it was deleted?",
+		"/admin/patients/99999/history":                   "Patient with ID “99999” doesn't exist. Perhaps it was deleted?",
+		"/admin/doctors/99999/delete/":                    "Doctor with ID “99999” doesn't exist. Perhaps it was deleted?",
+		"/admin/doctors/" + strings.Repeat("9", 40) + "/": "Doctor with ID “99999999999999999999…” doesn't exist. Perhaps it was deleted?",
+	} {
+		cl.get(path).wantRedirect(t, "/admin/")
+		if got := cl.get("/admin/").text(t, "message-warning"); got != want {
+			t.Errorf("GET %s, then the dashboard: warning %q, want %q", path, got, want)
+		}
 	}
+	cl.get("/admin/lookup/nothing/").want(t, http.StatusNotFound).testid(t, "error-404")
 	app.admAnon(t).do(http.MethodGet, "/admin", nil, nil).want(t, http.StatusMovedPermanently)
 	// The mapping's change page and its history name a patient: audited views.
 	if evs := app.admEvents(t, models.AuditFilter{UserID: super.ID, Action: models.ActionView, ObjectType: models.ObjectMapping}); len(evs) != 2 {

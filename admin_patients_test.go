@@ -216,9 +216,17 @@ func TestAdminPatientForm(t *testing.T) {
 	if last.Source != "admin" || !strings.Contains(last.Changes, `"email":{"old":"dana@example.com","new":"dana@example.org"}`) {
 		t.Fatalf("update audit = %+v", last)
 	}
-	// Unknown ids are 404 pages.
-	cl.get("/admin/patients/999999/").want(t, http.StatusNotFound).testid(t, "error-404")
-	cl.get("/admin/patients/abc/").want(t, http.StatusNotFound)
+	// A patient deleted while its form was open: the save goes to the
+	// dashboard, saying so (as Django's admin), and creates nothing.
+	gone := app.admPatient(t, owner.ID, "Gone Soon")
+	if _, err := app.store.AdminDelete(t.Context(), staff.ID, models.ObjectPatient, []int64{gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	cl.post("/admin/patients/"+itoa64(gone.ID)+"/", url.Values{"name": {"Gone Soon"}, "gender": {"other"}, "created_by": {itoa64(owner.ID)}}).
+		wantRedirect(t, "/admin/")
+	if got := cl.get("/admin/").text(t, "message-warning"); !strings.Contains(got, "Patient with ID “"+itoa64(gone.ID)+"” doesn't exist") {
+		t.Errorf("after saving a deleted patient: warning %q", got)
+	}
 }
 
 func TestAdminPatientInlineDoctors(t *testing.T) {

@@ -76,6 +76,16 @@ func carrying(u, filters string) string {
 	return u + "?" + paramPreserved + "=" + url.QueryEscape(filters)
 }
 
+// resourceNamed returns the resource whose URL segment is plural, or nil.
+func resourceNamed(plural string) *resource {
+	for _, r := range []*resource{patients, doctors, mappings, users} {
+		if r.plural == plural {
+			return r
+		}
+	}
+	return nil
+}
+
 // resourceOf returns the resource of an audited object type, or nil.
 func resourceOf(objectType string) *resource {
 	for _, r := range []*resource{patients, doctors, mappings, users} {

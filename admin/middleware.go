@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -62,8 +63,36 @@ func (a *Admin) recovery(c *gin.Context) {
 	}()
 	c.Next()
 	if len(c.Errors) > 0 && !c.Writer.Written() {
-		a.fail(c, c.Errors.Last().Err)
+		if err := c.Errors.Last().Err; !a.objectGone(c, err) {
+			a.fail(c, err)
+		}
 	}
+}
+
+// objectGone answers a page of one object that does not exist (its change
+// form, history, deletion or password page, opened from an old link or
+// posted after someone deleted it) as Django's admin does: the dashboard,
+// with a warning naming what is missing, rather than the 404 page. It
+// reports whether it answered.
+func (a *Admin) objectGone(c *gin.Context, err error) bool {
+	id := c.Param("id")
+	if id == "" || models.ErrorCode(err) != models.NotFound || sessionUser(c) == nil {
+		return false
+	}
+	// The route is /admin/<plural>/:id/...
+	parts := strings.Split(strings.Trim(c.FullPath(), "/"), "/")
+	if len(parts) < 3 || parts[2] != ":id" {
+		return false
+	}
+	res := resourceNamed(parts[1])
+	if res == nil {
+		return false
+	}
+	if r := []rune(id); len(r) > 20 {
+		id = string(r[:20]) + "…"
+	}
+	a.flash(c, "warning", fmt.Sprintf("%s with ID “%s” doesn't exist. Perhaps it was deleted?", capitalize(res.name), id))
+	return redirect(c, "/admin/") == nil
 }
 
 // deadline bounds the request's context, so database calls give up (and
