@@ -10,7 +10,8 @@ import (
 )
 
 // TestAdminEveryPageRenders opens every page of the panel as a superuser:
-// each answers 200 with its main element, and unknown ids are 404 pages.
+// each answers 200 with its main element, and a missing object's pages go
+// to the dashboard with a warning.
 func TestAdminEveryPageRenders(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
@@ -79,6 +80,19 @@ func TestAdminEveryPageRenders(t *testing.T) {
 		}
 	}
 	cl.get("/admin/lookup/nothing/").want(t, http.StatusNotFound).testid(t, "error-404")
+	// The id is shown as text without controls or invisible formatting (a
+	// right-to-left override would turn the sentence around); a HEAD,
+	// whose client shows no page, queues no warning.
+	cl.get("/admin/patients/%E2%80%AE1%0A%3Cb%3E%00/").wantRedirect(t, "/admin/")
+	if got, want := cl.get("/admin/").text(t, "message-warning"), "Patient with ID “1<b>” doesn't exist. Perhaps it was deleted?"; got != want {
+		t.Errorf("warning %q, want %q", got, want)
+	}
+	for range 3 {
+		cl.do(http.MethodHead, "/admin/patients/0/", nil, nil).wantRedirect(t, "/admin/")
+	}
+	if cl.get("/admin/").has(t, "message-warning") {
+		t.Error("HEADs of a missing object queued warnings")
+	}
 	app.admAnon(t).do(http.MethodGet, "/admin", nil, nil).want(t, http.StatusMovedPermanently)
 	// The mapping's change page and its history name a patient: audited views.
 	if evs := app.admEvents(t, models.AuditFilter{UserID: super.ID, Action: models.ActionView, ObjectType: models.ObjectMapping}); len(evs) != 2 {

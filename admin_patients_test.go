@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"healthcare/models"
 )
@@ -602,5 +604,39 @@ func TestAdminPagePastTheEndOfAnUncountedList(t *testing.T) {
 	}
 	if !cl.get("/admin/patients/?q=nobody").want(t, http.StatusOK).has(t, "empty") {
 		t.Error(`a search that matches nothing: not "Nothing matches."`)
+	}
+}
+
+// The same for a history and the audit log past their ends (over 1,000
+// events: uncounted): not "This object has no recorded history." for a
+// patient with a thousand.
+func TestAdminHistoryPastTheEnd(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admSuper(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Much Viewed")
+	views := make([]models.AuditEvent, models.AdminCountLimit+1)
+	for i := range views {
+		views[i] = models.AuditEvent{At: time.Now().UTC(), Action: models.ActionView, ObjectType: models.ObjectPatient,
+			ObjectID: &p.ID, Source: "api", Outcome: models.OutcomeSuccess, Changes: "{}"}
+	}
+	if err := app.store.DB().CreateInBatches(views, 500).Error; err != nil {
+		t.Fatal(err)
+	}
+	history := "/admin/patients/" + itoa64(p.ID) + "/history/"
+	page := cl.get(history+"?p=50&upto="+strconv.FormatInt(1<<40, 10)).want(t, http.StatusOK)
+	if page.has(t, "empty") {
+		t.Error(`history page 50: "This object has no recorded history."`)
+	}
+	if href, _ := page.testid(t, "past-end").Find("a").Attr("href"); href != history {
+		t.Errorf("history past the end: link %q, want %q", href, history)
+	}
+	log := cl.get("/admin/audit/?object_type=patient&p=50").want(t, http.StatusOK)
+	if href, _ := log.testid(t, "past-end").Find("a").Attr("href"); href != "/admin/audit/?object_type=patient" {
+		t.Errorf("audit log past the end: link %q", href)
+	}
+	if cl.get(history).want(t, http.StatusOK).has(t, "past-end") {
+		t.Error("the history's first page says it is past the end")
 	}
 }

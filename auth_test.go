@@ -364,6 +364,7 @@ func TestAuthRegisterValidation(t *testing.T) {
 			http.StatusBadRequest, errs("password", authMsgNotString)},
 		{"email without @", ok("N", "not-an-email", authStrongPassword), http.StatusBadRequest, errs("email", authMsgEmail)},
 		{"email without a dotted domain", ok("N", "n@localhost", authStrongPassword), http.StatusBadRequest, errs("email", authMsgEmail)},
+		{"email with a one-letter top-level domain", ok("N", "n@example.c", authStrongPassword), http.StatusBadRequest, errs("email", authMsgEmail)},
 		{"email with a space inside", ok("N", "n m@example.com", authStrongPassword), http.StatusBadRequest, errs("email", authMsgEmail)},
 		{"blank email", ok("N", "  ", authStrongPassword), http.StatusBadRequest, errs("email", authMsgBlank)},
 		{"email over 254 characters", ok("N", strings.Repeat("a", 60)+"@"+strings.Repeat("b", 190)+".example.com", authStrongPassword),

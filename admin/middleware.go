@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -88,11 +89,27 @@ func (a *Admin) objectGone(c *gin.Context, err error) bool {
 	if res == nil {
 		return false
 	}
+	// The id is the link's text: shown as text, but without controls or
+	// invisible formatting (a right-to-left override would turn the
+	// sentence around), and short.
+	id = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, id)
 	if r := []rune(id); len(r) > 20 {
 		id = string(r[:20]) + "…"
 	}
-	a.flash(c, "warning", fmt.Sprintf("%s with ID “%s” doesn't exist. Perhaps it was deleted?", capitalize(res.name), id))
-	return redirect(c, "/admin/") == nil
+	// A HEAD's client follows no redirect to show the warning: it would
+	// pile up in the session.
+	if c.Request.Method != http.MethodHead {
+		a.flash(c, "warning", fmt.Sprintf("%s with ID “%s” doesn't exist. Perhaps it was deleted?", capitalize(res.name), id))
+	}
+	if err := redirect(c, "/admin/"); err != nil {
+		a.fail(c, err) // the session's store failed: its error, not the 404
+	}
+	return true
 }
 
 // deadline bounds the request's context, so database calls give up (and

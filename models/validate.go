@@ -241,7 +241,10 @@ func checkEmail(f FieldErrors, field, value string, required bool) {
 var emailDomains = idna.New(idna.ValidateForRegistration(), idna.CheckHyphens(false))
 
 // ValidEmail reports whether s is a bare address local@domain with a dotted
-// domain, as Django's EmailValidator accepts (no display name, no brackets).
+// domain, as Django's EmailValidator accepts (no display name, no brackets),
+// and its top-level label at least two characters long as there. Django
+// also allows "localhost"; this does not: a clinic's users have real
+// domains.
 func ValidEmail(s string) bool {
 	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>") {
 		return false
@@ -270,9 +273,6 @@ func ValidEmail(s string) bool {
 	// NFC first, as Django's IDNA encoding does ("bu\u0308cher" is
 	// "bücher"); hyphens in the third and fourth places are allowed, as
 	// there (leading and trailing ones are checked below).
-	if domain == "localhost" { // Django's domain_allowlist
-		return true
-	}
 	domain = norm.NFC.String(strings.ToLower(domain))
 	for _, r := range domain {
 		if unicode.Is(unicode.So, r) { // emoji and other symbols: not in IDNA 2008

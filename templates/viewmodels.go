@@ -215,6 +215,7 @@ type History struct {
 	Note       string
 	Count      string // "3 events", "More than 1000 events"
 	Pagination Pagination
+	PastEnd    string // as ChangeList's
 }
 
 // Event is one audit event, formatted.
@@ -239,6 +240,7 @@ type AuditLog struct {
 	Events     []Event
 	Count      string
 	Pagination Pagination
+	PastEnd    string // as ChangeList's
 	ExportURL  string
 	ClearURL   string
 }
