@@ -76,9 +76,12 @@ func carrying(u, filters string) string {
 	return u + "?" + paramPreserved + "=" + url.QueryEscape(filters)
 }
 
+// resources are the panel's models.
+var resources = []*resource{patients, doctors, mappings, users}
+
 // resourceNamed returns the resource whose URL segment is plural, or nil.
 func resourceNamed(plural string) *resource {
-	for _, r := range []*resource{patients, doctors, mappings, users} {
+	for _, r := range resources {
 		if r.plural == plural {
 			return r
 		}
@@ -88,7 +91,7 @@ func resourceNamed(plural string) *resource {
 
 // resourceOf returns the resource of an audited object type, or nil.
 func resourceOf(objectType string) *resource {
-	for _, r := range []*resource{patients, doctors, mappings, users} {
+	for _, r := range resources {
 		if r.objectType == objectType {
 			return r
 		}
