@@ -16,6 +16,7 @@ import (
 func TestAdminPatientChangelist(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
+	app.clock.Advance(0) // frozen before the patients are added: they are today's, even past a midnight
 	staff, cl := app.admStaff(t)
 	alice, bob := app.admUser(t, false, false), app.admUser(t, false, false)
 	ann := app.admPatient(t, alice.ID, "Ann Archer", func(p *models.Patient) { p.Gender = "female"; p.Phone = "+1 555 0100" })
