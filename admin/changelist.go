@@ -350,11 +350,6 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 	if filtered || len(scopes) > 0 || ls.get(paramSearch) != "" {
 		cl.ClearURL = ls.clearURL(filters)
 	}
-	// A list too long to count cannot clamp its page number to its last
-	// page (pageOf) as a counted one does.
-	if len(rows) == 0 && page.Number > 1 {
-		cl.PastEnd = ls.url(map[string]string{paramPage: ""})
-	}
 	return cl, nil
 }
 
@@ -516,6 +511,9 @@ func pagination(ls listState, page models.AdminPageInfo) templates.Pagination {
 	link := func(n int) string { return ls.url(map[string]string{paramPage: strconv.Itoa(n)}) }
 	if number > 1 {
 		p.Prev = link(number - 1)
+		// A fresh start: without the page, and without the newest event a
+		// history's pages count from (?upto=).
+		p.First = ls.url(map[string]string{paramPage: "", paramUpTo: ""})
 	}
 	if page.HasNext {
 		p.Next = link(number + 1)

@@ -77,11 +77,7 @@ func (a *Admin) history(res *resource) handlerFunc {
 		// Pages of a hundred: every view is an event, so a patient's
 		// changes can lie thousands of events back.
 		vm.Count = countLabel(events.AdminPageInfo, "event", "events")
-		pages := listState{res: &resource{path: res.objectURL(id) + "history/"}, values: links}
-		vm.Pagination = pagination(pages, events.AdminPageInfo)
-		if len(events.Items) == 0 && events.Number > 1 { // past the end of an uncounted history
-			vm.PastEnd = pages.url(map[string]string{paramPage: "", paramUpTo: ""})
-		}
+		vm.Pagination = pagination(listState{res: &resource{path: res.objectURL(id) + "history/"}, values: links}, events.AdminPageInfo)
 		showIP := currentUser(c).IsSuperuser
 		for i := range events.Items {
 			ev := event(&events.Items[i])
@@ -180,9 +176,6 @@ func (a *Admin) auditLog(c *gin.Context) error {
 	}
 	ls := listState{res: &resource{path: "/admin/audit/"}, values: c.Request.URL.Query()}
 	vm.Pagination = pagination(ls, events.AdminPageInfo)
-	if len(events.Items) == 0 && events.Number > 1 { // past the end of an uncounted log
-		vm.PastEnd = ls.url(map[string]string{paramPage: ""})
-	}
 	vm.ExportURL = ls.exportURL()
 	for _, val := range v {
 		if val != "" {

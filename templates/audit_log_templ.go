@@ -107,8 +107,8 @@ func AuditLogPage(a AuditLog) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-			} else if a.PastEnd != "" {
-				templ_7745c5c3_Err = PastEndNote(a.PastEnd).Render(ctx, templ_7745c5c3_Buffer)
+			} else if a.Pagination.First != "" {
+				templ_7745c5c3_Err = PastEndNote(a.Pagination.First).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -296,8 +296,8 @@ func ChangeListPage(cl ChangeList) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if len(cl.Rows) == 0 && cl.PastEnd != "" {
-				templ_7745c5c3_Err = PastEndNote(cl.PastEnd).Render(ctx, templ_7745c5c3_Buffer)
+			if len(cl.Rows) == 0 && cl.Pagination.First != "" {
+				templ_7745c5c3_Err = PastEndNote(cl.Pagination.First).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

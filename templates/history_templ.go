@@ -93,8 +93,8 @@ func HistoryPage(h History) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if len(h.Events) == 0 && h.PastEnd != "" {
-				templ_7745c5c3_Err = PastEndNote(h.PastEnd).Render(ctx, templ_7745c5c3_Buffer)
+			if len(h.Events) == 0 && h.Pagination.First != "" {
+				templ_7745c5c3_Err = PastEndNote(h.Pagination.First).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

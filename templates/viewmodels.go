@@ -70,12 +70,8 @@ type ChangeList struct {
 	Filters     []Filter
 	Scopes      []Link // the objects the list is narrowed to; URL removes one
 	Count       string // "3 patients"
-	// PastEnd is set when the page asked for is past the list's end (a
-	// list too long to count, Count "More than 1000 ..."): the list's first
-	// page, offered instead of "Nothing matches", which would be untrue.
-	PastEnd    string
-	Pagination Pagination
-	ClearURL   string // the list without search or filters; "" when none is set
+	Pagination  Pagination
+	ClearURL    string // the list without search or filters; "" when none is set
 }
 
 // Param is a query parameter carried through a form.
@@ -114,6 +110,11 @@ type Pagination struct {
 	Summary    string // "Page 2 of 5"
 	Prev, Next string // "" at either end
 	Pages      []PageLink
+	// First is the list's first page, "" on it. A page after it with no
+	// rows is past the end of a list too long to count (whose page number
+	// is not clamped to its last page): the page says so and links here,
+	// rather than "Nothing matches".
+	First string
 }
 
 // PageLink is one page number; Gap is an ellipsis.
@@ -215,7 +216,6 @@ type History struct {
 	Note       string
 	Count      string // "3 events", "More than 1000 events"
 	Pagination Pagination
-	PastEnd    string // as ChangeList's
 }
 
 // Event is one audit event, formatted.
@@ -240,7 +240,6 @@ type AuditLog struct {
 	Events     []Event
 	Count      string
 	Pagination Pagination
-	PastEnd    string // as ChangeList's
 	ExportURL  string
 	ClearURL   string
 }
