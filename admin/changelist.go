@@ -244,18 +244,8 @@ func (ls listState) objectURL(id int64) string {
 
 func (ls listState) get(key string) string { return strings.TrimSpace(ls.values.Get(key)) }
 
-// choice returns parameter key if it is one of allowed, else "".
-func (ls listState) choice(key string, allowed ...string) string {
-	v := ls.get(key)
-	for _, a := range allowed {
-		if v == a {
-			return v
-		}
-	}
-	return ""
-}
-
-// boolChoice reads a yes/no filter ("1" or "0"); nil means both.
+// boolChoice reads a yes/no filter ("1" or "0"; checkFilters refused any
+// other value); nil means both.
 func (ls listState) boolChoice(key string) *bool {
 	switch ls.get(key) {
 	case "1":

@@ -92,49 +92,46 @@ func (a *Admin) history(res *resource) handlerFunc {
 	}
 }
 
-// auditFilter reads the audit log's filters from the query.
+// auditFilter reads the audit log's filters from the query. A value not
+// understood is refused, as the changelists' are (checkFilters): ignored,
+// the log and its export would hold more than their link says. An empty
+// field is no filter.
 func auditFilter(c *gin.Context) (f models.AdminAuditFilter, v formValues, err error) {
 	v = formValues{}
 	for _, k := range []string{"email", "action", "object_type", "object_id", "from", "to"} {
 		v[k] = strings.TrimSpace(c.Query(k))
 	}
-	// A value not understood is refused, as the changelists' are
-	// (checkFilters): ignored, the log and its export would hold more than
-	// their link says. (An empty field is no filter.)
-	var bad string
-	refuse := func(k string) {
-		if bad == "" {
-			bad = k
-		}
+	refused := func(key string) error {
+		return models.Errorf(models.Invalid, "Unknown value for the audit log's %s filter.", strings.ReplaceAll(key, "_", " "))
 	}
 	f.Email = v["email"]
-	if slices.Contains(models.Actions, v["action"]) {
-		f.Action = v["action"]
-	} else if v["action"] != "" {
-		refuse("action")
+	if s := v["action"]; s != "" {
+		if !slices.Contains(models.Actions, s) {
+			return f, v, refused("action")
+		}
+		f.Action = s
 	}
-	if slices.Contains(models.ObjectTypes, v["object_type"]) {
-		f.ObjectType = v["object_type"]
-	} else if v["object_type"] != "" {
-		refuse("object_type")
+	if s := v["object_type"]; s != "" {
+		if !slices.Contains(models.ObjectTypes, s) {
+			return f, v, refused("object_type")
+		}
+		f.ObjectType = s
 	}
-	if id, err := strconv.ParseInt(v["object_id"], 10, 64); err == nil && id > 0 {
-		f.ObjectID = id
-	} else if v["object_id"] != "" {
-		refuse("object_id")
+	if s := v["object_id"]; s != "" {
+		if f.ObjectID, err = strconv.ParseInt(s, 10, 64); err != nil || f.ObjectID < 1 {
+			return f, v, refused("object_id")
+		}
 	}
-	if d, err := time.Parse(dateLayout, v["from"]); err == nil {
-		f.From = d
-	} else if v["from"] != "" {
-		refuse("from")
+	if s := v["from"]; s != "" {
+		if f.From, err = time.Parse(dateLayout, s); err != nil {
+			return f, v, refused("from")
+		}
 	}
-	if d, err := time.Parse(dateLayout, v["to"]); err == nil {
-		f.To = d.Add(24 * time.Hour) // the whole day
-	} else if v["to"] != "" {
-		refuse("to")
-	}
-	if bad != "" {
-		return f, v, models.Errorf(models.Invalid, "Unknown value for the audit log's %s filter.", strings.ReplaceAll(bad, "_", " "))
+	if s := v["to"]; s != "" {
+		if f.To, err = time.Parse(dateLayout, s); err != nil {
+			return f, v, refused("to")
+		}
+		f.To = f.To.Add(24 * time.Hour) // the whole day
 	}
 	return f, v, nil
 }

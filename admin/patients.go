@@ -42,7 +42,7 @@ func (a *Admin) registerPatients(r routes) {
 }
 
 func patientFilter(ls listState) models.AdminPatientFilter {
-	return models.AdminPatientFilter{Gender: ls.choice("gender", models.Genders...), OwnerID: ls.id("owner")}
+	return models.AdminPatientFilter{Gender: ls.get("gender"), OwnerID: ls.id("owner")} // a gender: checkFilters
 }
 
 // listPatients handles GET /admin/patients: every patient (staff-wide).
