@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 )
@@ -60,15 +61,11 @@ var authTriggers = []authTrigger{
 	{"auth_changed_issued_tokens_truncate", "issued_tokens", `AFTER TRUNCATE ON issued_tokens FOR EACH STATEMENT`, "all"},
 }
 
-// authTriggerBodies are the trigger functions' bodies by kind. The channel
-// is the listener's (authChannelSQL), named from the table's schema: the
-// writer's search path may differ from the listener's. "*" tells every
-// listener to empty its cache (tokenListener.apply).
-var authTriggerBodies = map[string]string{
-	"user":  `PERFORM pg_notify('healthcare_auth:' || left(TG_TABLE_SCHEMA, 40), OLD.id::text); RETURN NULL;`,
-	"owned": `PERFORM pg_notify('healthcare_auth:' || left(TG_TABLE_SCHEMA, 40), OLD.user_id::text); RETURN NULL;`,
-	"all":   `PERFORM pg_notify('healthcare_auth:' || left(TG_TABLE_SCHEMA, 40), '*'); RETURN NULL;`,
-}
+// authTriggerPayloads are what each kind of trigger function announces,
+// on the listener's channel (authChannelSQL), named from the table's
+// schema: the writer's search path may differ from the listener's. "*"
+// tells every listener to empty its cache (tokenListener.apply).
+var authTriggerPayloads = map[string]string{"user": "OLD.id::text", "owned": "OLD.user_id::text", "all": "'*'"}
 
 // migrateAuthTriggers installs the triggers on PostgreSQL (SQLite caches
 // no token). Every boot replaces the functions; the triggers are created
@@ -79,14 +76,21 @@ func migrateAuthTriggers(db *gorm.DB) error {
 		return nil
 	}
 	return db.Transaction(func(tx *gorm.DB) error {
-		for _, kind := range []string{"user", "owned", "all"} {
-			stmt := fmt.Sprintf("CREATE OR REPLACE FUNCTION %s() RETURNS trigger AS $$ BEGIN %s END; $$ LANGUAGE plpgsql",
-				authTriggerFunction(kind), authTriggerBodies[kind])
+		for kind, payload := range authTriggerPayloads {
+			stmt := fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s() RETURNS trigger AS $$
+			  BEGIN PERFORM pg_notify('healthcare_auth:' || left(TG_TABLE_SCHEMA, 40), %s); RETURN NULL; END;
+			  $$ LANGUAGE plpgsql`, authTriggerFunction(kind), payload)
 			if err := tx.Exec(stmt).Error; err != nil {
 				return err
 			}
 		}
-		calls, err := triggerFunctions(tx, "users", "token_families", "issued_tokens")
+		var tables []string
+		for _, t := range authTriggers {
+			if !slices.Contains(tables, t.table) {
+				tables = append(tables, t.table)
+			}
+		}
+		calls, err := triggerFunctions(tx, tables...)
 		if err != nil {
 			return err
 		}
