@@ -54,12 +54,22 @@ func TestServerTodayIsInTimeZone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var created struct {
+				CreatedAt string `json:"created_at"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&created)
 			resp.Body.Close()
 			if time.Now().In(east).Format(models.DateLayout) != born && attempt < 2 {
 				continue // a midnight passed: again
 			}
 			if resp.StatusCode != tc.want {
 				t.Errorf("TIME_ZONE=%s, born %s: status %d, want %d", tc.zone, born, resp.StatusCode, tc.want)
+			}
+			// API.md: timestamps are RFC 3339 UTC, whatever the clinic's zone.
+			if resp.StatusCode == http.StatusCreated {
+				if at, err := time.Parse(time.RFC3339Nano, created.CreatedAt); err != nil || !strings.HasSuffix(created.CreatedAt, "Z") || time.Since(at).Abs() > time.Hour {
+					t.Errorf("TIME_ZONE=%s: created_at %q, want RFC 3339 UTC, now", tc.zone, created.CreatedAt)
+				}
 			}
 			break
 		}
