@@ -147,21 +147,16 @@ func actor(c *gin.Context) {
 	c.Next()
 }
 
-// queryLimit answers a query of more than maxQueryFields pairs with the
-// 400 page, as Django (TooManyFieldsSent) and the API do: Go's parser drops
-// every pair past 10,000 without a word, and a changelist whose filter was
-// dropped lists more than was asked.
+// queryLimit answers a query too large to read whole with the 400 page,
+// as the API answers it (models.CheckQuerySize).
 func (a *Admin) queryLimit(c *gin.Context) {
-	if strings.Count(c.Request.URL.RawQuery, "&") >= maxQueryFields {
-		a.fail(c, models.Errorf(models.Invalid, "Too many query parameters: at most 1000."))
+	if err := models.CheckQuerySize(c.Request.URL.RawQuery); err != nil {
+		a.fail(c, err)
 		c.Abort()
 		return
 	}
 	c.Next()
 }
-
-// maxQueryFields is Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (the API's too).
-const maxQueryFields = 1000
 
 // bodyLimit caps request bodies (forms are small).
 func bodyLimit(n int64) gin.HandlerFunc {

@@ -274,12 +274,10 @@ func noStore(c *gin.Context) {
 // reads the query (gin caches it on first use). The admin panel keeps
 // gin's first value: its own links never repeat a parameter.
 //
-// A query of more than maxQueryFields pairs is a 400, as Django's
-// (TooManyFieldsSent): Go's parser would silently drop every parameter
-// past 10,000, and a search or filter ignored lists more than was asked.
+// A query too large to read whole is a 400 (models.CheckQuerySize).
 func lastQueryValues(c *gin.Context) {
-	if strings.Count(c.Request.URL.RawQuery, "&") >= maxQueryFields {
-		_ = c.Error(&httpError{status: http.StatusBadRequest, detail: msgTooManyFields})
+	if err := models.CheckQuerySize(c.Request.URL.RawQuery); err != nil {
+		_ = c.Error(&httpError{status: http.StatusBadRequest, detail: models.ErrorMessage(err)})
 		c.Abort()
 		return
 	}
@@ -297,12 +295,6 @@ func lastQueryValues(c *gin.Context) {
 	}
 	c.Next()
 }
-
-// maxQueryFields is Django's DATA_UPLOAD_MAX_NUMBER_FIELDS.
-const (
-	maxQueryFields   = 1000
-	msgTooManyFields = "Too many query parameters: at most 1000."
-)
 
 // mayRepeatKey reports whether a raw query may name a key twice, without
 // parsing it (every list request has a query; few repeat a key): keys are

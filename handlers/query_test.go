@@ -58,8 +58,8 @@ func TestLastQueryValuesOfAHugeQuery(t *testing.T) {
 		status      int
 	}{
 		{manyKeys(999) + "&k5=last", "last 1", http.StatusOK},
-		{manyKeys(1000) + "&k5=last", `{"detail":"` + msgTooManyFields + `"}`, http.StatusBadRequest},
-		{manyKeys(20_000) + "&k5=last", `{"detail":"` + msgTooManyFields + `"}`, http.StatusBadRequest},
+		{manyKeys(1000) + "&k5=last", `{"detail":"` + models.MsgTooManyQueryFields + `"}`, http.StatusBadRequest},
+		{manyKeys(20_000) + "&k5=last", `{"detail":"` + models.MsgTooManyQueryFields + `"}`, http.StatusBadRequest},
 	} {
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/q?"+tc.query, nil))
@@ -71,7 +71,7 @@ func TestLastQueryValuesOfAHugeQuery(t *testing.T) {
 
 // The scan before the parser stays linear in the number of keys.
 func BenchmarkMayRepeatKey(b *testing.B) {
-	for _, n := range []int{4, maxQueryFields} {
+	for _, n := range []int{4, models.MaxQueryFields} {
 		raw := manyKeys(n)
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			for b.Loop() {
