@@ -201,7 +201,7 @@ func newListState(c *gin.Context, res *resource) (listState, error) {
 func exportState(c *gin.Context, res *resource) (listState, error) {
 	ls, err := newListState(c, res)
 	if err == nil {
-		err = models.CheckSearch(ls.get(paramSearch))
+		err = models.CheckAdminSearch(ls.get(paramSearch))
 	}
 	return ls, err
 }

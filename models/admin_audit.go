@@ -59,7 +59,7 @@ func (s *Store) EachAdminAuditEvent(ctx context.Context, f AdminAuditFilter, fn 
 // A search the lists refuse (too many words) is refused before anything is
 // recorded: nothing was asked that could be read.
 func (s *Store) exportAudited(ctx context.Context, objectType, search string, run func() error) error {
-	if _, err := searchWords(search); err != nil {
+	if _, err := adminSearchWords(search); err != nil {
 		return err
 	}
 	if err := s.audit(ctx, auditEntry{action: ActionExport, objectType: objectType}); err != nil {

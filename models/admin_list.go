@@ -137,7 +137,7 @@ var adminSpecs = map[string]adminSpec{
 // filter applies the search words and the date bound of q, and says
 // whether there were words to search.
 func (spec adminSpec) filter(base *gorm.DB, q AdminQuery) (filtered *gorm.DB, searching bool) {
-	words, err := searchWords(q.Search)
+	words, err := adminSearchWords(q.Search)
 	base = applyWords(base, spec.search, spec.folded, words, err)
 	if !q.Since.IsZero() {
 		base = base.Where(spec.created+" >= ?", q.Since.UTC())

@@ -32,7 +32,7 @@ func (s *Store) Lookup(ctx context.Context, objectType, query string, limit int)
 		return nil, notFound()
 	}
 	db := s.db.WithContext(ctx)
-	words, wordsErr := searchWords(query)
+	words, wordsErr := adminSearchWords(query)
 	q := applyWords(db, spec.search, spec.folded, words, wordsErr)
 	if id, err := strconv.ParseInt(strings.TrimSpace(query), 10, 64); err == nil && id > 0 {
 		q = db.Where("id = ?", id)

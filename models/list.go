@@ -369,13 +369,26 @@ const maxSearchWords = 20
 // (whatever contains the longer word contains it too), so it is dropped.
 // More than maxSearchWords words left is an Invalid error.
 func searchWords(search string) ([]string, error) {
-	tooMany := &Error{Code: Invalid, Message: fmt.Sprintf("Too many search terms: use at most %d words.", maxSearchWords)}
 	// As DRF's SearchFilter: NUL is stripped (PostgreSQL refuses it), and
 	// bytes that are not UTF-8 read as U+FFFD, as Django decodes them.
-	search = storableText(search)
+	return decisiveWords(strings.FieldsFunc(storableText(search), func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	}))
+}
+
+// adminSearchWords are searchWords for the admin panel, whose searches keep
+// quoted phrases together, as Django's admin does (phraseTerms).
+func adminSearchWords(search string) ([]string, error) {
+	return decisiveWords(phraseTerms(storableText(search)))
+}
+
+// decisiveWords are the distinct lower-cased terms that decide a search's
+// result (see searchWords), or the Invalid error for too many.
+func decisiveWords(terms []string) ([]string, error) {
+	tooMany := &Error{Code: Invalid, Message: fmt.Sprintf("Too many search terms: use at most %d words.", maxSearchWords)}
 	seen := map[string]bool{}
 	var words []string
-	for _, w := range strings.FieldsFunc(search, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
+	for _, w := range terms {
 		w = strings.ToLower(w)
 		if !seen[w] {
 			seen[w] = true
@@ -404,11 +417,11 @@ func searchWords(search string) ([]string, error) {
 	return kept, nil
 }
 
-// CheckSearch returns the error a list gives search (Invalid: too many
-// words), or nil, without running it: a HEAD of an export answers as its
-// GET would.
-func CheckSearch(search string) error {
-	_, err := searchWords(search)
+// CheckAdminSearch returns the error an admin list gives search (Invalid:
+// too many words), or nil, without running it: a HEAD of an export answers
+// as its GET would.
+func CheckAdminSearch(search string) error {
+	_, err := adminSearchWords(search)
 	return err
 }
 

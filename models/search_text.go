@@ -26,10 +26,12 @@ import (
 //
 // A search word never holds a newline (searchWords splits on it), so a
 // word is in search_text exactly when it is in one of the lowered columns:
-// the column is a faster spelling of the same test. The search keeps the
-// per-column test after it (applyWords) for the trigram indexes that serve
-// rare words, and for rows a database from an earlier version has not
-// filled yet (NULL).
+// the column is a faster spelling of the same test. (An admin search's
+// quoted phrase may hold one, typed into a URL, and then match search_text
+// across two columns: the per-column test after it still refuses the row.)
+// The search keeps the per-column test after it (applyWords) for the
+// trigram indexes that serve rare words, and for rows a database from an
+// earlier version has not filled yet (NULL).
 //
 // PostgreSQL only: SQLite searches fold case in their own scan.
 type searchText struct {
