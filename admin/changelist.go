@@ -112,6 +112,7 @@ const (
 type columnDef struct {
 	label, key string
 	numeric    bool
+	times      bool // its cells are times: the label names their zone
 }
 
 // filterDef is a sidebar filter: a query parameter and its choices.
@@ -175,7 +176,10 @@ func startOfDay(year int, month time.Month, day int, loc *time.Location) time.Ti
 }
 
 // clinicNow is the time now in the clinic's zone (TIME_ZONE).
-func (a *Admin) clinicNow() time.Time { return a.opts.Now().In(a.store.TimeZone()) }
+func (a *Admin) clinicNow() time.Time { return a.opts.Now().In(a.zone()) }
+
+// zone is the clinic's time zone (TIME_ZONE), the panel's times' zone.
+func (a *Admin) zone() *time.Location { return a.store.TimeZone() }
 
 // listState is a changelist request: its query parameters, read once.
 type listState struct {
@@ -334,7 +338,7 @@ func (a *Admin) changeList(c *gin.Context, ls listState, cols []columnDef, filte
 		AddURL: res.path + "add/" + ls.carried, AddLabel: "Add " + res.name,
 		ListURL: res.path, DeleteURL: res.path + "delete/" + ls.carried, ExportURL: ls.exportURL(),
 		Search: ls.get(paramSearch), Hidden: ls.searchKeeps(),
-		Columns: ls.columns(cols), Filters: filterPanels, Scopes: scopes,
+		Columns: ls.columns(cols, a.zone()), Filters: filterPanels, Scopes: scopes,
 		Rows: rows, Count: countLabel(page, res.name, res.plural), Pagination: pagination(ls, page),
 	}
 	if filtered || len(scopes) > 0 || ls.get(paramSearch) != "" {
@@ -356,13 +360,17 @@ func (ls listState) searchKeeps() []templates.Param {
 }
 
 // columns are the list's column headers, a sortable one linking to the
-// list ordered by it (or, when it is already, the other way round).
-func (ls listState) columns(cols []columnDef) []templates.Column {
+// list ordered by it (or, when it is already, the other way round); a
+// column of times names their zone, loc.
+func (ls listState) columns(cols []columnDef, loc *time.Location) []templates.Column {
 	order := ls.get(paramOrder)
 	sortKey, desc := strings.TrimPrefix(order, "-"), strings.HasPrefix(order, "-")
 	out := make([]templates.Column, 0, len(cols))
 	for _, col := range cols {
 		tc := templates.Column{Label: col.label, Key: col.key, Numeric: col.numeric}
+		if col.times {
+			tc.Label = zoned(col.label, loc)
+		}
 		if models.AdminSortable(ls.res.objectType, col.key) {
 			next := col.key
 			if sortKey == col.key {

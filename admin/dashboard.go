@@ -53,7 +53,7 @@ func (a *Admin) dashboard(c *gin.Context) error {
 		})
 	}
 	for i := range recent {
-		vm.Recent = append(vm.Recent, event(&recent[i]))
+		vm.Recent = append(vm.Recent, event(&recent[i], a.zone()))
 	}
 	return render(c, http.StatusOK, templates.DashboardPage(vm))
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,7 +16,7 @@ var doctors = newResource(models.ObjectDoctor, "doctor", "doctors", "Doctors", f
 var doctorColumns = []columnDef{
 	{label: "Name", key: "name"}, {label: "Specialization", key: "specialization"}, {label: "Email", key: "email"},
 	{label: "Phone", key: "phone"}, {label: "Experience (years)", key: "years_of_experience", numeric: true},
-	{label: "Created (UTC)", key: "created_at"},
+	{label: "Created", key: "created_at", times: true},
 }
 
 func (a *Admin) registerDoctors(r routes) {
@@ -63,7 +64,7 @@ func (a *Admin) listDoctors(c *gin.Context) error {
 	for _, d := range page.Items {
 		rows = append(rows, templates.Row{ID: itoa(d.ID), Label: d.Name, Cells: []templates.Cell{
 			{Text: d.Name, URL: ls.objectURL(d.ID)}, {Text: d.Specialization}, {Text: d.Email}, {Text: d.Phone},
-			{Text: strconv.Itoa(d.YearsOfExperience)}, {Text: formatTime(d.CreatedAt)},
+			{Text: strconv.Itoa(d.YearsOfExperience)}, {Text: formatTime(d.CreatedAt, a.zone())},
 		}})
 	}
 	cl, err := a.changeList(c, ls, doctorColumns, filters, rows, page.AdminPageInfo)
@@ -88,7 +89,7 @@ func (a *Admin) exportDoctors(c *gin.Context) error {
 				by = itoa(*d.CreatedByID)
 			}
 			return row(itoa(d.ID), d.Name, d.Specialization, d.Email, d.Phone, strconv.Itoa(d.YearsOfExperience),
-				by, formatTime(d.CreatedAt), formatTime(d.UpdatedAt))
+				by, formatTime(d.CreatedAt, time.UTC), formatTime(d.UpdatedAt, time.UTC))
 		})
 	})
 }
@@ -135,8 +136,8 @@ func (a *Admin) doctorForm(c *gin.Context, d *models.Doctor, v formValues) (temp
 		}
 		f.Fieldsets = append(f.Fieldsets, templates.Fieldset{Legend: "Record", Fields: []templates.Field{
 			readonly("id", "ID", itoa(d.ID)), readonly("created_by", "Added by", by),
-			readonly("created_at", "Created (UTC)", formatTime(d.CreatedAt)),
-			readonly("updated_at", "Last changed (UTC)", formatTime(d.UpdatedAt)),
+			readonly("created_at", zoned("Created", a.zone()), formatTime(d.CreatedAt, a.zone())),
+			readonly("updated_at", zoned("Last changed", a.zone()), formatTime(d.UpdatedAt, a.zone())),
 		}})
 	}
 	return f, nil

@@ -77,7 +77,7 @@ func csvSafe(s string) string {
 
 // exportAudit handles GET /admin/audit/export: the filtered audit log.
 func (a *Admin) exportAudit(c *gin.Context) error {
-	f, _, err := auditFilter(c)
+	f, _, err := auditFilter(c, a.zone())
 	if err != nil {
 		return err
 	}

@@ -12,25 +12,33 @@ import (
 	"healthcare/templates"
 )
 
-// Display formats. Times are shown in UTC, labelled as such.
+// Display formats. The panel shows times in the clinic's zone (TIME_ZONE),
+// as Django's admin shows them in its TIME_ZONE, and names the zone in the
+// label of the column or field that holds them (zoned): "Created
+// (Asia/Tokyo)". CSV exports keep UTC, as the API does: their readers are
+// programs, and a file may cross zones.
 const (
 	timeLayout = "2006-01-02 15:04:05"
 	dateLayout = "2006-01-02"
 )
 
-func formatTime(t time.Time) string {
+// formatTime is t in loc (an export's is UTC), or "" for no time.
+func formatTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(timeLayout)
+	return t.In(loc).Format(timeLayout)
 }
 
-func formatTimePtr(t *time.Time) string {
+func formatTimePtr(t *time.Time, loc *time.Location) string {
 	if t == nil {
 		return ""
 	}
-	return formatTime(*t)
+	return formatTime(*t, loc)
 }
+
+// zoned is the label of a column or field of times shown in loc.
+func zoned(label string, loc *time.Location) string { return label + " (" + loc.String() + ")" }
 
 func formatDate(d *models.Date) string {
 	if d == nil {
@@ -80,10 +88,10 @@ func label(m map[string]string, k string) string {
 	return k
 }
 
-// event formats an audit event for display.
-func event(ev *models.AuditEvent) templates.Event {
+// event formats an audit event for display, its time in loc.
+func event(ev *models.AuditEvent, loc *time.Location) templates.Event {
 	out := templates.Event{
-		When: formatTime(ev.At), Who: ev.UserEmail, Action: label(actionLabels, ev.Action), Kind: ev.Action,
+		When: formatTime(ev.At, loc), Who: ev.UserEmail, Action: label(actionLabels, ev.Action), Kind: ev.Action,
 		Source: label(sourceLabels, ev.Source), IP: ev.IP, Outcome: ev.Outcome,
 		Failed: ev.Outcome == models.OutcomeFailure,
 	}

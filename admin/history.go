@@ -70,7 +70,7 @@ func (a *Admin) history(res *resource) handlerFunc {
 		if err != nil {
 			return err
 		}
-		vm := templates.History{Layout: l, Heading: "History: " + name, ObjectURL: object}
+		vm := templates.History{Layout: l, Heading: "History: " + name, ObjectURL: object, When: zoned("When", a.zone())}
 		if res == patients {
 			vm.Note = "Every change and every view of this patient's record, through the API and this panel, newest first."
 		}
@@ -80,7 +80,7 @@ func (a *Admin) history(res *resource) handlerFunc {
 		vm.Pagination = pagination(listState{res: &resource{path: res.objectURL(id) + "history/"}, values: links}, events.AdminPageInfo)
 		showIP := currentUser(c).IsSuperuser
 		for i := range events.Items {
-			ev := event(&events.Items[i])
+			ev := event(&events.Items[i], a.zone())
 			if !showIP {
 				// Client addresses are the audit log's, which is for
 				// superusers: plain staff see who, when and through what.
@@ -95,8 +95,8 @@ func (a *Admin) history(res *resource) handlerFunc {
 // auditFilter reads the audit log's filters from the query. A value not
 // understood is refused, as the changelists' are (checkFilters): ignored,
 // the log and its export would hold more than their link says. An empty
-// field is no filter.
-func auditFilter(c *gin.Context) (f models.AdminAuditFilter, v formValues, err error) {
+// field is no filter. The from and to days are days in loc, the clinic's.
+func auditFilter(c *gin.Context, loc *time.Location) (f models.AdminAuditFilter, v formValues, err error) {
 	v = formValues{}
 	for _, k := range []string{"email", "action", "object_type", "object_id", "from", "to"} {
 		v[k] = strings.TrimSpace(c.Query(k))
@@ -122,23 +122,28 @@ func auditFilter(c *gin.Context) (f models.AdminAuditFilter, v formValues, err e
 			return f, v, refused("object_id")
 		}
 	}
+	// The days are the clinic's, as the times the log shows.
 	if s := v["from"]; s != "" {
-		if f.From, err = time.Parse(dateLayout, s); err != nil {
+		day, err := time.Parse(dateLayout, s)
+		if err != nil {
 			return f, v, refused("from")
 		}
+		f.From = startOfDay(day.Year(), day.Month(), day.Day(), loc)
 	}
 	if s := v["to"]; s != "" {
-		if f.To, err = time.Parse(dateLayout, s); err != nil {
+		day, err := time.Parse(dateLayout, s)
+		if err != nil {
 			return f, v, refused("to")
 		}
-		f.To = f.To.Add(24 * time.Hour) // the whole day
+		next := day.AddDate(0, 0, 1) // the whole day: up to the next one's start
+		f.To = startOfDay(next.Year(), next.Month(), next.Day(), loc)
 	}
 	return f, v, nil
 }
 
 // auditLog handles GET /admin/audit: superusers only.
 func (a *Admin) auditLog(c *gin.Context) error {
-	f, v, err := auditFilter(c)
+	f, v, err := auditFilter(c, a.zone())
 	if err != nil {
 		return err
 	}
@@ -160,7 +165,7 @@ func (a *Admin) auditLog(c *gin.Context) error {
 		objects = append(objects, choiceDef{objectTypeLabel(t), t})
 	}
 	vm := templates.AuditLog{
-		Layout: l,
+		Layout: l, When: zoned("When", a.zone()),
 		Filters: []templates.Field{
 			v.input("email", "email", "User email", 254, false),
 			v.selectField("action", "Action", actions),
@@ -180,7 +185,7 @@ func (a *Admin) auditLog(c *gin.Context) error {
 		}
 	}
 	for i := range events.Items {
-		vm.Events = append(vm.Events, event(&events.Items[i]))
+		vm.Events = append(vm.Events, event(&events.Items[i], a.zone()))
 	}
 	return render(c, http.StatusOK, templates.AuditLogPage(vm))
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -14,7 +15,7 @@ var mappings = newResource(models.ObjectMapping, "mapping", "mappings", "Mapping
 var mappingColumns = []columnDef{
 	{label: "ID", key: "id", numeric: true}, {label: "Patient", key: "patient"}, {label: "Doctor", key: "doctor"},
 	{label: "Specialization", key: "specialization"}, {label: "Notes", key: "notes"}, {label: "Assigned by", key: "created_by"},
-	{label: "Assigned (UTC)", key: "created_at"},
+	{label: "Assigned", key: "created_at", times: true},
 }
 
 func (a *Admin) registerMappings(r routes) {
@@ -74,7 +75,7 @@ func (a *Admin) listMappings(c *gin.Context) error {
 			by = m.CreatedBy.Email
 		}
 		row.Cells = append(row.Cells, templates.Cell{Text: spec}, templates.Cell{Text: ellipsis(m.Notes, 80)},
-			templates.Cell{Text: by}, templates.Cell{Text: formatTime(m.CreatedAt)})
+			templates.Cell{Text: by}, templates.Cell{Text: formatTime(m.CreatedAt, a.zone())})
 		rows = append(rows, row)
 	}
 	cl, err := a.changeList(c, ls, mappingColumns, filters, rows, page.AdminPageInfo)
@@ -104,7 +105,7 @@ func (a *Admin) exportMappings(c *gin.Context) error {
 			if m.CreatedBy != nil {
 				by = m.CreatedBy.Email
 			}
-			return row(itoa(m.ID), itoa(m.PatientID), pname, itoa(m.DoctorID), dname, spec, m.Notes, by, formatTime(m.CreatedAt))
+			return row(itoa(m.ID), itoa(m.PatientID), pname, itoa(m.DoctorID), dname, spec, m.Notes, by, formatTime(m.CreatedAt, time.UTC))
 		})
 	})
 }
@@ -135,7 +136,7 @@ func (a *Admin) mappingForm(c *gin.Context, m *models.Mapping, v formValues) (te
 		}
 		f.Fieldsets = append(f.Fieldsets, templates.Fieldset{Legend: "Record", Fields: []templates.Field{
 			readonly("id", "ID", itoa(m.ID)), readonly("created_by", "Assigned by", by),
-			readonly("created_at", "Assigned (UTC)", formatTime(m.CreatedAt)),
+			readonly("created_at", zoned("Assigned", a.zone()), formatTime(m.CreatedAt, a.zone())),
 		}})
 	}
 	return f, nil

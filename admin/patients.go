@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,7 +16,7 @@ var patients = newResource(models.ObjectPatient, "patient", "patients", "Patient
 var patientColumns = []columnDef{
 	{label: "Name", key: "name"}, {label: "Date of birth", key: "date_of_birth"}, {label: "Gender", key: "gender"},
 	{label: "Phone", key: "phone"}, {label: "Email", key: "email"}, {label: "Owner", key: "owner"},
-	{label: "Created (UTC)", key: "created_at"},
+	{label: "Created", key: "created_at", times: true},
 }
 
 func genderChoices(all string) []choiceDef {
@@ -64,7 +65,7 @@ func (a *Admin) listPatients(c *gin.Context) error {
 		}
 		rows = append(rows, templates.Row{ID: itoa(p.ID), Label: p.Name, Cells: []templates.Cell{
 			{Text: p.Name, URL: ls.objectURL(p.ID)}, {Text: formatDate(p.DateOfBirth)}, {Text: capitalize(p.Gender)},
-			{Text: p.Phone}, {Text: p.Email}, owner, {Text: formatTime(p.CreatedAt)},
+			{Text: p.Phone}, {Text: p.Email}, owner, {Text: formatTime(p.CreatedAt, a.zone())},
 		}})
 	}
 	cl, err := a.changeList(c, ls, patientColumns, patientFilters, rows, page.AdminPageInfo)
@@ -89,7 +90,7 @@ func (a *Admin) exportPatients(c *gin.Context) error {
 				owner = p.CreatedBy.Email
 			}
 			return row(itoa(p.ID), p.Name, formatDate(p.DateOfBirth), p.Gender, p.Phone, p.Email, p.Address, p.MedicalHistory,
-				itoa(p.CreatedByID), owner, formatTime(p.CreatedAt), formatTime(p.UpdatedAt))
+				itoa(p.CreatedByID), owner, formatTime(p.CreatedAt, time.UTC), formatTime(p.UpdatedAt, time.UTC))
 		})
 	})
 }
@@ -128,8 +129,8 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 	record := []templates.Field{owner}
 	if p != nil {
 		record = append(record, readonly("id", "ID", itoa(p.ID)),
-			readonly("created_at", "Created (UTC)", formatTime(p.CreatedAt)),
-			readonly("updated_at", "Last changed (UTC)", formatTime(p.UpdatedAt)))
+			readonly("created_at", zoned("Created", a.zone()), formatTime(p.CreatedAt, a.zone())),
+			readonly("updated_at", zoned("Last changed", a.zone()), formatTime(p.UpdatedAt, a.zone())))
 	}
 	f := fr.form(templates.Form{
 		Fieldsets: []templates.Fieldset{
@@ -149,7 +150,7 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 			{Legend: "Record", Fields: record},
 		},
 		Inline: &templates.Inline{
-			Title: "Assigned doctors", Columns: []string{"Doctor", "Specialization", "Notes", "Assigned (UTC)"},
+			Title: "Assigned doctors", Columns: []string{"Doctor", "Specialization", "Notes", zoned("Assigned", a.zone())},
 			Description: "Tick a doctor to remove the assignment, or choose one below to assign; both happen when you save.",
 			RemoveName:  "remove_mapping", Empty: "No doctor is assigned yet.",
 			Add: []templates.Field{
@@ -166,7 +167,7 @@ func (a *Admin) patientForm(c *gin.Context, p *models.Patient, v formValues, ms 
 		} else {
 			row.Cells = []templates.Cell{{Text: row.Label}, {}}
 		}
-		row.Cells = append(row.Cells, templates.Cell{Text: m.Notes}, templates.Cell{Text: formatTime(m.CreatedAt)})
+		row.Cells = append(row.Cells, templates.Cell{Text: m.Notes}, templates.Cell{Text: formatTime(m.CreatedAt, a.zone())})
 		f.Inline.Rows = append(f.Inline.Rows, row)
 	}
 	return f, nil

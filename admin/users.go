@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,7 +17,7 @@ var users = newResource(models.ObjectUser, "user", "users", "Users", true)
 var userColumns = []columnDef{
 	{label: "Email", key: "email"}, {label: "Name", key: "name"}, {label: "Active", key: "is_active"},
 	{label: "Staff", key: "is_staff"}, {label: "Superuser", key: "is_superuser"},
-	{label: "Joined (UTC)", key: "date_joined"}, {label: "Last login (UTC)", key: "last_login"},
+	{label: "Joined", key: "date_joined", times: true}, {label: "Last login", key: "last_login", times: true},
 }
 
 var yesNoChoices = []choiceDef{{"All", ""}, {"Yes", "1"}, {"No", "0"}}
@@ -57,7 +58,7 @@ func (a *Admin) listUsers(c *gin.Context) error {
 	for _, u := range page.Items {
 		rows = append(rows, templates.Row{ID: itoa(u.ID), Label: u.Email, Cells: []templates.Cell{
 			{Text: u.Email, URL: ls.objectURL(u.ID)}, {Text: u.Name}, yesNo(u.IsActive), yesNo(u.IsStaff),
-			yesNo(u.IsSuperuser), {Text: formatTime(u.DateJoined)}, {Text: formatTimePtr(u.LastLogin)},
+			yesNo(u.IsSuperuser), {Text: formatTime(u.DateJoined, a.zone())}, {Text: formatTimePtr(u.LastLogin, a.zone())},
 		}})
 	}
 	cl, err := a.changeList(c, ls, userColumns, userFilters, rows, page.AdminPageInfo)
@@ -77,7 +78,7 @@ func (a *Admin) exportUsers(c *gin.Context) error {
 	return a.writeCSV(c, "users", header, func(row func(...string) error) error {
 		return a.store.EachAdminUser(c.Request.Context(), userFilter(ls), ls.query(a.clinicNow()), func(u *models.User) error {
 			return row(itoa(u.ID), u.Email, u.Name, boolText(u.IsActive), boolText(u.IsStaff), boolText(u.IsSuperuser),
-				formatTime(u.DateJoined), formatTimePtr(u.LastLogin))
+				formatTime(u.DateJoined, time.UTC), formatTimePtr(u.LastLogin, time.UTC))
 		})
 	})
 }
@@ -127,8 +128,8 @@ func (a *Admin) userForm(c *gin.Context, u *models.User, v formValues) (template
 			readonly("password_info", "Password",
 				"Set. Passwords are stored as one-way hashes, so there is no way to see one; use the password form to set a new one."),
 			readonly("id", "ID", itoa(u.ID)),
-			readonly("date_joined", "Joined (UTC)", formatTime(u.DateJoined)),
-			readonly("last_login", "Last login (UTC)", formatTimePtr(u.LastLogin)),
+			readonly("date_joined", zoned("Joined", a.zone()), formatTime(u.DateJoined, a.zone())),
+			readonly("last_login", zoned("Last login", a.zone()), formatTimePtr(u.LastLogin, a.zone())),
 		}})
 	}
 	return f, nil

@@ -143,8 +143,8 @@ type Config struct {
 	// TimeZone is TIME_ZONE, Django's setting of that name (an IANA name,
 	// default UTC): the clinic's zone, which says what "today" is: the
 	// latest date of birth accepted, and where the admin's Today, This
-	// month and This year filters begin. Times are stored and shown in UTC
-	// whatever it is.
+	// month and This year filters begin; the admin panel shows times in it.
+	// Times are stored in UTC, and the API and exports give them in UTC.
 	TimeZone *time.Location
 
 	// HashConcurrency is PASSWORD_HASH_CONCURRENCY, the number of password

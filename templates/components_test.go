@@ -143,7 +143,10 @@ func TestEventTableAndMessages(t *testing.T) {
 	doc := renderDoc(t, EventTable([]Event{{
 		When: "2026-11-25 10:00:00", Who: "lisa@clinic.example", Action: "Changed", Kind: "update", Object: "Patient #3",
 		ObjectURL: "/admin/patients/3/", Source: "Admin", Changes: []Change{{Field: "phone", Old: "1", New: "2"}},
-	}}, true))
+	}}, true, "When (Europe/Oslo)"))
+	if got := doc.Find("thead th").First().Text(); got != "When (Europe/Oslo)" {
+		t.Errorf("time column = %q", got)
+	}
 	if got := strings.Join(strings.Fields(byTestID(doc, "event-change").Text()), " "); got != "phone 1 → 2" {
 		t.Errorf("change = %q", got)
 	}

@@ -213,6 +213,7 @@ type History struct {
 	Heading    string
 	ObjectURL  string
 	Events     []Event
+	When       string // the events' time column's label, naming its zone
 	Note       string
 	Count      string // "3 events", "More than 1000 events"
 	Pagination Pagination
@@ -238,6 +239,7 @@ type AuditLog struct {
 	Layout
 	Filters    []Field
 	Events     []Event
+	When       string // as History's
 	Count      string
 	Pagination Pagination
 	ExportURL  string
