@@ -170,6 +170,34 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 	if _, err := store.Session(ctx, b, now.Add(50*time.Minute), limits.Idle); models.ErrorCode(err) != models.NotFound {
 		t.Fatalf("idle session: %v", err)
 	}
+	// A session in use stays alive however short its idle timeout: its
+	// requests are recorded often enough (a tenth of the timeout, at most a
+	// minute apart), so it ends only when idle passes without one.
+	short := models.NewSessionToken()
+	if err := store.SaveSession(ctx, short, &u.ID, `{}`, now, limits); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 10; i++ {
+		if _, err := store.Session(ctx, short, now.Add(time.Duration(i)*2*time.Second), 4*time.Second); err != nil {
+			t.Fatalf("a session used every 2 s with a 4 s idle timeout ended at %d s: %v", 2*i, err)
+		}
+	}
+	if _, err := store.Session(ctx, short, now.Add(24*time.Second), 4*time.Second); models.ErrorCode(err) != models.NotFound {
+		t.Fatalf("a session unused for 4 s with a 4 s idle timeout: %v", err)
+	}
+	// Under the default, requests are recorded a minute apart at most: one
+	// 61 s after the last recorded one keeps the session for 29 min more.
+	if err := store.SaveSession(ctx, short, &u.ID, `{}`, now, limits); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Duration{61 * time.Second, 30*time.Minute + 60*time.Second} {
+		if _, err := store.Session(ctx, short, now.Add(at), limits.Idle); err != nil {
+			t.Fatalf("a session used at %v under a 30 min idle timeout: %v", at, err)
+		}
+	}
+	if err := store.DeleteSession(ctx, short); err != nil {
+		t.Fatal(err)
+	}
 	n, err := store.PurgeExpiredSessions(ctx, now.Add(13*time.Hour), limits.Idle)
 	if err != nil || n != 0 {
 		t.Fatalf("purge = %d, %v (expired rows are deleted when read)", n, err)

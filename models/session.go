@@ -37,8 +37,20 @@ type SessionTimeouts struct {
 }
 
 // touchEvery is how stale LastSeenAt may get before a read refreshes it:
-// one write a minute per session instead of one per request.
+// one write a minute per session instead of one per request. A session
+// then ends up to that long before idle has passed since its last request,
+// so a tenth of idle is the bound when shorter: a session in use every few
+// seconds under an idle timeout of seconds was cut off, since no request
+// was ever recorded.
 const touchEvery = time.Minute
+
+// touchAfter is touchEvery for an idle timeout of idle.
+func touchAfter(idle time.Duration) time.Duration {
+	if idle > 0 && idle/10 < touchEvery {
+		return idle / 10
+	}
+	return touchEvery
+}
 
 // NewSessionToken returns a fresh random session token for a cookie.
 func NewSessionToken() string {
@@ -76,7 +88,7 @@ func (s *Store) Session(ctx context.Context, token string, now time.Time, idle t
 		}
 		return nil, notFound()
 	}
-	if now.Sub(ss.LastSeenAt) >= touchEvery {
+	if now.Sub(ss.LastSeenAt) >= touchAfter(idle) {
 		ss.LastSeenAt = now
 		if err := db.Model(&Session{}).Where("id = ?", ss.ID).UpdateColumn("last_seen_at", now).Error; err != nil {
 			return nil, translate(err)
