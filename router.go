@@ -90,7 +90,8 @@ func newRouter(d routerDeps) (*gin.Engine, error) {
 		// access log has them; outside Recovery, so a panic's 500 is too.
 		r.Use(d.metrics.Middleware)
 	}
-	r.Use(securityHeaders(d.cfg.SecureCookies), allowedHosts(d.cfg.AllowedHosts), cors(d.cfg.CORSAllowedOrigins))
+	r.Use(securityHeaders(d.cfg.SecureCookies), allowedHosts(d.cfg.AllowedHosts), cors(d.cfg.CORSAllowedOrigins),
+		publicScheme(d.cfg.TrustedProxies, d.cfg.SecureCookies))
 	// Password hashes leave the last core to other requests while there
 	// are any (models.Hasher.ShareCPUWith).
 	var inFlight atomic.Int64

@@ -121,7 +121,7 @@ type Config struct {
 	ShutdownDelay time.Duration
 
 	// TrustedProxies is TRUSTED_PROXIES, comma-separated IPs or CIDRs whose
-	// X-Forwarded-For is believed. Nil means none; note that gin trusts every
+	// X-Forwarded-For (and X-Forwarded-Proto) is believed. Nil means none; note that gin trusts every
 	// proxy unless SetTrustedProxies(nil) is called, so pass it through even
 	// when empty.
 	TrustedProxies []string
@@ -197,8 +197,8 @@ type Config struct {
 	MetricsAddr string
 
 	// SecureCookies is SECURE_COOKIES (default false because development runs
-	// over plain HTTP). When true the server sends HSTS and marks cookies
-	// Secure.
+	// over plain HTTP). When true the server sends HSTS, marks cookies
+	// Secure, and builds https links.
 	SecureCookies bool
 
 	// SessionIdleTimeout is ADMIN_SESSION_IDLE_TIMEOUT (default 30m): an

@@ -104,13 +104,14 @@ func link(c *gin.Context, param, value string) *string {
 	return &s
 }
 
-// scheme is https when the connection is TLS, or when a trusted proxy says
-// so (gin only resolves a forwarded client IP for trusted proxies).
+// scheme is the scheme clients reached the server by: the router's
+// publicScheme records it in the request's URL (from TLS, SECURE_COOKIES or
+// a trusted proxy's X-Forwarded-Proto); a bare connection's otherwise.
 func scheme(c *gin.Context) string {
-	if c.Request.TLS != nil {
-		return "https"
+	if s := c.Request.URL.Scheme; s != "" {
+		return s
 	}
-	if c.ClientIP() != c.RemoteIP() && strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") {
+	if c.Request.TLS != nil {
 		return "https"
 	}
 	return "http"
