@@ -63,7 +63,7 @@ func TestAdminShowsTimesInTheClinicsZone(t *testing.T) {
 
 	// The audit log's days are Tokyo's: the view is on the 3rd there.
 	for day, want := range map[string]bool{"2026-01-03": true, "2026-01-02": false} {
-		res := cl.get("/admin/audit/?object_type=patient&from=" + day + "&to=" + day).want(t, http.StatusOK)
+		res := cl.get("/admin/audit/?object_type=patient&from="+day+"&to="+day).want(t, http.StatusOK)
 		if got := res.has(t, "events") && strings.Contains(res.text(t, "events"), shown); got != want {
 			t.Errorf("audit log for %s lists the view at %s UTC: %v, want %v", day, utc, got, want)
 		}
