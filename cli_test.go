@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"net/http"
@@ -389,6 +390,31 @@ func TestCLIExitCodes(t *testing.T) {
 	// A broken configuration is a plain failure too.
 	if code, stderr := exitCode([]string{"-migrate"}, "DEBUG=maybe"); code != 1 || !strings.Contains(stderr, "DEBUG") {
 		t.Errorf("DEBUG=maybe: exited %d, want 1; stderr %q", code, stderr)
+	}
+
+	// A server that cannot run says why in its log's format, on one line
+	// (pgx gives a line to each address it tried), the password hidden.
+	for _, format := range []string{"json", "text"} {
+		code, stderr := exitCode(nil, "LOG_FORMAT="+format, "ADDR=127.0.0.1:0",
+			"DATABASE_URL=postgres://u:s3cretpw@127.0.0.1:1/x?sslmode=prefer")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		last := lines[len(lines)-1]
+		if code != 1 || strings.Contains(stderr, "s3cretpw") || strings.Contains(stderr, "healthcare:") {
+			t.Errorf("LOG_FORMAT=%s, no database: exited %d, want 1; stderr %q", format, code, stderr)
+		}
+		if format == "json" {
+			var rec struct{ Level, Msg, Error string }
+			for _, l := range lines {
+				if err := json.Unmarshal([]byte(l), &rec); err != nil {
+					t.Errorf("LOG_FORMAT=json: a line that is not JSON: %q", l)
+				}
+			}
+			if rec.Level != "ERROR" || !strings.Contains(rec.Error, "connection refused") {
+				t.Errorf("LOG_FORMAT=json: last record %+v, want the error", rec)
+			}
+		} else if !strings.Contains(last, "level=ERROR") || !strings.Contains(last, "connection refused") {
+			t.Errorf("LOG_FORMAT=text: last line %q, want the error", last)
+		}
 	}
 
 	// -healthcheck probes /healthz at ADDR, from the environment or from

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -31,20 +32,36 @@ func main() {
 	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	var usage usageError
+	var logged loggedError
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 	case errors.As(err, &usage):
-		fmt.Fprintln(os.Stderr, "healthcare:", err)
+		fmt.Fprintln(os.Stderr, "healthcare:", oneLine(err))
 		os.Exit(2)
+	case errors.As(err, &logged):
+		os.Exit(1)
 	default:
-		fmt.Fprintln(os.Stderr, "healthcare:", err)
+		fmt.Fprintln(os.Stderr, "healthcare:", oneLine(err))
 		os.Exit(1)
 	}
 }
 
 // usageError is a command line that does not parse (exit code 2).
 type usageError struct{ error }
+
+// loggedError is an error the server's log has recorded already (exit
+// code 1, nothing more printed).
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// oneLine is err's message on one line: a driver's error can hold several
+// (pgx lists each address it tried on its own line), which a log shipper
+// reading lines splits into events that explain nothing.
+func oneLine(err error) string {
+	return strings.NewReplacer(":\n\t", ": ", "\n\t", "; ", "\n", "; ").Replace(err.Error())
+}
 
 // commandLine is what the flags ask for: a mode (one of modeFlags' names,
 // or "" to serve) and the mode's values.
@@ -98,7 +115,7 @@ func parseCommandLine(args []string, stderr io.Writer) (commandLine, error) {
 
 // run is the whole program, with its environment passed in so tests can
 // run it too.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	cl, err := parseCommandLine(args, stderr)
 	if err != nil {
 		return err
@@ -124,6 +141,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	if cl.mode == "" {
+		// Why a server stopped belongs in its log, in the log's format (one
+		// JSON record under LOG_FORMAT=json), not in a plain line beside it.
+		defer func() {
+			if err != nil {
+				log.Error("the server cannot run", slog.String("error", oneLine(err)))
+				err = loggedError{err}
+			}
+		}()
+	}
 	if cfg.SecretGenerated {
 		log.Warn("SECRET_KEY is not set: using a random key for this run (DEBUG mode, or nothing configured). API tokens will not survive a restart. Set SECRET_KEY before deploying.")
 	}
