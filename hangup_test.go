@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,4 +341,61 @@ func TestHangUpDuringAnExport(t *testing.T) {
 			strings.Join(lines, "\n"))
 	}
 	wantExportEvents(t, app, models.OutcomeSuccess, models.OutcomeFailure)
+}
+
+// A download the server's shutdown cuts (its requests' context cancelled
+// with errShuttingDown) is logged with that cause, not as the database's
+// "unavailable", which sent operators looking for a database outage.
+func TestShutdownCutOfAnExportNamesItsCause(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	ps := make([]models.Patient, 700) // more than one batch of the export (500)
+	for i := range ps {
+		ps[i] = models.Patient{Name: "Patient " + strconv.Itoa(i), CreatedByID: owner.ID, Gender: "other"}
+	}
+	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
+		t.Fatal(err)
+	}
+	requests, cutRequests := requestsContext()
+	defer cutRequests()
+	var reads atomic.Int32
+	db, name := app.store.DB(), "test:shutdown-at-second-export-batch"
+	err := db.Callback().Query().Before("gorm:query").Register(name, func(tx *gorm.DB) {
+		if tx.Statement.Table == "patients" && reads.Add(1) == 2 {
+			cutRequests()
+			<-tx.Statement.Context.Done()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Callback().Query().Remove(name) })
+
+	srv := httptest.NewUnstartedServer(app.router)
+	srv.Config.BaseContext = func(net.Listener) context.Context { return requests }
+	srv.Start()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/patients/export/", nil)
+	for _, c := range cl.cookies {
+		req.AddCookie(c)
+	}
+	if resp, err := srv.Client().Do(req); err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Fatal("the download read as complete")
+		}
+	}
+	srv.Close() // waits for the handler's end, and its log lines
+	var cut string
+	for _, line := range strings.Split(app.logs.String(), "\n") {
+		if strings.Contains(line, "csv export cut short") {
+			cut = line
+		}
+	}
+	if !strings.Contains(cut, "level=ERROR") || !strings.HasSuffix(cut, `error="the server is shutting down"`) {
+		t.Errorf("the shutdown's cut of an export is logged as %q, want an error naming the shutdown", cut)
+	}
 }

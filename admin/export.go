@@ -58,8 +58,10 @@ func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func
 	if models.ClientGone(ctx) {
 		level = slog.LevelInfo
 	}
+	// The request's end, when it ended, rather than what the database made
+	// of it ("unavailable"): the shutdown's cut names itself.
 	a.log.Log(ctx, level, "csv export cut short", slog.String("export", name),
-		slog.String("request_id", c.Writer.Header().Get("X-Request-ID")), slog.Any("error", err))
+		slog.String("request_id", c.Writer.Header().Get("X-Request-ID")), slog.Any("error", models.CauseOf(ctx, err)))
 	panic(http.ErrAbortHandler)
 }
 
