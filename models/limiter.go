@@ -21,11 +21,13 @@ type Limiter struct {
 	mu      sync.Mutex
 	windows map[string]*window
 	sweep   time.Time
+	settled chan struct{} // closed, and replaced, when a reserved event settles
 }
 
 type window struct {
-	start time.Time
-	count int
+	start   time.Time
+	count   int
+	pending int // of count, events reserved and not settled yet (Reserve)
 }
 
 // NewLimiter returns a Limiter of l events per window, on clock now.
@@ -33,7 +35,7 @@ func NewLimiter(l Limit, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{limit: l, now: now, windows: map[string]*window{}}
+	return &Limiter{limit: l, now: now, windows: map[string]*window{}, settled: make(chan struct{})}
 }
 
 // current returns key's live window, or nil. Callers hold mu.
@@ -60,36 +62,83 @@ func (w *Limiter) current(key string, now time.Time) *window {
 // and the count happen under one lock: concurrent callers never get more
 // than the limit between them.
 func (w *Limiter) Take(key string) (time.Duration, bool) {
+	wait, ok, _ := w.take(key, false)
+	return wait, ok
+}
+
+// Reserve is Take for an event whose outcome is not known yet (a password
+// being checked): it counts until it settles, with Keep (it counts), Undo
+// (it does not) or Reset. Refused while some of key's events are still
+// pending, it also returns a channel closed when one of the limiter's
+// reserved events settles: the refusal may be lifted then. Twelve
+// concurrent right passwords for one email were otherwise refused past
+// the tenth, told to wait the lock's 15 minutes, a lock no failure had
+// earned.
+func (w *Limiter) Reserve(key string) (wait time.Duration, ok bool, settled <-chan struct{}) {
+	return w.take(key, true)
+}
+
+func (w *Limiter) take(key string, reserve bool) (time.Duration, bool, <-chan struct{}) {
 	if w.limit.Events <= 0 {
-		return 0, true
+		return 0, true, nil
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.now()
 	win := w.current(key, now)
 	if win != nil && win.count >= w.limit.Events {
-		return win.start.Add(w.limit.Window).Sub(now), false
+		var settled <-chan struct{}
+		if win.pending > 0 {
+			settled = w.settled
+		}
+		return win.start.Add(w.limit.Window).Sub(now), false, settled
 	}
 	if win == nil {
 		win = &window{start: now}
 		w.windows[key] = win
 	}
 	win.count++
-	return 0, true
+	if reserve {
+		win.pending++
+	}
+	return 0, true, nil
 }
 
-// Undo takes back one event of key (one that turned out not to count).
+// Keep settles a reserved event of key as counted.
+func (w *Limiter) Keep(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if win := w.windows[key]; win != nil && win.pending > 0 {
+		win.pending--
+	}
+	w.announce()
+}
+
+// Undo takes back one event of key (one that turned out not to count),
+// settling it if it was reserved.
 func (w *Limiter) Undo(key string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if win := w.windows[key]; win != nil && win.count > 0 {
 		win.count--
+		if win.pending > 0 {
+			win.pending--
+		}
 	}
+	w.announce()
 }
 
-// Reset forgets key (a successful login clears its failures).
+// Reset forgets key (a successful login clears its failures), settling
+// its reserved events.
 func (w *Limiter) Reset(key string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.windows, key)
+	w.announce()
+}
+
+// announce wakes the callers that Reserve refused. Callers hold mu.
+func (w *Limiter) announce() {
+	close(w.settled)
+	w.settled = make(chan struct{})
 }

@@ -59,7 +59,7 @@ func (g *LoginGuard) Admit(ip string) error {
 // login gives (tokens, a session).
 func (g *LoginGuard) Check(ctx context.Context, email, password string, accept func(*User) error) (*User, error) {
 	var u *User
-	err := g.guess(email, func() (bool, error) {
+	err := g.guess(ctx, email, func() (bool, error) {
 		var err error
 		if u, err = g.store.Authenticate(ctx, email, password); err != nil {
 			if ErrorCode(err) == Unauthorized {
@@ -85,7 +85,7 @@ func (g *LoginGuard) Check(ctx context.Context, email, password string, accept f
 // other doors) faster than the login form could, and a locked email is
 // refused with a *Throttled error.
 func (g *LoginGuard) ChangePassword(ctx context.Context, u *User, oldPassword, newField, password, keepToken string, found FieldErrors) error {
-	return g.guess(u.Email, func() (bool, error) {
+	return g.guess(ctx, u.Email, func() (bool, error) {
 		err := g.store.ChangeOwnPassword(ctx, u.ID, oldPassword, newField, password, keepToken, found)
 		var e *Error
 		return errors.As(err, &e) && len(e.Fields["old_password"]) > 0, err
@@ -97,22 +97,45 @@ func (g *LoginGuard) ChangePassword(ctx context.Context, u *User, oldPassword, n
 // is locked), so concurrent guesses cannot overshoot the lock. A wrong
 // password (attempt says so) keeps the slot; any other failure gives it
 // back (the password was right, or never checked); a success resets the
-// email's count.
-func (g *LoginGuard) guess(email string, attempt func() (wrongPassword bool, err error)) error {
+// email's count. While the slots are full only of checks still running,
+// it waits for them (within ctx): they may turn out right, and free theirs.
+func (g *LoginGuard) guess(ctx context.Context, email string, attempt func() (wrongPassword bool, err error)) error {
 	key := emailLimitKey(email)
-	if wait, ok := g.perEmail.Take(key); !ok {
-		return &Throttled{Limiter: "login_email", Wait: wait}
+	for {
+		wait, ok, settled := g.perEmail.Reserve(key)
+		if ok {
+			break
+		}
+		if settled == nil {
+			return &Throttled{Limiter: "login_email", Wait: wait}
+		}
+		select {
+		case <-settled:
+		case <-ctx.Done():
+			// The checks before it did not finish in time: the lock is
+			// theirs, not failures', so it may lift at once.
+			return &Throttled{Limiter: "login_email", Wait: time.Second}
+		}
 	}
-	wrong, err := attempt()
-	switch {
-	case wrong:
-	case err != nil:
-		g.perEmail.Undo(key)
-	default:
-		g.perEmail.Reset(key)
-	}
+	// Settled however attempt ends: a slot left pending would keep later
+	// attempts waiting for it until the window ends.
+	wrong, err := false, errCheckUnfinished
+	defer func() {
+		switch {
+		case wrong:
+			g.perEmail.Keep(key)
+		case err != nil:
+			g.perEmail.Undo(key)
+		default:
+			g.perEmail.Reset(key)
+		}
+	}()
+	wrong, err = attempt()
 	return err
 }
+
+// errCheckUnfinished is a password check's outcome until it returns.
+var errCheckUnfinished = errors.New("the password check did not finish")
 
 // LoggedIn reports a login that Check accepted and the caller completed.
 func (g *LoginGuard) LoggedIn() { g.onLogin(true) }

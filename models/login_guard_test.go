@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,5 +122,94 @@ func TestLoginGuardLongEmails(t *testing.T) {
 	}
 	if _, err := g.Check(ctx, long+"y", "wrong", nil); models.ErrorCode(err) != models.Unauthorized {
 		t.Fatalf("another long email is locked with the first: %v", err)
+	}
+}
+
+// Reserved events count against the limit until they settle; a refusal
+// while some are pending says when one settles, so that it may be tried
+// again; settled as not counting, they free their slots.
+func TestLimiterReservations(t *testing.T) {
+	t.Parallel()
+	l := models.NewLimiter(models.Limit{Events: 2, Window: time.Minute}, nil)
+	for range 2 {
+		if _, ok, _ := l.Reserve("k"); !ok {
+			t.Fatal("a reservation under the limit refused")
+		}
+	}
+	wait, ok, settled := l.Reserve("k")
+	if ok || settled == nil || wait <= 0 {
+		t.Fatalf("at the limit with two pending: ok %v, settled %v, wait %v", ok, settled, wait)
+	}
+	l.Undo("k") // one turned out not to count
+	select {
+	case <-settled:
+	default:
+		t.Fatal("a settled reservation woke no one")
+	}
+	if _, ok, _ := l.Reserve("k"); !ok {
+		t.Fatal("a slot given back was not free")
+	}
+	l.Keep("k")
+	l.Keep("k")
+	if _, ok, settled := l.Reserve("k"); ok || settled != nil {
+		t.Fatalf("at the limit with every event counted: ok %v, settled %v; want a plain refusal", ok, settled)
+	}
+	// Take's events are never pending.
+	if _, ok, settled := l.Reserve("other"); !ok || settled != nil {
+		t.Fatal("another key")
+	}
+	l.Take("other")
+	if _, ok, settled := l.Reserve("other"); ok || settled == nil {
+		t.Fatalf("one pending of two: ok %v, settled %v", ok, settled)
+	}
+}
+
+// More concurrent logins with the right password than the per-email lock
+// allows all succeed: a check waits for the checks still running instead
+// of being refused, 429 "available in 900 seconds", by a lock that no
+// failure had earned.
+func TestLoginGuardConcurrentRightPasswords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := modelstest.Store(t)
+	const password = "correct-Horse-battery-9"
+	u, err := s.CreateUser(ctx, models.NewUser{Name: "Shared", Email: "shared@example.com", Password: password, IsActive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perIP := models.NewLimiter(models.Limit{}, nil)
+	perEmail := models.NewLimiter(models.Limit{Events: 2, Window: 15 * time.Minute}, nil)
+	g := models.NewLoginGuard(s, perIP, perEmail, nil)
+	// Each hash, once it has its slot, waits until every login has asked:
+	// the later ones find the email's slots taken by checks still running.
+	const logins = 6
+	var asked sync.WaitGroup
+	asked.Add(logins)
+	s.Hasher().ShareCPUWith(func() int64 {
+		asked.Wait()
+		return 0
+	})
+	errs := make(chan error, logins)
+	for range logins {
+		go func() {
+			checked := make(chan struct{})
+			go func() {
+				// Asked once its reservation is refused or taken: give it
+				// the time a refusal would take, then count it as asked.
+				select {
+				case <-checked:
+				case <-time.After(200 * time.Millisecond):
+				}
+				asked.Done()
+			}()
+			_, err := g.Check(ctx, u.Email, password, nil)
+			close(checked)
+			errs <- err
+		}()
+	}
+	for range logins {
+		if err := <-errs; err != nil {
+			t.Errorf("a concurrent login with the right password: %v", err)
+		}
 	}
 }
