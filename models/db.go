@@ -70,6 +70,7 @@ func Open(ctx context.Context, driverName, dsn string, pool PoolOptions) (*gorm.
 	case SQLite:
 		registerSQLiteFunctions.Do(registerUnicodeLower)
 		registerSQLiteImmediate()
+		createPrivate(dsn)
 		dialector = &sqlite.Dialector{DriverName: sqliteImmediateDriver, DSN: sqliteDSN(dsn)}
 		// No gorm.Config.PrepareStmt: go-sqlite parses a prepared statement
 		// again at each execution (its Stmt keeps only the text), so the
@@ -274,6 +275,22 @@ func explainSQLiteOpen(path string, err error) error {
 		return fmt.Errorf("%q is a directory (%w)", path, err)
 	}
 	return fmt.Errorf("cannot open %q: check that this process may write to %q (%w)", path, dir, err)
+}
+
+// createPrivate creates the SQLite database file path, when it is a plain
+// path to no file yet, readable and writable by its owner only: it holds
+// patients' records and password hashes, and SQLite would create it
+// world-readable under the usual umask (022). SQLite gives the -wal and
+// -shm files it creates beside it the database file's mode. An existing
+// file keeps the mode its operator gave it; a failure here is left to
+// SQLite's own open to report (explainSQLiteOpen).
+func createPrivate(path string) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return
+	}
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		_ = f.Close()
+	}
 }
 
 // Close closes the pool behind db.

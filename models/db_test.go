@@ -231,6 +231,43 @@ func TestOpenSQLitePathWithSpecialCharacters(t *testing.T) {
 	}
 }
 
+// A new SQLite database, and the -wal and -shm files beside it, are for
+// their owner only: they hold patients' records and password hashes (SQLite
+// made them world-readable under umask 022). An existing file keeps the
+// mode its operator gave it.
+func TestOpenSQLiteCreatesAPrivateFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.db")
+	db := openSQLiteForTest(t, path, true)
+	if err := db.Exec("CREATE TABLE t (x INTEGER)").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("INSERT INTO t VALUES (1)").Error; err != nil { // the WAL holds it
+		t.Fatal(err)
+	}
+	for _, name := range []string{"new.db", "new.db-wal", "new.db-shm"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s: mode %v, want no access for group and others", name, perm)
+		}
+	}
+	kept := filepath.Join(dir, "kept.db")
+	if err := os.WriteFile(kept, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(kept, 0o640); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	openSQLiteForTest(t, kept, true)
+	if st, err := os.Stat(kept); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("an existing database's mode changed: %v, %v", st.Mode(), err)
+	}
+}
+
 func TestOpenUnknownDriver(t *testing.T) {
 	t.Parallel()
 	if _, err := Open(context.Background(), "mysql", "x", PoolOptions{}); err == nil || !strings.Contains(err.Error(), "unknown driver") {
