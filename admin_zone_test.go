@@ -21,7 +21,7 @@ func TestAdminShowsTimesInTheClinicsZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	app.store.SetTimeZone(tokyo)
-	_, cl := app.admSuper(t)
+	superuser, cl := app.admSuper(t)
 	owner := app.admUser(t, false, false)
 	p := app.admPatient(t, owner.ID, "Zone Zed")
 	// 20:30 UTC on the 2nd of January is 05:30 on the 3rd in Tokyo (UTC+9).
@@ -61,6 +61,17 @@ func TestAdminShowsTimesInTheClinicsZone(t *testing.T) {
 		t.Errorf("history = %q, want its times in Tokyo's zone", events)
 	}
 
+	// The dashboard's recent actions say which zone their times are in.
+	change := models.AuditEvent{At: at, UserID: &superuser.ID, UserEmail: superuser.Email, Action: models.ActionUpdate,
+		ObjectType: models.ObjectPatient, ObjectID: &p.ID, Source: "admin", Outcome: models.OutcomeSuccess, Changes: "{}"}
+	if err := app.store.DB().Create(&change).Error; err != nil {
+		t.Fatal(err)
+	}
+	dash := cl.get("/admin/").want(t, http.StatusOK)
+	if got := dash.text(t, "recent-actions"); !strings.Contains(got, shown) || dash.text(t, "recent-zone") != "Times in Asia/Tokyo." {
+		t.Errorf("dashboard's recent actions = %q, want %s and the zone named", got, shown)
+	}
+
 	// The audit log's days are Tokyo's: the view is on the 3rd there.
 	for day, want := range map[string]bool{"2026-01-03": true, "2026-01-02": false} {
 		res := cl.get("/admin/audit/?object_type=patient&from="+day+"&to="+day).want(t, http.StatusOK)
@@ -72,7 +83,16 @@ func TestAdminShowsTimesInTheClinicsZone(t *testing.T) {
 	// An export is for programs: UTC, as before.
 	res := cl.get("/admin/patients/export/?q=zone").want(t, http.StatusOK)
 	records, err := csv.NewReader(strings.NewReader(res.Body.String())).ReadAll()
-	if err != nil || len(records) != 2 || records[0][10] != "created_at" || records[1][10] != utc {
-		t.Errorf("export = %q (%v), want created_at %s", records, err, utc)
+	if err != nil || len(records) != 2 || records[0][10] != "created_at_utc" || records[1][10] != utc {
+		t.Errorf("export = %q (%v), want created_at_utc %s", records, err, utc)
+	}
+	for _, list := range []string{"doctors", "mappings", "users"} {
+		header := cl.get("/admin/"+list+"/export/").want(t, http.StatusOK).Body.String()
+		header, _, _ = strings.Cut(header, "\n")
+		for _, col := range strings.Split(strings.TrimSpace(header), ",") {
+			if (strings.Contains(col, "_at") || strings.Contains(col, "date_") || strings.Contains(col, "login")) && !strings.HasSuffix(col, "_utc") {
+				t.Errorf("%s export: column %q holds times without saying they are UTC", list, col)
+			}
+		}
 	}
 }

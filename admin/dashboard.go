@@ -39,7 +39,7 @@ func (a *Admin) dashboard(c *gin.Context) error {
 		return err
 	}
 	l.Breadcrumbs = nil
-	vm := templates.Dashboard{Layout: l}
+	vm := templates.Dashboard{Layout: l, Zone: a.zone().String()}
 	for _, m := range []struct {
 		res *resource
 		n   models.TableSize

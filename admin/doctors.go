@@ -81,7 +81,7 @@ func (a *Admin) exportDoctors(c *gin.Context) error {
 		return err
 	}
 	f := models.AdminDoctorFilter{Specialization: ls.get("specialization")}
-	header := []string{"id", "name", "specialization", "email", "phone", "years_of_experience", "created_by_id", "created_at", "updated_at"}
+	header := []string{"id", "name", "specialization", "email", "phone", "years_of_experience", "created_by_id", "created_at_utc", "updated_at_utc"}
 	return a.writeCSV(c, "doctors", header, func(row func(...string) error) error {
 		return a.store.EachAdminDoctor(c.Request.Context(), f, ls.query(a.clinicNow()), func(d *models.Doctor) error {
 			by := ""

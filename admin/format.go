@@ -15,8 +15,8 @@ import (
 // Display formats. The panel shows times in the clinic's zone (TIME_ZONE),
 // as Django's admin shows them in its TIME_ZONE, and names the zone in the
 // label of the column or field that holds them (zoned): "Created
-// (Asia/Tokyo)". CSV exports keep UTC, as the API does: their readers are
-// programs, and a file may cross zones.
+// (Asia/Tokyo)". CSV exports keep UTC, as the API does (a file may cross
+// zones), and say so in their headers ("created_at_utc").
 const (
 	timeLayout = "2006-01-02 15:04:05"
 	dateLayout = "2006-01-02"

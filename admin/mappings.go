@@ -92,7 +92,7 @@ func (a *Admin) exportMappings(c *gin.Context) error {
 		return err
 	}
 	f := mappingFilter(ls)
-	header := []string{"id", "patient_id", "patient_name", "doctor_id", "doctor_name", "specialization", "notes", "created_by", "created_at"}
+	header := []string{"id", "patient_id", "patient_name", "doctor_id", "doctor_name", "specialization", "notes", "created_by", "created_at_utc"}
 	return a.writeCSV(c, "mappings", header, func(row func(...string) error) error {
 		return a.store.EachAdminMapping(c.Request.Context(), f, ls.query(a.clinicNow()), func(m *models.Mapping) error {
 			pname, dname, spec, by := "", "", "", ""

@@ -82,7 +82,7 @@ func (a *Admin) exportPatients(c *gin.Context) error {
 		return err
 	}
 	header := []string{"id", "name", "date_of_birth", "gender", "phone", "email", "address", "medical_history",
-		"owner_id", "owner_email", "created_at", "updated_at"}
+		"owner_id", "owner_email", "created_at_utc", "updated_at_utc"}
 	return a.writeCSV(c, "patients", header, func(row func(...string) error) error {
 		return a.store.EachAdminPatient(c.Request.Context(), patientFilter(ls), ls.query(a.clinicNow()), func(p *models.Patient) error {
 			owner := ""

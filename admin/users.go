@@ -74,7 +74,7 @@ func (a *Admin) exportUsers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	header := []string{"id", "email", "name", "is_active", "is_staff", "is_superuser", "date_joined", "last_login"}
+	header := []string{"id", "email", "name", "is_active", "is_staff", "is_superuser", "date_joined_utc", "last_login_utc"}
 	return a.writeCSV(c, "users", header, func(row func(...string) error) error {
 		return a.store.EachAdminUser(c.Request.Context(), userFilter(ls), ls.query(a.clinicNow()), func(u *models.User) error {
 			return row(itoa(u.ID), u.Email, u.Name, boolText(u.IsActive), boolText(u.IsStaff), boolText(u.IsSuperuser),

@@ -43,7 +43,9 @@ func phraseTerms(search string) []string {
 			continue
 		}
 		for _, word := range strings.Split(bit, ",") {
-			if word != "" {
+			// A quote spanning a comma leaves spaces at a piece's end
+			// (`o'brien ,o'`): DRF strips them.
+			if word = strings.TrimSpace(word); word != "" {
 				terms = append(terms, word)
 			}
 		}

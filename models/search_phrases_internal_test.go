@@ -52,8 +52,9 @@ func TestPhraseTerms(t *testing.T) {
 		{`"it\'s"`, []string{`it\'s`}}, // only the phrase's own quote is unescaped
 		{`"open phrase`, []string{`"open`, `phrase`}},
 		{`o'brien`, []string{`o'brien`}},
-		{`a"b c"d`, []string{`a"b c"d`}}, // quoted inside a word: kept whole, quotes and all
-		{`"" '' " '`, nil},               // empty phrases, and lone quotes, as in Django: no term
+		{`a"b c"d`, []string{`a"b c"d`}},           // quoted inside a word: kept whole, quotes and all
+		{`o'brien ,o'`, []string{`o'brien`, `o'`}}, // a quote across a comma: its pieces trimmed, as DRF strips them
+		{`"" '' " '`, nil},                         // empty phrases, and lone quotes, as in Django: no term
 		{`"  "`, []string{"  "}},
 		{"\u00a0x\u3000y\u0085", []string{"x", "y"}},
 		{``, nil},

@@ -40,6 +40,7 @@ type Dashboard struct {
 	Layout
 	Models []ModelCard
 	Recent []Event // this user's latest changes
+	Zone   string  // the zone of their times (TIME_ZONE)
 }
 
 // ModelCard is one model on the dashboard.
