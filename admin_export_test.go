@@ -172,3 +172,54 @@ func TestAdminExportHeadReadsNothing(t *testing.T) {
 	}
 	wantExportEvents(t, app, models.OutcomeSuccess)
 }
+
+// stalledClientWriter fails every write past its first 8 KiB, as a connection
+// whose client stopped reading fails once the write deadline passes.
+type stalledClientWriter struct {
+	*httptest.ResponseRecorder
+	n int
+}
+
+func (w *stalledClientWriter) Write(b []byte) (int, error) {
+	if w.n += len(b); w.n > 8192 {
+		return 0, errors.New("write tcp 127.0.0.1:8000->127.0.0.1:5555: i/o timeout")
+	}
+	return w.ResponseRecorder.Write(b)
+}
+
+// An export cut by a write that failed (no database's failure, and no
+// cancelled request) logs that write's error.
+func TestAdminExportCutByAFailedWriteSaysWhy(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	ps := make([]models.Patient, 700)
+	for i := range ps {
+		ps[i] = models.Patient{Name: fmt.Sprintf("Patient %03d", i), CreatedByID: owner.ID, Gender: "other"}
+	}
+	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/admin/patients/export/", nil)
+	for _, c := range cl.cookies {
+		req.AddCookie(c)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != http.ErrAbortHandler {
+				panic(r)
+			}
+		}()
+		app.router.ServeHTTP(&stalledClientWriter{ResponseRecorder: httptest.NewRecorder()}, req)
+	}()
+	var cut string
+	for _, line := range strings.Split(app.logs.String(), "\n") {
+		if strings.Contains(line, "csv export cut short") {
+			cut = line
+		}
+	}
+	if !strings.HasSuffix(cut, `error="write tcp 127.0.0.1:8000->127.0.0.1:5555: i/o timeout"`) {
+		t.Errorf("the cut is logged as %q, want the write's error", cut)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -540,10 +541,31 @@ func (l *loader) addr(name, def string) string {
 func (l *loader) proxies(name string) []string {
 	return l.list(name, func(p string) (string, bool) {
 		if strings.Contains(p, "/") {
-			_, _, err := net.ParseCIDR(p)
-			return p, err == nil
+			prefix, err := netip.ParsePrefix(p)
+			if _, _, cerr := net.ParseCIDR(p); err != nil || cerr != nil {
+				return p, false
+			}
+			if prefix.Addr().Is4In6() {
+				if prefix.Bits() < 96 {
+					return p, false // wider than IPv4's space: not what was meant
+				}
+				return netip.PrefixFrom(prefix.Addr().Unmap(), prefix.Bits()-96).String(), true
+			}
+			return p, true
 		}
-		return p, net.ParseIP(p) != nil
+		ip, err := netip.ParseAddr(p)
+		if err != nil || ip.Zone() != "" || net.ParseIP(p) == nil {
+			return p, false
+		}
+		if ip.Is4In6() {
+			// An IPv4 address written IPv4-mapped (::ffff:10.0.0.1) is kept
+			// dotted: gin, and publicScheme, read an address with no
+			// prefix as a /32 when it parses as IPv4 and append "/32" to
+			// it, which this form then makes ::/32 (trusting ::1, not
+			// 10.0.0.1).
+			return ip.Unmap().String(), true
+		}
+		return p, true
 	}, "invalid IP address or CIDR %q")
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -337,6 +338,8 @@ func TestLoadErrors(t *testing.T) {
 		{prod("TRUSTED_PROXIES", "10.0.0.1,proxy.local"), "TRUSTED_PROXIES", `"proxy.local"`},
 		{prod("TRUSTED_PROXIES", "10.0.0.0/33"), "TRUSTED_PROXIES", `"10.0.0.0/33"`},
 		{prod("TRUSTED_PROXIES", "300.1.1.1"), "TRUSTED_PROXIES", `"300.1.1.1"`},
+		{prod("TRUSTED_PROXIES", "::ffff:10.0.0.0/64"), "TRUSTED_PROXIES", `"::ffff:10.0.0.0/64"`},
+		{prod("TRUSTED_PROXIES", "fe80::1%eth0"), "TRUSTED_PROXIES", `"fe80::1%eth0"`},
 		{prod("ALLOWED_HOSTS", "api.example.com:8000"), "ALLOWED_HOSTS", `invalid host "api.example.com:8000"`},
 		{prod("ALLOWED_HOSTS", "https://api.example.com"), "ALLOWED_HOSTS", `"https://api.example.com"`},
 		{prod("ALLOWED_HOSTS", "*.example.com"), "ALLOWED_HOSTS", `"*.example.com"`},
@@ -765,5 +768,18 @@ func TestAllowedHosts(t *testing.T) {
 	}
 	if !AllowedHosts(nil).Allow("anything/at all") {
 		t.Error("no ALLOWED_HOSTS must allow every Host, as before the setting")
+	}
+}
+
+// An IPv4 proxy written IPv4-mapped is kept in dotted form (and a mapped
+// CIDR as its IPv4 CIDR): gin, and the scheme middleware, read a plain
+// address as IPv4 and append "/32", which the mapped form turned into
+// ::/32, trusting ::1 and not the proxy.
+func TestTrustedProxiesIPv4Mapped(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, prod("TRUSTED_PROXIES", "::ffff:10.0.0.1, ::ffff:192.168.0.0/112, 10.1.0.0/16, ::1"))
+	want := []string{"10.0.0.1", "192.168.0.0/16", "10.1.0.0/16", "::1"}
+	if !slices.Equal(c.TrustedProxies, want) {
+		t.Errorf("TrustedProxies = %q, want %q", c.TrustedProxies, want)
 	}
 }

@@ -62,25 +62,39 @@ func (w *Limiter) current(key string, now time.Time) *window {
 // and the count happen under one lock: concurrent callers never get more
 // than the limit between them.
 func (w *Limiter) Take(key string) (time.Duration, bool) {
-	wait, ok, _ := w.take(key, false)
+	_, wait, ok, _ := w.take(key, false)
 	return wait, ok
 }
 
+// Reservation is an event that Reserve counted and that has not settled:
+// Keep counts it, Undo takes it back. It settles in the window it was
+// counted in: once that window has ended or been Reset, settling it
+// changes no count (it would have freed, or hidden, another window's slot).
+type Reservation struct {
+	l   *Limiter
+	key string
+	win *window // nil when the limit is off
+}
+
 // Reserve is Take for an event whose outcome is not known yet (a password
-// being checked): it counts until it settles, with Keep (it counts), Undo
-// (it does not) or Reset. Refused while some of key's events are still
+// being checked): it counts until it settles (Reservation.Keep, Undo, or a
+// Reset of key). Refused (nil) while some of key's events are still
 // pending, it also returns a channel closed when one of the limiter's
 // reserved events settles: the refusal may be lifted then. Twelve
 // concurrent right passwords for one email were otherwise refused past
 // the tenth, told to wait the lock's 15 minutes, a lock no failure had
 // earned.
-func (w *Limiter) Reserve(key string) (wait time.Duration, ok bool, settled <-chan struct{}) {
-	return w.take(key, true)
+func (w *Limiter) Reserve(key string) (r *Reservation, wait time.Duration, settled <-chan struct{}) {
+	win, wait, ok, settled := w.take(key, true)
+	if !ok {
+		return nil, wait, settled
+	}
+	return &Reservation{l: w, key: key, win: win}, 0, nil
 }
 
-func (w *Limiter) take(key string, reserve bool) (time.Duration, bool, <-chan struct{}) {
+func (w *Limiter) take(key string, reserve bool) (*window, time.Duration, bool, <-chan struct{}) {
 	if w.limit.Events <= 0 {
-		return 0, true, nil
+		return nil, 0, true, nil
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -91,7 +105,7 @@ func (w *Limiter) take(key string, reserve bool) (time.Duration, bool, <-chan st
 		if win.pending > 0 {
 			settled = w.settled
 		}
-		return win.start.Add(w.limit.Window).Sub(now), false, settled
+		return nil, win.start.Add(w.limit.Window).Sub(now), false, settled
 	}
 	if win == nil {
 		win = &window{start: now}
@@ -101,30 +115,29 @@ func (w *Limiter) take(key string, reserve bool) (time.Duration, bool, <-chan st
 	if reserve {
 		win.pending++
 	}
-	return 0, true, nil
+	return win, 0, true, nil
 }
 
-// Keep settles a reserved event of key as counted.
-func (w *Limiter) Keep(key string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if win := w.windows[key]; win != nil && win.pending > 0 {
-		win.pending--
+// Keep settles r as counted.
+func (r *Reservation) Keep() { r.settle(false) }
+
+// Undo settles r as not counted (it turned out to be no failure).
+func (r *Reservation) Undo() { r.settle(true) }
+
+func (r *Reservation) settle(undo bool) {
+	if r.win == nil {
+		return
 	}
-	w.announce()
-}
-
-// Undo takes back one event of key (one that turned out not to count),
-// settling it if it was reserved.
-func (w *Limiter) Undo(key string) {
+	w := r.l
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if win := w.windows[key]; win != nil && win.count > 0 {
-		win.count--
-		if win.pending > 0 {
-			win.pending--
+	if w.windows[r.key] == r.win && r.win.pending > 0 {
+		r.win.pending--
+		if undo {
+			r.win.count--
 		}
 	}
+	r.win = nil // settled once
 	w.announce()
 }
 

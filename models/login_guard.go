@@ -101,9 +101,11 @@ func (g *LoginGuard) ChangePassword(ctx context.Context, u *User, oldPassword, n
 // it waits for them (within ctx): they may turn out right, and free theirs.
 func (g *LoginGuard) guess(ctx context.Context, email string, attempt func() (wrongPassword bool, err error)) error {
 	key := emailLimitKey(email)
+	var slot *Reservation
 	for {
-		wait, ok, settled := g.perEmail.Reserve(key)
-		if ok {
+		r, wait, settled := g.perEmail.Reserve(key)
+		if r != nil {
+			slot = r
 			break
 		}
 		if settled == nil {
@@ -123,9 +125,9 @@ func (g *LoginGuard) guess(ctx context.Context, email string, attempt func() (wr
 	defer func() {
 		switch {
 		case wrong:
-			g.perEmail.Keep(key)
+			slot.Keep()
 		case err != nil:
-			g.perEmail.Undo(key)
+			slot.Undo()
 		default:
 			g.perEmail.Reset(key)
 		}

@@ -131,36 +131,82 @@ func TestLoginGuardLongEmails(t *testing.T) {
 func TestLimiterReservations(t *testing.T) {
 	t.Parallel()
 	l := models.NewLimiter(models.Limit{Events: 2, Window: time.Minute}, nil)
+	var held []*models.Reservation
 	for range 2 {
-		if _, ok, _ := l.Reserve("k"); !ok {
+		r, _, _ := l.Reserve("k")
+		if r == nil {
 			t.Fatal("a reservation under the limit refused")
 		}
+		held = append(held, r)
 	}
-	wait, ok, settled := l.Reserve("k")
-	if ok || settled == nil || wait <= 0 {
-		t.Fatalf("at the limit with two pending: ok %v, settled %v, wait %v", ok, settled, wait)
+	r, wait, settled := l.Reserve("k")
+	if r != nil || settled == nil || wait <= 0 {
+		t.Fatalf("at the limit with two pending: reserved %v, settled %v, wait %v", r != nil, settled, wait)
 	}
-	l.Undo("k") // one turned out not to count
+	held[0].Undo() // one turned out not to count
 	select {
 	case <-settled:
 	default:
 		t.Fatal("a settled reservation woke no one")
 	}
-	if _, ok, _ := l.Reserve("k"); !ok {
+	third, _, _ := l.Reserve("k")
+	if third == nil {
 		t.Fatal("a slot given back was not free")
 	}
-	l.Keep("k")
-	l.Keep("k")
-	if _, ok, settled := l.Reserve("k"); ok || settled != nil {
-		t.Fatalf("at the limit with every event counted: ok %v, settled %v; want a plain refusal", ok, settled)
+	held[1].Keep()
+	third.Keep()
+	third.Keep() // settles once
+	if r, _, settled := l.Reserve("k"); r != nil || settled != nil {
+		t.Fatalf("at the limit with every event counted: reserved %v, settled %v; want a plain refusal", r != nil, settled)
 	}
 	// Take's events are never pending.
-	if _, ok, settled := l.Reserve("other"); !ok || settled != nil {
+	if r, _, settled := l.Reserve("other"); r == nil || settled != nil {
 		t.Fatal("another key")
 	}
 	l.Take("other")
-	if _, ok, settled := l.Reserve("other"); ok || settled == nil {
-		t.Fatalf("one pending of two: ok %v, settled %v", ok, settled)
+	if r, _, settled := l.Reserve("other"); r != nil || settled == nil {
+		t.Fatalf("one pending of two: reserved %v, settled %v", r != nil, settled)
+	}
+}
+
+// A reservation settles in the window it was counted in. After a reset (a
+// success) or the window's end, its Keep must not settle another check
+// still running in the new window (a right password would then be refused
+// for the whole window instead of waiting for it), nor its Undo free a
+// slot a wrong guess holds there (one more guess than the limit).
+func TestLimiterReservationsStayInTheirWindow(t *testing.T) {
+	t.Parallel()
+	l := models.NewLimiter(models.Limit{Events: 2, Window: 15 * time.Minute}, nil)
+	l.Reserve("k")            // a right password
+	b, _, _ := l.Reserve("k") // a wrong one, slow
+	l.Reset("k")              // the right password succeeded
+	c, _, _ := l.Reserve("k") // a right password, still running
+	x, _, _ := l.Reserve("k") // a wrong one
+	x.Keep()
+	b.Keep() // of the window before
+	if r, _, settled := l.Reserve("k"); r != nil || settled == nil {
+		t.Errorf("with c still running: reserved %v, settled %v; want to wait for c", r != nil, settled)
+	}
+	c.Undo()
+
+	now := time.Unix(0, 0)
+	l = models.NewLimiter(models.Limit{Events: 2, Window: 15 * time.Minute}, func() time.Time { return now })
+	slow, _, _ := l.Reserve("k") // near the window's end; ends in Undo (a database error)
+	now = now.Add(15 * time.Minute)
+	wrong := 0
+	for range 2 {
+		if r, _, _ := l.Reserve("k"); r != nil {
+			wrong++
+			r.Keep()
+		}
+	}
+	slow.Undo()
+	if r, _, _ := l.Reserve("k"); r != nil {
+		wrong++
+		r.Keep()
+	}
+	if wrong != 2 {
+		t.Errorf("%d wrong guesses checked in one window of limit 2", wrong)
 	}
 }
 
