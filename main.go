@@ -146,7 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		// JSON record under LOG_FORMAT=json), not in a plain line beside it.
 		defer func() {
 			if err != nil {
-				log.Error("the server cannot run", slog.String("error", oneLine(err)))
+				log.Error("the server failed", slog.String("error", oneLine(err)))
 				err = loggedError{err}
 			}
 		}()

@@ -83,6 +83,7 @@ const (
 	keyEOF       = 0x04 // Ctrl-D
 	keyBackspace = 0x08
 	keyKill      = 0x15 // Ctrl-U: the line so far
+	keyEscape    = 0x1b // begins the sequence an arrow or function key sends
 	keyDelete    = 0x7f
 )
 
@@ -111,12 +112,25 @@ func readSecret(ctx context.Context, tty *os.File) (string, error) {
 	go func() {
 		var line []byte
 		var key [1]byte
+		escape := 0 // bytes into an escape sequence (ESC [ 1 ; 5 D): not part of a password
 		for {
 			if _, err := tty.Read(key[:]); err != nil {
 				done <- result{err: fmt.Errorf("read password: %w", err)}
 				return
 			}
+			if b := key[0]; escape > 0 {
+				// ESC then [ or O, then parameters, ended by a final byte
+				// from @ to ~.
+				if escape == 1 && (b == '[' || b == 'O') || escape > 1 && (b < 0x40 || b > 0x7e) {
+					escape++
+				} else {
+					escape = 0
+				}
+				continue
+			}
 			switch b := key[0]; {
+			case b == keyEscape:
+				escape = 1
 			case b == '\r' || b == '\n':
 				done <- result{secret: string(line)}
 				return

@@ -83,6 +83,7 @@ func TestSuperuserPromptOnATerminal(t *testing.T) {
 		{"backspace and delete", "abx\x7fc\x08d\r", false, "abd", nil},
 		{"a character of two bytes erased whole", "pé\x7f!\r", false, "p!", nil},
 		{"Ctrl-U clears the line", "wrong\x15right\r", false, "right", nil},
+		{"arrow and function keys are no characters", "ab\x1b[Dc\x1bOP\x1b[1;5Cd\r", false, "abcd", nil},
 		{"Ctrl-D within a line is ignored", "a\x04b\r", false, "ab", nil},
 		{"Ctrl-C", "abc\x03", false, "", errPromptCancelled},
 		{"Ctrl-D on an empty line", "\x04", false, "", errPromptCancelled},
