@@ -67,13 +67,7 @@ func TestAdminExportCutShortIsAFailedDownload(t *testing.T) {
 	_, cl := app.admStaff(t)
 	owner := app.admUser(t, false, false)
 	const n = 700 // more than one batch of the export (500)
-	ps := make([]models.Patient, n)
-	for i := range ps {
-		ps[i] = models.Patient{Name: fmt.Sprintf("Patient %03d", i), CreatedByID: owner.ID, Gender: "other"}
-	}
-	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	app.admExportPatients(t, owner.ID, n)
 
 	// The export's second batch of patients fails.
 	var mu sync.Mutex
@@ -194,13 +188,7 @@ func TestAdminExportCutByAFailedWriteSaysWhy(t *testing.T) {
 	app := newTestApp(t)
 	_, cl := app.admStaff(t)
 	owner := app.admUser(t, false, false)
-	ps := make([]models.Patient, 700)
-	for i := range ps {
-		ps[i] = models.Patient{Name: fmt.Sprintf("Patient %03d", i), CreatedByID: owner.ID, Gender: "other"}
-	}
-	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
-		t.Fatal(err)
-	}
+	app.admExportPatients(t, owner.ID, 700)
 	req := httptest.NewRequest(http.MethodGet, "/admin/patients/export/", nil)
 	for _, c := range cl.cookies {
 		req.AddCookie(c)

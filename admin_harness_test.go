@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -216,6 +217,20 @@ func (app *testApp) admPatient(t *testing.T, owner int64, name string, edit ...f
 		t.Fatalf("create patient: %v", err)
 	}
 	return p
+}
+
+// admExportPatients adds n patients of owner ("Patient 000", ...) in
+// batches: more than one batch of an export (500) for the tests that cut
+// an export between its batches.
+func (app *testApp) admExportPatients(t *testing.T, owner int64, n int) {
+	t.Helper()
+	ps := make([]models.Patient, n)
+	for i := range ps {
+		ps[i] = models.Patient{Name: fmt.Sprintf("Patient %03d", i), CreatedByID: owner, Gender: "other"}
+	}
+	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
+		t.Fatalf("seed: %v", err)
+	}
 }
 
 // admMapping assigns doctor to patient through the store.

@@ -282,13 +282,7 @@ func TestHangUpDuringAnExport(t *testing.T) {
 	app := newTestApp(t)
 	_, cl := app.admStaff(t)
 	owner := app.admUser(t, false, false)
-	ps := make([]models.Patient, 700) // more than one batch of the export (500)
-	for i := range ps {
-		ps[i] = models.Patient{Name: "Patient " + strconv.Itoa(i), CreatedByID: owner.ID, Gender: "other"}
-	}
-	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
-		t.Fatal(err)
-	}
+	app.admExportPatients(t, owner.ID, 700)
 	// The client hangs up as the export reads its second batch, once the
 	// first is out; the read waits until the server has seen the hang-up
 	// (net/http notices a closed connection in the background).
@@ -351,13 +345,7 @@ func TestShutdownCutOfAnExportNamesItsCause(t *testing.T) {
 	app := newTestApp(t)
 	_, cl := app.admStaff(t)
 	owner := app.admUser(t, false, false)
-	ps := make([]models.Patient, 700) // more than one batch of the export (500)
-	for i := range ps {
-		ps[i] = models.Patient{Name: "Patient " + strconv.Itoa(i), CreatedByID: owner.ID, Gender: "other"}
-	}
-	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
-		t.Fatal(err)
-	}
+	app.admExportPatients(t, owner.ID, 700)
 	requests, cutRequests := requestsContext()
 	defer cutRequests()
 	var reads atomic.Int32
