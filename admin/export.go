@@ -60,14 +60,8 @@ func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func
 	}
 	// The request's end, when the server ended it, rather than what the
 	// database made of it ("unavailable"): the shutdown's cut names itself.
-	// Else the database's own error, or failing that err (a write to the
-	// client that failed, which is no database's).
-	cause := models.CauseOf(ctx, err)
-	if cause == nil {
-		cause = err
-	}
 	a.log.Log(ctx, level, "csv export cut short", slog.String("export", name),
-		slog.String("request_id", c.Writer.Header().Get("X-Request-ID")), slog.Any("error", cause))
+		slog.String("request_id", c.Writer.Header().Get("X-Request-ID")), slog.Any("error", models.CauseOf(ctx, err)))
 	panic(http.ErrAbortHandler)
 }
 

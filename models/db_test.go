@@ -132,6 +132,15 @@ func TestClientGoneAndCauseOf(t *testing.T) {
 			t.Errorf("%s: CauseOf = %v, want %v", tc.name, got, tc.wantCause)
 		}
 	}
+	// An error with no driver's cause behind it is its own.
+	written := errors.New("write tcp: i/o timeout")
+	if got := CauseOf(live, written); got != written {
+		t.Errorf("CauseOf(a write's error) = %v, want it", got)
+	}
+	bare := &Error{Code: Unavailable, Message: "Service temporarily unavailable."}
+	if got := CauseOf(live, bare); got != bare {
+		t.Errorf("CauseOf(Unavailable without a cause) = %v, want it", got)
+	}
 }
 
 func TestSQLiteDSN(t *testing.T) {

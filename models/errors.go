@@ -53,14 +53,19 @@ func Cause(err error) error {
 // CauseOf is what the operator's log says for err, a request's failure
 // whose context is ctx: its context's own cause when the server ended it
 // with one (the shutdown cutting long requests, where the driver's error
-// only says "context canceled"), else the driver's error behind err.
+// only says "context canceled"), else the driver's error behind err, else
+// err itself (a failed write to the client is no driver's: its own text
+// says what happened, where nil said nothing).
 func CauseOf(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		if cause := context.Cause(ctx); cause != ctx.Err() {
 			return cause
 		}
 	}
-	return Cause(err)
+	if cause := Cause(err); cause != nil {
+		return cause
+	}
+	return err
 }
 
 // ClientGone reports whether ctx, a request's context, was cancelled by
