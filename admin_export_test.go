@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -97,19 +96,13 @@ func TestAdminExportCutShortIsAFailedDownload(t *testing.T) {
 
 	srv := httptest.NewServer(app.router)
 	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/patients/export/", nil)
-	for _, c := range cl.cookies {
-		req.AddCookie(c)
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
+	resp, body, err := cl.download(t.Context(), srv, "/admin/patients/export/")
+	if resp == nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	body, err := io.ReadAll(resp.Body)
 	if err == nil {
 		t.Fatalf("the cut-short download read as complete (%d bytes, %d lines)", len(body), strings.Count(string(body), "\n"))
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -82,6 +83,27 @@ func (app *testApp) admStaff(t *testing.T) (*testUser, *admClient) {
 func (app *testApp) admSuper(t *testing.T) (*testUser, *admClient) {
 	u := app.admUser(t, true, true)
 	return u, app.admLogin(t, u)
+}
+
+// download GETs path from srv, a real server (a download can be cut only
+// on a connection), with cl's session, in ctx, and reads the whole body:
+// the response (nil when the request failed before its headers), what
+// arrived, and the error that stopped it (nil: the download is complete).
+func (cl *admClient) download(ctx context.Context, srv *httptest.Server, path string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range cl.cookies {
+		req.AddCookie(c)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
 }
 
 func (cl *admClient) do(method, path string, body url.Values, header map[string]string) *admResponse {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -307,16 +306,8 @@ func TestHangUpDuringAnExport(t *testing.T) {
 
 	srv := httptest.NewServer(app.router)
 	defer srv.Close()
-	req, _ := http.NewRequestWithContext(h.next(t), http.MethodGet, srv.URL+"/admin/patients/export/", nil)
-	for _, c := range cl.cookies {
-		req.AddCookie(c)
-	}
-	if resp, err := srv.Client().Do(req); err == nil {
-		_, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil {
-			t.Fatal("the download read as complete")
-		}
+	if _, _, err := cl.download(h.next(t), srv, "/admin/patients/export/"); err == nil {
+		t.Fatal("the download read as complete")
 	}
 	h.wantHungUp(t, 1)
 	srv.Close() // waits for the handler's end, and its log lines
@@ -365,16 +356,8 @@ func TestShutdownCutOfAnExportNamesItsCause(t *testing.T) {
 	srv.Config.BaseContext = func(net.Listener) context.Context { return requests }
 	srv.Start()
 	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/patients/export/", nil)
-	for _, c := range cl.cookies {
-		req.AddCookie(c)
-	}
-	if resp, err := srv.Client().Do(req); err == nil {
-		_, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil {
-			t.Fatal("the download read as complete")
-		}
+	if _, _, err := cl.download(t.Context(), srv, "/admin/patients/export/"); err == nil {
+		t.Fatal("the download read as complete")
 	}
 	srv.Close() // waits for the handler's end, and its log lines
 	var cut string
