@@ -12,12 +12,17 @@ import (
 	"healthcare/models"
 )
 
-// auditExportFilter turns -from and -to into the range of -audit-export.
-// Both are calendar days in UTC and both are inclusive: "-from 2026-01-01
-// -to 2026-01-31" is all of January. Either may be left out for an open
-// end (checkModes refuses them without -audit-export).
-func auditExportFilter(from, to string) (models.AuditFilter, error) {
-	var f models.AuditFilter
+// dayRange is -audit-export's -from and -to: calendar days of the clinic
+// (TIME_ZONE), as the audit log's From and To in the admin, so the same
+// dates select the same events in both. Both are inclusive: "-from
+// 2026-01-01 -to 2026-01-31" is all of January. Either may be zero for an
+// open end (checkModes refuses them without -audit-export).
+type dayRange struct{ first, last time.Time }
+
+// parseDayRange reads -from and -to. The zone is applied later (filter):
+// it is the configuration's, loaded after the flags.
+func parseDayRange(from, to string) (dayRange, error) {
+	var r dayRange
 	day := func(flag, s string) (time.Time, error) {
 		d, err := time.Parse(time.DateOnly, s)
 		if err != nil {
@@ -25,24 +30,28 @@ func auditExportFilter(from, to string) (models.AuditFilter, error) {
 		}
 		return d, nil
 	}
+	var err error
 	if from != "" {
-		d, err := day("-from", from)
-		if err != nil {
-			return f, err
+		if r.first, err = day("-from", from); err != nil {
+			return r, err
 		}
-		f.From = d
 	}
 	if to != "" {
-		d, err := day("-to", to)
-		if err != nil {
-			return f, err
+		if r.last, err = day("-to", to); err != nil {
+			return r, err
 		}
-		f.To = d.AddDate(0, 0, 1) // AuditFilter.To is exclusive
 	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		return f, fmt.Errorf("-from %s is after -to %s", from, to)
+	if !r.first.IsZero() && !r.last.IsZero() && r.first.After(r.last) {
+		return r, fmt.Errorf("-from %s is after -to %s", from, to)
 	}
-	return f, nil
+	return r, nil
+}
+
+// filter is the range's events in the clinic's zone loc.
+func (r dayRange) filter(loc *time.Location) models.AuditFilter {
+	var f models.AuditFilter
+	f.From, f.To = models.DaysIn(r.first, r.last, loc)
+	return f
 }
 
 // auditLine is one exported event: the stored event with its changes as a

@@ -129,7 +129,7 @@ func TestAuditExportCLI(t *testing.T) {
 		}
 	}
 
-	// -from and -to are both inclusive days in UTC.
+	// -from and -to are both inclusive days, here of a clinic in UTC.
 	jan := secExport(t, getenv, "-from", "2020-01-01", "-to", "2020-01-31")
 	wantIDs("January", ids(jan), seed[1], seed[2], seed[3])
 	if len(jan) != 3 {
@@ -164,6 +164,13 @@ func TestAuditExportCLI(t *testing.T) {
 	if len(all) != len(seed)+5 {
 		t.Errorf("full export has %d lines, want %d", len(all), len(seed)+5)
 	}
+	// The days are the clinic's (TIME_ZONE), as the audit log's From and To
+	// in the admin: Tokyo's 1 January 2020 began at 15:00 UTC the day
+	// before, so it holds the event UTC put on New Year's Eve; and its
+	// 1 February holds UTC's last instant of January.
+	tokyo := secEnv(dsn, map[string]string{"TIME_ZONE": "Asia/Tokyo"})
+	wantIDs("Tokyo's New Year's Day", ids(secExport(t, tokyo, "-from", "2020-01-01", "-to", "2020-01-01")), seed[0], seed[1])
+	wantIDs("Tokyo's 1 February", ids(secExport(t, tokyo, "-from", "2020-02-01", "-to", "2020-02-01")), seed[3], seed[4])
 }
 
 func TestAuditExportUsageErrors(t *testing.T) {

@@ -68,7 +68,7 @@ func oneLine(err error) string {
 type commandLine struct {
 	mode        string
 	email, name string             // -createsuperuser
-	exportRange models.AuditFilter // -audit-export
+	exportDays  dayRange           // -audit-export
 	seed        models.SeedOptions // -seed-demo
 }
 
@@ -83,8 +83,8 @@ func parseCommandLine(args []string, stderr io.Writer) (commandLine, error) {
 	}
 	email := fs.String("email", "", "e-mail address for -createsuperuser")
 	name := fs.String("name", "", "name for -createsuperuser (default: the e-mail's local part)")
-	auditFrom := fs.String("from", "", "first day, YYYY-MM-DD in UTC, inclusive, for -audit-export (default: no lower bound)")
-	auditTo := fs.String("to", "", "last day, YYYY-MM-DD in UTC, inclusive, for -audit-export (default: no upper bound)")
+	auditFrom := fs.String("from", "", "first day, YYYY-MM-DD in TIME_ZONE, inclusive, for -audit-export (default: no lower bound)")
+	auditTo := fs.String("to", "", "last day, YYYY-MM-DD in TIME_ZONE, inclusive, for -audit-export (default: no upper bound)")
 	seedSize := fs.Int("seed-size", 1000, "number of patients -seed-demo creates")
 	force := fs.Bool("force", false, "with -seed-demo: add demo data even if the database already has data")
 	if err := fs.Parse(args); err != nil {
@@ -107,7 +107,7 @@ func parseCommandLine(args []string, stderr io.Writer) (commandLine, error) {
 	if mode == modeSeedDemo && *seedSize <= 0 {
 		return commandLine{}, usageError{fmt.Errorf("-seed-size %d: want a number of patients above 0", *seedSize)}
 	}
-	if cl.exportRange, err = auditExportFilter(*auditFrom, *auditTo); err != nil {
+	if cl.exportDays, err = parseDayRange(*auditFrom, *auditTo); err != nil {
 		return commandLine{}, usageError{err}
 	}
 	return cl, nil
@@ -183,7 +183,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		pipe := make(chan os.Signal, 1)
 		signal.Notify(pipe, syscall.SIGPIPE)
 		defer signal.Stop(pipe)
-		return runAuditExport(ctx, store, cl.exportRange, stdout)
+		return runAuditExport(ctx, store, cl.exportDays.filter(cfg.TimeZone), stdout)
 	case modeMigrate:
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil

@@ -152,36 +152,15 @@ func dateFilter(title string) filterDef {
 func sinceOf(value string, now time.Time) time.Time {
 	switch value {
 	case "today":
-		return startOfDay(now.Year(), now.Month(), now.Day(), now.Location())
+		return models.StartOfDay(now.Year(), now.Month(), now.Day(), now.Location())
 	case "7d":
 		return now.Add(-7 * 24 * time.Hour).UTC()
 	case "month":
-		return startOfDay(now.Year(), now.Month(), 1, now.Location())
+		return models.StartOfDay(now.Year(), now.Month(), 1, now.Location())
 	case "year":
-		return startOfDay(now.Year(), 1, 1, now.Location())
+		return models.StartOfDay(now.Year(), 1, 1, now.Location())
 	}
 	return time.Time{}
-}
-
-// startOfDay is the first instant of a day in loc, in UTC: its midnight,
-// or where a daylight-saving change skips midnight (Santiago, Havana), the
-// change itself, which time.Date would have put an hour into the day
-// before; where clocks go back to midnight, so that it happens twice
-// (Amman in 2021), the first, as Django's zoneinfo (fold=0) takes it,
-// which time.Date does not.
-func startOfDay(year int, month time.Month, day int, loc *time.Location) time.Time {
-	t := time.Date(year, month, day, 0, 0, 0, 0, loc)
-	if t.Day() != day {
-		_, t = t.ZoneBounds() // the end of the zone the day before was in
-	}
-	if start, _ := t.ZoneBounds(); !start.IsZero() {
-		before := start.Add(-time.Nanosecond).In(loc)
-		if y, m, d := before.Date(); y == year && m == month && d == day {
-			_, offset := before.Zone() // the day began in the zone before
-			t = time.Date(year, month, day, 0, 0, 0, 0, time.FixedZone("", offset))
-		}
-	}
-	return t.UTC()
 }
 
 // clinicNow is the time now in the clinic's zone (TIME_ZONE).

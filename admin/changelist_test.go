@@ -213,41 +213,11 @@ func TestSinceOfMidnightSkipped(t *testing.T) {
 	if got := sinceOf("today", now); !got.Equal(want) {
 		t.Errorf("sinceOf(today) in Santiago on 2024-09-08 = %v, want %v", got, want)
 	}
-	if got := startOfDay(2024, 9, 8, santiago).In(santiago); got.Day() != 8 || got.Hour() != 1 {
-		t.Errorf("startOfDay = %v, want 01:00 on the 8th", got)
+	if got := models.StartOfDay(2024, 9, 8, santiago).In(santiago); got.Day() != 8 || got.Hour() != 1 {
+		t.Errorf("StartOfDay = %v, want 01:00 on the 8th", got)
 	}
 	// An ordinary day: its midnight.
 	if got := sinceOf("today", time.Date(2024, 9, 9, 12, 0, 0, 0, santiago)); !got.Equal(time.Date(2024, 9, 9, 3, 0, 0, 0, time.UTC)) {
 		t.Errorf("sinceOf(today) in Santiago on 2024-09-09 = %v, want 03:00 UTC", got)
-	}
-}
-
-// Where clocks went back from 01:00 to midnight (Amman, 2021-10-29), the
-// day began at the first midnight (21:00 UTC, at UTC+3), not the second
-// (22:00 UTC, at UTC+2): an event at 21:30 UTC, shown as 00:30 on the 29th,
-// is the 29th's.
-func TestStartOfDayMidnightTwice(t *testing.T) {
-	t.Parallel()
-	amman, err := time.LoadLocation("Asia/Amman")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := startOfDay(2021, 10, 29, amman), time.Date(2021, 10, 28, 21, 0, 0, 0, time.UTC); !got.Equal(want) {
-		t.Errorf("startOfDay(2021-10-29, Amman) = %v, want %v", got, want)
-	}
-	// The days around it, and a day of the change back at 01:00 (Berlin,
-	// 2026-10-25), begin at their one midnight.
-	if got, want := startOfDay(2021, 10, 30, amman), time.Date(2021, 10, 29, 22, 0, 0, 0, time.UTC); !got.Equal(want) {
-		t.Errorf("startOfDay(2021-10-30, Amman) = %v, want %v", got, want)
-	}
-	if got, want := startOfDay(2021, 10, 28, amman), time.Date(2021, 10, 27, 21, 0, 0, 0, time.UTC); !got.Equal(want) {
-		t.Errorf("startOfDay(2021-10-28, Amman) = %v, want %v", got, want)
-	}
-	berlin, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := startOfDay(2026, 10, 25, berlin), time.Date(2026, 10, 24, 22, 0, 0, 0, time.UTC); !got.Equal(want) {
-		t.Errorf("startOfDay(2026-10-25, Berlin) = %v, want %v", got, want)
 	}
 }

@@ -123,21 +123,18 @@ func auditFilter(c *gin.Context, loc *time.Location) (f models.AdminAuditFilter,
 		}
 	}
 	// The days are the clinic's, as the times the log shows.
+	var first, last time.Time
 	if s := v["from"]; s != "" {
-		day, err := time.Parse(dateLayout, s)
-		if err != nil {
+		if first, err = time.Parse(dateLayout, s); err != nil {
 			return f, v, refused("from")
 		}
-		f.From = startOfDay(day.Year(), day.Month(), day.Day(), loc)
 	}
 	if s := v["to"]; s != "" {
-		day, err := time.Parse(dateLayout, s)
-		if err != nil {
+		if last, err = time.Parse(dateLayout, s); err != nil {
 			return f, v, refused("to")
 		}
-		next := day.AddDate(0, 0, 1) // the whole day: up to the next one's start
-		f.To = startOfDay(next.Year(), next.Month(), next.Day(), loc)
 	}
+	f.From, f.To = models.DaysIn(first, last, loc)
 	return f, v, nil
 }
 

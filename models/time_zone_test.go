@@ -101,3 +101,58 @@ func TestTodayIsTheClinicsDate(t *testing.T) {
 	}
 	t.Fatal("a midnight passed during each of three tries")
 }
+
+// Where clocks went back from 01:00 to midnight (Amman, 2021-10-29), the
+// day began at the first midnight (21:00 UTC, at UTC+3), not the second
+// (22:00 UTC, at UTC+2): an event at 21:30 UTC, shown as 00:30 on the 29th,
+// is the 29th's.
+func TestStartOfDayMidnightTwice(t *testing.T) {
+	t.Parallel()
+	amman, err := time.LoadLocation("Asia/Amman")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := models.StartOfDay(2021, 10, 29, amman), time.Date(2021, 10, 28, 21, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("models.StartOfDay(2021-10-29, Amman) = %v, want %v", got, want)
+	}
+	// The days around it, and a day of the change back at 01:00 (Berlin,
+	// 2026-10-25), begin at their one midnight.
+	if got, want := models.StartOfDay(2021, 10, 30, amman), time.Date(2021, 10, 29, 22, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("models.StartOfDay(2021-10-30, Amman) = %v, want %v", got, want)
+	}
+	if got, want := models.StartOfDay(2021, 10, 28, amman), time.Date(2021, 10, 27, 21, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("models.StartOfDay(2021-10-28, Amman) = %v, want %v", got, want)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := models.StartOfDay(2026, 10, 25, berlin), time.Date(2026, 10, 24, 22, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("models.StartOfDay(2026-10-25, Berlin) = %v, want %v", got, want)
+	}
+}
+
+// DaysIn spans whole days of the clinic: -from 2026-03-29 -to 2026-03-29 in
+// Berlin is the 23 hours of the day its clocks go forward, and a zero date
+// leaves its end open.
+func TestDaysIn(t *testing.T) {
+	t.Parallel()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC)
+	from, to := models.DaysIn(day, day, berlin)
+	if want := time.Date(2026, 3, 28, 23, 0, 0, 0, time.UTC); !from.Equal(want) {
+		t.Errorf("from = %v, want %v", from, want)
+	}
+	if want := time.Date(2026, 3, 29, 22, 0, 0, 0, time.UTC); !to.Equal(want) {
+		t.Errorf("to = %v, want %v", to, want)
+	}
+	if from, to := models.DaysIn(time.Time{}, day, time.UTC); !from.IsZero() || !to.Equal(day.AddDate(0, 0, 1)) {
+		t.Errorf("DaysIn(zero, %v, UTC) = %v, %v; want an open start and the next midnight", day, from, to)
+	}
+	if from, to := models.DaysIn(day, time.Time{}, time.UTC); !from.Equal(day) || !to.IsZero() {
+		t.Errorf("DaysIn(%v, zero, UTC) = %v, %v; want its midnight and an open end", day, from, to)
+	}
+}
