@@ -497,6 +497,40 @@ func TestAuthRegisterConcurrentDuplicate(t *testing.T) {
 	}
 }
 
+// An internationalized domain is one address however it is typed:
+// composed or decomposed (as a Mac pastes it), or in its ASCII (xn--)
+// form. A second account for the same mailbox is a duplicate, and any
+// spelling signs in. An account stored before (its decomposed spelling as
+// typed then) still signs in as it was typed.
+func TestAuthInternationalDomainIsOneAddress(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t, authNoLimits)
+	const composed, decomposed, ascii = "ana@bücher.example", "ana@bu\u0308cher.example", "ANA@XN--BCHER-KVA.example"
+	if got := authRegister(t, app, "Ana", decomposed, authStrongPassword)["email"]; got != composed {
+		t.Errorf("registered email = %q, want %q (composed)", got, composed)
+	}
+	for _, email := range []string{composed, decomposed, ascii} {
+		r := app.do(request{method: "POST", path: "/api/auth/register/",
+			body: map[string]any{"name": "Ana again", "email": email, "password": authStrongPassword}}).want(t, http.StatusBadRequest)
+		authWantBody(t, r, map[string][]string{"email": {authMsgDuplicate}})
+		authTokens(t, authLogin(app, email, authStrongPassword).want(t, http.StatusOK))
+	}
+	if got := authRegister(t, app, "Bo", "bo@xn--bcher-kva.example", authStrongPassword)["email"]; got != "bo@bücher.example" {
+		t.Errorf("registered email = %q, want it in Unicode", got)
+	}
+
+	// An account stored as typed before its domain's form was fixed.
+	hash, err := app.store.Hasher().Hash(context.Background(), authStrongPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := models.User{Email: "cy@mu\u0308ller.example", Name: "Cy", PasswordHash: hash, IsActive: true, DateJoined: time.Now()}
+	if err := app.store.DB().Create(&legacy).Error; err != nil {
+		t.Fatal(err)
+	}
+	authTokens(t, authLogin(app, "CY@MU\u0308LLER.example", authStrongPassword).want(t, http.StatusOK))
+}
+
 func TestAuthLogin(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t, authNoLimits)

@@ -449,7 +449,8 @@ func TestConvMalformedBodies(t *testing.T) {
 	tests := []struct {
 		name      string
 		body      string
-		parseErr  bool // detail must be "JSON parse error - ..."
+		parseErr  bool   // detail must be "JSON parse error - ..."
+		detail    string // and, when set, exactly this
 		maxMillis int64
 	}{
 		{name: "syntax error", body: `{"name": }`, parseErr: true},
@@ -462,6 +463,8 @@ func TestConvMalformedBodies(t *testing.T) {
 		{name: "invalid UTF-8 outside strings", body: "{\"name\":\"a\"}\xff", parseErr: true},
 		{name: "overlong UTF-8 encoding", body: "{\"name\":\"\xc0\xaf\"}", parseErr: true},
 		{name: "UTF-16 surrogate in UTF-8", body: "{\"name\":\"\xed\xa0\x80\"}", parseErr: true},
+		{name: "byte order mark", body: "\uFEFF{\"name\":\"a\"}", parseErr: true,
+			detail: "JSON parse error - the body begins with a byte order mark (BOM); send JSON without it"},
 		{name: "array", body: `[{"name":"a"}]`},
 		{name: "empty array", body: `[]`},
 		{name: "string", body: `"a"`},
@@ -485,6 +488,9 @@ func TestConvMalformedBodies(t *testing.T) {
 			detail, _ := m["detail"].(string)
 			if !strings.HasPrefix(detail, "JSON parse error - ") {
 				t.Errorf("%s: body %s, want detail \"JSON parse error - ...\"", tt.name, r.Body)
+			}
+			if tt.detail != "" && detail != tt.detail {
+				t.Errorf("%s: detail %q, want %q", tt.name, detail, tt.detail)
 			}
 		} else if len(m) == 0 {
 			t.Errorf("%s: empty error body", tt.name)

@@ -168,6 +168,8 @@ func TestDoctorValidation(t *testing.T) {
 	staff := app.mustUser(t, true)
 	app.do(request{method: "POST", path: "/api/doctors/", token: staff.Access,
 		body: map[string]any{"name": "Dr Taken", "specialization": "X", "email": "taken@clinic.example"}}).want(t, http.StatusCreated)
+	app.do(request{method: "POST", path: "/api/doctors/", token: staff.Access,
+		body: map[string]any{"name": "Dr Bücher", "specialization": "X", "email": "dr@bücher.example"}}).want(t, http.StatusCreated)
 	seq := 0
 	ok := func(extra map[string]any) map[string]any {
 		seq++
@@ -211,6 +213,10 @@ func TestDoctorValidation(t *testing.T) {
 			wantKeys: []string{"email"}},
 		{name: "email taken with surrounding space", body: ok(map[string]any{"email": " taken@clinic.example "}), wantStatus: 400,
 			wantKeys: []string{"email"}},
+		{name: "email taken with its domain decomposed", body: ok(map[string]any{"email": "dr@bu\u0308cher.example"}), wantStatus: 400,
+			wantErrors: map[string][]string{"email": {"doctor with this email already exists."}}},
+		{name: "email taken with its domain in ASCII form", body: ok(map[string]any{"email": "Dr@xn--bcher-kva.example"}), wantStatus: 400,
+			wantErrors: map[string][]string{"email": {"doctor with this email already exists."}}},
 		{name: "email is a number", body: ok(map[string]any{"email": 1}), wantStatus: 400, wantKeys: []string{"email"}},
 		{name: "years as a string", body: ok(map[string]any{"years_of_experience": "5"}), wantStatus: 400,
 			wantKeys: []string{"years_of_experience"}},

@@ -398,6 +398,38 @@ func TestListSearchNonASCIICaseInsensitive(t *testing.T) {
 	}
 }
 
+// Text is stored composed (NFC), and searches are composed too, so an
+// accent typed decomposed (e + U+0301, as a Mac's pasteboard gives it)
+// finds the same names as one typed composed, whichever way each was
+// typed. Words are split at Unicode spaces, as DRF's str.split: an
+// ideographic space (Japanese and Chinese keyboards) or a no-break space.
+func TestListSearchComposedAndUnicodeSpaces(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	a := app.mustUser(t, false)
+	created := app.mustPatient(t, a, map[string]any{"name": "Jose\u0301 Pe\u0301rez"})
+	if created["name"] != "José Pérez" {
+		t.Errorf("created name = %q, want it composed (%q)", created["name"], "José Pérez")
+	}
+	jose := id(t, created, "id")
+	yamada := id(t, app.mustPatient(t, a, map[string]any{"name": "山田 太郎"}), "id")
+	muller := id(t, app.mustPatient(t, a, map[string]any{"name": "Müller Hans"}), "id")
+	app.mustPatient(t, a, map[string]any{"name": "Jose Perez"})
+	for search, want := range map[string]int64{
+		"José": jose, "Jose\u0301": jose, "PE\u0301REZ": jose,
+		"太郎\u3000山田": yamada, "Hans\u00a0Mu\u0308ller": muller, "hans\u2003müller": muller,
+	} {
+		path := "/api/patients/?search=" + url.QueryEscape(search)
+		_, got := resGetList(t, app, a, path)
+		resWantIDs(t, "GET "+path, got, []int64{want})
+	}
+
+	cardio := app.mustDoctor(t, "Dr Ana", "Cardiologi\u0301a")
+	path := "/api/doctors/?specialization=" + url.QueryEscape("CARDIOLOGÍA")
+	_, got := resGetList(t, app, a, path)
+	resWantIDs(t, "GET "+path, got, []int64{cardio.ID})
+}
+
 func TestListDoctorSearchAndOrdering(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)

@@ -88,6 +88,11 @@ func readObject(c *gin.Context) (object, error) {
 	if !utf8.Valid(body) {
 		return nil, parseError("the body is not valid UTF-8")
 	}
+	if bytes.HasPrefix(body, []byte("\uFEFF")) {
+		// JSON has no byte order mark (RFC 8259), as DRF refuses it; say
+		// so rather than quote its first byte as a Latin-1 'ï'.
+		return nil, parseError("the body begins with a byte order mark (BOM); send JSON without it")
+	}
 	if err := checkDepth(body); err != nil {
 		return nil, err
 	}

@@ -51,8 +51,8 @@ func (d *Doctor) CleanEdit(stored *Doctor) error {
 // (the contract lower-cases users' emails, not doctors'; DRF's EmailField
 // keeps the case); its key is the folded one.
 func (d *Doctor) Clean() error {
-	d.Name = strings.TrimSpace(d.Name)
-	d.Specialization = strings.TrimSpace(d.Specialization)
+	d.Name = cleanText(d.Name)
+	d.Specialization = cleanText(d.Specialization)
 	d.Email = strings.TrimSpace(d.Email)
 	d.Phone = strings.TrimSpace(d.Phone)
 	f := FieldErrors{}

@@ -371,15 +371,15 @@ const maxSearchWords = 20
 func searchWords(search string) ([]string, error) {
 	// As DRF's SearchFilter: NUL is stripped (PostgreSQL refuses it), and
 	// bytes that are not UTF-8 read as U+FFFD, as Django decodes them.
-	return decisiveWords(strings.FieldsFunc(storableText(search), func(r rune) bool {
-		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	return decisiveWords(strings.FieldsFunc(searchTerms(search), func(r rune) bool {
+		return r == ',' || isPySpace(r)
 	}))
 }
 
 // adminSearchWords are searchWords for the admin panel, whose searches keep
 // quoted phrases together, as Django's admin does (phraseTerms).
 func adminSearchWords(search string) ([]string, error) {
-	return decisiveWords(phraseTerms(storableText(search)))
+	return decisiveWords(phraseTerms(searchTerms(search)))
 }
 
 // decisiveWords are the distinct lower-cased terms that decide a search's

@@ -3,6 +3,7 @@ package models
 import (
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 // The admin panel's search box reads a search as Django's admin does:
@@ -28,6 +29,18 @@ const (
 	notSpace        = `[^` + pySpace + `]`
 	notSpaceOrQuote = `[^` + pySpace + `'"]`
 )
+
+// isPySpace reports whether r is whitespace to Python's str.split, which
+// DRF's SearchFilter splits a search with: pySpace's runes. An ideographic
+// space (U+3000, what Japanese and Chinese keyboards type) or a no-break
+// space separates words as a plain space does.
+func isPySpace(r rune) bool {
+	switch {
+	case r >= '\t' && r <= '\r', r >= 0x1c && r <= 0x1f, r == 0x85:
+		return true
+	}
+	return unicode.Is(unicode.Z, r)
+}
 
 // phraseTerms are the terms of an admin search: its quoted phrases, without
 // their quotes, and its other words, split at commas. Empty terms (`""`)

@@ -1,8 +1,10 @@
 package models
 
 import (
+	"regexp"
 	"slices"
 	"testing"
+	"unicode"
 )
 
 // smartSplit splits as Django's smart_split does: these are the cases of
@@ -75,5 +77,20 @@ func TestAPISearchHasNoPhrases(t *testing.T) {
 	got, err = adminSearchWords(`"VAN der" Berg "van"`)
 	if err != nil || !slices.Equal(got, []string{"van der", "berg"}) {
 		t.Errorf("adminSearchWords = %q, %v (want lower-cased, a phrase implied by another dropped)", got, err)
+	}
+}
+
+// isPySpace is pySpace's class, rune for rune: the API's words and the
+// admin's phrases split at the same spaces.
+func TestIsPySpaceIsPySpaceClass(t *testing.T) {
+	t.Parallel()
+	class := regexp.MustCompile(`^[` + pySpace + `]$`)
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r == 0xD800 {
+			r = 0xE000 // surrogates are not runes a string holds
+		}
+		if got, want := isPySpace(r), class.MatchString(string(r)); got != want {
+			t.Errorf("isPySpace(%U) = %v, pySpace matches: %v", r, got, want)
+		}
 	}
 }

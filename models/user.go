@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -41,7 +40,7 @@ const msgUserEmailTaken = "user with this email already exists."
 // Clean trims and lower-cases in's name and email and validates it,
 // password rules included. The password is never trimmed.
 func (in *NewUser) Clean() error {
-	in.Name = strings.TrimSpace(in.Name)
+	in.Name = cleanText(in.Name)
 	in.Email = NormalizeEmail(in.Email)
 	f := FieldErrors{}
 	checkLine(f, "name", in.Name, true, 150)
@@ -122,7 +121,13 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 		return nil, notFound()
 	}
 	var u User
-	if err := s.db.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).Take(&u).Error; err != nil {
+	err := s.db.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).Take(&u).Error
+	if legacy := legacyEmail(email); errors.Is(err, gorm.ErrRecordNotFound) && legacy != NormalizeEmail(email) {
+		// An account stored before its domain's form was fixed (a
+		// decomposed or ASCII-form IDN), typed as it was then.
+		err = s.db.WithContext(ctx).Where("email = ?", legacy).Take(&u).Error
+	}
+	if err != nil {
 		return nil, translate(err)
 	}
 	return &u, nil

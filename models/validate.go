@@ -246,7 +246,7 @@ var emailDomains = idna.New(idna.ValidateForRegistration(), idna.CheckHyphens(fa
 // also allows "localhost"; this does not: a clinic's users have real
 // domains.
 func ValidEmail(s string) bool {
-	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>") {
+	if utf8.RuneCountInString(s) > 254 || strings.ContainsAny(s, " \t\r\n<>") {
 		return false
 	}
 	addr, err := mail.ParseAddress(s)
@@ -321,8 +321,43 @@ func checkPhone(f FieldErrors, field, value string) {
 }
 
 // NormalizeEmail trims an address and lower-cases it: emails are unique
-// case-insensitively and stored lower-cased.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// case-insensitively and stored lower-cased. An internationalized domain
+// is also put in one form, so one mailbox is one address however it was
+// typed: composed (NFC: "bu\u0308cher.de" is "bücher.de", as a Mac may
+// paste it) and in Unicode ("xn--bcher-kva.de", its ASCII form, is
+// "bücher.de" too). A domain IDNA refuses is left as typed, for
+// ValidEmail to refuse.
+func NormalizeEmail(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s
+	}
+	domain := s[at+1:]
+	if isASCII(domain) && !strings.Contains(domain, "xn--") {
+		return s // every address but an internationalized one: as it was
+	}
+	domain = norm.NFC.String(domain)
+	if u, err := emailDomains.ToUnicode(domain); err == nil {
+		domain = u
+	}
+	return s[:at+1] + domain
+}
+
+// legacyEmail is how NormalizeEmail folded an address before it put
+// internationalized domains in one form: accounts stored then keep
+// signing in as they were typed.
+func legacyEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
 
 // Date is a calendar date without time of day or zone, stored as SQL DATE
 // and written in JSON as "YYYY-MM-DD".
@@ -406,11 +441,21 @@ func storableText(s string) string {
 	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
+// cleanText is a text field as stored: trimmed, and composed (NFC), so a
+// name typed with a decomposed accent ("Jose\u0301", as some keyboards and
+// a Mac's pasteboard give it) is the same text as one typed composed, and
+// a search for either finds it (searches are composed too: searchTerms).
+func cleanText(s string) string { return norm.NFC.String(strings.TrimSpace(s)) }
+
+// searchTerms is what a search looks for: storable, and composed as
+// stored text is (cleanText).
+func searchTerms(s string) string { return norm.NFC.String(storableText(s)) }
+
 // whereLowerEq narrows q to the rows whose column col equals v in any case;
 // a v that no stored value can equal matches nothing.
 func whereLowerEq(q *gorm.DB, col, v string) *gorm.DB {
 	if !storable(v) {
 		return q.Where("1 = 0")
 	}
-	return q.Where("LOWER("+col+") = ?", strings.ToLower(v))
+	return q.Where("LOWER("+col+") = ?", strings.ToLower(norm.NFC.String(v)))
 }

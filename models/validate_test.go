@@ -79,10 +79,41 @@ func TestValidEmail(t *testing.T) {
 		{"su@clinic\ufe0f.example", false}, // variation selector
 		{"su@clin\u17b4ic.example", false},
 		{"li@" + strings.Repeat("\u4e2d", 22) + ".example", true}, // 66 bytes, 28 in ASCII
+		// 254 characters (255 bytes): lengths count characters, as API.md's.
+		{local64 + "@\u00fc" + strings.Repeat("b", 40) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + "." + strings.Repeat("e", 15) + ".com", true},
+		{local64 + "@\u00fc" + strings.Repeat("b", 40) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + "." + strings.Repeat("e", 16) + ".com", false},
 	}
 	for _, tt := range tests {
 		if got := ValidEmail(tt.email); got != tt.want {
 			t.Errorf("ValidEmail(%q) = %v, want %v", tt.email, got, tt.want)
+		}
+	}
+}
+
+// One mailbox is one address however its domain was typed: composed or
+// decomposed, in Unicode or in its ASCII (xn--) form, in any case.
+func TestNormalizeEmail(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{" Ann@Example.COM ", "ann@example.com"},
+		{"ann@bücher.de", "ann@bücher.de"},
+		{"ANN@BU\u0308CHER.DE", "ann@bücher.de"},
+		{"ann@xn--bcher-kva.de", "ann@bücher.de"},
+		{"ann@XN--BCHER-KVA.DE", "ann@bücher.de"},
+		{"ann@mail.xn--bcher-kva.example", "ann@mail.bücher.example"},
+		{"ann@\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.example", "ann@\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.example"},
+		// What IDNA refuses stays as typed (lower-cased), for ValidEmail.
+		{"ann@xn--zz.de", "ann@xn--zz.de"},
+		{"ann@\u2615.example", "ann@\u2615.example"},
+		{"no-at-sign", "no-at-sign"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := NormalizeEmail(tt.in); got != tt.want {
+			t.Errorf("NormalizeEmail(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := NormalizeEmail(NormalizeEmail(tt.in)); got != tt.want {
+			t.Errorf("NormalizeEmail twice (%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
