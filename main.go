@@ -166,6 +166,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if warning := models.SearchIndexWarning(db); warning != "" {
 		log.Warn(warning)
 	}
+	if warning := models.SQLiteModeWarning(cfg.DB.Driver, cfg.DB.DSN); warning != "" {
+		log.Warn(warning)
+	}
 	store := models.NewStore(db, models.NewHasher(models.DefaultHashParams, cfg.HashConcurrency))
 	store.SetTimeZone(cfg.TimeZone)
 

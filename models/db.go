@@ -293,6 +293,24 @@ func createPrivate(path string) {
 	}
 }
 
+// SQLiteModeWarning is the warning to log when the SQLite database file
+// path may be read by other users of the machine than its owner, "" when
+// it may not (or the database is not a plain SQLite file). A file created
+// by this server is private (createPrivate); one an older release created,
+// or copied in, keeps its mode, and so would its -wal and -shm files.
+func SQLiteModeWarning(driverName, path string) string {
+	if driverName != SQLite || path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return ""
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("SQLITE_PATH %s has mode %04o: users of this machine other than its owner may read it, "+
+		"and it holds patients' records and password hashes. Stop the server and run: chmod 600 %[1]s %[1]s-wal %[1]s-shm",
+		path, info.Mode().Perm())
+}
+
 // Close closes the pool behind db.
 func Close(db *gorm.DB) error {
 	sqlDB, err := db.DB()

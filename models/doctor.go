@@ -99,6 +99,28 @@ func (d *Doctor) keyEmail() {
 // doctorEmailKeyIndex is the unique index on EmailKey.
 const doctorEmailKeyIndex = "idx_doctors_email_key"
 
+// retiredDoctorEmailIndex is the index on the folded email that releases
+// of 2026-11-27 made before EmailKey replaced it: on LOWER(email), and on
+// SQLite in two of them on unicode_lower(email), a function of the app's
+// that later releases no longer register, so that every write to doctors
+// failed ("unknown function: unicode_lower") on a file those releases had
+// opened. EmailKey's unique index does its work.
+const retiredDoctorEmailIndex = "idx_doctors_email_lower"
+
+// dropRetiredDoctorEmailIndex drops retiredDoctorEmailIndex where it is.
+// The catalog is read first, so a boot without it takes no lock; SQLite
+// drops it without calling the function its expression names.
+func dropRetiredDoctorEmailIndex(db *gorm.DB) error {
+	if !db.Migrator().HasIndex(&Doctor{}, retiredDoctorEmailIndex) {
+		return nil
+	}
+	stmt := `DROP INDEX IF EXISTS ` + retiredDoctorEmailIndex
+	if db.Dialector.Name() == Postgres {
+		return execWaitingBriefly(db, "doctors", []string{stmt})
+	}
+	return db.Exec(stmt).Error
+}
+
 // migrateDoctorEmailKey makes EmailKey unique and keys every row whose key
 // is missing or stale: a row written with SQL has none, and an UPDATE of
 // the email with SQL or by an older release (a rollback, or its replicas
@@ -122,6 +144,9 @@ const doctorEmailKeyIndex = "idx_doctors_email_key"
 // writes do not queue behind it for as long as an older server's
 // transaction holds the table.
 func migrateDoctorEmailKey(db *gorm.DB) error {
+	if err := dropRetiredDoctorEmailIndex(db); err != nil {
+		return err
+	}
 	if !db.Migrator().HasIndex(&Doctor{}, doctorEmailKeyIndex) {
 		stmt := `CREATE UNIQUE INDEX IF NOT EXISTS ` + doctorEmailKeyIndex + ` ON doctors (email_key)`
 		var err error
