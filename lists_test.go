@@ -430,6 +430,40 @@ func TestListSearchComposedAndUnicodeSpaces(t *testing.T) {
 	resWantIDs(t, "GET "+path, got, []int64{cardio.ID})
 }
 
+// A Greek word ends in ς in lower case and in Σ in capitals, which LOWER
+// makes σ: a search in either case finds the other, as DRF's (UPPER on
+// both sides) does, and only it: the sigma is not a wildcard.
+func TestListSearchGreekSigma(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	a := app.mustUser(t, false)
+	nikolaos := id(t, app.mustPatient(t, a, map[string]any{"name": "Νικόλαος Παπαδόπουλος"}), "id")
+	odysseas := id(t, app.mustPatient(t, a, map[string]any{"name": "ΟΔΥΣΣΕΑΣ ΚΑΡΑΣ"}), "id")
+	app.mustPatient(t, a, map[string]any{"name": "Νικόλαοξ Παπαδόπουλοξ"}) // ξ where ς stands
+	for search, want := range map[string]int64{
+		"ΝΙΚΌΛΑΟΣ": nikolaos, "νικόλαοσ": nikolaos, "Νικόλαος": nikolaos, "παπαδόπουλοσ νικόλαος": nikolaos,
+		"οδυσσεας": odysseas, "Οδυσσεας": odysseas, "καράς": 0, "καρας": odysseas,
+	} {
+		path := "/api/patients/?search=" + url.QueryEscape(search)
+		_, got := resGetList(t, app, a, path)
+		var ids []int64
+		if want != 0 {
+			ids = []int64{want}
+		}
+		resWantIDs(t, "GET "+path, got, ids)
+	}
+
+	doctor := app.mustDoctor(t, "Δρ Άννα", "Παθολόγος")
+	app.mustDoctor(t, "Δρ Ξένη", "Παθολόγοξ")
+	for _, path := range []string{
+		"/api/doctors/?specialization=" + url.QueryEscape("ΠΑΘΟΛΌΓΟΣ"),
+		"/api/doctors/?search=" + url.QueryEscape("ΠΑΘΟΛΌΓΟΣ"),
+	} {
+		_, got := resGetList(t, app, a, path)
+		resWantIDs(t, "GET "+path, got, []int64{doctor.ID})
+	}
+}
+
 func TestListDoctorSearchAndOrdering(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)

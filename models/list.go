@@ -345,10 +345,25 @@ func applyWords(db *gorm.DB, columns []string, folded string, words []string, er
 	for _, w := range words {
 		pattern := "%" + likeEscaper.Replace(w) + "%"
 		ors := make([]string, len(columns))
-		args := make([]any, 0, len(columns)+1)
-		for i, col := range columns {
-			ors[i] = "LOWER(" + col + `) LIKE ? ESCAPE '\'`
-			args = append(args, pattern)
+		args := make([]any, 0, 2*len(columns)+1)
+		if strings.ContainsAny(w, greekSigmas) {
+			// A Greek sigma: LOWER keeps a final ς as typed and makes Σ a σ,
+			// so "ΝΙΚΌΛΑΟΣ" and "Νικόλαος" lower to different words. The
+			// columns are compared with every ς as σ, as DRF's UPPER on both
+			// sides compares them; the indexes (on LOWER) serve the same
+			// pattern with a one-letter wildcard where a sigma stands, and
+			// the exact test runs on what they find.
+			exact := "%" + likeEscaper.Replace(strings.ReplaceAll(w, "ς", "σ")) + "%"
+			pattern = sigmaWildcards.Replace(pattern)
+			for i, col := range columns {
+				ors[i] = "(LOWER(" + col + `) LIKE ? ESCAPE '\' AND REPLACE(LOWER(` + col + `), 'ς', 'σ') LIKE ? ESCAPE '\')`
+				args = append(args, pattern, exact)
+			}
+		} else {
+			for i, col := range columns {
+				ors[i] = "LOWER(" + col + `) LIKE ? ESCAPE '\'`
+				args = append(args, pattern)
+			}
 		}
 		cond := "(" + strings.Join(ors, " OR ") + ")"
 		if folded != "" {
@@ -442,6 +457,12 @@ func CheckQuerySize(rawQuery string) error {
 	}
 	return nil
 }
+
+// greekSigmas are the two lower-case forms of Σ: σ, and ς at a word's end.
+const greekSigmas = "σς"
+
+// sigmaWildcards makes each sigma of a LIKE pattern a one-letter wildcard.
+var sigmaWildcards = strings.NewReplacer("σ", "_", "ς", "_")
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 

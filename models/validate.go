@@ -457,5 +457,9 @@ func whereLowerEq(q *gorm.DB, col, v string) *gorm.DB {
 	if !storable(v) {
 		return q.Where("1 = 0")
 	}
-	return q.Where("LOWER("+col+") = ?", strings.ToLower(norm.NFC.String(v)))
+	v = strings.ToLower(norm.NFC.String(v))
+	if strings.ContainsAny(v, greekSigmas) { // σ and ς as one letter: see applyWords
+		return q.Where("REPLACE(LOWER("+col+"), 'ς', 'σ') = ?", strings.ReplaceAll(v, "ς", "σ"))
+	}
+	return q.Where("LOWER("+col+") = ?", v)
 }
