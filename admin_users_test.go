@@ -120,6 +120,17 @@ func TestAdminUserStoreRefusesGrantsByStaff(t *testing.T) {
 	if models.ErrorCode(err) != models.Forbidden {
 		t.Fatalf("staff creating a superuser: err = %v, want Forbidden", err)
 	}
+	// Nor may staff edit a superuser at all, not even leaving every flag
+	// as it is: the store refuses it whatever route calls it.
+	super := app.admUser(t, true, true)
+	_, err = app.store.AdminUpdateUser(context.Background(), by, super.ID,
+		models.UserChanges{Name: "Renamed", Email: super.Email, IsActive: true, IsStaff: true, IsSuperuser: true})
+	if models.ErrorCode(err) != models.Forbidden {
+		t.Fatalf("staff editing a superuser: err = %v, want Forbidden", err)
+	}
+	if u, err := app.store.User(context.Background(), super.ID); err != nil || u.Name == "Renamed" {
+		t.Fatalf("the superuser after a refused edit: %+v, %v", u, err)
+	}
 }
 
 // Staff change their own password at /admin/password_change/ (Django

@@ -464,6 +464,31 @@ func TestListSearchGreekSigma(t *testing.T) {
 	}
 }
 
+// A searched list's count and page starts are remembered per owner and
+// search, checked against the owner's list version. Owners' versions are
+// counted apart, so two owners are often at one version: one's memo must
+// never answer the other's search (it would tell how many of another's
+// patients match a word).
+func TestListMemoIsPerOwner(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	a, b := app.mustUser(t, false), app.mustUser(t, false)
+	for i := range 3 {
+		app.mustPatient(t, a, map[string]any{"name": fmt.Sprintf("Smith %d", i)})
+	}
+	p := app.mustPatient(t, b, map[string]any{"name": "Smith B"})
+	app.mustPatient(t, b, map[string]any{"name": "Jones B"})
+	app.do(request{method: "PATCH", path: fmt.Sprintf("/api/patients/%d/", id(t, p, "id")), token: b.Access,
+		body: map[string]any{"phone": "123"}}).want(t, http.StatusOK) // three writes each
+	for round := range 2 {
+		gotA, _ := resGetList(t, app, a, "/api/patients/?search=smith")
+		gotB, _ := resGetList(t, app, b, "/api/patients/?search=smith")
+		if gotA["count"] != float64(3) || gotB["count"] != float64(1) {
+			t.Fatalf("round %d: counts %v and %v, want 3 and 1", round, gotA["count"], gotB["count"])
+		}
+	}
+}
+
 func TestListDoctorSearchAndOrdering(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)

@@ -210,3 +210,21 @@ func TestAuthSignerVerifiedTokensBounded(t *testing.T) {
 }
 
 const base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// A token longer than any this server signs is refused before it is
+// decoded or its HMAC computed; one of the longest length allowed is still
+// read (and refused by its signature only).
+func TestWellFormedTokenLength(t *testing.T) {
+	t.Parallel()
+	part := func(n int) string { return strings.Repeat("a", n) }
+	longest := part(10) + "." + part(maxTokenLen-22) + "." + part(10)
+	if len(longest) != maxTokenLen || !wellFormedToken(longest) {
+		t.Errorf("a token of %d characters is not well formed", len(longest))
+	}
+	if tooLong := longest + "a"; wellFormedToken(tooLong) {
+		t.Errorf("a token of %d characters is well formed", len(tooLong))
+	}
+	if maxTokenLen > 4096 {
+		t.Errorf("maxTokenLen = %d: a bound far above the 300 bytes of our tokens lets a client make each request decode that much", maxTokenLen)
+	}
+}

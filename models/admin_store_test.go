@@ -496,6 +496,37 @@ func TestAdminDeleteUserRacingLogins(t *testing.T) {
 	}
 }
 
+// A staff member who lost staff status after their session was read (an
+// edit by a superuser meanwhile) administers nobody: the store reads the
+// actor again in the write's transaction.
+func TestAdminWritesOfADemotedStaffMemberAreRefused(t *testing.T) {
+	t.Parallel()
+	store := modelstest.Store(t)
+	super := admStoreUser(t, store, "super@clinic.example", true)
+	staff := admStoreUser(t, store, "staff@clinic.example", false)
+	if _, err := store.AdminUpdateUser(admCtx(super), super, staff.ID, models.UserChanges{Name: staff.Name, Email: staff.Email, IsActive: true, IsStaff: true}); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := store.User(context.Background(), staff.ID) // the session's copy: staff
+	if err != nil || !stale.IsStaff {
+		t.Fatalf("test setup: %+v, %v", stale, err)
+	}
+	other := admStoreUser(t, store, "other@clinic.example", false)
+	if _, err := store.AdminUpdateUser(admCtx(super), super, staff.ID, models.UserChanges{Name: staff.Name, Email: staff.Email, IsActive: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AdminUpdateUser(admCtx(stale), stale, other.ID, models.UserChanges{Name: "Renamed", Email: other.Email, IsActive: true}); models.ErrorCode(err) != models.Forbidden {
+		t.Errorf("a demoted staff member edited a user: %v, want Forbidden", err)
+	}
+	if _, err := store.AdminCreateUser(admCtx(stale), stale, models.NewUser{Name: "New", Email: "new@clinic.example",
+		Password: "another-Horse-battery-77", IsActive: true}); models.ErrorCode(err) != models.Forbidden {
+		t.Errorf("a demoted staff member created a user: %v, want Forbidden", err)
+	}
+	if u, err := store.User(context.Background(), other.ID); err != nil || u.Name == "Renamed" {
+		t.Errorf("the user after a refused edit: %+v, %v", u, err)
+	}
+}
+
 // A superuser demoted after their session was read creates nobody and sets
 // nobody's password: the session's copy said superuser, the store reads the
 // actor again in the write's transaction. Setting one's own password needs
