@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http/httptest"
@@ -9,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // Accessibility of the admin panel, checked where it happens: what a
@@ -100,5 +103,147 @@ func TestAdminA11yFocusRingIsVisible(t *testing.T) {
 				t.Errorf("%s %s focused: outline %s has contrast %.2f:1 on white, want at least 3:1", path, css, got.Color, c)
 			}
 		}
+	}
+}
+
+// a11yName is the role and accessible name Chromium gives the element
+// that css selects.
+func a11yName(t *testing.T, ctx context.Context, css string) (role, name string) {
+	t.Helper()
+	nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(css)))
+	if err != nil || len(nodes) == 0 {
+		t.Fatalf("find %s: %v", css, err)
+	}
+	nodes[0].RLock()
+	id := nodes[0].BackendNodeID
+	nodes[0].RUnlock()
+	no := false
+	tree, err := chromedp.Call(ctx, accessibility.GetPartialAXTree,
+		accessibility.GetPartialAXTreeParams{BackendNodeID: id, FetchRelatives: &no})
+	if err != nil {
+		t.Fatalf("accessibility of %s: %v", css, err)
+	}
+	for _, n := range tree.Nodes {
+		if n.BackendDOMNodeID != id {
+			continue
+		}
+		if n.Role != nil {
+			json.Unmarshal(n.Role.Value, &role)
+		}
+		if n.Name != nil {
+			json.Unmarshal(n.Name.Value, &name)
+		}
+		return role, name
+	}
+	t.Fatalf("%s has no accessibility node", css)
+	return "", ""
+}
+
+// a11yActive describes the focused element by its data-testid, else its
+// id, else its tag.
+const a11yActive = `(() => { const a = document.activeElement;
+	return a.dataset.testid || a.id || a.tagName; })()`
+
+// The foreign-key picker is a combobox a keyboard and a screen reader can
+// use: it is named by its label alone and carries its field's state (help,
+// errors, required); its options are reached with the arrow keys, not Tab;
+// a choice brings the focus back to it and is announced; Escape or leaving
+// the picker closes the list; a submitted id that names nothing stays in
+// sight with its error.
+func TestAdminA11yForeignKeyPicker(t *testing.T) {
+	ctx, base, seed := a11yPanel(t, 1280, 900)
+	const box = `[data-testid="fk-search-doctor_id"]`
+	attr := func(css, name string) string {
+		t.Helper()
+		return a11yEval[string](t, ctx, `document.querySelector(`+strconv.Quote(css)+`).getAttribute(`+strconv.Quote(name)+`) ?? "<none>"`)
+	}
+	wantAttr := func(css, name, want string) {
+		t.Helper()
+		if got := attr(css, name); got != want {
+			t.Errorf("%s %s = %q, want %q", css, name, got, want)
+		}
+	}
+	active := func(step, want string) {
+		t.Helper()
+		if got := a11yEval[string](t, ctx, a11yActive); got != want {
+			t.Errorf("%s: focus on %q, want %q", step, got, want)
+		}
+	}
+	admRun(t, ctx, "open the assignment form",
+		chromedp.Navigate(base+"/admin/mappings/add/"),
+		chromedp.WaitVisible(box),
+	)
+
+	// Combobox semantics, named by the label without its "*".
+	wantAttr(box, "role", "combobox")
+	wantAttr(box, "aria-expanded", "false")
+	wantAttr(box, "aria-required", "true")
+	if got := attr(box, "aria-describedby"); !strings.Contains(got, "help_doctor_id") {
+		t.Errorf("%s aria-describedby = %q, want the field's help", box, got)
+	}
+	if role, name := a11yName(t, ctx, box); role != "combobox" || name != "Doctor" {
+		t.Errorf("the box: role %q, name %q; want combobox \"Doctor\"", role, name)
+	}
+	wantAttr(`[data-testid="fk-label-doctor_id"]`, "aria-live", "polite")
+
+	// A click on the label focuses the box.
+	admRun(t, ctx, "click the label", chromedp.Click(chromedp.CSS(`[data-testid="field-doctor_id"] > label`)))
+	active("click on the label", "fk-search-doctor_id")
+
+	// Arrow keys into the options, Enter chooses, the focus comes back.
+	house := `[data-testid="fk-option"][data-id="` + itoa64(seed.house.ID) + `"]`
+	admRun(t, ctx, "search a doctor",
+		chromedp.SendKeys(box, "hous"),
+		chromedp.WaitVisible(house),
+	)
+	wantAttr(box, "aria-expanded", "true")
+	wantAttr(house, "tabindex", "-1")
+	listID := attr(box, "aria-controls")
+	if role, name := a11yName(t, ctx, "#"+listID); role != "listbox" || name == "" {
+		t.Errorf("the box's aria-controls (%q): role %q, name %q; want a named listbox", listID, role, name)
+	}
+	admRun(t, ctx, "arrow down", chromedp.KeyEvent(kb.ArrowDown))
+	active("ArrowDown from the box", "fk-option")
+	admRun(t, ctx, "choose with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitNotVisible(house))
+	active("Enter on an option", "fk-search-doctor_id")
+	wantAttr(box, "aria-expanded", "false")
+	if got := a11yEval[string](t, ctx, `document.querySelector("#id_doctor_id").value`); got != itoa64(seed.house.ID) {
+		t.Errorf("after Enter on House: doctor_id = %q, want %d", got, seed.house.ID)
+	}
+	if got := admText(t, ctx, "fk-label-doctor_id"); !strings.Contains(got, "Gregory House") {
+		t.Errorf("after Enter on House: label %q", got)
+	}
+
+	// Escape closes the list; so does leaving the picker.
+	admRun(t, ctx, "Escape closes",
+		chromedp.SendKeys(box, "wil"),
+		chromedp.WaitVisible(`[data-testid="fk-option"]`),
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.WaitNotVisible(`[data-testid="fk-results-doctor_id"]`),
+	)
+	wantAttr(box, "aria-expanded", "false")
+	admRun(t, ctx, "leaving closes",
+		chromedp.SendKeys(box, "ch"),
+		chromedp.WaitVisible(`[data-testid="fk-option"]`),
+		chromedp.Focus(chromedp.CSS("#id_notes")),
+		chromedp.WaitNotVisible(`[data-testid="fk-results-doctor_id"]`),
+	)
+	wantAttr(box, "aria-expanded", "false")
+
+	// An id that names no doctor comes back with its error, in sight.
+	admRun(t, ctx, "submit an unknown doctor",
+		chromedp.SetValue(chromedp.CSS("#id_doctor_id"), "999999"),
+		chromedp.Click(sel("save")),
+		chromedp.WaitVisible(sel("error-doctor_id")),
+		chromedp.WaitVisible(box),
+	)
+	wantAttr(box, "aria-invalid", "true")
+	if got := attr(box, "aria-describedby"); !strings.Contains(got, "err_doctor_id") {
+		t.Errorf("after the error: %s aria-describedby = %q, want the field's errors", box, got)
+	}
+	shown := a11yEval[bool](t, ctx, `(() => { const el = document.querySelector("#id_doctor_id");
+		return el.value === "999999" && el.getClientRects().length > 0; })()`)
+	if !shown {
+		t.Errorf("after the error: the submitted id 999999 is not shown")
 	}
 }

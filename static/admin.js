@@ -6,42 +6,88 @@
 
   // Foreign-key picker: the server renders an id input inside
   // <div class="fk" data-lookup="/admin/lookup/doctor/">. We add a search box
-  // whose results set that id.
+  // whose results set that id. The box is an ARIA combobox (APG's "list
+  // autocomplete"): its listbox opens as you type, Arrow keys move into and
+  // through the options (out of the Tab order), Enter or a click chooses,
+  // Escape or leaving the picker closes it.
   function initPicker(box) {
     var idInput = box.querySelector(".fk-id");
     var label = box.querySelector("[data-fk-label]");
     if (!idInput || !box.dataset.lookup) return;
+    var fieldLabel = idInput.labels && idInput.labels[0];
+    // The field's name without the required "*": that mark is aria-hidden,
+    // but textContent reads it.
+    var name = "";
+    if (fieldLabel) {
+      var copy = fieldLabel.cloneNode(true);
+      Array.prototype.forEach.call(copy.querySelectorAll("[aria-hidden=true]"), function (n) { n.remove(); });
+      name = copy.textContent.trim();
+    }
     var search = document.createElement("input");
     search.type = "search";
+    search.id = idInput.id + "_search";
     search.className = "fk-search";
     search.placeholder = "Type to search…";
     search.autocomplete = "off";
-    search.setAttribute("aria-label", "Search " + (idInput.labels && idInput.labels[0] ? idInput.labels[0].textContent.trim() : ""));
+    search.setAttribute("aria-label", name);
     search.dataset.testid = "fk-search-" + idInput.name;
+    // The id input's state is the field's: its help and errors, whether it
+    // is invalid or required, go with the box that stands in for it.
+    ["aria-describedby", "aria-invalid"].forEach(function (a) {
+      if (idInput.hasAttribute(a)) search.setAttribute(a, idInput.getAttribute(a));
+    });
+    if (idInput.required) search.setAttribute("aria-required", "true");
     var list = document.createElement("ul");
+    list.id = idInput.id + "_results";
     list.className = "fk-results";
     list.hidden = true;
     list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Matching " + name);
     list.dataset.testid = "fk-results-" + idInput.name;
+    search.setAttribute("role", "combobox");
+    search.setAttribute("aria-autocomplete", "list");
+    search.setAttribute("aria-controls", list.id);
+    search.setAttribute("aria-expanded", "false");
     var clear = document.createElement("button");
     clear.type = "button";
     clear.className = "btn fk-clear";
     clear.textContent = "Clear";
     clear.hidden = !idInput.value;
     box.classList.add("js");
+    // A submitted value that names nothing (the server found no label for
+    // it) stays in sight, next to its error, until a choice replaces it.
+    if (idInput.value && !label.textContent.trim()) box.classList.add("fk-unresolved");
     box.insertBefore(search, idInput);
     box.appendChild(clear);
     box.appendChild(list);
+    // The field's label now points at the box (a click on it focuses the
+    // box); the id input, when it shows, is named on its own.
+    if (fieldLabel) fieldLabel.htmlFor = search.id;
+    idInput.setAttribute("aria-label", name + " ID");
 
     var timer = null;
     var seq = 0;
+
+    function open() {
+      list.hidden = false;
+      search.setAttribute("aria-expanded", "true");
+    }
+
+    function close() {
+      list.hidden = true;
+      search.setAttribute("aria-expanded", "false");
+    }
 
     function choose(item) {
       idInput.value = String(item.id);
       label.textContent = item.label + (item.detail ? " (" + item.detail + ")" : "");
       search.value = "";
-      list.hidden = true;
+      close();
       clear.hidden = false;
+      box.classList.remove("fk-unresolved");
+      // The chosen option is gone with the list: focus goes back to the
+      // box rather than to the page's start.
+      search.focus();
       idInput.dispatchEvent(new Event("change", { bubbles: true }));
     }
 
@@ -63,6 +109,8 @@
         b.type = "button";
         b.className = "fk-option";
         b.setAttribute("role", "option");
+        b.setAttribute("aria-selected", "false");
+        b.tabIndex = -1; // Arrow keys reach the options; Tab leaves the picker
         b.dataset.testid = "fk-option";
         b.dataset.id = item.id;
         b.textContent = item.label;
@@ -72,6 +120,8 @@
           b.appendChild(small);
         }
         b.addEventListener("click", function () { choose(item); });
+        b.addEventListener("focus", function () { b.setAttribute("aria-selected", "true"); });
+        b.addEventListener("blur", function () { b.setAttribute("aria-selected", "false"); });
         li.appendChild(b);
         list.appendChild(li);
       });
@@ -83,12 +133,12 @@
         hint.textContent = "More matches: type more to narrow them.";
         list.appendChild(hint);
       }
-      list.hidden = false;
+      open();
     }
 
     function lookup() {
       var q = search.value.trim();
-      if (!q) { list.hidden = true; return; }
+      if (!q) { close(); return; }
       var mine = ++seq;
       fetch(box.dataset.lookup + "?q=" + encodeURIComponent(q), {
         credentials: "same-origin",
@@ -99,7 +149,7 @@
       }).then(function (data) {
         if (mine === seq) render(data.results || [], data.more);
       }).catch(function () {
-        if (mine === seq) list.hidden = true;
+        if (mine === seq) close();
       });
     }
 
@@ -114,10 +164,10 @@
         var first = list.querySelector(".fk-option");
         if (first && !list.hidden) first.click();
       } else if (e.key === "Escape") {
-        list.hidden = true;
+        close();
       } else if (e.key === "ArrowDown") {
         var opt = list.querySelector(".fk-option");
-        if (opt) { e.preventDefault(); opt.focus(); }
+        if (opt && !list.hidden) { e.preventDefault(); opt.focus(); }
       }
     });
     list.addEventListener("keydown", function (e) {
@@ -127,16 +177,26 @@
       var i = items.indexOf(t);
       if (e.key === "ArrowDown" && i < items.length - 1) { e.preventDefault(); items[i + 1].focus(); }
       if (e.key === "ArrowUp") { e.preventDefault(); (i > 0 ? items[i - 1] : search).focus(); }
-      if (e.key === "Escape") { list.hidden = true; search.focus(); }
+      if (e.key === "Home") { e.preventDefault(); items[0].focus(); }
+      if (e.key === "End") { e.preventDefault(); items[items.length - 1].focus(); }
+      if (e.key === "Escape") { close(); search.focus(); }
+    });
+    // A press on an option keeps the focus where it is (browsers that do
+    // not focus buttons on click would otherwise close the list on
+    // focusout before the click arrives).
+    list.addEventListener("mousedown", function (e) { e.preventDefault(); });
+    box.addEventListener("focusout", function (e) {
+      if (!box.contains(e.relatedTarget)) close();
     });
     clear.addEventListener("click", function () {
       idInput.value = "";
       label.textContent = "";
       clear.hidden = true;
+      box.classList.remove("fk-unresolved");
       search.focus();
     });
     document.addEventListener("click", function (e) {
-      if (!box.contains(e.target)) list.hidden = true;
+      if (!box.contains(e.target)) close();
     });
   }
 
