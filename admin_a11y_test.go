@@ -247,3 +247,29 @@ func TestAdminA11yForeignKeyPicker(t *testing.T) {
 		t.Errorf("after the error: the submitted id 999999 is not shown")
 	}
 }
+
+// A changelist's filters come in the Tab order where they are drawn:
+// above the list on a laptop, beside it from 1,400 px (WCAG 2.4.3).
+func TestAdminA11yFiltersInTabOrder(t *testing.T) {
+	type order struct {
+		DOMFirst, DrawnFirst, Beside bool
+	}
+	for _, width := range []int64{1280, 1500} {
+		ctx, base, _ := a11yPanel(t, width, 900)
+		admRun(t, ctx, "open patients", chromedp.Navigate(base+"/admin/patients/"), chromedp.WaitVisible(sel("results")))
+		got := a11yEval[order](t, ctx, `(() => {
+			const f = document.querySelector("[data-testid=filters]"), s = document.querySelector("#searchbar");
+			const a = f.getBoundingClientRect(), b = s.getBoundingClientRect();
+			const above = a.bottom <= b.top, left = a.right <= b.left, right = a.left >= b.right;
+			return {DOMFirst: !!(f.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING),
+				DrawnFirst: above || (left && a.top < b.bottom), Beside: left || right};
+		})()`)
+		if got.DOMFirst != got.DrawnFirst {
+			t.Errorf("%d px: the filters come %s the search box in the Tab order but are drawn %s it",
+				width, map[bool]string{true: "before", false: "after"}[got.DOMFirst], map[bool]string{true: "before", false: "after"}[got.DrawnFirst])
+		}
+		if wantBeside := width >= 1400; got.Beside != wantBeside {
+			t.Errorf("%d px: filters beside the list %v, want %v", width, got.Beside, wantBeside)
+		}
+	}
+}
