@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -271,5 +272,32 @@ func TestAdminA11yFiltersInTabOrder(t *testing.T) {
 		if wantBeside := width >= 1400; got.Beside != wantBeside {
 			t.Errorf("%d px: filters beside the list %v, want %v", width, got.Beside, wantBeside)
 		}
+	}
+}
+
+// Every box a wide table scrolls in is a named region in the Tab order, so
+// a keyboard can reach it and scroll it (WCAG 2.1.1).
+func TestAdminA11yTableRegions(t *testing.T) {
+	app := newTestApp(t)
+	seed := admSeed(t, app)
+	cl := app.admLogin(t, seed.super)
+	ann := "/admin/patients/" + itoa64(seed.ann.ID) + "/"
+	for path, want := range map[string]string{
+		"/admin/patients/": "Patients",
+		"/admin/doctors/":  "Doctors",
+		ann:                "Assigned doctors",
+		ann + "history/":   "History: Ann Archer",
+		"/admin/audit/":    "Audit log",
+	} {
+		boxes := cl.get(path).want(t, http.StatusOK).doc(t).Find(".table-wrap")
+		if boxes.Length() == 0 {
+			t.Errorf("GET %s: no .table-wrap", path)
+		}
+		boxes.Each(func(_ int, box *goquerySelection) {
+			tabindex, role, label := box.AttrOr("tabindex", ""), box.AttrOr("role", ""), box.AttrOr("aria-label", "")
+			if tabindex != "0" || role != "region" || label != want {
+				t.Errorf("GET %s: table box tabindex=%q role=%q aria-label=%q, want 0, region, %q", path, tabindex, role, label, want)
+			}
+		})
 	}
 }

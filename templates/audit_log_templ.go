@@ -103,7 +103,7 @@ func AuditLogPage(a AuditLog) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(a.Events) > 0 {
-				templ_7745c5c3_Err = EventTable(a.Events, true, a.When).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = EventTable("Audit log", a.Events, true, a.When).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

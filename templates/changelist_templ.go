@@ -342,7 +342,7 @@ func ChangeListPage(cl ChangeList) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = Table(cl.Columns, cl.Rows).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = Table(cl.Title, cl.Columns, cl.Rows).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

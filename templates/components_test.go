@@ -140,7 +140,7 @@ func TestChangeListPage(t *testing.T) {
 
 func TestEventTableAndMessages(t *testing.T) {
 	t.Parallel()
-	doc := renderDoc(t, EventTable([]Event{{
+	doc := renderDoc(t, EventTable("History", []Event{{
 		When: "2026-11-25 10:00:00", Who: "lisa@clinic.example", Action: "Changed", Kind: "update", Object: "Patient #3",
 		ObjectURL: "/admin/patients/3/", Source: "Admin", Changes: []Change{{Field: "phone", Old: "1", New: "2"}},
 	}}, true, "When (Europe/Oslo)"))
@@ -170,7 +170,7 @@ func TestTableCellsAreEscaped(t *testing.T) {
 	}
 	var got bytes.Buffer
 	rows := []Row{{ID: "1", Label: "x", Cells: []Cell{{Text: evil, URL: "/admin/patients/1/"}, {Text: evil}}}}
-	if err := Table([]Column{{Label: "Name"}, {Label: "Phone"}}, rows).Render(context.Background(), &got); err != nil {
+	if err := Table("Patients", []Column{{Label: "Name"}, {Label: "Phone"}}, rows).Render(context.Background(), &got); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(got.String(), want.String()); n != 2 {
