@@ -301,3 +301,41 @@ func TestAdminA11yTableRegions(t *testing.T) {
 		})
 	}
 }
+
+// A form that comes back with errors says so in its title and opens on
+// its error summary, whose links take the focus to their fields (the
+// picker's box for a foreign key).
+func TestAdminA11yErrorSummary(t *testing.T) {
+	ctx, base, _ := a11yPanel(t, 1280, 900)
+	admRun(t, ctx, "save a doctor with a bad email",
+		chromedp.Navigate(base+"/admin/doctors/add/"),
+		chromedp.WaitVisible(sel("form-doctor")),
+		chromedp.SendKeys(chromedp.CSS("#id_name"), "Remy Hadley"),
+		chromedp.SendKeys(chromedp.CSS("#id_email"), "thirteen@"),
+		chromedp.Click(sel("save")),
+		chromedp.WaitVisible(sel("error-email")),
+	)
+	if got := a11yEval[string](t, ctx, a11yActive); got != "form-errors" {
+		t.Errorf("after a failed save: focus on %q, want the error summary", got)
+	}
+	if got := a11yEval[string](t, ctx, "document.title"); !strings.HasPrefix(got, "Error: ") {
+		t.Errorf("after a failed save: title %q, want it to begin with \"Error: \"", got)
+	}
+	if got := admText(t, ctx, "error-link-email"); got != "Email: Enter a valid email address." {
+		t.Errorf("the email's link in the summary = %q", got)
+	}
+	admRun(t, ctx, "follow the email's link", chromedp.Click(sel("error-link-email")))
+	if got := a11yEval[string](t, ctx, a11yActive); got != "id_email" {
+		t.Errorf("after the email's link: focus on %q, want id_email", got)
+	}
+	admRun(t, ctx, "save an assignment without a doctor",
+		chromedp.Navigate(base+"/admin/mappings/add/"),
+		chromedp.WaitVisible(sel("form-mapping")),
+		chromedp.Click(sel("save")),
+		chromedp.WaitVisible(sel("error-link-doctor_id")),
+		chromedp.Click(sel("error-link-doctor_id")),
+	)
+	if got := a11yEval[string](t, ctx, a11yActive); got != "fk-search-doctor_id" {
+		t.Errorf("after the doctor's link: focus on %q, want the picker's box", got)
+	}
+}

@@ -96,6 +96,8 @@ func (a *Admin) formError(c *gin.Context, status int, err error, build func() (t
 		return ferr
 	}
 	f.Errors = attachErrors(me, f.Fieldsets, f.Inline)
+	// The title is what a screen reader reads first, and what a tab shows.
+	f.Title = "Error: " + f.Title
 	return render(c, status, templates.FormPage(f))
 }
 

@@ -200,6 +200,22 @@
     });
   }
 
+  // A form that came back with errors opens on their summary, which a
+  // screen reader then reads; its links focus their field (the picker's
+  // box when the field's id input is hidden).
+  function initErrorSummary(summary) {
+    summary.focus();
+    summary.addEventListener("click", function (e) {
+      var link = e.target.closest("a[href^='#']");
+      var field = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) return;
+      var box = document.getElementById(field.id + "_search");
+      if (box && !field.getClientRects().length) field = box;
+      e.preventDefault();
+      field.focus();
+    });
+  }
+
   // "Select all" and a live count of the selected rows.
   function initChangelist(form) {
     var all = form.querySelector("[data-select-all]");
@@ -233,6 +249,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll(".filters details"), initFilters);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-error-summary]"), initErrorSummary);
     Array.prototype.forEach.call(document.querySelectorAll(".fk[data-lookup]"), initPicker);
     Array.prototype.forEach.call(document.querySelectorAll(".changelist-form"), initChangelist);
   });

@@ -32,6 +32,26 @@ func messageRole(level string) string {
 
 func fieldID(name string) string { return "id_" + name }
 
+// errorLinks are the messages of f's fields, in the form's order, each
+// linking to its field ("Email: Enter a valid email address.").
+func errorLinks(f Form) []Link {
+	var links []Link
+	add := func(fields []Field) {
+		for _, fld := range fields {
+			for _, e := range fld.Errors {
+				links = append(links, Link{Label: fld.Label + ": " + e, URL: "#" + fieldID(fld.Name), TestID: "error-link-" + fld.Name})
+			}
+		}
+	}
+	for _, fs := range f.Fieldsets {
+		add(fs.Fields)
+	}
+	if f.Inline != nil {
+		add(f.Inline.Add)
+	}
+	return links
+}
+
 func fieldClass(f Field) string {
 	c := "field field-" + f.Kind
 	if len(f.Errors) > 0 {
