@@ -339,3 +339,28 @@ func TestAdminA11yErrorSummary(t *testing.T) {
 		t.Errorf("after the doctor's link: focus on %q, want the picker's box", got)
 	}
 }
+
+// Links in running text are underlined, not told from the words around
+// them by colour alone (WCAG 1.4.1).
+func TestAdminA11yLinksInTextAreUnderlined(t *testing.T) {
+	ctx, base, seed := a11yPanel(t, 1280, 900)
+	underlined := func(page, css string) {
+		t.Helper()
+		got := a11yEval[string](t, ctx, `getComputedStyle(document.querySelector(`+strconv.Quote(css)+`)).textDecorationLine`)
+		if got != "underline" {
+			t.Errorf("%s: %s has text-decoration-line %q, want underline", page, css, got)
+		}
+	}
+	admRun(t, ctx, "search", chromedp.Navigate(base+"/admin/patients/?q=archer"), chromedp.WaitVisible(sel("results")))
+	underlined("a search", ".clear-link")
+	underlined("a search", `[data-testid="clear-filters"]`)
+	admRun(t, ctx, "open a patient", chromedp.Navigate(base+"/admin/patients/"+itoa64(seed.ann.ID)+"/"), chromedp.WaitVisible(sel("inline")))
+	underlined("a patient", ".fk-browse")
+	admRun(t, ctx, "save a bad doctor",
+		chromedp.Navigate(base+"/admin/doctors/add/"),
+		chromedp.WaitVisible(sel("form-doctor")),
+		chromedp.Click(sel("save")),
+		chromedp.WaitVisible(sel("form-errors")),
+	)
+	underlined("a form with errors", `[data-testid="form-errors"] a`)
+}
