@@ -7,10 +7,12 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -363,4 +365,31 @@ func TestAdminA11yLinksInTextAreUnderlined(t *testing.T) {
 		chromedp.WaitVisible(sel("form-errors")),
 	)
 	underlined("a form with errors", `[data-testid="form-errors"] a`)
+}
+
+// A flash message's status or alert role is inside its list item, which
+// stays a list item of the messages' list.
+func TestAdminA11yMessagesStayAList(t *testing.T) {
+	app := newTestApp(t)
+	_, cl := app.admSuper(t)
+	cl.post("/admin/doctors/add/", url.Values{"name": {"Carol Skin"}, "specialization": {"Dermatology"},
+		"email": {"carol@clinic.example"}}).wantRedirect(t, "/admin/doctors/")
+	success := cl.get("/admin/doctors/").want(t, http.StatusOK)
+	gone := cl.get("/admin/doctors/999999/")
+	warning := cl.get(gone.Header().Get("Location")).want(t, http.StatusOK)
+	for level, page := range map[string]*admResponse{"success": success, "warning": warning} {
+		want := map[string]string{"success": "status", "warning": "alert"}[level]
+		items := page.doc(t).Find(".messages").Children()
+		if items.Length() == 0 {
+			t.Fatalf("%s: no messages", level)
+		}
+		items.Each(func(_ int, li *goquerySelection) {
+			if goquery.NodeName(li) != "li" || li.AttrOr("role", "") != "" {
+				t.Errorf("%s: the messages' list holds <%s role=%q>, want an <li> without a role", level, goquery.NodeName(li), li.AttrOr("role", ""))
+			}
+			if got := li.Find("[role]").AttrOr("role", ""); got != want {
+				t.Errorf("%s message: inner role %q, want %q", level, got, want)
+			}
+		})
+	}
 }

@@ -151,7 +151,8 @@ func TestEventTableAndMessages(t *testing.T) {
 		t.Errorf("change = %q", got)
 	}
 	doc = renderDoc(t, Messages([]Message{{Level: "error", Text: "Nope"}, {Level: "success", Text: "Saved"}}))
-	if byTestID(doc, "message-error").AttrOr("role", "") != "alert" || byTestID(doc, "message-success").AttrOr("role", "") != "status" {
+	if byTestID(doc, "message-error").Find("[role]").AttrOr("role", "") != "alert" ||
+		byTestID(doc, "message-success").Find("[role]").AttrOr("role", "") != "status" {
 		t.Error("message roles")
 	}
 }
