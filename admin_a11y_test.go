@@ -393,3 +393,41 @@ func TestAdminA11yMessagesStayAList(t *testing.T) {
 		})
 	}
 }
+
+// Smaller fixes of the audit, in the server's HTML: headings do not skip
+// a level (filters and "Add another" are h2 under the page's h1), a
+// fieldset without a legend has no empty <legend>, and a row's checkbox
+// names the row's id as well as its label (two Ann Archers differ).
+func TestAdminA11yHeadingsLegendsAndRowLabels(t *testing.T) {
+	app := newTestApp(t)
+	seed := admSeed(t, app)
+	cl := app.admLogin(t, seed.super)
+	list := cl.get("/admin/patients/").want(t, http.StatusOK)
+	if n := list.doc(t).Find(".filter h2").Length(); n == 0 || list.doc(t).Find(".filter h3").Length() > 0 {
+		t.Errorf("GET /admin/patients/: %d filter titles in h2, want all of them", n)
+	}
+	want := "Select Ann Archer (#" + itoa64(seed.ann.ID) + ")"
+	if got := list.testid(t, "select-"+itoa64(seed.ann.ID)).AttrOr("aria-label", ""); got != want {
+		t.Errorf("GET /admin/patients/: Ann's checkbox is %q, want %q", got, want)
+	}
+	ann := cl.get("/admin/patients/"+itoa64(seed.ann.ID)+"/").want(t, http.StatusOK)
+	if got := strings.TrimSpace(ann.doc(t).Find(".inline-add h2").Text()); got != "Add another" {
+		t.Errorf("GET Ann's page: the inline's h2 is %q, want \"Add another\"", got)
+	}
+	cl.get("/admin/password_change/").want(t, http.StatusOK).doc(t).Find("legend").Each(func(_ int, l *goquerySelection) {
+		if strings.TrimSpace(l.Text()) == "" {
+			t.Error("GET /admin/password_change/: an empty <legend>")
+		}
+	})
+}
+
+// An empty cell's dash is muted text that can still be read (WCAG 1.4.3,
+// 4.5:1).
+func TestAdminA11yEmptyCellContrast(t *testing.T) {
+	ctx, base, _ := a11yPanel(t, 1280, 900)
+	admRun(t, ctx, "open patients", chromedp.Navigate(base+"/admin/patients/"), chromedp.WaitVisible(chromedp.CSS(".results .empty")))
+	color := a11yEval[string](t, ctx, `getComputedStyle(document.querySelector(".results .empty")).color`)
+	if c := contrastOnWhite(t, color); c < 4.5 {
+		t.Errorf("an empty cell's dash is %s, %.2f:1 on white, want 4.5:1", color, c)
+	}
+}

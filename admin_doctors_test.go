@@ -86,7 +86,7 @@ func TestAdminDoctors(t *testing.T) {
 	form.Set("years_of_experience", "13")
 	cl.post(path, form).wantRedirect(t, "/admin/doctors/")
 	hist := cl.get(path+"history/").want(t, http.StatusOK)
-	if !strings.Contains(hist.text(t, "events"), "years_of_experience 12 → 13") {
+	if !strings.Contains(hist.text(t, "events"), "years_of_experience 12 → changed to 13") {
 		t.Fatalf("history = %q", hist.text(t, "events"))
 	}
 }

@@ -133,7 +133,7 @@ func TestAdminMappingChange(t *testing.T) {
 		t.Fatalf("mapping = %+v, %v", got, err)
 	}
 	hist := cl.get(path+"history/").want(t, http.StatusOK).text(t, "events")
-	if !strings.Contains(hist, "notes (empty) → Follow-up in May") {
+	if !strings.Contains(hist, "notes (empty) → changed to Follow-up in May") {
 		t.Fatalf("history = %q", hist)
 	}
 }

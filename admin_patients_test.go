@@ -288,7 +288,7 @@ func TestAdminPatientInlineDoctors(t *testing.T) {
 	}
 	// The patient's history says who its doctors were and are.
 	hist := cl.get(path+"history/").want(t, http.StatusOK).text(t, "events")
-	for _, want := range []string{"doctors (empty) → Gregory House", "doctors Gregory House → James Wilson"} {
+	for _, want := range []string{"doctors (empty) → changed to Gregory House", "doctors Gregory House → changed to James Wilson"} {
 		if !strings.Contains(hist, want) {
 			t.Errorf("history lacks %q: %s", want, hist)
 		}
@@ -320,7 +320,7 @@ func TestAdminPatientHistoryShowsAPIAndAdminViews(t *testing.T) {
 	all := strings.Join(lines, "\n")
 	for _, want := range []string{
 		"Viewed", owner.Email, staff.Email, "API", "Admin",
-		"medical_history none → Penicillin allergy", "Added",
+		"medical_history none → changed to Penicillin allergy", "Added",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("history lacks %q:\n%s", want, all)

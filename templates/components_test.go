@@ -147,7 +147,7 @@ func TestEventTableAndMessages(t *testing.T) {
 	if got := doc.Find("thead th").First().Text(); got != "When (Europe/Oslo)" {
 		t.Errorf("time column = %q", got)
 	}
-	if got := strings.Join(strings.Fields(byTestID(doc, "event-change").Text()), " "); got != "phone 1 → 2" {
+	if got := strings.Join(strings.Fields(byTestID(doc, "event-change").Text()), " "); got != "phone 1 → changed to 2" {
 		t.Errorf("change = %q", got)
 	}
 	doc = renderDoc(t, Messages([]Message{{Level: "error", Text: "Nope"}, {Level: "success", Text: "Saved"}}))
