@@ -117,21 +117,34 @@ func auditFilter(c *gin.Context, loc *time.Location) (f models.AdminAuditFilter,
 		}
 		f.ObjectType = s
 	}
+	// The fields typed in (an id, two dates) are told apart from a choice
+	// not offered: the page shows their messages on them (auditLog),
+	// rather than a bare 400 page that loses the form.
+	typed := models.FieldErrors{}
 	if s := v["object_id"]; s != "" {
-		if f.ObjectID, err = strconv.ParseInt(s, 10, 64); err != nil || f.ObjectID < 1 {
-			return f, v, refused("object_id")
+		if f.ObjectID, err = strconv.ParseInt(s, 10, 64); err != nil {
+			typed.Add("object_id", "Enter a whole number.")
+		} else if f.ObjectID < 1 {
+			typed.Add("object_id", "Ensure this value is greater than or equal to 1.")
 		}
 	}
 	// The days are the clinic's, as the times the log shows.
 	var first, last time.Time
 	if s := v["from"]; s != "" {
 		if first, err = time.Parse(dateLayout, s); err != nil {
-			return f, v, refused("from")
+			typed.Add("from", "Enter a valid date.")
 		}
 	}
 	if s := v["to"]; s != "" {
 		if last, err = time.Parse(dateLayout, s); err != nil {
-			return f, v, refused("to")
+			typed.Add("to", "Enter a valid date.")
+		}
+	}
+	for _, key := range []string{"object_id", "from", "to"} {
+		if typed.Has(key) {
+			e := refused(key).(*models.Error)
+			e.Fields = typed
+			return f, v, e
 		}
 	}
 	f.From, f.To = models.DaysIn(first, last, loc)
@@ -141,13 +154,19 @@ func auditFilter(c *gin.Context, loc *time.Location) (f models.AdminAuditFilter,
 // auditLog handles GET /admin/audit: superusers only.
 func (a *Admin) auditLog(c *gin.Context) error {
 	f, v, err := auditFilter(c, a.zone())
+	var typed models.FieldErrors
+	if e, ok := err.(*models.Error); ok && e.Fields != nil {
+		typed, err = e.Fields, nil // shown on their fields, below
+	}
 	if err != nil {
 		return err
 	}
-	page, _ := strconv.Atoi(c.Query(paramPage))
-	events, err := a.store.AdminAuditEvents(c.Request.Context(), f, page)
-	if err != nil {
-		return err
+	var events models.AdminPage[models.AuditEvent]
+	if typed == nil {
+		page, _ := strconv.Atoi(c.Query(paramPage))
+		if events, err = a.store.AdminAuditEvents(c.Request.Context(), f, page); err != nil {
+			return err
+		}
 	}
 	l, err := a.layout(c, "Audit log", "audit", templates.Link{Label: "Audit log"})
 	if err != nil {
@@ -183,6 +202,16 @@ func (a *Admin) auditLog(c *gin.Context) error {
 	}
 	for i := range events.Items {
 		vm.Events = append(vm.Events, event(&events.Items[i], a.zone()))
+	}
+	if typed != nil {
+		// No events for a filter that could not be read: a list of all of
+		// them would claim to be filtered.
+		for i := range vm.Filters {
+			vm.Filters[i].Errors = typed[vm.Filters[i].Name]
+		}
+		vm.Count, vm.Invalid, vm.ExportURL, vm.Pagination = "", true, "", templates.Pagination{}
+		vm.Title = "Error: " + vm.Title // as a form's (formError)
+		return render(c, http.StatusBadRequest, templates.AuditLogPage(vm))
 	}
 	return render(c, http.StatusOK, templates.AuditLogPage(vm))
 }

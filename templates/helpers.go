@@ -35,19 +35,26 @@ func fieldID(name string) string { return "id_" + name }
 // errorLinks are the messages of f's fields, in the form's order, each
 // linking to its field ("Email: Enter a valid email address.").
 func errorLinks(f Form) []Link {
+	groups := make([][]Field, 0, len(f.Fieldsets)+1)
+	for _, fs := range f.Fieldsets {
+		groups = append(groups, fs.Fields)
+	}
+	if f.Inline != nil {
+		groups = append(groups, f.Inline.Add)
+	}
+	return fieldErrorLinks(groups...)
+}
+
+// fieldErrorLinks are the error summary's links: each message of each
+// field, linked to its field.
+func fieldErrorLinks(groups ...[]Field) []Link {
 	var links []Link
-	add := func(fields []Field) {
+	for _, fields := range groups {
 		for _, fld := range fields {
 			for _, e := range fld.Errors {
 				links = append(links, Link{Label: fld.Label + ": " + e, URL: "#" + fieldID(fld.Name), TestID: "error-link-" + fld.Name})
 			}
 		}
-	}
-	for _, fs := range f.Fieldsets {
-		add(fs.Fields)
-	}
-	if f.Inline != nil {
-		add(f.Inline.Add)
 	}
 	return links
 }

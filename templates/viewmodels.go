@@ -245,6 +245,9 @@ type AuditLog struct {
 	Pagination Pagination
 	ExportURL  string
 	ClearURL   string
+	// Invalid: a typed filter (an id, a day) could not be read; its
+	// message is on its field, and no events are listed.
+	Invalid bool
 }
 
 // ErrorPage is a 403, 404, 500 or 503 page.
