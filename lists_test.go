@@ -398,25 +398,26 @@ func TestListSearchNonASCIICaseInsensitive(t *testing.T) {
 	}
 }
 
-// Text is stored composed (NFC), and searches are composed too, so an
-// accent typed decomposed (e + U+0301, as a Mac's pasteboard gives it)
-// finds the same names as one typed composed, whichever way each was
-// typed. Words are split at Unicode spaces, as DRF's str.split: an
+// Text is stored as typed, composed or decomposed (e + U+0301, as a Mac's
+// pasteboard may give it), and a search tries both spellings, so either
+// finds either. Words are split at Unicode spaces, as DRF's str.split: an
 // ideographic space (Japanese and Chinese keyboards) or a no-break space.
 func TestListSearchComposedAndUnicodeSpaces(t *testing.T) {
 	t.Parallel()
 	app := newTestApp(t)
 	a := app.mustUser(t, false)
-	created := app.mustPatient(t, a, map[string]any{"name": "Jose\u0301 Pe\u0301rez"})
-	if created["name"] != "José Pérez" {
-		t.Errorf("created name = %q, want it composed (%q)", created["name"], "José Pérez")
+	created := app.mustPatient(t, a, map[string]any{"name": "Jose\u0301 Pe\u0301rez", "email": "jose@bu\u0308cher.example"})
+	if created["name"] != "Jose\u0301 Pe\u0301rez" {
+		t.Errorf("created name = %q, want it as typed", created["name"])
 	}
 	jose := id(t, created, "id")
+	renee := id(t, app.mustPatient(t, a, map[string]any{"name": "Renée Dubois"}), "id")
 	yamada := id(t, app.mustPatient(t, a, map[string]any{"name": "山田 太郎"}), "id")
 	muller := id(t, app.mustPatient(t, a, map[string]any{"name": "Müller Hans"}), "id")
-	app.mustPatient(t, a, map[string]any{"name": "Jose Perez"})
+	app.mustPatient(t, a, map[string]any{"name": "Jose Perez Renee"})
 	for search, want := range map[string]int64{
-		"José": jose, "Jose\u0301": jose, "PE\u0301REZ": jose,
+		"José": jose, "Jose\u0301": jose, "PÉREZ": jose, "PE\u0301REZ": jose, "bücher": jose, "bu\u0308cher": jose,
+		"Renée": renee, "Rene\u0301e": renee,
 		"太郎\u3000山田": yamada, "Hans\u00a0Mu\u0308ller": muller, "hans\u2003müller": muller,
 	} {
 		path := "/api/patients/?search=" + url.QueryEscape(search)
@@ -424,10 +425,17 @@ func TestListSearchComposedAndUnicodeSpaces(t *testing.T) {
 		resWantIDs(t, "GET "+path, got, []int64{want})
 	}
 
-	cardio := app.mustDoctor(t, "Dr Ana", "Cardiologi\u0301a")
-	path := "/api/doctors/?specialization=" + url.QueryEscape("CARDIOLOGÍA")
-	_, got := resGetList(t, app, a, path)
-	resWantIDs(t, "GET "+path, got, []int64{cardio.ID})
+	decomposed := app.mustDoctor(t, "Dr Ana", "Cardiologi\u0301a")
+	composed := app.mustDoctor(t, "Dr Eva", "Neurología")
+	for path, want := range map[string]int64{
+		"/api/doctors/?specialization=" + url.QueryEscape("CARDIOLOGÍA"):       decomposed.ID,
+		"/api/doctors/?specialization=" + url.QueryEscape("cardiologi\u0301a"): decomposed.ID,
+		"/api/doctors/?specialization=" + url.QueryEscape("NEUROLOGI\u0301A"):  composed.ID,
+		"/api/doctors/?specialization=" + url.QueryEscape("neurología"):        composed.ID,
+	} {
+		_, got := resGetList(t, app, a, path)
+		resWantIDs(t, "GET "+path, got, []int64{want})
+	}
 }
 
 // A Greek word ends in ς in lower case and in Σ in capitals, which LOWER

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -101,7 +102,7 @@ func auditFilter(c *gin.Context, loc *time.Location) (f models.AdminAuditFilter,
 	for _, k := range []string{"email", "action", "object_type", "object_id", "from", "to"} {
 		v[k] = strings.TrimSpace(c.Query(k))
 	}
-	refused := func(key string) error {
+	refused := func(key string) *models.Error {
 		return models.Errorf(models.Invalid, "Unknown value for the audit log's %s filter.", strings.ReplaceAll(key, "_", " "))
 	}
 	f.Email = v["email"]
@@ -142,7 +143,7 @@ func auditFilter(c *gin.Context, loc *time.Location) (f models.AdminAuditFilter,
 	}
 	for _, key := range []string{"object_id", "from", "to"} {
 		if typed.Has(key) {
-			e := refused(key).(*models.Error)
+			e := refused(key)
 			e.Fields = typed
 			return f, v, e
 		}
@@ -155,7 +156,7 @@ func auditFilter(c *gin.Context, loc *time.Location) (f models.AdminAuditFilter,
 func (a *Admin) auditLog(c *gin.Context) error {
 	f, v, err := auditFilter(c, a.zone())
 	var typed models.FieldErrors
-	if e, ok := err.(*models.Error); ok && e.Fields != nil {
+	if e := (*models.Error)(nil); errors.As(err, &e) && e.Fields != nil {
 		typed, err = e.Fields, nil // shown on their fields, below
 	}
 	if err != nil {

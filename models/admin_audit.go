@@ -82,7 +82,9 @@ func (s *Store) adminAuditQuery(ctx context.Context, f AdminAuditFilter) *gorm.D
 		if !storable(f.Email) {
 			return q.Where("1 = 0")
 		}
-		q = q.Where("user_email = ?", NormalizeEmail(f.Email))
+		// Events recorded before an account's email took its canonical
+		// form (migrateUserEmails) hold it as it was then.
+		q = q.Where("user_email IN ?", []string{NormalizeEmail(f.Email), legacyEmail(f.Email)})
 	}
 	return q
 }

@@ -94,7 +94,7 @@ func (s *Store) AdminViewMapping(ctx context.Context, id int64) (*Mapping, error
 // (m.ID == 0, as assigned by staff user by) or saves its patient, doctor
 // and notes, with its audit event.
 func (s *Store) AdminSaveMapping(ctx context.Context, by int64, m *Mapping) error {
-	m.Notes = cleanText(m.Notes)
+	m.Notes = strings.TrimSpace(m.Notes)
 	f := FieldErrors{}
 	checkText(f, "notes", m.Notes, false, 1000)
 	db := s.db.WithContext(ctx)

@@ -193,7 +193,7 @@ func (s *Store) AdminSavePatient(ctx context.Context, by int64, p, stored *Patie
 		}
 		f.Add(FieldOwner, "User not found.")
 	}
-	ch.AddNotes = cleanText(ch.AddNotes)
+	ch.AddNotes = strings.TrimSpace(ch.AddNotes)
 	checkText(f, FieldAssignNotes, ch.AddNotes, false, 1000)
 	if ch.AddDoctorID != 0 {
 		if err := mustExist(db, &Doctor{}, ch.AddDoctorID); err != nil {

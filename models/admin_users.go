@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -112,7 +113,7 @@ func (ch *UserChanges) CleanEdit(stored *User) error {
 
 // Clean trims and validates ch with the rules of registration.
 func (ch *UserChanges) Clean() error {
-	ch.Name = cleanText(ch.Name)
+	ch.Name = strings.TrimSpace(ch.Name)
 	ch.Email = NormalizeEmail(ch.Email)
 	f := FieldErrors{}
 	checkLine(f, "name", ch.Name, true, 150)

@@ -307,7 +307,7 @@ func SQLiteModeWarning(driverName, path string) string {
 		return ""
 	}
 	return fmt.Sprintf("SQLITE_PATH %s has mode %04o: users of this machine other than its owner may read it, "+
-		"and it holds patients' records and password hashes. Stop the server and run: chmod 600 %[1]s %[1]s-wal %[1]s-shm",
+		"and it holds patients' records and password hashes. Stop the server and run: chmod 600 %[1]s (and %[1]s-wal and %[1]s-shm where they exist)",
 		path, info.Mode().Perm())
 }
 

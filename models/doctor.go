@@ -51,8 +51,8 @@ func (d *Doctor) CleanEdit(stored *Doctor) error {
 // (the contract lower-cases users' emails, not doctors'; DRF's EmailField
 // keeps the case); its key is the folded one.
 func (d *Doctor) Clean() error {
-	d.Name = cleanText(d.Name)
-	d.Specialization = cleanText(d.Specialization)
+	d.Name = strings.TrimSpace(d.Name)
+	d.Specialization = strings.TrimSpace(d.Specialization)
 	d.Email = strings.TrimSpace(d.Email)
 	d.Phone = strings.TrimSpace(d.Phone)
 	f := FieldErrors{}
@@ -166,7 +166,7 @@ func migrateDoctorEmailKey(db *gorm.DB) error {
 	}
 	var rows, stale, unkeyed []keyed
 	err := db.Model(&Doctor{}).Select("id", "email", "email_key").
-		Where("email_key IS NULL OR email_key <> LOWER(email)").FindInBatches(&rows, 1000, func(*gorm.DB, int) error {
+		Where("email_key IS NULL OR email_key <> LOWER(email) OR "+internationalEmail(db, "email")).FindInBatches(&rows, 1000, func(*gorm.DB, int) error {
 		for _, d := range rows {
 			switch {
 			case d.EmailKey == nil:

@@ -343,33 +343,38 @@ func applyWords(db *gorm.DB, columns []string, folded string, words []string, er
 		folded = ""
 	}
 	for _, w := range words {
-		pattern := "%" + likeEscaper.Replace(w) + "%"
-		ors := make([]string, len(columns))
-		args := make([]any, 0, 2*len(columns)+1)
-		if strings.ContainsAny(w, greekSigmas) {
-			// A Greek sigma: LOWER keeps a final ς as typed and makes Σ a σ,
-			// so "ΝΙΚΌΛΑΟΣ" and "Νικόλαος" lower to different words. The
-			// columns are compared with every ς as σ, as DRF's UPPER on both
-			// sides compares them; the indexes (on LOWER) serve the same
-			// pattern with a one-letter wildcard where a sigma stands, and
-			// the exact test runs on what they find.
-			exact := "%" + likeEscaper.Replace(strings.ReplaceAll(w, "ς", "σ")) + "%"
-			pattern = sigmaWildcards.Replace(pattern)
-			for i, col := range columns {
-				ors[i] = "(LOWER(" + col + `) LIKE ? ESCAPE '\' AND REPLACE(LOWER(` + col + `), 'ς', 'σ') LIKE ? ESCAPE '\')`
-				args = append(args, pattern, exact)
+		var ors, prefilter []string
+		var args, prefilterArgs []any
+		for _, form := range textForms(w) {
+			pattern := "%" + likeEscaper.Replace(form) + "%"
+			if strings.ContainsAny(form, greekSigmas) {
+				// A Greek sigma: LOWER keeps a final ς as typed and makes Σ
+				// a σ, so "ΝΙΚΌΛΑΟΣ" and "Νικόλαος" lower to different
+				// words. The columns are compared with every ς as σ, as
+				// DRF's UPPER on both sides compares them; the indexes (on
+				// LOWER) serve the same pattern with a one-letter wildcard
+				// where a sigma stands, and the exact test runs on what
+				// they find.
+				exact := "%" + likeEscaper.Replace(strings.ReplaceAll(form, "ς", "σ")) + "%"
+				pattern = sigmaWildcards.Replace(pattern)
+				for _, col := range columns {
+					ors = append(ors, "(LOWER("+col+`) LIKE ? ESCAPE '\' AND REPLACE(LOWER(`+col+`), 'ς', 'σ') LIKE ? ESCAPE '\')`)
+					args = append(args, pattern, exact)
+				}
+			} else {
+				for _, col := range columns {
+					ors = append(ors, "LOWER("+col+`) LIKE ? ESCAPE '\'`)
+					args = append(args, pattern)
+				}
 			}
-		} else {
-			for i, col := range columns {
-				ors[i] = "LOWER(" + col + `) LIKE ? ESCAPE '\'`
-				args = append(args, pattern)
-			}
+			prefilter = append(prefilter, folded+` LIKE ? ESCAPE '\'`)
+			prefilterArgs = append(prefilterArgs, pattern)
 		}
 		cond := "(" + strings.Join(ors, " OR ") + ")"
 		if folded != "" {
 			// PostgreSQL evaluates the cheaper condition of an AND first.
-			cond = "(COALESCE(" + folded + ` LIKE ? ESCAPE '\', TRUE) AND ` + cond + ")"
-			args = append([]any{pattern}, args...)
+			cond = "(COALESCE(" + strings.Join(prefilter, " OR ") + ", TRUE) AND " + cond + ")"
+			args = append(prefilterArgs, args...)
 		}
 		db = db.Where(cond, args...)
 	}
@@ -386,7 +391,7 @@ const maxSearchWords = 20
 func searchWords(search string) ([]string, error) {
 	// As DRF's SearchFilter: NUL is stripped (PostgreSQL refuses it), and
 	// bytes that are not UTF-8 read as U+FFFD, as Django decodes them.
-	return decisiveWords(strings.FieldsFunc(searchTerms(search), func(r rune) bool {
+	return decisiveWords(strings.FieldsFunc(storableText(search), func(r rune) bool {
 		return r == ',' || isPySpace(r)
 	}))
 }
@@ -394,7 +399,7 @@ func searchWords(search string) ([]string, error) {
 // adminSearchWords are searchWords for the admin panel, whose searches keep
 // quoted phrases together, as Django's admin does (phraseTerms).
 func adminSearchWords(search string) ([]string, error) {
-	return decisiveWords(phraseTerms(searchTerms(search)))
+	return decisiveWords(phraseTerms(storableText(search)))
 }
 
 // decisiveWords are the distinct lower-cased terms that decide a search's

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -49,7 +50,7 @@ func ownedMappings(db *gorm.DB, owner int64) *gorm.DB {
 
 // CreateMapping assigns doctor m.DoctorID to owner's patient m.PatientID.
 func (s *Store) CreateMapping(ctx context.Context, owner int64, m *Mapping) error {
-	m.Notes = cleanText(m.Notes)
+	m.Notes = strings.TrimSpace(m.Notes)
 	f := FieldErrors{}
 	checkText(f, "notes", m.Notes, false, 1000)
 	db := s.db.WithContext(ctx)

@@ -102,6 +102,9 @@ func migrate(db *gorm.DB) error {
 	if err := migrateDoctorEmailKey(db); err != nil {
 		return fmt.Errorf("migrate: doctors' email key: %w", err)
 	}
+	if err := migrateUserEmails(db); err != nil {
+		return fmt.Errorf("migrate: users' emails: %w", err)
+	}
 	if err := migratePatientCounts(db); err != nil {
 		return fmt.Errorf("migrate: patient counts: %w", err)
 	}

@@ -3,11 +3,13 @@ package models_test
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	gosqlite "github.com/glebarez/go-sqlite"
 
@@ -105,4 +107,63 @@ func makeUnicodeLowerIndex(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	mustExec(t, db, `CREATE UNIQUE INDEX idx_doctors_email_lower ON doctors (unicode_lower(email))`)
+}
+
+// Emails stored before internationalized domains had one form (decomposed,
+// or in xn-- form, as typed) take it at boot, so the canonical spelling
+// cannot register as a second account and shadow the first at login; a
+// doctor's email key likewise. An address whose canonical form another
+// account already holds stays as it is and signs in as typed.
+func TestMigrateCanonicalizesStoredEmails(t *testing.T) {
+	t.Parallel()
+	s, db, staff, _ := doctorKeyFixture(t)
+	ctx := context.Background()
+	const password = "admin-Horse-battery-42"
+	hash, err := s.Hasher().Hash(ctx, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := func(email string) int64 {
+		t.Helper()
+		u := models.User{Email: email, Name: "Legacy", PasswordHash: hash, IsActive: true, DateJoined: time.Now()}
+		if err := db.Create(&u).Error; err != nil {
+			t.Fatal(err)
+		}
+		return u.ID
+	}
+	victim := legacy("victim@xn--bcher-kva.example")
+	ana := legacy("ana@bu\u0308cher.example")
+	canonicalCy := legacy("cy@müller.example")
+	shadowedCy := legacy("cy@xn--mller-kva.example")
+	mustExec(t, db, `INSERT INTO doctors (name, specialization, email, email_key, phone, years_of_experience, created_by_id, created_at, updated_at)
+		VALUES ('Dr Old', 'Cardiology', 'Dr@xn--bcher-kva.example', 'dr@xn--bcher-kva.example', '', 3, ?, ?, ?)`, staff.ID, time.Now(), time.Now())
+
+	if err := models.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	email := func(id int64) string {
+		var e string
+		if err := db.Raw(`SELECT email FROM users WHERE id = ?`, id).Scan(&e).Error; err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for id, want := range map[int64]string{victim: "victim@bücher.example", ana: "ana@bücher.example",
+		canonicalCy: "cy@müller.example", shadowedCy: "cy@xn--mller-kva.example"} {
+		if got := email(id); got != want {
+			t.Errorf("user %d's email after the boot = %q, want %q", id, got, want)
+		}
+	}
+	_, err = s.CreateUser(ctx, models.NewUser{Name: "Taker", Email: "victim@bücher.example", Password: password, IsActive: true})
+	if e := (*models.Error)(nil); !errors.As(err, &e) || e.Code != models.Invalid || len(e.Fields["email"]) == 0 {
+		t.Errorf("registering the victim's canonical spelling: %v, want the taken email", err)
+	}
+	for typed, want := range map[string]int64{"victim@xn--bcher-kva.example": victim, "VICTIM@bücher.example": victim,
+		"cy@xn--mller-kva.example": canonicalCy} {
+		if u, err := s.Authenticate(ctx, typed, password); err != nil || u.ID != want {
+			t.Errorf("login as %q: %v, %v; want user %d", typed, u, err, want)
+		}
+	}
+	wantDoctorEmailTaken(t, "the old doctor's canonical spelling",
+		s.CreateDoctor(admCtx(staff), staff.ID, &models.Doctor{Name: "Dr New", Specialization: "Cardiology", Email: "dr@bücher.example"}))
 }

@@ -64,11 +64,11 @@ func (p *Patient) CleanEdit(today Date, stored *Patient) error {
 
 // Clean trims p's strings, applies defaults and validates it.
 func (p *Patient) Clean(today Date) error {
-	p.Name = cleanText(p.Name)
+	p.Name = strings.TrimSpace(p.Name)
 	p.Phone = strings.TrimSpace(p.Phone)
 	p.Email = strings.TrimSpace(p.Email)
-	p.Address = cleanText(p.Address)
-	p.MedicalHistory = cleanText(p.MedicalHistory)
+	p.Address = strings.TrimSpace(p.Address)
+	p.MedicalHistory = strings.TrimSpace(p.MedicalHistory)
 	p.Gender = strings.TrimSpace(p.Gender)
 	if p.Gender == "" {
 		p.Gender = GenderUnknown

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -40,7 +41,7 @@ const msgUserEmailTaken = "user with this email already exists."
 // Clean trims and lower-cases in's name and email and validates it,
 // password rules included. The password is never trimmed.
 func (in *NewUser) Clean() error {
-	in.Name = cleanText(in.Name)
+	in.Name = strings.TrimSpace(in.Name)
 	in.Email = NormalizeEmail(in.Email)
 	f := FieldErrors{}
 	checkLine(f, "name", in.Name, true, 150)
@@ -191,4 +192,46 @@ func typedEmail(typed string) string {
 		return e
 	}
 	return "(not an email address)"
+}
+
+// internationalEmail is an SQL condition: column holds an address whose
+// canonical form (NormalizeEmail) may differ from its lower-cased one, as
+// an internationalized domain's (non-ASCII, or in xn-- form) may.
+func internationalEmail(db *gorm.DB, column string) string {
+	nonASCII := "octet_length(" + column + ") <> char_length(" + column + ")"
+	if db.Dialector.Name() != Postgres {
+		nonASCII = "length(CAST(" + column + " AS BLOB)) <> length(" + column + ")"
+	}
+	return "(" + nonASCII + " OR " + column + " LIKE '%xn--%')"
+}
+
+// migrateUserEmails puts every account's email in NormalizeEmail's form:
+// an internationalized domain stored before that form was fixed
+// (decomposed, or in xn-- form) would otherwise let its other spellings
+// register as other accounts, and a registration of the canonical
+// spelling would shadow the stored one at login. Each boot reads only the
+// accounts whose email is not ASCII or holds "xn--". An address whose
+// canonical form another account already has is left as it is (it signs
+// in as typed: UserByEmail); each write is guarded by the email as read.
+func migrateUserEmails(db *gorm.DB) error {
+	var rows []struct {
+		ID    int64
+		Email string
+	}
+	if err := db.Model(&User{}).Select("id", "email").Where(internationalEmail(db, "email")).Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, u := range rows {
+		canonical := NormalizeEmail(u.Email)
+		if canonical == u.Email {
+			continue
+		}
+		err := db.Model(&User{}).Where("id = ? AND email = ?", u.ID, u.Email).
+			Where("NOT EXISTS (SELECT 1 FROM users taken WHERE taken.email = ?)", canonical).
+			UpdateColumn("email", canonical).Error
+		if err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
+			return err
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -441,15 +442,20 @@ func storableText(s string) string {
 	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
-// cleanText is a text field as stored: trimmed, and composed (NFC), so a
-// name typed with a decomposed accent ("Jose\u0301", as some keyboards and
-// a Mac's pasteboard give it) is the same text as one typed composed, and
-// a search for either finds it (searches are composed too: searchTerms).
-func cleanText(s string) string { return norm.NFC.String(strings.TrimSpace(s)) }
-
-// searchTerms is what a search looks for: storable, and composed as
-// stored text is (cleanText).
-func searchTerms(s string) string { return norm.NFC.String(storableText(s)) }
+// textForms are the spellings of w that stored text may hold: w as typed,
+// composed (NFC) and decomposed (NFD), each once. Text is stored as typed,
+// as Django stores it, and keyboards and pasteboards differ: a Mac's may
+// give "Jose\u0301" where another gives "José". A search or filter tries
+// each, so either spelling finds either. ASCII has one form.
+func textForms(w string) []string {
+	forms := []string{w}
+	for _, f := range []string{norm.NFC.String(w), norm.NFD.String(w)} {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
 
 // whereLowerEq narrows q to the rows whose column col equals v in any case;
 // a v that no stored value can equal matches nothing.
@@ -457,9 +463,12 @@ func whereLowerEq(q *gorm.DB, col, v string) *gorm.DB {
 	if !storable(v) {
 		return q.Where("1 = 0")
 	}
-	v = strings.ToLower(norm.NFC.String(v))
-	if strings.ContainsAny(v, greekSigmas) { // σ and ς as one letter: see applyWords
-		return q.Where("REPLACE(LOWER("+col+"), 'ς', 'σ') = ?", strings.ReplaceAll(v, "ς", "σ"))
+	forms := textForms(strings.ToLower(v))
+	if strings.ContainsAny(v, greekSigmas+"Σ") { // σ and ς as one letter: see applyWords
+		for i, f := range forms {
+			forms[i] = strings.ReplaceAll(f, "ς", "σ")
+		}
+		return q.Where("REPLACE(LOWER("+col+"), 'ς', 'σ') IN ?", forms)
 	}
-	return q.Where("LOWER("+col+") = ?", v)
+	return q.Where("LOWER("+col+") IN ?", forms)
 }
