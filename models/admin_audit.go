@@ -82,9 +82,9 @@ func (s *Store) adminAuditQuery(ctx context.Context, f AdminAuditFilter) *gorm.D
 		if !storable(f.Email) {
 			return q.Where("1 = 0")
 		}
-		// Events recorded before an account's email took its canonical
-		// form (migrateUserEmails) hold it as it was then.
-		q = q.Where("user_email IN ?", []string{NormalizeEmail(f.Email), legacyEmail(f.Email)})
+		// Events recorded before an account's email took its one form
+		// (migrateUserEmails) hold it as it was then.
+		q = q.Where("user_email IN ?", emailSpellings(f.Email))
 	}
 	return q
 }

@@ -167,3 +167,28 @@ func TestMigrateCanonicalizesStoredEmails(t *testing.T) {
 	wantDoctorEmailTaken(t, "the old doctor's canonical spelling",
 		s.CreateDoctor(admCtx(staff), staff.ID, &models.Doctor{Name: "Dr New", Specialization: "Cardiology", Email: "dr@bücher.example"}))
 }
+
+// The audit log's email filter finds an account's events under the
+// spelling they were recorded with before its email took its one form,
+// from either spelling.
+func TestAdminAuditEmailFilterFindsTheOldSpelling(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	db := s.DB()
+	for _, email := range []string{"ana@xn--bcher-kva.example", "ana@bücher.example"} {
+		ev := models.AuditEvent{At: time.Now(), UserEmail: email, Action: models.ActionLogin, ObjectType: models.ObjectUser,
+			Source: "api", Outcome: models.OutcomeSuccess, Changes: "{}"}
+		if err := db.Create(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, typed := range []string{"ana@xn--bcher-kva.example", "ANA@bücher.example", "ana@bu\u0308cher.example"} {
+		page, err := s.AdminAuditEvents(context.Background(), models.AdminAuditFilter{Email: typed}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != 2 {
+			t.Errorf("filter %q: %d events, want both spellings' 2", typed, len(page.Items))
+		}
+	}
+}

@@ -345,6 +345,26 @@ func NormalizeEmail(s string) string {
 	return s[:at+1] + domain
 }
 
+// emailSpellings are the forms an address may have been recorded in, for
+// a search of records kept as they were written (the audit trail): its
+// one form (NormalizeEmail), as typed lower-cased (legacyEmail: what
+// releases before that form stored), and with its domain in ASCII (xn--).
+func emailSpellings(s string) []string {
+	spellings := []string{NormalizeEmail(s)}
+	add := func(e string) {
+		if !slices.Contains(spellings, e) {
+			spellings = append(spellings, e)
+		}
+	}
+	add(legacyEmail(s))
+	if at := strings.LastIndexByte(spellings[0], '@'); at >= 0 {
+		if ascii, err := emailDomains.ToASCII(spellings[0][at+1:]); err == nil {
+			add(spellings[0][:at+1] + ascii)
+		}
+	}
+	return spellings
+}
+
 // legacyEmail is how NormalizeEmail folded an address before it put
 // internationalized domains in one form: accounts stored then keep
 // signing in as they were typed.
