@@ -856,6 +856,19 @@ func TestSearchWordLongerThanAnyField(t *testing.T) {
 	}
 	// The longest text a field holds still searches.
 	app.do(request{method: "GET", path: "/api/patients/?search=" + strings.Repeat("a", 10000), token: a.Access}).want(t, http.StatusOK)
+	// A word of that many characters whose other spellings are longer
+	// (6,000 Hangul syllables decompose to 18,000 letters; U+0958
+	// composes to two) searches with the spellings that fit.
+	for name, word := range map[string]string{"6,000 Hangul syllables": strings.Repeat("한", 6000), "10,000 U+0958": strings.Repeat("\u0958", 10000)} {
+		for _, list := range []string{"patients", "doctors"} {
+			who := "GET /api/" + list + "/?search=<" + name + ">" // the path itself is 54 KB
+			r := app.do(request{method: "GET", path: "/api/" + list + "/?search=" + url.QueryEscape(word), token: a.Access})
+			if r.Code != http.StatusOK {
+				t.Fatalf("%s: status %d, want 200; body %.200s", who, r.Code, r.Body)
+			}
+			resWantIDs(t, who, resResultIDs(t, who, r.json(t)), nil)
+		}
+	}
 	// The panel's lists (each has rows to hide) search too.
 	_, cl := app.admSuper(t)
 	for _, list := range []string{"patients", "doctors", "mappings", "users"} {

@@ -107,6 +107,11 @@ type UserChanges struct {
 // CleanEdit is Clean for ch as an edit of user stored, as
 // Patient.CleanEdit.
 func (ch *UserChanges) CleanEdit(stored *User) error {
+	if NormalizeEmail(ch.Email) == NormalizeEmail(stored.Email) {
+		// The address left as it is keeps its stored spelling: one that
+		// could not take its one form (migrateUserEmails) would clash.
+		defer func() { ch.Email = stored.Email }()
+	}
 	return cleanEdit(ch, &UserChanges{Name: stored.Name, Email: stored.Email}, (*UserChanges).Clean,
 		func(c *UserChanges) map[string]any { return map[string]any{"name": c.Name, "email": c.Email} })
 }

@@ -127,7 +127,9 @@ func dropRetiredDoctorEmailIndex(db *gorm.DB) error {
 // still serving during a rolling deploy) leaves a stale one, which would
 // refuse the address the row no longer has and let its own be taken again
 // in another case. Each boot reads the rows whose key is not the email as
-// the database lower-cases it, and Go's folding decides among them (the
+// the database lower-cases it, and those with an internationalized domain
+// (internationalEmail: its key is the domain's one form, NormalizeEmail),
+// and Go's folding decides among them (the
 // database's may fold less; a key written with SQL folded the database's
 // way is not caught). A row whose email clashes in case with another's
 // (possible only through SQL or an older release) stays without a key

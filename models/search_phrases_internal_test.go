@@ -94,3 +94,24 @@ func TestIsPySpaceIsPySpaceClass(t *testing.T) {
 		}
 	}
 }
+
+// A word inside another is dropped only when every spelling of the other
+// holds a spelling of it: "jose" is not inside "josé", the composed
+// spelling of "jose\u0301", so a search for both must keep both (it finds
+// no "José" that lacks "jose").
+func TestDecisiveWordsAcrossSpellings(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{"jose", "jose\u0301"}, []string{"jose", "jose\u0301"}},
+		{[]string{"jos", "josé"}, []string{"josé"}},
+		{[]string{"jose\u0301", "josé kim"}, []string{"josé kim"}},
+		{[]string{"smith", "smithson"}, []string{"smithson"}},
+	} {
+		if got, err := decisiveWords(tc.in); err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("decisiveWords(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

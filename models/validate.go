@@ -275,6 +275,9 @@ func ValidEmail(s string) bool {
 	// "bücher"); hyphens in the third and fourth places are allowed, as
 	// there (leading and trailing ones are checked below).
 	domain = norm.NFC.String(strings.ToLower(domain))
+	if utf8.RuneCountInString(local)+1+utf8.RuneCountInString(domain) > 254 {
+		return false // composed, as NormalizeEmail stores it, it would not fit
+	}
 	for _, r := range domain {
 		if unicode.Is(unicode.So, r) { // emoji and other symbols: not in IDNA 2008
 			return false
@@ -358,9 +361,11 @@ func emailSpellings(s string) []string {
 	}
 	add(legacyEmail(s))
 	if at := strings.LastIndexByte(spellings[0], '@'); at >= 0 {
-		if ascii, err := emailDomains.ToASCII(spellings[0][at+1:]); err == nil {
-			add(spellings[0][:at+1] + ascii)
+		local, domain := spellings[0][:at+1], spellings[0][at+1:]
+		if ascii, err := emailDomains.ToASCII(domain); err == nil {
+			add(local + ascii)
 		}
+		add(local + norm.NFD.String(domain))
 	}
 	return spellings
 }

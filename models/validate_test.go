@@ -82,6 +82,10 @@ func TestValidEmail(t *testing.T) {
 		// 254 characters (255 bytes): lengths count characters, as API.md's.
 		{local64 + "@\u00fc" + strings.Repeat("b", 40) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + "." + strings.Repeat("e", 15) + ".com", true},
 		{local64 + "@\u00fc" + strings.Repeat("b", 40) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + "." + strings.Repeat("e", 16) + ".com", false},
+		// 173 characters as typed, 273 composed (each U+0958 composes to
+		// two), as NormalizeEmail stores it: too long.
+		{local64 + "@" + strings.Repeat(strings.Repeat("\u0958", 20)+".", 5) + "com", false},
+		{"a@" + strings.Repeat("\u0958", 20) + ".com", true},
 	}
 	for _, tt := range tests {
 		if got := ValidEmail(tt.email); got != tt.want {
