@@ -415,26 +415,31 @@ func TestListSearchComposedAndUnicodeSpaces(t *testing.T) {
 	yamada := id(t, app.mustPatient(t, a, map[string]any{"name": "山田 太郎"}), "id")
 	muller := id(t, app.mustPatient(t, a, map[string]any{"name": "Müller Hans"}), "id")
 	app.mustPatient(t, a, map[string]any{"name": "Jose Perez Renee"})
-	for search, want := range map[string]int64{
+	resWantFound(t, app, a, "/api/patients/?search=", map[string]int64{
 		"José": jose, "Jose\u0301": jose, "PÉREZ": jose, "PE\u0301REZ": jose, "bücher": jose, "bu\u0308cher": jose,
 		"Renée": renee, "Rene\u0301e": renee,
 		"太郎\u3000山田": yamada, "Hans\u00a0Mu\u0308ller": muller, "hans\u2003müller": muller,
-	} {
-		path := "/api/patients/?search=" + url.QueryEscape(search)
-		_, got := resGetList(t, app, a, path)
-		resWantIDs(t, "GET "+path, got, []int64{want})
-	}
+	})
 
 	decomposed := app.mustDoctor(t, "Dr Ana", "Cardiologi\u0301a")
 	composed := app.mustDoctor(t, "Dr Eva", "Neurología")
-	for path, want := range map[string]int64{
-		"/api/doctors/?specialization=" + url.QueryEscape("CARDIOLOGÍA"):       decomposed.ID,
-		"/api/doctors/?specialization=" + url.QueryEscape("cardiologi\u0301a"): decomposed.ID,
-		"/api/doctors/?specialization=" + url.QueryEscape("NEUROLOGI\u0301A"):  composed.ID,
-		"/api/doctors/?specialization=" + url.QueryEscape("neurología"):        composed.ID,
-	} {
-		_, got := resGetList(t, app, a, path)
-		resWantIDs(t, "GET "+path, got, []int64{want})
+	resWantFound(t, app, a, "/api/doctors/?specialization=", map[string]int64{
+		"CARDIOLOGÍA": decomposed.ID, "cardiologi\u0301a": decomposed.ID, "NEUROLOGI\u0301A": composed.ID, "neurología": composed.ID,
+	})
+}
+
+// resWantFound checks that prefix followed by each value (escaped) lists
+// exactly the one row its id names to u, or none for 0.
+func resWantFound(t *testing.T, app *testApp, u *testUser, prefix string, want map[string]int64) {
+	t.Helper()
+	for value, id := range want {
+		path := prefix + url.QueryEscape(value)
+		var ids []int64
+		if id != 0 {
+			ids = []int64{id}
+		}
+		_, got := resGetList(t, app, u, path)
+		resWantIDs(t, "GET "+path, got, ids)
 	}
 }
 
@@ -448,28 +453,15 @@ func TestListSearchGreekSigma(t *testing.T) {
 	nikolaos := id(t, app.mustPatient(t, a, map[string]any{"name": "Νικόλαος Παπαδόπουλος"}), "id")
 	odysseas := id(t, app.mustPatient(t, a, map[string]any{"name": "ΟΔΥΣΣΕΑΣ ΚΑΡΑΣ"}), "id")
 	app.mustPatient(t, a, map[string]any{"name": "Νικόλαοξ Παπαδόπουλοξ"}) // ξ where ς stands
-	for search, want := range map[string]int64{
+	resWantFound(t, app, a, "/api/patients/?search=", map[string]int64{
 		"ΝΙΚΌΛΑΟΣ": nikolaos, "νικόλαοσ": nikolaos, "Νικόλαος": nikolaos, "παπαδόπουλοσ νικόλαος": nikolaos,
 		"οδυσσεας": odysseas, "Οδυσσεας": odysseas, "καράς": 0, "καρας": odysseas,
-	} {
-		path := "/api/patients/?search=" + url.QueryEscape(search)
-		_, got := resGetList(t, app, a, path)
-		var ids []int64
-		if want != 0 {
-			ids = []int64{want}
-		}
-		resWantIDs(t, "GET "+path, got, ids)
-	}
+	})
 
 	doctor := app.mustDoctor(t, "Δρ Άννα", "Παθολόγος")
 	app.mustDoctor(t, "Δρ Ξένη", "Παθολόγοξ")
-	for _, path := range []string{
-		"/api/doctors/?specialization=" + url.QueryEscape("ΠΑΘΟΛΌΓΟΣ"),
-		"/api/doctors/?search=" + url.QueryEscape("ΠΑΘΟΛΌΓΟΣ"),
-	} {
-		_, got := resGetList(t, app, a, path)
-		resWantIDs(t, "GET "+path, got, []int64{doctor.ID})
-	}
+	resWantFound(t, app, a, "/api/doctors/?specialization=", map[string]int64{"ΠΑΘΟΛΌΓΟΣ": doctor.ID})
+	resWantFound(t, app, a, "/api/doctors/?search=", map[string]int64{"ΠΑΘΟΛΌΓΟΣ": doctor.ID})
 }
 
 // A searched list's count and page starts are remembered per owner and
