@@ -428,11 +428,15 @@ func decisiveWords(terms []string) ([]string, error) {
 	if len(words) > 10*maxSearchWords {
 		return nil, tooMany // before the quadratic pass below
 	}
+	forms := make([][]string, len(words)) // each word's spellings, once
+	for i, w := range words {
+		forms[i] = textForms(w)
+	}
 	kept := words[:0:0]
 	for i, w := range words {
 		implied := false
 		for j, other := range words {
-			if i != j && len(other) > len(w) && impliedBy(w, other) {
+			if i != j && len(other) > len(w) && impliedBy(forms[i], forms[j]) {
 				implied = true
 				break
 			}
@@ -447,14 +451,14 @@ func decisiveWords(terms []string) ([]string, error) {
 	return kept, nil
 }
 
-// impliedBy reports whether every row a search for other finds also
-// contains w: whichever spelling of other (textForms) a row holds, one of
-// w's is inside it. "jose" is not implied by "jose\u0301", whose composed
-// spelling "josé" does not contain it.
-func impliedBy(w, other string) bool {
-	wForms := textForms(w)
-	for _, f := range textForms(other) {
-		if !slices.ContainsFunc(wForms, func(g string) bool { return strings.Contains(f, g) }) {
+// impliedBy reports whether every row a search for a word of spellings
+// others (textForms) finds also contains the word of spellings ws:
+// whichever spelling of the other a row holds, one of w's is inside it.
+// "jose" is not implied by "jose\u0301", whose composed spelling "josé"
+// does not contain it.
+func impliedBy(ws, others []string) bool {
+	for _, f := range others {
+		if !slices.ContainsFunc(ws, func(g string) bool { return strings.Contains(f, g) }) {
 			return false
 		}
 	}

@@ -332,7 +332,7 @@ func checkPhone(f FieldErrors, field, value string) {
 // "bücher.de" too). A domain IDNA refuses is left as typed, for
 // ValidEmail to refuse.
 func NormalizeEmail(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = legacyEmail(s)
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 {
 		return s
@@ -371,8 +371,8 @@ func emailSpellings(s string) []string {
 }
 
 // legacyEmail is how NormalizeEmail folded an address before it put
-// internationalized domains in one form: accounts stored then keep
-// signing in as they were typed.
+// internationalized domains in one form (and still its first step):
+// accounts stored then keep signing in as they were typed.
 func legacyEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // isASCII reports whether s is all ASCII.
