@@ -453,9 +453,14 @@ func TestListSearchGreekSigma(t *testing.T) {
 	nikolaos := id(t, app.mustPatient(t, a, map[string]any{"name": "Νικόλαος Παπαδόπουλος"}), "id")
 	odysseas := id(t, app.mustPatient(t, a, map[string]any{"name": "ΟΔΥΣΣΕΑΣ ΚΑΡΑΣ"}), "id")
 	app.mustPatient(t, a, map[string]any{"name": "Νικόλαοξ Παπαδόπουλοξ"}) // ξ where ς stands
+	// API.md: % and _ match themselves, in a word with a sigma too (whose
+	// sigmas alone become the indexes' wildcards).
+	underscore := id(t, app.mustPatient(t, a, map[string]any{"name": "Άρης_Ε"}), "id")
+	app.mustPatient(t, a, map[string]any{"name": "Άρηςx Ε"})
 	resWantFound(t, app, a, "/api/patients/?search=", map[string]int64{
 		"ΝΙΚΌΛΑΟΣ": nikolaos, "νικόλαοσ": nikolaos, "Νικόλαος": nikolaos, "παπαδόπουλοσ νικόλαος": nikolaos,
 		"οδυσσεας": odysseas, "Οδυσσεας": odysseas, "καράς": 0, "καρας": odysseas,
+		"ΆΡΗΣ_Ε": underscore, "άρησ%": 0,
 	})
 
 	doctor := app.mustDoctor(t, "Δρ Άννα", "Παθολόγος")

@@ -362,10 +362,10 @@ func applyWords(db *gorm.DB, columns []string, folded string, words []string, er
 				// LOWER) serve the same pattern with a one-letter wildcard
 				// where a sigma stands, and the exact test runs on what
 				// they find.
-				exact := "%" + likeEscaper.Replace(strings.ReplaceAll(form, "ς", "σ")) + "%"
+				exact := "%" + likeEscaper.Replace(oneSigma(form)) + "%"
 				pattern = sigmaWildcards.Replace(pattern)
 				for _, col := range columns {
-					ors = append(ors, "(LOWER("+col+`) LIKE ? ESCAPE '\' AND REPLACE(LOWER(`+col+`), 'ς', 'σ') LIKE ? ESCAPE '\')`)
+					ors = append(ors, "(LOWER("+col+`) LIKE ? ESCAPE '\' AND `+oneSigmaSQL(col)+` LIKE ? ESCAPE '\')`)
 					args = append(args, pattern, exact)
 				}
 			} else {
@@ -493,6 +493,13 @@ func CheckQuerySize(rawQuery string) error {
 
 // greekSigmas are the two lower-case forms of Σ: σ, and ς at a word's end.
 const greekSigmas = "σς"
+
+// oneSigma is lower-cased text with its final sigmas as σ: what a search
+// or filter compares, so that σ and ς are one letter (applyWords).
+func oneSigma(s string) string { return strings.ReplaceAll(s, "ς", "σ") }
+
+// oneSigmaSQL is oneSigma of column col, lower-cased, in SQL.
+func oneSigmaSQL(col string) string { return "REPLACE(LOWER(" + col + "), 'ς', 'σ')" }
 
 // sigmaWildcards makes each sigma of a LIKE pattern a one-letter wildcard.
 var sigmaWildcards = strings.NewReplacer("σ", "_", "ς", "_")

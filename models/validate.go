@@ -488,12 +488,13 @@ func whereLowerEq(q *gorm.DB, col, v string) *gorm.DB {
 	if !storable(v) {
 		return q.Where("1 = 0")
 	}
-	forms := textForms(strings.ToLower(v))
-	if strings.ContainsAny(v, greekSigmas+"Σ") { // σ and ς as one letter: see applyWords
+	v = strings.ToLower(v)
+	forms := textForms(v)
+	if strings.ContainsAny(v, greekSigmas) { // σ and ς as one letter: see applyWords
 		for i, f := range forms {
-			forms[i] = strings.ReplaceAll(f, "ς", "σ")
+			forms[i] = oneSigma(f)
 		}
-		return q.Where("REPLACE(LOWER("+col+"), 'ς', 'σ') IN ?", forms)
+		return q.Where(oneSigmaSQL(col)+" IN ?", forms)
 	}
 	return q.Where("LOWER("+col+") IN ?", forms)
 }
