@@ -62,11 +62,8 @@ func wantExportEvents(t *testing.T, app *testApp, outcomes ...string) {
 // patients take longer than that to stream.
 func TestAdminExportCutShortIsAFailedDownload(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	_, cl := app.admStaff(t)
-	owner := app.admUser(t, false, false)
 	const n = 700 // more than one batch of the export (500)
-	app.admExportPatients(t, owner.ID, n)
+	app, cl := newExportApp(t, n)
 
 	// The export's second batch of patients fails.
 	var mu sync.Mutex
@@ -178,10 +175,7 @@ func (w *stalledClientWriter) Write(b []byte) (int, error) {
 // cancelled request) logs that write's error.
 func TestAdminExportCutByAFailedWriteSaysWhy(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	_, cl := app.admStaff(t)
-	owner := app.admUser(t, false, false)
-	app.admExportPatients(t, owner.ID, 700)
+	app, cl := newExportApp(t, 700)
 	req := httptest.NewRequest(http.MethodGet, "/admin/patients/export/", nil)
 	for _, c := range cl.cookies {
 		req.AddCookie(c)

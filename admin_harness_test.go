@@ -241,18 +241,23 @@ func (app *testApp) admPatient(t *testing.T, owner int64, name string, edit ...f
 	return p
 }
 
-// admExportPatients adds n patients of owner ("Patient 000", ...) in
-// batches: more than one batch of an export (500) for the tests that cut
-// an export between its batches.
-func (app *testApp) admExportPatients(t *testing.T, owner int64, n int) {
+// newExportApp is a test app with n patients of one owner ("Patient 000",
+// ...) added in batches, and a staff member's client to export them: more
+// than one batch of an export (500) for the tests that cut an export
+// between its batches.
+func newExportApp(t *testing.T, n int) (*testApp, *admClient) {
 	t.Helper()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
 	ps := make([]models.Patient, n)
 	for i := range ps {
-		ps[i] = models.Patient{Name: fmt.Sprintf("Patient %03d", i), CreatedByID: owner, Gender: "other"}
+		ps[i] = models.Patient{Name: fmt.Sprintf("Patient %03d", i), CreatedByID: owner.ID, Gender: "other"}
 	}
 	if err := app.store.DB().CreateInBatches(ps, 100).Error; err != nil {
 		t.Fatalf("seed: %v", err)
 	}
+	return app, cl
 }
 
 // admMapping assigns doctor to patient through the store.

@@ -278,10 +278,7 @@ func TestHangUpDuringTheHashCountsForAnyEmail(t *testing.T) {
 // (TestAdminExportCutShortIsAFailedDownload).
 func TestHangUpDuringAnExport(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	_, cl := app.admStaff(t)
-	owner := app.admUser(t, false, false)
-	app.admExportPatients(t, owner.ID, 700)
+	app, cl := newExportApp(t, 700)
 	// The client hangs up as the export reads its second batch, once the
 	// first is out; the read waits until the server has seen the hang-up
 	// (net/http notices a closed connection in the background).
@@ -333,10 +330,7 @@ func TestHangUpDuringAnExport(t *testing.T) {
 // "unavailable", which sent operators looking for a database outage.
 func TestShutdownCutOfAnExportNamesItsCause(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	_, cl := app.admStaff(t)
-	owner := app.admUser(t, false, false)
-	app.admExportPatients(t, owner.ID, 700)
+	app, cl := newExportApp(t, 700)
 	requests, cutRequests := requestsContext()
 	defer cutRequests()
 	var reads atomic.Int32
