@@ -26,6 +26,13 @@ import (
 // width×height signed in as the seed's superuser, and the server's URL.
 func a11yPanel(t *testing.T, width, height int64) (context.Context, string, admSeedData) {
 	t.Helper()
+	ctx, base, seed, _ := a11yPanelApp(t, width, height)
+	return ctx, base, seed
+}
+
+// a11yPanelApp is a11yPanel with the app, for a test that adds records.
+func a11yPanelApp(t *testing.T, width, height int64) (context.Context, string, admSeedData, *testApp) {
+	t.Helper()
 	ctx := admBrowser(t, int(width), int(height))
 	app := newTestApp(t)
 	seed := admSeed(t, app)
@@ -39,7 +46,7 @@ func a11yPanel(t *testing.T, width, height int64) (context.Context, string, admS
 		chromedp.Click(sel("login-submit")),
 		chromedp.WaitVisible(sel("recent-actions")),
 	)
-	return ctx, srv.URL, seed
+	return ctx, srv.URL, seed, app
 }
 
 // a11yEval evaluates a JavaScript expression in the tab.
@@ -429,5 +436,54 @@ func TestAdminA11yEmptyCellContrast(t *testing.T) {
 	color := a11yEval[string](t, ctx, `getComputedStyle(document.querySelector(".results .empty")).color`)
 	if c := contrastOnWhite(t, color); c < 4.5 {
 		t.Errorf("an empty cell's dash is %s, %.2f:1 on white, want 4.5:1", color, c)
+	}
+}
+
+// A name written right to left keeps to itself where the panel puts it
+// inside its own words. Unisolated, the bidirectional algorithm joined a
+// Hebrew patient's trailing digit to the "(#id)" after it, drawing
+// "(#47) 5 אבי", and an assignment of a Hebrew patient to a Hebrew doctor
+// ran right to left across its arrow, the doctor drawn where the patient
+// should be. Checked where Chromium draws them: on the patient's delete
+// confirmation, which lists the patient and its assignment.
+func TestAdminRightToLeftNamesKeepTheirPlace(t *testing.T) {
+	ctx, base, _, app := a11yPanelApp(t, 1280, 900)
+	owner := app.admUser(t, false, false)
+	patient := app.admPatient(t, owner.ID, "אבי 5")
+	doctor := app.mustDoctor(t, "משה כהן", "קרדיולוגיה")
+	app.admMapping(t, owner.ID, patient.ID, doctor.ID)
+
+	admRun(t, ctx, "open the delete confirmation",
+		chromedp.Navigate(base+"/admin/patients/"+itoa64(patient.ID)+"/delete/"),
+		chromedp.WaitVisible(sel("delete-summary")))
+	// left is the x where Chromium draws needle in the delete summary's
+	// link whose text holds item.
+	left := func(item, needle string) float64 {
+		t.Helper()
+		js := fmt.Sprintf(`(() => {
+			const item = %q, needle = %q;
+			for (const a of document.querySelectorAll('[data-testid="delete-summary"] a')) {
+				const node = a.firstChild;
+				if (!node.textContent.includes(item)) continue;
+				const i = node.textContent.indexOf(needle);
+				if (i < 0) return -1;
+				const r = document.createRange();
+				r.setStart(node, i); r.setEnd(node, i + needle.length);
+				return r.getBoundingClientRect().left;
+			}
+			return -1;
+		})()`, item, needle)
+		x := a11yEval[float64](t, ctx, js)
+		if x < 0 {
+			t.Fatalf("no link of the delete summary holds %q and %q", item, needle)
+		}
+		return x
+	}
+	id := "(#" + itoa64(patient.ID) + ")"
+	if name, id := left(id, "אבי"), left(id, id); name >= id {
+		t.Errorf("the patient's name is drawn at x=%.0f, right of its id at x=%.0f: the name and the id reordered", name, id)
+	}
+	if p, arrow, d := left("→", "אבי"), left("→", "→"), left("→", "משה"); !(p < arrow && arrow < d) {
+		t.Errorf("assignment drawn patient x=%.0f, arrow x=%.0f, doctor x=%.0f: want patient → doctor from left to right", p, arrow, d)
 	}
 }

@@ -411,7 +411,7 @@ func (a *Admin) scopeLinks(c *gin.Context, ls listState) ([]templates.Link, erro
 		if err != nil {
 			return nil, err
 		}
-		links = append(links, templates.Link{Label: sc.title + ": " + name,
+		links = append(links, templates.Link{Label: sc.title + ": " + isolated(name),
 			URL: ls.url(map[string]string{sc.key: ""}), TestID: "scope-" + sc.key})
 	}
 	return links, nil

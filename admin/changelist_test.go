@@ -221,3 +221,21 @@ func TestSinceOfMidnightSkipped(t *testing.T) {
 		t.Errorf("sinceOf(today) in Santiago on 2024-09-09 = %v, want 03:00 UTC", got)
 	}
 }
+
+func TestIsolated(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Gregory House":  "Gregory House", // no right-to-left letter: as it is
+		"#47":            "#47",           // digits and signs alone: as it is
+		"":               "",
+		"אבי 5":          "\u2068אבי 5\u2069",    // Hebrew
+		"محمد علي":       "\u2068محمد علي\u2069", // Arabic
+		"Dr. כהן":        "\u2068Dr. כהן\u2069",  // mixed: the isolate takes its first strong letter's side
+		"José Ñúñez 12":  "José Ñúñez 12",
+		"\u200fRLM only": "\u2068\u200fRLM only\u2069", // the right-to-left mark is a strong character too
+	} {
+		if got := isolated(in); got != want {
+			t.Errorf("isolated(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -42,7 +42,7 @@ func (a *Admin) deleteOne(res *resource) handlerFunc {
 			}
 			return err
 		}
-		a.flash(c, "success", fmt.Sprintf("The %s “%s” was deleted successfully.", res.name, name))
+		a.flash(c, "success", fmt.Sprintf("The %s “%s” was deleted successfully.", res.name, isolated(name)))
 		return redirect(c, res.listURL(keptFilters(c, res)))
 	}
 }
@@ -125,14 +125,14 @@ func (a *Admin) renderDeletion(c *gin.Context, res *resource, ids []int64, bulk 
 	if len(d.Doctors) > 0 {
 		g := templates.DeleteGroup{Title: plural(int64(len(d.Doctors)), "Doctor", "Doctors")}
 		for _, doc := range d.Doctors {
-			g.Items = append(g.Items, templates.Link{Label: doc.Name + " (" + doc.Specialization + ")", URL: doctors.objectURL(doc.ID)})
+			g.Items = append(g.Items, templates.Link{Label: isolated(doc.Name) + " (" + isolated(doc.Specialization) + ")", URL: doctors.objectURL(doc.ID)})
 		}
 		vm.Groups = append(vm.Groups, g)
 	}
 	if d.NumPatients > 0 {
 		g := templates.DeleteGroup{Title: plural(d.NumPatients, "Patient", "Patients")}
 		for _, p := range d.Patients {
-			g.Items = append(g.Items, templates.Link{Label: p.Name + " (#" + itoa(p.ID) + ")", URL: patients.objectURL(p.ID)})
+			g.Items = append(g.Items, templates.Link{Label: isolated(p.Name) + " (#" + itoa(p.ID) + ")", URL: patients.objectURL(p.ID)})
 		}
 		if more := d.NumPatients - int64(len(d.Patients)); more > 0 {
 			g.More = "and " + itoa(more) + " more"
@@ -212,5 +212,5 @@ func mappingLabel(m *models.Mapping) string {
 	if m.Doctor != nil {
 		d = m.Doctor.Name
 	}
-	return p + " → " + d
+	return isolated(p) + " → " + isolated(d)
 }

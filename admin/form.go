@@ -221,7 +221,7 @@ func (a *Admin) newFormFrame(c *gin.Context, res *resource, id int64, label stri
 		fr.heading, crumb, action = "Change "+res.name, label, res.objectURL(id)
 		// A change page's title names its object (Django's subtitle): tabs
 		// of several records can be told apart.
-		title = label + " | " + fr.heading
+		title = isolated(label) + " | " + fr.heading
 	}
 	fr.action = carrying(action, fr.kept)
 	var err error
@@ -255,7 +255,7 @@ func saved(c *gin.Context, a *Admin, res *resource, id int64, label string, adde
 	if added {
 		verb = "added"
 	}
-	what := fmt.Sprintf("The %s “%s” was %s successfully.", res.name, label, verb)
+	what := fmt.Sprintf("The %s “%s” was %s successfully.", res.name, isolated(label), verb)
 	switch {
 	case c.PostForm("_continue") != "":
 		a.flash(c, "success", what+" You may edit it again below.")

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/bidi"
+
 	"healthcare/models"
 	"healthcare/templates"
 )
@@ -166,4 +168,21 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// isolated is s ready to go inside a sentence or label of the panel's own
+// words: a name written right to left (Hebrew, Arabic) is set between
+// Unicode's first-strong isolate and pop isolate marks, as <bdi> would set
+// it. Without them the bidirectional algorithm lets the name and its
+// neighbours reorder each other: "אבי 5 (#47)" showed as "(#47) 5 אבי",
+// and an assignment of a Hebrew patient to a Hebrew doctor read right to
+// left across its arrow, patient and doctor swapped. Text with no
+// right-to-left letter is returned as it is.
+func isolated(s string) string {
+	for _, r := range s {
+		if p, _ := bidi.LookupRune(r); p.Class() == bidi.R || p.Class() == bidi.AL {
+			return "\u2068" + s + "\u2069"
+		}
+	}
+	return s
 }

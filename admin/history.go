@@ -71,7 +71,7 @@ func (a *Admin) history(res *resource) handlerFunc {
 		if err != nil {
 			return err
 		}
-		vm := templates.History{Layout: l, Heading: "History: " + name, ObjectURL: object, When: zoned("When", a.zone())}
+		vm := templates.History{Layout: l, Heading: "History: " + isolated(name), ObjectURL: object, When: zoned("When", a.zone())}
 		if res == patients {
 			vm.Note = "Every change and every view of this patient's record, through the API and this panel, newest first."
 		}

@@ -104,7 +104,7 @@ func (a *Admin) objectGone(c *gin.Context, err error) bool {
 	// A HEAD's client follows no redirect to show the warning: it would
 	// pile up in the session.
 	if c.Request.Method != http.MethodHead {
-		a.flash(c, "warning", fmt.Sprintf("%s with ID “%s” doesn't exist. Perhaps it was deleted?", capitalize(res.name), id))
+		a.flash(c, "warning", fmt.Sprintf("%s with ID “%s” doesn't exist. Perhaps it was deleted?", capitalize(res.name), isolated(id)))
 	}
 	if err := redirect(c, "/admin/"); err != nil {
 		a.fail(c, err) // the session's store failed: its error, not the 404
