@@ -114,6 +114,12 @@ func TestCSVSafe(t *testing.T) {
 		// Phones and numbers too: a spreadsheet would compute them.
 		"+1 555": "'+1 555", "+1-555-0100": "'+1-555-0100", "-2": "'-2",
 		"Ann": "Ann", "": "", "1+1": "1+1",
+		// After a separator a spreadsheet may split at, whatever the CSV's
+		// quotes say: ";" (Excel in German or French), tab, a line break.
+		"Eve;=cmd|' /C calc'!A0;x": "Eve;'=cmd|' /C calc'!A0;x", "1 Road;=1+1;": "1 Road;'=1+1;",
+		"note\t=2+2\tend": "note\t'=2+2\tend", "line 1\n=HYPERLINK(\"x\")": "line 1\n'=HYPERLINK(\"x\")",
+		"a\r\n@cmd": "a\r\n'@cmd", "=a;+b": "'=a;'+b", "\t=x": "'\t'=x", "x;-": "x;'-",
+		"a; b": "a; b", "a;b\nc": "a;b\nc", "ends;": "ends;", "-;=": "'-;'=",
 	} {
 		if got := csvSafe(in); got != want {
 			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)

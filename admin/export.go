@@ -70,11 +70,34 @@ func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func
 // Phone numbers too ("+44 20 7946 0958"): unquoted, a spreadsheet would
 // still run them as arithmetic ("+1-555-0100" shows -654), which the
 // quote prevents as well.
+//
+// A cell's text after a semicolon, a tab or a line break is defused the
+// same way: Excel in a locale whose list separator is ";" (German, French)
+// opens a .csv by splitting its lines at ";", LibreOffice does when ";" or
+// tab is ticked, and such a split ignores the CSV's quotes, so
+// "Eve;=HYPERLINK(…)" became a cell of its own, and so did a line of a
+// multi-line note.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	if s == "" {
+		return s
 	}
-	return s
+	lead := ""
+	if strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		lead = "'"
+	}
+	if !strings.ContainsAny(s, ";\t\r\n") {
+		return lead + s
+	}
+	var b strings.Builder
+	b.Grow(len(lead) + len(s) + 8)
+	b.WriteString(lead)
+	for i := 0; i < len(s); i++ {
+		b.WriteByte(s[i])
+		if strings.IndexByte(";\t\r\n", s[i]) >= 0 && i+1 < len(s) && strings.IndexByte("=+-@", s[i+1]) >= 0 {
+			b.WriteByte('\'')
+		}
+	}
+	return b.String()
 }
 
 // exportAudit handles GET /admin/audit/export: the filtered audit log.
