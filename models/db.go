@@ -349,6 +349,11 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// A deleted patient's record, or a value an edit replaced, is zeroed
+	// in the file rather than left in free space, where a copy of the file
+	// (a backup, a stolen disk) would still hold it. It costs a write of
+	// the freed bytes; a checkpoint carries it from the WAL to the file.
+	q.Add("_pragma", "secure_delete(1)")
 	// Ignored by glebarez/go-sqlite v1.21.2 (see sqliteImmediateDriver,
 	// which does its work); kept for a driver version that reads it.
 	q.Set("_txlock", "immediate")

@@ -202,6 +202,7 @@ func TestOpenSQLiteSetsPragmasOnEveryConnection(t *testing.T) {
 			{"foreign_keys", "1"},
 			{"busy_timeout", "10000"},
 			{"synchronous", "1"}, // NORMAL
+			{"secure_delete", "1"},
 		} {
 			var v string
 			if err := conn.QueryRowContext(ctx, "PRAGMA "+p.name).Scan(&v); err != nil {
@@ -406,6 +407,46 @@ func TestSQLiteForeignKeysEnforced(t *testing.T) {
 	err := s.CreatePatient(context.Background(), 999999, &Patient{Name: "Orphan"})
 	if err == nil {
 		t.Fatal("CreatePatient for a missing owner succeeded; foreign keys are off")
+	}
+}
+
+// A deleted patient leaves nothing readable in the SQLite file: without
+// secure_delete its whole row stayed in the file's free space after the
+// delete, there for anyone with a copy of the file.
+func TestSQLiteDeletedPatientLeavesNoTrace(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "erase.db")
+	db := openSQLiteForTest(t, path, true)
+	s := NewStore(db, NewHasher(cheapParams, 0))
+	ctx := context.Background()
+	owner, err := s.CreateUser(ctx, NewUser{Name: "Owner", Email: "owner@clinic.example", Password: "Horse-battery-42x", IsActive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "Diagnosis-7f3c9e2a-never-to-be-found"
+	p := &Patient{Name: "Zanzibar Forensicus", Address: secret, MedicalHistory: secret}
+	if err := s.CreatePatient(ctx, owner.ID, p); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint := func() []byte {
+		t.Helper()
+		if err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error; err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	if !bytes.Contains(checkpoint(), []byte(secret)) {
+		t.Fatal("the patient's record is not in the file before its delete: the test looks in the wrong place")
+	}
+	if err := s.DeletePatient(ctx, owner.ID, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(checkpoint(), []byte(secret)); n > 0 {
+		t.Errorf("the deleted patient's medical history is still in the file %d times", n)
 	}
 }
 
