@@ -255,9 +255,9 @@ func Load(getenv func(string) string) (Config, error) {
 
 	c.Addr = l.addr("ADDR", DefaultAddr)
 	c.DB = l.database()
-	c.AccessTokenTTL = l.duration("ACCESS_TOKEN_LIFETIME", DefaultAccessTokenTTL)
+	c.AccessTokenTTL = l.tokenLifetime("ACCESS_TOKEN_LIFETIME", DefaultAccessTokenTTL)
 	c.TokenCacheTTL = l.durationOrOff("TOKEN_CACHE_TTL", DefaultTokenCacheTTL)
-	c.RefreshTokenTTL = l.duration("REFRESH_TOKEN_LIFETIME", DefaultRefreshTokenTTL)
+	c.RefreshTokenTTL = l.tokenLifetime("REFRESH_TOKEN_LIFETIME", DefaultRefreshTokenTTL)
 	c.MaxBodyBytes = l.positiveInt64("MAX_BODY_BYTES", DefaultMaxBodyBytes)
 	c.RequestTimeout = l.duration("REQUEST_TIMEOUT", DefaultRequestTimeout)
 	if c.ShutdownDelay = l.durationOrOff("SHUTDOWN_DELAY", 0); c.ShutdownDelay > time.Minute {
@@ -347,6 +347,19 @@ func (l *loader) duration(name string, def time.Duration) time.Duration {
 	}
 	if d <= 0 {
 		l.fail(name, "duration must be positive, got %q", v)
+		return def
+	}
+	return d
+}
+
+// tokenLifetime is duration in whole seconds, at least one: a token's
+// exp counts whole seconds (RFC 7519's NumericDate, as simplejwt writes
+// it), so 100ms gave tokens that had expired when they were issued, and
+// 1.5s tokens that lived one second.
+func (l *loader) tokenLifetime(name string, def time.Duration) time.Duration {
+	d := l.duration(name, def)
+	if d%time.Second != 0 {
+		l.fail(name, "%s is not a whole number of seconds (a token's expiry counts seconds): use 1s or more", d)
 		return def
 	}
 	return d
@@ -669,20 +682,33 @@ func allDigits(s string) bool {
 }
 
 // timeZone reads an IANA zone name ("Europe/Warsaw"); unset is UTC. The
-// zone database is compiled in (time/tzdata), so a name means the same on
-// every host, the base image's /usr/share/zoneinfo or none. "Local", the
-// host's own zone, is refused for the same reason.
+// zone database is compiled in (time/tzdata) for a host that has none; Go
+// reads the host's /usr/share/zoneinfo first. Names that mean something
+// else on each host are refused: "Local" and "localtime" (the host's own
+// zone), "posixrules" and "Factory", and the posix/ and right/ trees,
+// whose right/ zones count leap seconds that Go does not (their clocks
+// change 27 seconds off the hour) and that the compiled-in copy lacks.
 func (l *loader) timeZone(name string) *time.Location {
 	v := l.get(name)
 	if v == "" {
 		return time.UTC
 	}
 	loc, err := time.LoadLocation(v)
-	if err != nil || v == "Local" {
+	if err != nil || hostZoneName(v) {
 		l.fail(name, "unknown time zone %q (want an IANA name such as Europe/Warsaw or Asia/Tokyo, or UTC)", v)
 		return time.UTC
 	}
 	return loc
+}
+
+// hostZoneName reports whether v is a file of a host's zone database
+// rather than a zone of IANA's, one that may differ from host to host.
+func hostZoneName(v string) bool {
+	switch v {
+	case "Local", "localtime", "posixrules", "Factory":
+		return true
+	}
+	return strings.HasPrefix(v, "posix/") || strings.HasPrefix(v, "right/")
 }
 
 func (l *loader) logFormat(name string) string {

@@ -298,6 +298,16 @@ func TestLoadErrors(t *testing.T) {
 		{prod("TIME_ZONE", "Mars/Olympus_Mons"), "TIME_ZONE", `unknown time zone "Mars/Olympus_Mons"`},
 		{prod("TIME_ZONE", "Local"), "TIME_ZONE", `unknown time zone "Local"`},
 		{prod("TIME_ZONE", "../../etc/passwd"), "TIME_ZONE", `unknown time zone`},
+		// Files of the host's zone database, not IANA zones: what they mean
+		// differs from host to host (Debian has them all).
+		{prod("TIME_ZONE", "localtime"), "TIME_ZONE", `unknown time zone "localtime"`},
+		{prod("TIME_ZONE", "posixrules"), "TIME_ZONE", `unknown time zone "posixrules"`},
+		{prod("TIME_ZONE", "Factory"), "TIME_ZONE", `unknown time zone "Factory"`},
+		{prod("TIME_ZONE", "posix/Asia/Tokyo"), "TIME_ZONE", `unknown time zone "posix/Asia/Tokyo"`},
+		{prod("TIME_ZONE", "right/America/New_York"), "TIME_ZONE", `unknown time zone "right/America/New_York"`},
+		{prod("ACCESS_TOKEN_LIFETIME", "100ms"), "ACCESS_TOKEN_LIFETIME", `whole number of seconds`},
+		{prod("ACCESS_TOKEN_LIFETIME", "1.5s"), "ACCESS_TOKEN_LIFETIME", `whole number of seconds`},
+		{prod("REFRESH_TOKEN_LIFETIME", "999ms"), "REFRESH_TOKEN_LIFETIME", `whole number of seconds`},
 		{prod("METRICS", "enabled"), "METRICS", `"enabled"`},
 		{prod("SECURE_COOKIES", "2"), "SECURE_COOKIES", `"2"`},
 		{prod("ACCESS_TOKEN_LIFETIME", "5 minutes"), "ACCESS_TOKEN_LIFETIME", `invalid duration "5 minutes" (use Go syntax such as 5m or 1h30m)`},
