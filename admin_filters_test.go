@@ -255,3 +255,46 @@ func TestAdminTodayFilterInTheClinicsZone(t *testing.T) {
 		t.Errorf("?created=today in Tokyo at %v: want the patient added after Tokyo's midnight only", now)
 	}
 }
+
+// The date filters' periods are Django's: whole days of the clinic's zone
+// that end with today. Past 7 days begins at midnight seven days ago, not
+// 168 hours back; a row stamped after today (a restored database, a server
+// whose clock ran fast) is in no period; This month ends with the month.
+func TestAdminDateFiltersAreWholeDaysEndingToday(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admStaff(t)
+	owner := app.admUser(t, false, false)
+	app.clock.Advance(0) // freeze the clock
+	now := app.clock.Now().UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	stamps := map[string]time.Time{
+		"Seven Days Ago Early": today.AddDate(0, 0, -7).Add(time.Minute),
+		"Eight Days Ago Late":  today.AddDate(0, 0, -7).Add(-time.Minute),
+		"Stamped Tomorrow":     today.AddDate(0, 0, 1).Add(time.Minute),
+		"Stamped Next Month":   time.Date(now.Year(), now.Month()+1, 1, 0, 1, 0, 0, time.UTC),
+		"Stamped Next Year":    time.Date(now.Year()+1, 1, 1, 0, 1, 0, 0, time.UTC),
+	}
+	for name, at := range stamps {
+		p := app.admPatient(t, owner.ID, name)
+		if err := app.store.DB().Model(&models.Patient{}).Where("id = ?", p.ID).Update("created_at", at).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	year := time.Date(now.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	for filter, period := range map[string][2]time.Time{
+		"today": {today, today.AddDate(0, 0, 1)},
+		"7d":    {today.AddDate(0, 0, -7), today.AddDate(0, 0, 1)},
+		"month": {month, month.AddDate(0, 1, 0)},
+		"year":  {year, year.AddDate(1, 0, 0)},
+	} {
+		body := cl.get("/admin/patients/?created="+filter).want(t, http.StatusOK).Body.String()
+		for name, at := range stamps {
+			listed, wanted := strings.Contains(body, name), !at.Before(period[0]) && at.Before(period[1])
+			if listed != wanted {
+				t.Errorf("?created=%s at %v: %q (created %v) listed %v, want %v", filter, now, name, at, listed, wanted)
+			}
+		}
+	}
+}

@@ -146,21 +146,32 @@ func dateFilter(title string) filterDef {
 	}}
 }
 
-// sinceOf is the start of a date filter's period at now, or zero: days,
-// months and years begin at midnight in now's zone, the clinic's
-// (clinicNow), as Django's begin in its TIME_ZONE.
-func sinceOf(value string, now time.Time) time.Time {
+// periodOf is a date filter's period at now, from since to until
+// (exclusive), both zero for any date. As in Django's DateFieldListFilter,
+// periods are whole days of now's zone, the clinic's (clinicNow), that end
+// with today: Today; Past 7 days, from midnight seven days ago; This month
+// and This year, to their ends. A row stamped after today (a restored
+// database, a server whose clock ran fast) is in none of them.
+func periodOf(value string, now time.Time) (since, until time.Time) {
+	y, m, d := now.Date()
+	// start is the start of the calendar day y-m-d, which may run past its
+	// month ("the 32nd of December"): the date is counted in UTC, where no
+	// day is skipped, then begun in the clinic's zone.
+	start := func(y int, m time.Month, d int) time.Time {
+		date := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		return models.StartOfDay(date.Year(), date.Month(), date.Day(), now.Location())
+	}
 	switch value {
 	case "today":
-		return models.StartOfDay(now.Year(), now.Month(), now.Day(), now.Location())
+		return start(y, m, d), start(y, m, d+1)
 	case "7d":
-		return now.Add(-7 * 24 * time.Hour).UTC()
+		return start(y, m, d-7), start(y, m, d+1)
 	case "month":
-		return models.StartOfDay(now.Year(), now.Month(), 1, now.Location())
+		return start(y, m, 1), start(y, m+1, 1)
 	case "year":
-		return models.StartOfDay(now.Year(), 1, 1, now.Location())
+		return start(y, 1, 1), start(y+1, 1, 1)
 	}
-	return time.Time{}
+	return time.Time{}, time.Time{}
 }
 
 // clinicNow is the time now in the clinic's zone (TIME_ZONE).
@@ -268,10 +279,9 @@ func (ls listState) id(key string) int64 {
 // query is the store query of the request at now.
 func (ls listState) query(now time.Time) models.AdminQuery {
 	page, _ := strconv.Atoi(ls.get(paramPage))
-	return models.AdminQuery{
-		Search: ls.get(paramSearch), Ordering: ls.get(paramOrder), Page: page,
-		Since: sinceOf(ls.get(paramCreated), now),
-	}
+	q := models.AdminQuery{Search: ls.get(paramSearch), Ordering: ls.get(paramOrder), Page: page}
+	q.Since, q.Until = periodOf(ls.get(paramCreated), now)
+	return q
 }
 
 // url is this list with the parameters of set changed ("" removes one);

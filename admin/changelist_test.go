@@ -13,35 +13,66 @@ import (
 	"healthcare/templates"
 )
 
-func TestSinceOf(t *testing.T) {
+// Django's DateFieldListFilter periods: whole days of the clinic's zone,
+// ending with today (its "lt tomorrow", "lt next_month", "lt next_year").
+func TestPeriodOf(t *testing.T) {
 	t.Parallel()
+	type period struct{ since, until time.Time }
+	utc := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, time.UTC) }
+	check := func(where string, now time.Time, want map[string]period) {
+		t.Helper()
+		for value, w := range want {
+			since, until := periodOf(value, now)
+			if !since.Equal(w.since) || !until.Equal(w.until) || since.Location() != time.UTC || until.Location() != time.UTC {
+				t.Errorf("%s, periodOf(%q) = %v … %v, want %v … %v (in UTC)", where, value, since, until, w.since, w.until)
+			}
+		}
+	}
 	now := time.Date(2026, 11, 25, 18, 48, 33, 0, time.UTC)
-	for value, want := range map[string]time.Time{
-		"today": time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC),
-		"7d":    time.Date(2026, 11, 18, 18, 48, 33, 0, time.UTC),
-		"month": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
-		"year":  time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	check("in UTC", now, map[string]period{
+		"today": {utc(2026, 11, 25, 0, 0), utc(2026, 11, 26, 0, 0)},
+		"7d":    {utc(2026, 11, 18, 0, 0), utc(2026, 11, 26, 0, 0)}, // from midnight, not 168 hours back
+		"month": {utc(2026, 11, 1, 0, 0), utc(2026, 12, 1, 0, 0)},
+		"year":  {utc(2026, 1, 1, 0, 0), utc(2027, 1, 1, 0, 0)},
 		"":      {},
 		"bogus": {},
-	} {
-		if got := sinceOf(value, now); !got.Equal(want) {
-			t.Errorf("sinceOf(%q) = %v, want %v", value, got, want)
-		}
-	}
+	})
 	// In Tokyo (UTC+9) it is already the 26th, and 2027 begins 9 hours
 	// before UTC's.
-	tokyo := time.FixedZone("JST", 9*3600)
-	for value, want := range map[string]time.Time{
-		"today": time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC),
-		"7d":    time.Date(2026, 11, 18, 18, 48, 33, 0, time.UTC),
-		"month": time.Date(2026, 10, 31, 15, 0, 0, 0, time.UTC),
-		"year":  time.Date(2025, 12, 31, 15, 0, 0, 0, time.UTC),
-	} {
-		got := sinceOf(value, now.In(tokyo))
-		if !got.Equal(want) || got.Location() != time.UTC {
-			t.Errorf("in Tokyo, sinceOf(%q) = %v, want %v (in UTC)", value, got, want)
-		}
+	check("in Tokyo", now.In(time.FixedZone("JST", 9*3600)), map[string]period{
+		"today": {utc(2026, 11, 25, 15, 0), utc(2026, 11, 26, 15, 0)},
+		"7d":    {utc(2026, 11, 18, 15, 0), utc(2026, 11, 26, 15, 0)},
+		"month": {utc(2026, 10, 31, 15, 0), utc(2026, 11, 30, 15, 0)},
+		"year":  {utc(2025, 12, 31, 15, 0), utc(2026, 12, 31, 15, 0)},
+	})
+	// New York, a week after clocks went back (2026-11-01): seven days ago
+	// began at midnight EDT (UTC-4), today at midnight EST (UTC-5).
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
 	}
+	check("in New York", time.Date(2026, 11, 3, 12, 0, 0, 0, ny), map[string]period{
+		"today": {utc(2026, 11, 3, 5, 0), utc(2026, 11, 4, 5, 0)},
+		"7d":    {utc(2026, 10, 27, 4, 0), utc(2026, 11, 4, 5, 0)},
+		"month": {utc(2026, 11, 1, 4, 0), utc(2026, 12, 1, 5, 0)},
+	})
+	// The last day of a year: tomorrow, next month and next year are all
+	// the 1st of January.
+	check("on New Year's Eve", utc(2026, 12, 31, 23, 0), map[string]period{
+		"today": {utc(2026, 12, 31, 0, 0), utc(2027, 1, 1, 0, 0)},
+		"7d":    {utc(2026, 12, 24, 0, 0), utc(2027, 1, 1, 0, 0)},
+		"month": {utc(2026, 12, 1, 0, 0), utc(2027, 1, 1, 0, 0)},
+		"year":  {utc(2026, 1, 1, 0, 0), utc(2027, 1, 1, 0, 0)},
+	})
+	// Santiago skips the midnight of the day its clocks go forward
+	// (2026-09-06): that day begins at 01:00 local, 04:00 UTC.
+	scl, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("in Santiago", time.Date(2026, 9, 5, 15, 0, 0, 0, scl), map[string]period{
+		"today": {utc(2026, 9, 5, 4, 0), utc(2026, 9, 6, 4, 0)},
+	})
 }
 
 func TestListStateURL(t *testing.T) {
@@ -208,7 +239,7 @@ func TestPaginationPagesShown(t *testing.T) {
 // change: Santiago's 2024-09-08 at 04:00 UTC (00:00 -04 became 01:00 -03),
 // not an hour earlier in the day before, where time.Date puts the missing
 // midnight.
-func TestSinceOfMidnightSkipped(t *testing.T) {
+func TestPeriodOfMidnightSkipped(t *testing.T) {
 	t.Parallel()
 	santiago, err := time.LoadLocation("America/Santiago")
 	if err != nil {
@@ -216,15 +247,15 @@ func TestSinceOfMidnightSkipped(t *testing.T) {
 	}
 	now := time.Date(2024, 9, 8, 12, 0, 0, 0, santiago)
 	want := time.Date(2024, 9, 8, 4, 0, 0, 0, time.UTC)
-	if got := sinceOf("today", now); !got.Equal(want) {
-		t.Errorf("sinceOf(today) in Santiago on 2024-09-08 = %v, want %v", got, want)
+	if got, _ := periodOf("today", now); !got.Equal(want) {
+		t.Errorf("periodOf(today) in Santiago on 2024-09-08 = %v, want %v", got, want)
 	}
 	if got := models.StartOfDay(2024, 9, 8, santiago).In(santiago); got.Day() != 8 || got.Hour() != 1 {
 		t.Errorf("StartOfDay = %v, want 01:00 on the 8th", got)
 	}
 	// An ordinary day: its midnight.
-	if got := sinceOf("today", time.Date(2024, 9, 9, 12, 0, 0, 0, santiago)); !got.Equal(time.Date(2024, 9, 9, 3, 0, 0, 0, time.UTC)) {
-		t.Errorf("sinceOf(today) in Santiago on 2024-09-09 = %v, want 03:00 UTC", got)
+	if got, _ := periodOf("today", time.Date(2024, 9, 9, 12, 0, 0, 0, santiago)); !got.Equal(time.Date(2024, 9, 9, 3, 0, 0, 0, time.UTC)) {
+		t.Errorf("periodOf(today) in Santiago on 2024-09-09 = %v, want 03:00 UTC", got)
 	}
 }
 

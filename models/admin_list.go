@@ -19,6 +19,7 @@ type AdminQuery struct {
 	Ordering string    // comma-separated allow-listed fields, "-" for descending
 	Page     int       // from 1
 	Since    time.Time // created at or after; zero for any time
+	Until    time.Time // created before; zero for any time
 }
 
 // maxAdminPage is the largest page number a changelist reads: its offset
@@ -103,7 +104,7 @@ type adminSpec struct {
 	folded   string
 	ordering map[string]string // field -> qualified column
 	nullable map[string]bool   // qualified columns that may be NULL
-	created  string            // qualified creation column: the default order and Since
+	created  string            // qualified creation column: the default order, Since and Until
 	preload  []string
 	// page, when set, shapes the read of a changelist page instead of
 	// preload: only what the page shows of its rows and their associations
@@ -141,6 +142,9 @@ func (spec adminSpec) filter(base *gorm.DB, q AdminQuery) (filtered *gorm.DB, se
 	base = applyWords(base, spec.search, spec.folded, words, err)
 	if !q.Since.IsZero() {
 		base = base.Where(spec.created+" >= ?", q.Since.UTC())
+	}
+	if !q.Until.IsZero() {
+		base = base.Where(spec.created+" < ?", q.Until.UTC())
 	}
 	return base, err == nil && len(words) > 0
 }
