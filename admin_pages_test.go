@@ -227,3 +227,40 @@ func TestAdminPagesNameTheirRecord(t *testing.T) {
 		t.Errorf("bulk delete page breadcrumbs %q", got)
 	}
 }
+
+// A record's fields, and the search box that takes patients' names, tell
+// the browser not to save what is typed: on a clinic's shared workstation
+// it offered one patient's name and address in the next patient's form.
+// Password fields say which password they take.
+func TestAdminFormsKeepPatientDataOutOfTheBrowser(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	_, cl := app.admSuper(t)
+	owner := app.admUser(t, false, false)
+	p := app.admPatient(t, owner.ID, "Ann Archer")
+	for _, path := range []string{"/admin/patients/add/", "/admin/patients/" + itoa64(p.ID) + "/", "/admin/doctors/add/",
+		"/admin/mappings/add/", "/admin/users/add/", "/admin/password_change/", "/admin/patients/?q=ann"} {
+		controls := cl.get(path).want(t, http.StatusOK).doc(t).Find("main input, main textarea, main select")
+		checked := 0
+		controls.Each(func(_ int, c *goquerySelection) {
+			kind := c.AttrOr("type", "")
+			if kind == "hidden" || kind == "submit" || kind == "button" || kind == "checkbox" {
+				return // nothing typed
+			}
+			checked++
+			want := "off"
+			if kind == "password" {
+				want = "new-password"
+				if c.AttrOr("name", "") == "old_password" {
+					want = "current-password"
+				}
+			}
+			if got := c.AttrOr("autocomplete", "(none)"); got != want {
+				t.Errorf("%s: %s name=%q autocomplete=%q, want %q", path, c.Nodes[0].Data, c.AttrOr("name", ""), got, want)
+			}
+		})
+		if checked == 0 {
+			t.Errorf("%s: no control to check", path)
+		}
+	}
+}

@@ -76,6 +76,11 @@ func inputAttrs(f Field) templ.Attributes {
 	if f.Required {
 		a["required"] = true
 	}
+	// A field says what it is (a password: new-password); any other is
+	// a record's, a patient's name or address, which a browser must not
+	// save and offer again, on a clinic's shared workstation, to whoever
+	// fills in the next form.
+	a["autocomplete"] = "off"
 	if f.Autocomplete != "" {
 		a["autocomplete"] = f.Autocomplete
 	}
