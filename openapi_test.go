@@ -163,6 +163,44 @@ func (v *oasCheck) do(t *testing.T, app *testApp, req request, status int) *resp
 	if r.Code != status {
 		t.Fatalf("%s: status = %d, want %d; body: %s", where, r.Code, status, r.Body)
 	}
+	reqInput, err := v.input(t, req)
+	switch {
+	case errors.Is(err, routers.ErrPathNotFound):
+		v.checkError(t, where, r, http.StatusNotFound)
+		return r
+	case errors.Is(err, routers.ErrMethodNotAllowed):
+		v.checkError(t, where, r, http.StatusMethodNotAllowed)
+		if r.Header().Get("Allow") == "" {
+			t.Errorf("%s: 405 without an Allow header", where)
+		}
+		return r
+	case err != nil:
+		t.Fatalf("%s: find route: %v", where, err)
+	}
+	if status < 300 {
+		v.answered[reqInput.Route.Method+" "+reqInput.Route.Path] = true
+		if err := openapi3filter.ValidateRequest(context.Background(), reqInput); err != nil {
+			t.Errorf("%s: the request is valid for the server (%d) but not for the document: %v", where, r.Code, err)
+		}
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: reqInput,
+		Status:                 r.Code,
+		Header:                 r.Header(),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes(r.Body.Bytes())
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s: response %d does not match the document: %v\nbody: %.300s", where, r.Code, err, r.Body)
+	}
+	return r
+}
+
+// input finds req's operation in the document and returns what
+// openapi3filter validates a request with; the error is the router's when
+// the document has no such path or method.
+func (v *oasCheck) input(t *testing.T, req request) (*openapi3filter.RequestValidationInput, error) {
+	t.Helper()
 	body := oasBody(t, req.body)
 	hreq := httptest.NewRequest(req.method, req.path, bytes.NewReader(body))
 	if body != nil {
@@ -185,38 +223,27 @@ func (v *oasCheck) do(t *testing.T, app *testApp, req request, status int) *resp
 		}
 		route, params, err = v.router.FindRoute(hreq)
 	}
-	switch {
-	case errors.Is(err, routers.ErrPathNotFound):
-		v.checkError(t, where, r, http.StatusNotFound)
-		return r
-	case errors.Is(err, routers.ErrMethodNotAllowed):
-		v.checkError(t, where, r, http.StatusMethodNotAllowed)
-		if r.Header().Get("Allow") == "" {
-			t.Errorf("%s: 405 without an Allow header", where)
-		}
-		return r
-	case err != nil:
-		t.Fatalf("%s: find route: %v", where, err)
+	if err != nil {
+		return nil, err
 	}
-	reqInput := &openapi3filter.RequestValidationInput{
+	return &openapi3filter.RequestValidationInput{
 		Request: hreq, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+	}, nil
+}
+
+// refused sends req, wants status (a refusal), and wants the document to
+// refuse the request too: a client validating its requests against the
+// document learns before sending what the server would answer.
+func (v *oasCheck) refused(t *testing.T, app *testApp, req request, status int) *response {
+	t.Helper()
+	r := v.do(t, app, req, status)
+	in, err := v.input(t, req)
+	if err != nil {
+		t.Fatalf("%s %s: find route: %v", req.method, req.path, err)
 	}
-	if status < 300 {
-		v.answered[route.Method+" "+route.Path] = true
-		if err := openapi3filter.ValidateRequest(context.Background(), reqInput); err != nil {
-			t.Errorf("%s: the request is valid for the server (%d) but not for the document: %v", where, r.Code, err)
-		}
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: reqInput,
-		Status:                 r.Code,
-		Header:                 r.Header(),
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	in.SetBodyBytes(r.Body.Bytes())
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s: response %d does not match the document: %v\nbody: %.300s", where, r.Code, err, r.Body)
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err == nil {
+		t.Errorf("%s %s: the server refuses the request (%d %s) but the document accepts it", req.method, req.path, r.Code, r.Body)
 	}
 	return r
 }
@@ -455,4 +482,64 @@ func oasWords(n int) string {
 		words[i] = "w" + strconv.Itoa(i) + "z" // none inside another
 	}
 	return strings.Join(words, " ")
+}
+
+// oasEmail is an address of n characters (n from 70 to 300) that is valid
+// but for its length.
+func oasEmail(n int) string {
+	local := strings.Repeat("a", 64)
+	domain := strings.Repeat("b", 63) + "." + strings.Repeat("b", 63) + "."
+	rest := n - len(local) - 1 - len(domain) - len(".com")
+	for rest > 63 {
+		domain += strings.Repeat("c", 63) + "."
+		rest -= 64
+	}
+	return local + "@" + domain + strings.Repeat("d", rest) + ".com"
+}
+
+// TestOpenAPIEmailLimit: the server takes an email of 254 characters and
+// refuses one of 255, and the document says the same of every email a
+// request carries.
+func TestOpenAPIEmailLimit(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	v := newOASCheck(t, app)
+	owner, staff := app.mustUser(t, false), app.mustUser(t, true)
+	fits, over := oasEmail(254), oasEmail(255)
+	if len(fits) != 254 || len(over) != 255 {
+		t.Fatalf("oasEmail: lengths %d and %d", len(fits), len(over))
+	}
+	const tooLong = "Ensure this field has no more than 254 characters."
+	wantTooLong := func(r *response) {
+		t.Helper()
+		if msgs := r.json(t)["email"]; !slices.Equal(oasStrings(msgs), []string{tooLong}) {
+			t.Errorf("%s %s: email errors %v, want [%q]", r.req.method, r.req.path, msgs, tooLong)
+		}
+	}
+
+	p := v.do(t, app, request{method: "POST", path: "/api/patients/", token: owner.Access, body: map[string]any{"name": "Long Mail", "email": fits}}, 201).json(t)
+	pid := strconv.FormatInt(id(t, p, "id"), 10)
+	wantTooLong(v.refused(t, app, request{method: "POST", path: "/api/patients/", token: owner.Access, body: map[string]any{"name": "Longer Mail", "email": over}}, 400))
+	wantTooLong(v.refused(t, app, request{method: "PUT", path: "/api/patients/" + pid + "/", token: owner.Access, body: map[string]any{"name": "Long Mail", "email": over}}, 400))
+	wantTooLong(v.refused(t, app, request{method: "PATCH", path: "/api/patients/" + pid + "/", token: owner.Access, body: map[string]any{"email": over}}, 400))
+
+	d := v.do(t, app, request{method: "POST", path: "/api/doctors/", token: staff.Access, body: map[string]any{"name": "Dr. Long", "specialization": "Mail", "email": fits}}, 201).json(t)
+	did := strconv.FormatInt(id(t, d, "id"), 10)
+	wantTooLong(v.refused(t, app, request{method: "POST", path: "/api/doctors/", token: staff.Access, body: map[string]any{"name": "Dr. Longer", "specialization": "Mail", "email": over}}, 400))
+	wantTooLong(v.refused(t, app, request{method: "PUT", path: "/api/doctors/" + did + "/", token: staff.Access, body: map[string]any{"name": "Dr. Long", "specialization": "Mail", "email": over}}, 400))
+	wantTooLong(v.refused(t, app, request{method: "PATCH", path: "/api/doctors/" + did + "/", token: staff.Access, body: map[string]any{"email": over}}, 400))
+}
+
+// oasStrings is a decoded JSON array of strings (nil for anything else).
+func oasStrings(v any) []string {
+	list, _ := v.([]any)
+	var out []string
+	for _, s := range list {
+		str, ok := s.(string)
+		if !ok {
+			return nil
+		}
+		out = append(out, str)
+	}
+	return out
 }

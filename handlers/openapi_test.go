@@ -127,3 +127,25 @@ func oasThrottled(op *openapi3.Operation) bool {
 	r := op.Responses.Status(http.StatusTooManyRequests)
 	return r != nil && r.Value != nil && r.Value.Headers["Retry-After"] != nil
 }
+
+// TestOpenAPIEmailsHaveTheirLimit: every email of a request or a response
+// is at most 254 characters (Django's EmailField), as the server checks;
+// only login takes any string (a longer one simply matches no account).
+func TestOpenAPIEmailsHaveTheirLimit(t *testing.T) {
+	t.Parallel()
+	doc := oasLoad(t, openAPIYAML)
+	checked := 0
+	for name, ref := range doc.Components.Schemas {
+		email := ref.Value.Properties["email"]
+		if email == nil || name == "LoginRequest" {
+			continue
+		}
+		checked++
+		if max := email.Value.MaxLength; max == nil || *max != 254 {
+			t.Errorf("schema %s: email has no maxLength 254", name)
+		}
+	}
+	if checked < 7 {
+		t.Errorf("only %d schemas with an email checked", checked)
+	}
+}
