@@ -149,3 +149,42 @@ func TestOpenAPIEmailsHaveTheirLimit(t *testing.T) {
 		t.Errorf("only %d schemas with an email checked", checked)
 	}
 }
+
+// TestOpenAPISaysStringsAreTrimmed: the server trims the strings of a
+// request before it checks them, so maxLength, enum and format hold for
+// the trimmed value (" male " is a gender). A schema cannot say that
+// without refusing what the server takes; the document says it in words,
+// in the info and in every request schema with a string, where a reader
+// of a generated client finds it.
+func TestOpenAPISaysStringsAreTrimmed(t *testing.T) {
+	t.Parallel()
+	doc := oasLoad(t, openAPIYAML)
+	if !strings.Contains(doc.Info.Description, "Strings are trimmed") || !strings.Contains(doc.Info.Description, `" male "`) {
+		t.Errorf("the info description does not say that strings are trimmed before they are validated")
+	}
+	checked := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody == nil {
+				continue
+			}
+			for _, media := range op.RequestBody.Value.Content {
+				schema := media.Schema.Value
+				strs := false
+				for _, p := range schema.Properties {
+					strs = strs || p.Value.Type.Is("string") || (p.Value.Type == nil && len(p.Value.OneOf) > 0)
+				}
+				if !strs {
+					continue
+				}
+				checked++
+				if !strings.Contains(schema.Description, "trimmed") {
+					t.Errorf("%s %s: the request schema's description does not say its strings are trimmed", method, path)
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d request bodies checked", checked)
+	}
+}
