@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/gin-gonic/gin"
 
+	"healthcare/config"
 	"healthcare/handlers"
 	"healthcare/metrics"
 	"healthcare/models/modelstest"
@@ -192,6 +193,10 @@ func (v *oasCheck) do(t *testing.T, app *testApp, req request, status int) *resp
 	in.SetBodyBytes(r.Body.Bytes())
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s: response %d does not match the document: %v\nbody: %.300s", where, r.Code, err, r.Body)
+	}
+	if reqInput.Route.Operation.Responses.Status(r.Code) == nil {
+		// ValidateResponse passes a 304 and redirects unlisted.
+		t.Errorf("%s: status %d is not listed for the operation", where, r.Code)
 	}
 	return r
 }
@@ -542,4 +547,76 @@ func oasStrings(v any) []string {
 		out = append(out, str)
 	}
 	return out
+}
+
+// oasOperations lists the operations of the document under /api/ as
+// requests, the path parameters filled in with values the router takes.
+func oasOperations(doc *openapi3.T) []request {
+	fill := strings.NewReplacer("{id}", "1", "{patient_id}", "1", "{file}", "swagger-ui.css")
+	var reqs []request
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/api/") {
+			continue
+		}
+		for method := range item.Operations() {
+			reqs = append(reqs, request{method: method, path: fill.Replace(path)})
+		}
+	}
+	return reqs
+}
+
+// TestOpenAPIListsHostAndBodyRefusals: every operation under /api/, GETs
+// included, lists the 400 of a Host outside ALLOWED_HOSTS and the 413 of a
+// body over the limit, which the server answers before anything else.
+func TestOpenAPIListsHostAndBodyRefusals(t *testing.T) {
+	t.Parallel()
+	app := &testApp{t: t, store: modelstest.Store(t), logs: &syncBuffer{}, clock: &testClock{}}
+	cfg := testConfig()
+	cfg.AllowedHosts = config.AllowedHosts{"example.com"} // httptest's Host
+	router, err := newRouter(routerDeps{cfg: cfg, store: app.store, log: slog.New(slog.NewTextHandler(app.logs, nil))})
+	if err != nil {
+		t.Fatalf("newRouter: %v", err)
+	}
+	app.router = router
+	v := newOASCheck(t, app)
+	big := `{"x": "` + strings.Repeat("x", 1<<20) + `"}`
+	ops := oasOperations(v.doc)
+	if len(ops) < 20 {
+		t.Fatalf("only %d operations under /api/", len(ops))
+	}
+	for _, req := range ops {
+		forged := req
+		forged.path = "http://evil.example" + req.path
+		r := v.do(t, app, forged, http.StatusBadRequest)
+		if got := r.json(t)["detail"]; got != "Invalid host header." {
+			t.Errorf("%s %s from a forged Host: detail %q", req.method, req.path, got)
+		}
+		large := req
+		large.body = big
+		v.do(t, app, large, http.StatusRequestEntityTooLarge)
+	}
+}
+
+// TestOpenAPIListsConditionalAnswers: the documentation's operations are
+// served with http.ServeContent, which answers conditional and range
+// requests; the document lists those answers.
+func TestOpenAPIListsConditionalAnswers(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	v := newOASCheck(t, app)
+	for _, path := range []string{"/api/schema/", "/api/schema/?format=yaml", "/api/docs/", "/api/docs/assets/swagger-ui.css"} {
+		tag := v.do(t, app, request{method: "GET", path: path}, http.StatusOK).Header().Get("ETag")
+		if tag == "" {
+			t.Fatalf("GET %s: no ETag", path)
+		}
+		get := func(header map[string]string, status int) {
+			t.Helper()
+			v.do(t, app, request{method: "GET", path: path, header: header}, status)
+		}
+		get(map[string]string{"If-None-Match": tag}, http.StatusNotModified)
+		get(map[string]string{"If-Match": `"another"`}, http.StatusPreconditionFailed)
+		get(map[string]string{"Range": "bytes=0-9"}, http.StatusPartialContent)
+		get(map[string]string{"Range": "bytes=0-1,4-5"}, http.StatusPartialContent)
+		get(map[string]string{"Range": "bytes=999999999-"}, http.StatusRequestedRangeNotSatisfiable)
+	}
 }
