@@ -620,3 +620,30 @@ func TestOpenAPIListsConditionalAnswers(t *testing.T) {
 		get(map[string]string{"Range": "bytes=999999999-"}, http.StatusRequestedRangeNotSatisfiable)
 	}
 }
+
+// TestOpenAPIParametersTakeWhatTheServerTakes: list parameters the server
+// tolerates (a page size that is not positive or is empty means the
+// default, an empty mapping filter is none, an unknown schema format is
+// JSON) are valid for the document too.
+func TestOpenAPIParametersTakeWhatTheServerTakes(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	v := newOASCheck(t, app)
+	u := app.mustUser(t, false)
+	for i := range 3 {
+		app.do(request{method: "POST", path: "/api/patients/", token: u.Access, body: map[string]any{"name": "Patient " + strconv.Itoa(i)}}).want(t, http.StatusCreated)
+	}
+	for _, size := range []string{"0", "-5", "", "+0"} {
+		for _, list := range []string{"/api/patients/", "/api/doctors/", "/api/mappings/"} {
+			page := v.do(t, app, request{method: "GET", path: list + "?page_size=" + url.QueryEscape(size), token: u.Access}, http.StatusOK).json(t)
+			if list == "/api/patients/" && len(page["results"].([]any)) != 3 {
+				t.Errorf("GET %s?page_size=%s: %d results, want the default page (all 3)", list, size, len(page["results"].([]any)))
+			}
+		}
+	}
+	v.do(t, app, request{method: "GET", path: "/api/mappings/?patient_id=&doctor_id=", token: u.Access}, http.StatusOK)
+	r := v.do(t, app, request{method: "GET", path: "/api/schema/?format=xml"}, http.StatusOK)
+	if ct := r.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("GET /api/schema/?format=xml: Content-Type %q, want JSON", ct)
+	}
+}
