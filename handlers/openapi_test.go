@@ -197,3 +197,36 @@ func TestOpenAPISaysStringsAreTrimmed(t *testing.T) {
 		t.Errorf("only %d request bodies checked", checked)
 	}
 }
+
+// TestOpenAPISaysCursorPagesKeepTheDefaultOrder: with cursor the server
+// ignores ordering (API.md: cursor pages are in the default order); the
+// cursor parameter and every ordering parameter say so.
+func TestOpenAPISaysCursorPagesKeepTheDefaultOrder(t *testing.T) {
+	t.Parallel()
+	doc := oasLoad(t, openAPIYAML)
+	cursor := doc.Components.Parameters["Cursor"].Value.Description
+	if !strings.Contains(cursor, "default order") || !strings.Contains(cursor, "`ordering`") {
+		t.Errorf("the cursor parameter does not say that ordering is ignored with it: %q", cursor)
+	}
+	orderings := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			hasCursor := false
+			for _, p := range op.Parameters {
+				hasCursor = hasCursor || p.Value.Name == "cursor"
+			}
+			for _, p := range op.Parameters {
+				if p.Value.Name != "ordering" {
+					continue
+				}
+				orderings++
+				if !hasCursor || !strings.Contains(p.Value.Description, "Ignored with `cursor`") {
+					t.Errorf("%s %s: ordering does not say it is ignored with cursor: %q", method, path, p.Value.Description)
+				}
+			}
+		}
+	}
+	if orderings < 2 {
+		t.Errorf("only %d ordering parameters found", orderings)
+	}
+}
