@@ -647,3 +647,26 @@ func TestOpenAPIParametersTakeWhatTheServerTakes(t *testing.T) {
 		t.Errorf("GET /api/schema/?format=xml: Content-Type %q, want JSON", ct)
 	}
 }
+
+// TestOpenAPIPatchWithoutBody: a PATCH without a body (or with {}) is a
+// partial update of no field, 200 as in DRF; the document's PATCH bodies
+// are optional.
+func TestOpenAPIPatchWithoutBody(t *testing.T) {
+	t.Parallel()
+	app := newTestApp(t)
+	v := newOASCheck(t, app)
+	owner, staff := app.mustUser(t, false), app.mustUser(t, true)
+	p := app.do(request{method: "POST", path: "/api/patients/", token: owner.Access, body: map[string]any{"name": "Kept Name"}}).want(t, http.StatusCreated).json(t)
+	d := app.do(request{method: "POST", path: "/api/doctors/", token: staff.Access, body: map[string]any{"name": "Dr. Kept", "specialization": "Kept", "email": "kept@clinic.example"}}).want(t, http.StatusCreated).json(t)
+	for _, tc := range []struct{ path, token, name string }{
+		{"/api/patients/" + strconv.FormatInt(id(t, p, "id"), 10) + "/", owner.Access, "Kept Name"},
+		{"/api/doctors/" + strconv.FormatInt(id(t, d, "id"), 10) + "/", staff.Access, "Dr. Kept"},
+	} {
+		for _, body := range []any{nil, map[string]any{}} {
+			got := v.do(t, app, request{method: "PATCH", path: tc.path, token: tc.token, body: body}, http.StatusOK).json(t)
+			if got["name"] != tc.name {
+				t.Errorf("PATCH %s with body %v: name %v, want %q unchanged", tc.path, body, got["name"], tc.name)
+			}
+		}
+	}
+}
