@@ -230,3 +230,18 @@ func TestOpenAPISaysCursorPagesKeepTheDefaultOrder(t *testing.T) {
 		t.Errorf("only %d ordering parameters found", orderings)
 	}
 }
+
+// TestOpenAPIServerIsRelative: the document names its server as "/", the
+// host it was fetched from, so a generated client or Swagger UI calls the
+// API where it is served rather than a default such as http://localhost.
+func TestOpenAPIServerIsRelative(t *testing.T) {
+	t.Parallel()
+	doc := oasLoad(t, openAPIYAML)
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != "/" {
+		var urls []string
+		for _, s := range doc.Servers {
+			urls = append(urls, s.URL)
+		}
+		t.Errorf("servers = %v, want [/]", urls)
+	}
+}
