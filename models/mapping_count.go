@@ -155,7 +155,9 @@ func migrateMappingCounts(db *gorm.DB) error {
 		case Postgres:
 			triggers := postgresMappingTriggers()
 			for _, t := range triggers {
-				stmt := fmt.Sprintf("CREATE OR REPLACE FUNCTION %s() RETURNS trigger AS $$ BEGIN %s END; $$ LANGUAGE plpgsql", t.function, t.body)
+				// The search path pinned, as the patient counts' functions
+				// (postgresPatientCountFunctions).
+				stmt := fmt.Sprintf("CREATE OR REPLACE FUNCTION %s() RETURNS trigger AS $$ BEGIN %s END; $$ LANGUAGE plpgsql SET search_path FROM CURRENT", t.function, t.body)
 				if err := tx.Exec(stmt).Error; err != nil {
 					return err
 				}

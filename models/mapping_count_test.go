@@ -491,3 +491,41 @@ func TestPatientDoctorsOfAPatientMovedMeanwhile(t *testing.T) {
 		t.Errorf("the old owner was shown %d doctors of a patient that is no longer theirs", len(doctors))
 	}
 }
+
+// The counting triggers find their tables whatever the writing session's
+// search path is: a psql with the default one, or pg_restore, which sets
+// it empty and names every table with its schema. Their functions named
+// the tables unqualified, so such a write failed ("relation
+// patient_counts does not exist") or counted in another schema.
+func TestCountersCountWritesFromAnotherSearchPath(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("search paths are PostgreSQL's")
+	}
+	cast := newMappingCast(t, 1)
+	s, a := cast.s, cast.a
+	var schema string
+	if err := cast.db.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	err := cast.db.Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec(`SET search_path = ''`).Error; err != nil {
+			return err
+		}
+		defer conn.Exec(`RESET search_path`)
+		if err := conn.Exec(`INSERT INTO `+schema+`.patients (name, gender, phone, email, address, medical_history, created_by_id, created_at, updated_at)
+		  VALUES ('Restored', 'unknown', '', '', '', '', ?, now(), now())`, a).Error; err != nil {
+			return fmt.Errorf("insert a patient: %w", err)
+		}
+		if err := conn.Exec(`INSERT INTO `+schema+`.mappings (patient_id, doctor_id, notes, created_at)
+		  SELECT id, ?, '', now() FROM `+schema+`.patients WHERE name = 'Restored'`, cast.doctors[0]).Error; err != nil {
+			return fmt.Errorf("insert a mapping: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("a write with an empty search path: %v", err)
+	}
+	wantCounts(t, s, map[int64]int64{a: 1})
+	wantMappingCounts(t, s, map[int64]int64{a: 1})
+}

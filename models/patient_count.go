@@ -89,7 +89,10 @@ var postgresPatientCountDeltas = []struct{ op, transition, deltas string }{
 func postgresPatientCountFunction(op string) string { return "patient_counts_v2_" + op }
 
 // postgresPatientCountFunctions are the trigger functions, replaced on
-// every boot so that a new version's body takes effect.
+// every boot so that a new version's body takes effect. Their tables are
+// the server's, named as its search path finds them (pinned, FROM
+// CURRENT): a write by another session (a psql with the default search
+// path, pg_restore, which clears it) found none, or another schema's.
 func postgresPatientCountFunctions() []string {
 	var stmts []string
 	for _, d := range postgresPatientCountDeltas {
@@ -102,7 +105,7 @@ func postgresPatientCountFunctions() []string {
 		   WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = d.owner_id)
 		   ON CONFLICT (owner_id, shard) DO UPDATE SET n = c.n + EXCLUDED.n, version = c.version + 1;
 		   RETURN NULL;
-		 END; $$ LANGUAGE plpgsql`, strings.ToLower(d.op), patientCountShards, d.deltas, postgresPatientCountFunction(strings.ToLower(d.op))))
+		 END; $$ LANGUAGE plpgsql SET search_path FROM CURRENT`, strings.ToLower(d.op), patientCountShards, d.deltas, postgresPatientCountFunction(strings.ToLower(d.op))))
 	}
 	return stmts
 }
