@@ -82,7 +82,7 @@ func TestAdminExportCutShortIsAFailedDownload(t *testing.T) {
 		} else {
 			deadlines = append(deadlines, -1)
 		}
-		if reads++; reads == 2 {
+		if reads++; reads == secondExportBatch {
 			_ = tx.AddError(errors.New("injected failure"))
 		}
 	})

@@ -260,6 +260,10 @@ func newExportApp(t *testing.T, n int) (*testApp, *admClient) {
 	return app, cl
 }
 
+// secondExportBatch counts the export's queries of its table up to the one
+// that reads its second batch: the ids, the first batch, the second.
+const secondExportBatch = 3
+
 // admMapping assigns doctor to patient through the store.
 func (app *testApp) admMapping(t *testing.T, owner, patient, doctor int64) *models.Mapping {
 	t.Helper()

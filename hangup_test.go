@@ -287,7 +287,7 @@ func TestHangUpDuringAnExport(t *testing.T) {
 	db, name := app.store.DB(), "test:hang-up-at-second-export-batch"
 	err := db.Callback().Query().Before("gorm:query").Register(name, func(tx *gorm.DB) {
 		if tx.Statement.Table == "patients" {
-			if reads++; reads == 2 {
+			if reads++; reads == secondExportBatch {
 				h.fire()
 				select {
 				case <-tx.Statement.Context.Done():
@@ -336,7 +336,7 @@ func TestShutdownCutOfAnExportNamesItsCause(t *testing.T) {
 	var reads atomic.Int32
 	db, name := app.store.DB(), "test:shutdown-at-second-export-batch"
 	err := db.Callback().Query().Before("gorm:query").Register(name, func(tx *gorm.DB) {
-		if tx.Statement.Table == "patients" && reads.Add(1) == 2 {
+		if tx.Statement.Table == "patients" && reads.Add(1) == secondExportBatch {
 			cutRequests()
 			<-tx.Statement.Context.Done()
 		}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -366,6 +368,64 @@ func TestAdminExportStreamsInOrder(t *testing.T) {
 	})
 	if err != nil || len(names) != 10 {
 		t.Fatalf("search export: %v, %d rows (%v)", err, len(names), names)
+	}
+}
+
+// As many exports at once as the pool has connections (8 here) all end,
+// and leave the pool to others. Each export held a connection to stream
+// its ids and took another for each batch, so all of them held one and
+// waited for a second until their deadline, and every other query of the
+// server waited with them.
+func TestConcurrentExportsDoNotExhaustThePool(t *testing.T) {
+	t.Parallel()
+	s := modelstest.Store(t)
+	owner := listOwner(t, s, "export@example.com")
+	const n, exports = 600, 8 // more than one batch (500); modelstest's pool
+	batch := make([]models.Patient, n)
+	for i := range batch {
+		batch[i] = models.Patient{Name: fmt.Sprintf("E%04d", i), Gender: models.GenderUnknown, CreatedByID: owner}
+	}
+	if err := s.DB().CreateInBatches(batch, 200).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Every export reaches its first batch before any reads it: the moment
+	// each held its stream's connection.
+	var mu sync.Mutex
+	arrived, all := 0, make(chan struct{})
+	const name = "test:exports-meet-at-their-first-batch"
+	err := s.DB().Callback().Query().Before("gorm:query").Register(name, func(tx *gorm.DB) {
+		if _, ok := tx.Statement.Dest.(*[]models.Patient); !ok {
+			return // not a batch
+		}
+		mu.Lock()
+		if arrived++; arrived == exports {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.DB().Callback().Query().Remove(name) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	errs := make([]error, exports)
+	rows := make([]int, exports)
+	modelstest.AtOnce(exports, func(i int) {
+		errs[i] = s.EachAdminPatient(ctx, models.AdminPatientFilter{}, models.AdminQuery{}, func(*models.Patient) error {
+			rows[i]++
+			return nil
+		})
+	})
+	for i := range exports {
+		if errs[i] != nil || rows[i] != n {
+			t.Errorf("export %d: %d rows of %d, error %v", i, rows[i], n, errs[i])
+		}
 	}
 }
 
