@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"healthcare/models/internal/argon2"
 )
@@ -261,6 +262,9 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 		h.VerifyDummy(ctx, password)
 		return false, err
 	}
+	if longerThanAnyPassword(password) {
+		return false, nil
+	}
 	defer h.enter(ctx)()
 	if err := h.acquire(ctx); err != nil {
 		return false, err
@@ -290,6 +294,15 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	})
 	_, err := h.Verify(ctx, h.dummy, password)
 	return err
+}
+
+// longerThanAnyPassword reports whether password is longer than any that
+// can be set (ValidatePassword's 128 characters), so that it matches no
+// hash. Verify refuses it without hashing: a flood of logins with
+// megabyte passwords, each waiting for a hashing slot with its password
+// in memory, grew the server to five times its memory limit.
+func longerThanAnyPassword(password string) bool {
+	return len(password) > utf8.UTFMax*passwordMaxLength || utf8.RuneCountInString(password) > passwordMaxLength
 }
 
 func encodeArgon2id(p HashParams, salt, key []byte) string {

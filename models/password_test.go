@@ -59,7 +59,7 @@ func TestHashVerifyRoundTrip(t *testing.T) {
 		{"unicode", "pässwörd-日本語-🔑", "passwörd-日本語-🔑"},
 		{"case", "Password", "password"},
 		{"trailing space", "secret ", "secret"},
-		{"long", strings.Repeat("x", 10000), strings.Repeat("x", 9999)},
+		{"longest", strings.Repeat("x", passwordMaxLength), strings.Repeat("x", passwordMaxLength-1)}, // longer: TestVerifyRefusesOverlongPasswordsWithoutHashing
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -385,6 +385,43 @@ func TestHashHonoursContext(t *testing.T) {
 	// And the hasher still works.
 	if ok, err := h.Verify(context.Background(), enc, "pw"); !ok || err != nil {
 		t.Fatalf("Verify after cancellations = %v, %v, want true, nil", ok, err)
+	}
+}
+
+// A password longer than any that can be set matches no hash, and is
+// refused at once, without waiting for a hashing slot: a login flood with
+// megabyte passwords held each one in memory while it waited. A password
+// of the longest length still waits and is hashed.
+func TestVerifyRefusesOverlongPasswordsWithoutHashing(t *testing.T) {
+	h := NewHasher(cheapParams, 1)
+	longest := strings.Repeat("é", passwordMaxLength)
+	enc, err := h.Hash(context.Background(), longest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.Verify(context.Background(), enc, longest); !ok || err != nil {
+		t.Fatalf("Verify of the longest password = %v, %v, want true", ok, err)
+	}
+	h.sem <- struct{}{} // every slot busy, as a flood's hashes keep them
+	defer func() { <-h.sem }()
+	for _, pw := range []string{longest + "x", strings.Repeat("a", 1<<20), strings.Repeat("é", passwordMaxLength+1)} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ok, err := h.Verify(ctx, enc, pw)
+		cancel()
+		if ok || err != nil {
+			t.Errorf("Verify of a %d-byte password with every slot busy = %v, %v, want false at once", len(pw), ok, err)
+		}
+		ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+		err = h.VerifyDummy(ctx, pw)
+		cancel()
+		if err != nil {
+			t.Errorf("VerifyDummy of a %d-byte password with every slot busy: %v, want no wait", len(pw), err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := h.Verify(ctx, enc, longest); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Verify of the longest password with every slot busy: %v, want it to wait for a slot", err)
 	}
 }
 
