@@ -354,6 +354,10 @@ func sqliteDSN(path string) string {
 	// (a backup, a stolen disk) would still hold it. It costs a write of
 	// the freed bytes; a checkpoint carries it from the WAL to the file.
 	q.Add("_pragma", "secure_delete(1)")
+	// The WAL grows while a long read keeps it from being checkpointed,
+	// and SQLite keeps a grown file at its size for good: cut it back to
+	// 64 MiB each time a checkpoint empties it.
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	// Ignored by glebarez/go-sqlite v1.21.2 (see sqliteImmediateDriver,
 	// which does its work); kept for a driver version that reads it.
 	q.Set("_txlock", "immediate")

@@ -203,6 +203,7 @@ func TestOpenSQLiteSetsPragmasOnEveryConnection(t *testing.T) {
 			{"busy_timeout", "10000"},
 			{"synchronous", "1"}, // NORMAL
 			{"secure_delete", "1"},
+			{"journal_size_limit", "67108864"},
 		} {
 			var v string
 			if err := conn.QueryRowContext(ctx, "PRAGMA "+p.name).Scan(&v); err != nil {
