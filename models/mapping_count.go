@@ -154,10 +154,13 @@ func migrateMappingCounts(db *gorm.DB) error {
 		switch tx.Dialector.Name() {
 		case Postgres:
 			triggers := postgresMappingTriggers()
+			// The search path pinned, as the patient counts' functions'.
+			searchPath, err := tablesSearchPath(tx)
+			if err != nil {
+				return err
+			}
 			for _, t := range triggers {
-				// The search path pinned, as the patient counts' functions
-				// (postgresPatientCountFunctions).
-				stmt := fmt.Sprintf("CREATE OR REPLACE FUNCTION %s() RETURNS trigger AS $$ BEGIN %s END; $$ LANGUAGE plpgsql SET search_path FROM CURRENT", t.function, t.body)
+				stmt := fmt.Sprintf("CREATE OR REPLACE FUNCTION %s() RETURNS trigger AS $$ BEGIN %s END; $$ LANGUAGE plpgsql SET search_path = %s", t.function, t.body, searchPath)
 				if err := tx.Exec(stmt).Error; err != nil {
 					return err
 				}

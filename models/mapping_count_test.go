@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -528,4 +530,68 @@ func TestCountersCountWritesFromAnotherSearchPath(t *testing.T) {
 	}
 	wantCounts(t, s, map[int64]int64{a: 1})
 	wantMappingCounts(t, s, map[int64]int64{a: 1})
+}
+
+// The counting triggers count in the tables of the schema they were made
+// in, whatever schema the search path they were made under could come to
+// mean. With SET search_path FROM CURRENT they kept the path as written:
+// the default "$user", public names another schema to another role, and a
+// path naming a schema that did not exist yet counted, once someone made
+// it (another deployment in the same database), in that schema's tables.
+func TestCountersStayInTheSchemaTheyWereMadeIn(t *testing.T) {
+	t.Parallel()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("search paths are PostgreSQL's")
+	}
+	cast := newMappingCast(t, 1)
+	s, a := cast.s, cast.a
+	var schema string
+	if err := cast.db.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	later := schema + "_later"
+	t.Cleanup(func() { _ = cast.db.Exec("DROP SCHEMA IF EXISTS " + later + " CASCADE").Error })
+	// A boot whose search path names, first, a schema not made yet.
+	u, err := url.Parse(os.Getenv("TEST_DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", later+", "+schema)
+	u.RawQuery = q.Encode()
+	boot, err := models.Open(context.Background(), models.Postgres, u.String(), models.PoolOptions{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = models.Migrate(boot)
+	_ = models.Close(boot)
+	if err != nil {
+		t.Fatalf("boot: %v", err)
+	}
+	for _, stmt := range []string{
+		"CREATE SCHEMA " + later,
+		"CREATE TABLE " + later + ".patient_counts (LIKE " + schema + ".patient_counts INCLUDING ALL)",
+		"CREATE TABLE " + later + ".mapping_counts (LIKE " + schema + ".mapping_counts INCLUDING ALL)",
+	} {
+		if err := cast.db.Exec(stmt).Error; err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if err := cast.db.Exec(`INSERT INTO patients (name, gender, phone, email, address, medical_history, created_by_id, created_at, updated_at)
+	  VALUES ('Counted', 'unknown', '', '', '', '', ?, now(), now())`, a).Error; err != nil {
+		t.Fatalf("insert a patient: %v", err)
+	}
+	if err := cast.db.Exec(`INSERT INTO mappings (patient_id, doctor_id, notes, created_at)
+	  SELECT id, ?, '', now() FROM patients WHERE name = 'Counted'`, cast.doctors[0]).Error; err != nil {
+		t.Fatalf("insert a mapping: %v", err)
+	}
+	wantCounts(t, s, map[int64]int64{a: 1})
+	wantMappingCounts(t, s, map[int64]int64{a: 1})
+	var strays int64
+	if err := cast.db.Raw("SELECT (SELECT count(*) FROM " + later + ".patient_counts) + (SELECT count(*) FROM " + later + ".mapping_counts)").Scan(&strays).Error; err != nil {
+		t.Fatal(err)
+	}
+	if strays != 0 {
+		t.Errorf("%d counts went to the schema made after the boot", strays)
+	}
 }

@@ -90,10 +90,10 @@ func postgresPatientCountFunction(op string) string { return "patient_counts_v2_
 
 // postgresPatientCountFunctions are the trigger functions, replaced on
 // every boot so that a new version's body takes effect. Their tables are
-// the server's, named as its search path finds them (pinned, FROM
-// CURRENT): a write by another session (a psql with the default search
-// path, pg_restore, which clears it) found none, or another schema's.
-func postgresPatientCountFunctions() []string {
+// the server's, found through searchPath (tablesSearchPath): a write by
+// another session (a psql with another search path, pg_restore, which
+// clears it) found none, or another schema's.
+func postgresPatientCountFunctions(searchPath string) []string {
 	var stmts []string
 	for _, d := range postgresPatientCountDeltas {
 		// Owners that no longer exist (deleted, their patients going by
@@ -105,7 +105,7 @@ func postgresPatientCountFunctions() []string {
 		   WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = d.owner_id)
 		   ON CONFLICT (owner_id, shard) DO UPDATE SET n = c.n + EXCLUDED.n, version = c.version + 1;
 		   RETURN NULL;
-		 END; $$ LANGUAGE plpgsql SET search_path FROM CURRENT`, strings.ToLower(d.op), patientCountShards, d.deltas, postgresPatientCountFunction(strings.ToLower(d.op))))
+		 END; $$ LANGUAGE plpgsql SET search_path = %[5]s`, strings.ToLower(d.op), patientCountShards, d.deltas, postgresPatientCountFunction(strings.ToLower(d.op)), searchPath))
 	}
 	return stmts
 }
@@ -137,7 +137,11 @@ func migratePatientCounts(db *gorm.DB) error {
 	return db.Transaction(func(tx *gorm.DB) error {
 		dialect := tx.Dialector.Name()
 		if dialect == Postgres {
-			for _, stmt := range postgresPatientCountFunctions() {
+			searchPath, err := tablesSearchPath(tx)
+			if err != nil {
+				return err
+			}
+			for _, stmt := range postgresPatientCountFunctions(searchPath) {
 				if err := tx.Exec(stmt).Error; err != nil {
 					return err
 				}
