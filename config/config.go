@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -702,8 +703,14 @@ func (l *loader) timeZone(name string) *time.Location {
 }
 
 // hostZoneName reports whether v is a file of a host's zone database
-// rather than a zone of IANA's, one that may differ from host to host.
+// rather than a zone of IANA's, one that may differ from host to host. A
+// name not in its one clean form ("./right/UTC", "Europe//Warsaw") is
+// refused too: time.LoadLocation reads it as the path it is, and it would
+// slip past the names below.
 func hostZoneName(v string) bool {
+	if path.Clean(v) != v {
+		return true
+	}
 	switch v {
 	case "Local", "localtime", "posixrules", "Factory":
 		return true
