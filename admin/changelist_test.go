@@ -151,6 +151,9 @@ func TestCSVSafe(t *testing.T) {
 		"note\t=2+2\tend": "note\t'=2+2\tend", "line 1\n=HYPERLINK(\"x\")": "line 1\n'=HYPERLINK(\"x\")",
 		"a\r\n@cmd": "a\r\n'@cmd", "=a;+b": "'=a;'+b", "\t=x": "'\t'=x", "x;-": "x;'-",
 		"a; b": "a; b", "a;b\nc": "a;b\nc", "ends;": "ends;", "-;=": "'-;'=",
+		// A quote in front hides nothing: a quoted "=1+1" computes.
+		`x;"=cmd|' /C calc'!A0"`: `x;'"=cmd|' /C calc'!A0"`, "a\n\"\"@x": "a\n'\"\"@x",
+		`"=1+1"`: `'"=1+1"`, `say "hi"`: `say "hi"`, `a;"b"`: `a;"b"`, `ends;"`: `ends;"`,
 	} {
 		if got := csvSafe(in); got != want {
 			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)

@@ -66,7 +66,8 @@ func (a *Admin) writeCSV(c *gin.Context, name string, header []string, each func
 }
 
 // csvSafe defuses spreadsheet formulas: a cell that starts with = + - @
-// or a control character is prefixed with a quote (OWASP CSV injection).
+// or a control character, after any double quotes, is prefixed with a
+// quote (OWASP CSV injection).
 // Phone numbers too ("+44 20 7946 0958"): unquoted, a spreadsheet would
 // still run them as arithmetic ("+1-555-0100" shows -654), which the
 // quote prevents as well.
@@ -82,10 +83,10 @@ func csvSafe(s string) string {
 		return s
 	}
 	lead := ""
-	if strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+	if formulaAt(s, 0, "=+-@\t\r") {
 		lead = "'"
 	}
-	if !strings.ContainsAny(s, ";\t\r\n") {
+	if !strings.ContainsAny(s, csvSplitters) {
 		return lead + s
 	}
 	var b strings.Builder
@@ -93,11 +94,25 @@ func csvSafe(s string) string {
 	b.WriteString(lead)
 	for i := 0; i < len(s); i++ {
 		b.WriteByte(s[i])
-		if strings.IndexByte(";\t\r\n", s[i]) >= 0 && i+1 < len(s) && strings.IndexByte("=+-@", s[i+1]) >= 0 {
+		if strings.IndexByte(csvSplitters, s[i]) >= 0 && formulaAt(s, i+1, "=+-@") {
 			b.WriteByte('\'')
 		}
 	}
 	return b.String()
+}
+
+// csvSplitters are where a spreadsheet that ignores quotes may split a cell
+// (csvSafe).
+const csvSplitters = ";\t\r\n"
+
+// formulaAt reports whether the text at i starts a formula: one of signs,
+// after any double quotes, since a split that ignores the CSV's quoting
+// leaves them there and a quoted "=1+1" still computes.
+func formulaAt(s string, i int, signs string) bool {
+	for i < len(s) && s[i] == '"' {
+		i++
+	}
+	return i < len(s) && strings.IndexByte(signs, s[i]) >= 0
 }
 
 // exportAudit handles GET /admin/audit/export: the filtered audit log.
