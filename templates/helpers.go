@@ -79,8 +79,11 @@ func inputAttrs(f Field) templ.Attributes {
 	// A field says what it is (a password: new-password); any other is
 	// a record's, a patient's name or address, which a browser must not
 	// save and offer again, on a clinic's shared workstation, to whoever
-	// fills in the next form.
-	a["autocomplete"] = "off"
+	// fills in the next form. A checkbox holds nothing typed, and HTML
+	// forbids the attribute on it.
+	if f.Kind != "checkbox" {
+		a["autocomplete"] = "off"
+	}
 	if f.Autocomplete != "" {
 		a["autocomplete"] = f.Autocomplete
 	}
