@@ -257,8 +257,9 @@ const adminExportBatch = 500
 // adminIDs reads the ids that query selects, in its order, in blocks of
 // adminExportBatch. Blocks of a fixed size are never copied as they fill,
 // where one slice grown by append held up to twice the ids at its
-// largest (Pluck, with a reflected value per row besides: about 21 MB at
-// a million rows, where the blocks take 8 MB).
+// largest (Pluck, with a reflected value per row besides: 22-28 MB of
+// heap at a million rows, where the blocks peaked at 11-12 MB; see
+// BENCHMARKS.md, twenty-third session).
 func adminIDs(query *gorm.DB) ([][]int64, error) {
 	rows, err := query.Rows()
 	if err != nil {
