@@ -494,6 +494,22 @@ func TestPatientDoctorsOfAPatientMovedMeanwhile(t *testing.T) {
 	}
 }
 
+// newSchemaCast is a mapping cast with one doctor on PostgreSQL, and the
+// schema its tables are in, for the tests of search paths (skipped on
+// SQLite, which has none).
+func newSchemaCast(t *testing.T) (mappingCast, string) {
+	t.Helper()
+	if modelstest.Engine() != models.Postgres {
+		t.Skip("search paths are PostgreSQL's")
+	}
+	cast := newMappingCast(t, 1)
+	var schema string
+	if err := cast.db.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	return cast, schema
+}
+
 // The counting triggers find their tables whatever the writing session's
 // search path is: a psql with the default one, or pg_restore, which sets
 // it empty and names every table with its schema. Their functions named
@@ -501,15 +517,8 @@ func TestPatientDoctorsOfAPatientMovedMeanwhile(t *testing.T) {
 // patient_counts does not exist") or counted in another schema.
 func TestCountersCountWritesFromAnotherSearchPath(t *testing.T) {
 	t.Parallel()
-	if modelstest.Engine() != models.Postgres {
-		t.Skip("search paths are PostgreSQL's")
-	}
-	cast := newMappingCast(t, 1)
+	cast, schema := newSchemaCast(t)
 	s, a := cast.s, cast.a
-	var schema string
-	if err := cast.db.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
-		t.Fatal(err)
-	}
 	err := cast.db.Connection(func(conn *gorm.DB) error {
 		if err := conn.Exec(`SET search_path = ''`).Error; err != nil {
 			return err
@@ -540,15 +549,8 @@ func TestCountersCountWritesFromAnotherSearchPath(t *testing.T) {
 // it (another deployment in the same database), in that schema's tables.
 func TestCountersStayInTheSchemaTheyWereMadeIn(t *testing.T) {
 	t.Parallel()
-	if modelstest.Engine() != models.Postgres {
-		t.Skip("search paths are PostgreSQL's")
-	}
-	cast := newMappingCast(t, 1)
+	cast, schema := newSchemaCast(t)
 	s, a := cast.s, cast.a
-	var schema string
-	if err := cast.db.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
-		t.Fatal(err)
-	}
 	later := schema + "_later"
 	t.Cleanup(func() { _ = cast.db.Exec("DROP SCHEMA IF EXISTS " + later + " CASCADE").Error })
 	// A boot whose search path names, first, a schema not made yet.
